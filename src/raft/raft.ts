@@ -1,0 +1,770 @@
+// The Raft state machine: elections (§5.2, with PreVote and CheckQuorum from
+// the thesis §9.6), log replication (§5.3, §5.4), ReadIndex (§6.4),
+// leadership transfer (§3.10) and membership changes (§4, §6). It reacts to
+// ticks, messages and proposals, and leaves what it wants done in `msgs` and
+// its log's cursors; RawNode turns that into Ready batches.
+
+import type { Config } from './confchange.js';
+import {
+  ConfChangeError,
+  LEAVE_JOINT,
+  applyChange,
+  assertConfig,
+  configFromState,
+  configMembers,
+  configToState,
+  encodeConfChange,
+  isJoint,
+  type ConfChange,
+} from './confchange.js';
+import { RaftLog } from './log.js';
+import { Progress, ProgressState } from './progress.js';
+import { VoteResult, jointCommitted, jointVote, type JointVoters } from './quorum.js';
+import { ReadOnlyQueue } from './readonly.js';
+import type { ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot } from './types.js';
+import { EntryType, MessageType, NONE, ProposalDropped, StateRole, invariant, message } from './types.js';
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** Ticks without hearing from a leader before campaigning; randomized in [n, 2n). */
+  readonly electionTick: number;
+  readonly heartbeatTick: number;
+  /** Seeded source in [0, 1): the core has no randomness of its own. */
+  readonly random: () => number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Append messages in flight to one follower before waiting for acks. */
+  readonly maxInflight: number;
+  /** Entries in one append message. */
+  readonly maxEntriesPerMsg: number;
+}
+
+export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
+  electionTick: 10,
+  heartbeatTick: 1,
+  preVote: true,
+  checkQuorum: true,
+  maxInflight: 256,
+  maxEntriesPerMsg: 256,
+};
+
+/** What the host persisted, to start or restart a node from. */
+export interface PersistedState {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot;
+  readonly entries: readonly Entry[];
+  /** The host's applied index (at least the snapshot's). */
+  readonly applied: number;
+  /** The membership as of `applied`. */
+  readonly conf: ConfState;
+}
+
+const TRANSFER_CONTEXT = new TextEncoder().encode('transfer');
+
+function isTransferCampaign(context: Uint8Array | undefined): boolean {
+  return context !== undefined && Buffer.from(context).equals(TRANSFER_CONTEXT);
+}
+
+function voteRespType(t: MessageType): MessageType {
+  return t === MessageType.PreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
+}
+
+export class Raft {
+  readonly id: NodeId;
+  term: number;
+  vote: NodeId;
+  lead: NodeId = NONE;
+  role: StateRole = StateRole.Follower;
+  readonly log: RaftLog;
+  config: Config;
+  readonly progress = new Map<NodeId, Progress>();
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  leadTransferee: NodeId = NONE;
+  /** Index of the last conf change proposed; another waits until it is applied. */
+  pendingConfIndex = 0;
+
+  private votes = new Map<NodeId, boolean>();
+  private readonly readOnly = new ReadOnlyQueue();
+  /** ReadIndex requests that wait for this leader's first commit in its term. */
+  private pendingReadIndex: Message[] = [];
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  /** Set by proposals; the appends go out in one batch per Ready. */
+  private broadcastPending = false;
+
+  constructor(
+    readonly cfg: RaftConfig,
+    persisted: PersistedState,
+  ) {
+    invariant(cfg.id !== NONE, 'a node needs an id');
+    invariant(cfg.heartbeatTick > 0 && cfg.electionTick > cfg.heartbeatTick, 'election tick must exceed heartbeat tick');
+    this.id = cfg.id;
+    const hs = persisted.hardState;
+    this.term = hs.term;
+    this.vote = hs.vote;
+    this.log = new RaftLog(persisted.snapshot, persisted.entries, hs.commit, persisted.applied);
+    this.config = configFromState(persisted.conf);
+    this.rebuildProgress();
+    this.becomeFollower(this.term, NONE);
+  }
+
+  // ---- Queries ----
+
+  get hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  get confState(): ConfState {
+    return configToState(this.config);
+  }
+
+  get voters(): JointVoters {
+    return { incoming: this.config.incoming, outgoing: this.config.outgoing };
+  }
+
+  /** Only voters campaign; a learner or a removed node never does. */
+  get promotable(): boolean {
+    return this.config.incoming.has(this.id) || this.config.outgoing.has(this.id);
+  }
+
+  private get isSingleVoter(): boolean {
+    return this.config.outgoing.size === 0 && this.config.incoming.size === 1 && this.config.incoming.has(this.id);
+  }
+
+  // ---- Transitions ----
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.cfg.electionTick + Math.floor(this.cfg.random() * this.cfg.electionTick);
+    this.abortLeaderTransfer();
+    this.votes = new Map();
+    for (const [id, pr] of this.progress) {
+      const fresh = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight, pr.isLearner);
+      if (id === this.id) fresh.match = this.log.lastIndex;
+      this.progress.set(id, fresh);
+    }
+    this.pendingConfIndex = 0;
+    this.readOnly.clear();
+    this.pendingReadIndex = [];
+    this.broadcastPending = false;
+  }
+
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = StateRole.Follower;
+  }
+
+  private becomePreCandidate(): void {
+    invariant(this.role !== StateRole.Leader, 'a leader cannot become a pre-candidate');
+    // PreVote does not touch term or vote: a failed pre-election leaves no trace.
+    this.votes = new Map();
+    this.lead = NONE;
+    this.role = StateRole.PreCandidate;
+  }
+
+  private becomeCandidate(): void {
+    invariant(this.role !== StateRole.Leader, 'a leader cannot become a candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = StateRole.Candidate;
+  }
+
+  private becomeLeader(): void {
+    invariant(this.role === StateRole.Candidate, 'only a candidate becomes leader');
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = StateRole.Leader;
+    this.progress.get(this.id)?.becomeReplicate();
+    // A conf change may sit uncommitted in the log; no other may be proposed
+    // until everything up to here is applied.
+    this.pendingConfIndex = this.log.lastIndex;
+    // §8: an entry of its own term lets the leader learn what is committed.
+    this.appendEntries([{ type: EntryType.Normal, data: new Uint8Array() }]);
+  }
+
+  // ---- Ticks ----
+
+  tick(): void {
+    if (this.role === StateRole.Leader) this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.cfg.electionTick) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum) this.checkQuorum();
+      // A transfer that did not finish within an election timeout is abandoned.
+      if (this.role === StateRole.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+    }
+    if (this.role !== StateRole.Leader) return;
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat(this.readOnly.lastContext);
+    }
+  }
+
+  /** Thesis §6.2: a leader that cannot reach a quorum steps down. */
+  private checkQuorum(): void {
+    const active = new Map<NodeId, boolean>();
+    for (const [id, pr] of this.progress) {
+      active.set(id, id === this.id || pr.recentActive);
+      if (id !== this.id) pr.recentActive = false;
+    }
+    if (jointVote(this.voters, active) !== VoteResult.Won) this.becomeFollower(this.term, NONE);
+  }
+
+  // ---- Elections ----
+
+  /** Starts an election, unless this node may not or need not. */
+  hup(transfer: boolean): void {
+    if (this.role === StateRole.Leader || !this.promotable) return;
+    // A committed but unapplied conf change may remove us: wait for it.
+    const unapplied = this.log.committed > this.log.applied ? this.log.slice(this.log.applied + 1, this.log.committed + 1) : [];
+    if (unapplied.some((e) => e.type === EntryType.ConfChange)) return;
+    if (this.cfg.preVote && !transfer) this.campaign(MessageType.PreVote, undefined);
+    else this.campaign(MessageType.Vote, transfer ? TRANSFER_CONTEXT : undefined);
+  }
+
+  private campaign(type: MessageType.PreVote | MessageType.Vote, context: Uint8Array | undefined): void {
+    let term: number;
+    if (type === MessageType.PreVote) {
+      this.becomePreCandidate();
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      term = this.term;
+    }
+    if (this.poll(this.id, true) === VoteResult.Won) {
+      // A single voter wins at once.
+      if (type === MessageType.PreVote) this.campaign(MessageType.Vote, undefined);
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of [...this.config.incoming, ...this.config.outgoing]) {
+      if (id === this.id) continue;
+      this.send(message({ type, to: id, term, index: this.log.lastIndex, logTerm: this.log.lastTerm, context }));
+    }
+  }
+
+  private poll(id: NodeId, granted: boolean): VoteResult {
+    if (!this.votes.has(id)) this.votes.set(id, granted);
+    return jointVote(this.voters, this.votes);
+  }
+
+  // ---- Messages ----
+
+  step(m: Message): void {
+    if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        // With CheckQuorum, a node that heard from a live leader within the
+        // election timeout ignores campaigns: this keeps a rejoining node from
+        // disrupting a healthy leader.
+        const inLease = this.cfg.checkQuorum && this.lead !== NONE && this.electionElapsed < this.cfg.electionTick;
+        if (inLease && !isTransferCampaign(m.context)) return;
+      }
+      if (m.type === MessageType.PreVote || (m.type === MessageType.PreVoteResp && !m.reject)) {
+        // A pre-vote in a future term changes nothing here; a granted pre-vote
+        // answer carries the term the candidate will campaign in.
+      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term && m.term !== 0) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+        // A stale leader (perhaps partitioned away) learns of the newer term
+        // and steps down; otherwise it could keep us from ever electing.
+        this.send(message({ type: MessageType.AppResp, to: m.from, term: this.term }));
+      } else if (m.type === MessageType.PreVote) {
+        this.send(message({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true }));
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case MessageType.Hup:
+        this.hup(false);
+        return;
+      case MessageType.Vote:
+      case MessageType.PreVote:
+        this.handleVoteRequest(m);
+        return;
+    }
+    switch (this.role) {
+      case StateRole.Leader:
+        this.stepLeader(m);
+        break;
+      case StateRole.Candidate:
+      case StateRole.PreCandidate:
+        this.stepCandidate(m);
+        break;
+      case StateRole.Follower:
+        this.stepFollower(m);
+        break;
+    }
+  }
+
+  private handleVoteRequest(m: Message): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      (m.type === MessageType.PreVote && m.term > this.term);
+    // §5.4.1: only a candidate whose log is at least as up to date as ours.
+    const logOk = this.log.isUpToDate(m.index, m.logTerm);
+    if (canVote && logOk) {
+      this.send(message({ type: voteRespType(m.type), to: m.from, term: m.term }));
+      if (m.type === MessageType.Vote) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send(message({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true }));
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case MessageType.Beat:
+        this.bcastHeartbeat(this.readOnly.lastContext);
+        return;
+      case MessageType.ReadIndex:
+        this.handleReadIndex(m);
+        return;
+      case MessageType.TransferLeader:
+        this.handleTransferLeader(m.from);
+        return;
+    }
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    switch (m.type) {
+      case MessageType.AppResp:
+        pr.recentActive = true;
+        if (m.reject) this.handleAppendRejected(m, pr);
+        else this.handleAppendAccepted(m, pr);
+        break;
+      case MessageType.HeartbeatResp:
+        pr.recentActive = true;
+        pr.probeSent = false;
+        if (pr.match < this.log.lastIndex) this.sendAppend(m.from);
+        if (m.context !== undefined && m.context.length > 0) {
+          this.readOnly.recvAck(m.from, m.context);
+          for (const read of this.readOnly.release(m.context, this.voters)) this.answerRead(read.request, read.index);
+        }
+        break;
+      case MessageType.SnapStatus:
+        if (pr.state !== ProgressState.Snapshot) return;
+        // On failure, wait for the next heartbeat answer before probing again.
+        if (m.reject) pr.pendingSnapshot = 0;
+        pr.becomeProbe();
+        pr.probeSent = true;
+        break;
+      case MessageType.Unreachable:
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        break;
+    }
+  }
+
+  private handleAppendRejected(m: Message, pr: Progress): void {
+    // Fast back-off: the follower named (rejectHint, logTerm); skip every
+    // entry of ours above the last one with a term at most logTerm.
+    let next = m.rejectHint;
+    if (m.logTerm > 0) next = this.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+    if (pr.maybeDecrTo(m.index, next)) {
+      if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+      this.sendAppend(m.from);
+    }
+  }
+
+  private handleAppendAccepted(m: Message, pr: Progress): void {
+    const wasPaused = pr.isPaused;
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === ProgressState.Probe) {
+      pr.becomeReplicate();
+    } else if (pr.state === ProgressState.Snapshot && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === ProgressState.Replicate) {
+      pr.inflights.freeLE(m.index);
+    }
+    if (this.maybeCommit()) {
+      this.broadcastPending = true;
+    } else if (wasPaused) {
+      this.sendAppend(m.from);
+    }
+    // Pipelining: keep the follower's window full.
+    while (this.sendAppend(m.from, false)) {
+      // each call sends one more message
+    }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex) {
+      this.send(message({ type: MessageType.TimeoutNow, to: m.from }));
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    const myVoteResp = this.role === StateRole.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+    switch (m.type) {
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from);
+        this.handleAppend(m);
+        break;
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        break;
+      case MessageType.Snap:
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        break;
+      case MessageType.PreVoteResp:
+      case MessageType.VoteResp: {
+        if (m.type !== myVoteResp) return;
+        const result = this.poll(m.from, !m.reject);
+        if (result === VoteResult.Won) {
+          if (this.role === StateRole.PreCandidate) this.campaign(MessageType.Vote, undefined);
+          else {
+            this.becomeLeader();
+            this.broadcastPending = true;
+          }
+        } else if (result === VoteResult.Lost) {
+          this.becomeFollower(this.term, NONE);
+        }
+        break;
+      }
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.App:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppend(m);
+        break;
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        break;
+      case MessageType.Snap:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        break;
+      case MessageType.TransferLeader:
+      case MessageType.ReadIndex:
+        if (this.lead === NONE) return;
+        this.send({ ...m, to: this.lead, term: 0 });
+        break;
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.index, context: m.context ?? new Uint8Array() });
+        break;
+      case MessageType.TimeoutNow:
+        // The leader handed over: campaign now, past any lease or pre-vote.
+        this.hup(true);
+        break;
+    }
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: this.log.committed }));
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: lastNew }));
+      return;
+    }
+    const hint = this.log.findConflictByTerm(Math.min(m.index, this.log.lastIndex), m.logTerm);
+    this.send(
+      message({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term }),
+    );
+  }
+
+  private handleHeartbeat(m: Message): void {
+    // The leader sends at most what it knows we hold, so this never passes our log.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex));
+    this.send(message({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
+  }
+
+  private handleSnapshot(m: Message): void {
+    const snap = m.snapshot;
+    invariant(snap !== undefined, 'snapshot message without a snapshot');
+    if (this.restore(snap)) {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: this.log.lastIndex }));
+    } else {
+      this.send(message({ type: MessageType.AppResp, to: m.from, index: this.log.committed }));
+    }
+  }
+
+  /** Installs a leader's snapshot unless our log already covers it. */
+  private restore(snap: Snapshot): boolean {
+    const { index, term, conf } = snap.meta;
+    if (index <= this.log.committed) return false;
+    const config = configFromState(conf);
+    if (!configMembers(config).has(this.id)) return false;
+    if (this.log.matchTerm(index, term)) {
+      // We hold the snapshot's last entry: by log matching, all before it too.
+      this.log.commitTo(index);
+      return false;
+    }
+    this.log.restore(snap);
+    this.config = config;
+    assertConfig(this.config);
+    this.rebuildProgress();
+    return true;
+  }
+
+  // ---- Replication ----
+
+  /**
+   * Sends the follower what it lacks: entries, or the snapshot when they were
+   * compacted. Returns whether a message was sent.
+   */
+  private sendAppend(to: NodeId, sendIfEmpty = true): boolean {
+    const pr = this.progress.get(to);
+    if (pr === undefined || to === this.id || pr.isPaused) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) {
+      // Compacted: only a snapshot will do. Not to a node we have not heard
+      // from, which may be down.
+      if (!pr.recentActive) return false;
+      const snapshot = this.log.snapshot;
+      pr.becomeSnapshot(snapshot.meta.index);
+      this.send(message({ type: MessageType.Snap, to, snapshot }));
+      return true;
+    }
+    const hi = Math.min(this.log.lastIndex + 1, pr.next + this.cfg.maxEntriesPerMsg);
+    const entries = this.log.slice(pr.next, hi);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }));
+    pr.sentEntries(prevIndex + entries.length, entries.length);
+    return true;
+  }
+
+  /** Sends pending appends, once per batch of proposals. */
+  flushBroadcast(): void {
+    if (!this.broadcastPending) return;
+    this.broadcastPending = false;
+    if (this.role !== StateRole.Leader) return;
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  get hasBroadcastPending(): boolean {
+    return this.broadcastPending && this.role === StateRole.Leader;
+  }
+
+  private bcastHeartbeat(context: Uint8Array | undefined): void {
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      // Never tell a follower to commit past what it is known to hold.
+      const commit = Math.min(pr.match, this.log.committed);
+      this.send(message({ type: MessageType.Heartbeat, to: id, commit, context }));
+    }
+  }
+
+  /** §5.4.2: commit by counting replicas only for entries of the current term. */
+  private maybeCommit(): boolean {
+    const index = jointCommitted(this.voters, (id) => this.progress.get(id)?.match ?? 0);
+    const committedInTerm = this.log.committed;
+    if (!this.log.maybeCommit(index, this.term)) return false;
+    if (this.log.term(committedInTerm) !== this.term) this.releasePendingReadIndex();
+    return true;
+  }
+
+  private appendEntries(items: readonly { type: EntryType; data: Uint8Array }[]): void {
+    const first = this.log.lastIndex + 1;
+    const entries = items.map((it, k) => ({ term: this.term, index: first + k, type: it.type, data: it.data }));
+    this.log.append(entries);
+    // The leader's own copy counts once persisted; the Ready that persists it
+    // goes out before any message that relies on it.
+    this.progress.get(this.id)?.maybeUpdate(this.log.lastIndex);
+    this.maybeCommit();
+    this.broadcastPending = true;
+  }
+
+  // ---- Proposals ----
+
+  /** Appends client data to the leader's log. Throws ProposalDropped if it cannot. */
+  propose(data: readonly Uint8Array[]): void {
+    this.assertCanPropose();
+    this.appendEntries(data.map((d) => ({ type: EntryType.Normal, data: d })));
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.assertCanPropose();
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new ProposalDropped('a configuration change is still pending');
+    }
+    try {
+      applyChange(this.config, cc); // validates only
+    } catch (e) {
+      if (e instanceof ConfChangeError) throw new ProposalDropped(e.message);
+      throw e;
+    }
+    this.appendEntries([{ type: EntryType.ConfChange, data: encodeConfChange(cc) }]);
+    this.pendingConfIndex = this.log.lastIndex;
+  }
+
+  private assertCanPropose(): void {
+    if (this.role !== StateRole.Leader) throw new ProposalDropped(`not the leader (leader: ${this.lead || 'unknown'})`);
+    if (this.leadTransferee !== NONE) throw new ProposalDropped(`leadership is moving to ${this.leadTransferee}`);
+    if (!this.progress.has(this.id)) throw new ProposalDropped('this node was removed from the configuration');
+  }
+
+  /** Applies a committed conf change; returns the new membership. */
+  applyConfChange(cc: ConfChange): ConfState {
+    this.config = applyChange(this.config, cc);
+    assertConfig(this.config);
+    this.rebuildProgress();
+    if (this.leadTransferee !== NONE && !this.progress.has(this.leadTransferee)) this.abortLeaderTransfer();
+    if (this.role === StateRole.Leader) {
+      if (!this.promotable) {
+        // Removed or demoted: step down; the remaining voters elect a leader.
+        this.becomeFollower(this.term, NONE);
+      } else if (this.maybeCommit()) {
+        // The quorum changed; what it now commits must reach the followers.
+        this.broadcastPending = true;
+      }
+    }
+    return configToState(this.config);
+  }
+
+  /** Called once the host applied up to `index`. */
+  appliedTo(index: number): void {
+    this.log.appliedTo(index);
+    // Joint consensus with auto-leave: once the joint config is applied, leave it.
+    if (
+      this.role === StateRole.Leader &&
+      isJoint(this.config) &&
+      this.config.autoLeave &&
+      this.pendingConfIndex <= this.log.applied &&
+      this.leadTransferee === NONE
+    ) {
+      this.proposeConfChange(LEAVE_JOINT);
+    }
+  }
+
+  private rebuildProgress(): void {
+    const members = configMembers(this.config);
+    for (const id of [...this.progress.keys()]) if (!members.has(id)) this.progress.delete(id);
+    for (const id of members) {
+      const isLearner = this.config.learners.has(id) || this.config.learnersNext.has(id);
+      const pr = this.progress.get(id);
+      if (pr === undefined) {
+        const fresh = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight, isLearner);
+        if (id === this.id) fresh.match = this.log.lastIndex;
+        // A new member counts as active so that it can be sent a snapshot.
+        fresh.recentActive = true;
+        this.progress.set(id, fresh);
+      } else {
+        pr.isLearner = isLearner;
+      }
+    }
+  }
+
+  // ---- Reads ----
+
+  private handleReadIndex(m: Message): void {
+    if (this.isSingleVoter) {
+      this.answerRead(m, this.log.committed);
+      return;
+    }
+    // §6.4: the commit index is only known to be current once an entry of
+    // this term is committed.
+    if (this.log.term(this.log.committed) !== this.term) {
+      this.pendingReadIndex.push(m);
+      return;
+    }
+    this.readOnly.add(this.log.committed, m);
+    this.readOnly.recvAck(this.id, m.context);
+    this.bcastHeartbeat(m.context);
+  }
+
+  private releasePendingReadIndex(): void {
+    const pending = this.pendingReadIndex;
+    this.pendingReadIndex = [];
+    for (const m of pending) this.handleReadIndex(m);
+  }
+
+  private answerRead(request: Message, index: number): void {
+    if (request.from === NONE || request.from === this.id) {
+      this.readStates.push({ index, context: request.context ?? new Uint8Array() });
+    } else {
+      this.send(message({ type: MessageType.ReadIndexResp, to: request.from, index, context: request.context }));
+    }
+  }
+
+  // ---- Leadership transfer ----
+
+  private handleTransferLeader(transferee: NodeId): void {
+    const pr = this.progress.get(transferee);
+    if (pr === undefined || pr.isLearner || transferee === this.id) return;
+    if (this.leadTransferee === transferee) return;
+    this.abortLeaderTransfer();
+    // The transfer must finish within an election timeout.
+    this.electionElapsed = 0;
+    this.leadTransferee = transferee;
+    if (pr.match === this.log.lastIndex) this.send(message({ type: MessageType.TimeoutNow, to: transferee }));
+    else this.sendAppend(transferee);
+  }
+
+  private abortLeaderTransfer(): void {
+    this.leadTransferee = NONE;
+  }
+
+  // ---- Output ----
+
+  private send(m: Message): void {
+    // Local messages and vote traffic carry their own term; the rest ours.
+    const carriesOwnTerm =
+      m.type === MessageType.Vote ||
+      m.type === MessageType.VoteResp ||
+      m.type === MessageType.PreVote ||
+      m.type === MessageType.PreVoteResp;
+    const forwarded = m.type === MessageType.TransferLeader || m.type === MessageType.ReadIndex;
+    const term = carriesOwnTerm ? m.term : forwarded ? 0 : this.term;
+    if (carriesOwnTerm) invariant(m.term !== 0, `${m.type} without a term`);
+    this.msgs.push({ ...m, from: forwarded && m.from !== NONE ? m.from : this.id, term });
+  }
+
+  // ---- Invariants ----
+
+  /** Throws at once if the node's own state is inconsistent. */
+  assertInvariants(): void {
+    const log = this.log;
+    invariant(log.applied <= log.committed, `applied ${log.applied} > committed ${log.committed}`);
+    invariant(log.committed <= log.lastIndex, `committed ${log.committed} > last ${log.lastIndex}`);
+    invariant(log.snapshot.meta.index <= log.applied, 'snapshot beyond applied');
+    invariant(this.role !== StateRole.Leader || this.lead === this.id, 'a leader must know itself as leader');
+    invariant(this.role !== StateRole.Leader || this.vote === this.id, 'a leader voted for itself');
+    invariant(this.role !== StateRole.Leader || log.lastTerm === this.term, 'a leader has an entry of its term last');
+    if (this.role === StateRole.Leader) {
+      for (const [id, pr] of this.progress) {
+        invariant(pr.match <= log.lastIndex, `progress of ${id} matches beyond the leader's log`);
+        invariant(pr.match < pr.next, `progress of ${id}: match ${pr.match} not below next ${pr.next}`);
+      }
+    }
+    assertConfig(this.config);
+  }
+}

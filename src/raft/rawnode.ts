@@ -1,0 +1,206 @@
+// The host's handle on the core: inputs go in through the methods below, and
+// everything the host must do comes back as one Ready batch at a time.
+
+import type { ConfChange } from './confchange.js';
+import { Raft, type PersistedState, type RaftConfig } from './raft.js';
+import type { ConfState, HardState, Message, NodeId, Ready, Snapshot, SoftState } from './types.js';
+import { MessageType, NONE, StateRole, invariant, message } from './types.js';
+
+export interface Status {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly lead: NodeId;
+  readonly role: StateRole;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly firstIndex: number;
+  readonly conf: ConfState;
+  /** Leader only: each member's matched index. */
+  readonly progress: ReadonlyMap<NodeId, { match: number; next: number; state: string; isLearner: boolean }>;
+  readonly leadTransferee: NodeId;
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+export class RawNode {
+  readonly raft: Raft;
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  /** What the Ready handed out last, so that advance() can acknowledge it. */
+  private outstanding: Ready | undefined;
+
+  constructor(config: RaftConfig, persisted: PersistedState) {
+    this.raft = new Raft(config, persisted);
+    this.prevSoft = this.softState();
+    this.prevHard = this.raft.hardState;
+    this.raft.assertInvariants();
+  }
+
+  // ---- Inputs ----
+
+  tick(): void {
+    this.raft.tick();
+    this.raft.assertInvariants();
+  }
+
+  /** A message from a peer. Local message types are refused: use the methods. */
+  step(m: Message): void {
+    const local =
+      m.type === MessageType.Hup ||
+      m.type === MessageType.Beat ||
+      m.type === MessageType.SnapStatus ||
+      m.type === MessageType.Unreachable;
+    invariant(!local, `${m.type} is local: it does not come from the network`);
+    // A response from a node we do not know is noise (it may have been removed).
+    this.raft.step(m);
+    this.raft.assertInvariants();
+  }
+
+  campaign(): void {
+    this.raft.step(message({ type: MessageType.Hup, from: this.raft.id }));
+    this.raft.assertInvariants();
+  }
+
+  /** Throws ProposalDropped when this node cannot take proposals now. */
+  propose(...data: Uint8Array[]): void {
+    this.raft.propose(data);
+    this.raft.assertInvariants();
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    this.raft.proposeConfChange(cc);
+    this.raft.assertInvariants();
+  }
+
+  /** Applies a committed conf change entry's change; call it while applying that entry. */
+  applyConfChange(cc: ConfChange): ConfState {
+    const conf = this.raft.applyConfChange(cc);
+    this.raft.assertInvariants();
+    return conf;
+  }
+
+  /**
+   * Asks for a linearizable read point; it comes back as a ReadState with the
+   * same context (unique per request: it is the request's identity).
+   */
+  readIndex(context: Uint8Array): void {
+    invariant(context.length > 0, 'a read needs a non-empty context');
+    this.raft.step(message({ type: MessageType.ReadIndex, from: NONE, context }));
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.raft.step(message({ type: MessageType.TransferLeader, from: to }));
+  }
+
+  reportUnreachable(id: NodeId): void {
+    this.raft.step(message({ type: MessageType.Unreachable, from: id }));
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
+  }
+
+  /**
+   * The host made `snapshot` of its applied state (and persisted it): the log
+   * up to its index can go.
+   */
+  compact(snapshot: Snapshot): void {
+    this.raft.log.compact(snapshot);
+    this.raft.assertInvariants();
+  }
+
+  // ---- Output ----
+
+  hasReady(): boolean {
+    const r = this.raft;
+    return (
+      r.hasBroadcastPending ||
+      r.msgs.length > 0 ||
+      r.readStates.length > 0 ||
+      r.log.pendingSnapshot !== undefined ||
+      r.log.hasUnstableEntries ||
+      r.log.hasNextCommittedEntries() ||
+      !sameHardState(r.hardState, this.prevHard) ||
+      this.softChanged()
+    );
+  }
+
+  ready(): Ready {
+    invariant(this.outstanding === undefined, 'ready() called again before advance()');
+    const r = this.raft;
+    r.flushBroadcast();
+    const hard = r.hardState;
+    const soft = this.softState();
+    const entries = r.log.unstableEntries();
+    const snapshot = r.log.pendingSnapshot;
+    const committedEntries = r.log.nextCommittedEntries();
+    const rd: Ready = {
+      softState: this.softChanged() ? soft : undefined,
+      hardState: sameHardState(hard, this.prevHard) ? undefined : hard,
+      snapshot,
+      entries,
+      committedEntries,
+      messages: r.msgs,
+      readStates: r.readStates,
+      mustSync: entries.length > 0 || snapshot !== undefined || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
+    };
+    r.msgs = [];
+    r.readStates = [];
+    r.log.pendingSnapshot = undefined;
+    const lastCommitted = committedEntries[committedEntries.length - 1];
+    if (lastCommitted !== undefined) r.log.applyingTo(lastCommitted.index);
+    this.prevSoft = soft;
+    if (rd.hardState !== undefined) this.prevHard = rd.hardState;
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** The host persisted, sent and applied everything in the last Ready. */
+  advance(): void {
+    const rd = this.outstanding;
+    invariant(rd !== undefined, 'advance() without a ready()');
+    this.outstanding = undefined;
+    const r = this.raft;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) r.log.stableTo(last.index, last.term);
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (rd.snapshot !== undefined) r.appliedTo(Math.max(rd.snapshot.meta.index, r.log.applied));
+    if (lastCommitted !== undefined) r.appliedTo(lastCommitted.index);
+    r.assertInvariants();
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const progress = new Map<NodeId, { match: number; next: number; state: string; isLearner: boolean }>();
+    if (r.role === StateRole.Leader) {
+      for (const [id, pr] of r.progress) progress.set(id, { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner });
+    }
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      lead: r.lead,
+      role: r.role,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex,
+      firstIndex: r.log.firstIndex,
+      conf: r.confState,
+      progress,
+      leadTransferee: r.leadTransferee,
+    };
+  }
+
+  private softState(): SoftState {
+    return { lead: this.raft.lead, role: this.raft.role };
+  }
+
+  private softChanged(): boolean {
+    const s = this.softState();
+    return s.lead !== this.prevSoft.lead || s.role !== this.prevSoft.role;
+  }
+}
