@@ -42,6 +42,10 @@ export class Inflights {
     if (n > 0) this.lastIndexes.splice(0, n);
   }
 
+  freeFirstOne(): void {
+    this.lastIndexes.shift();
+  }
+
   reset(): void {
     this.lastIndexes.length = 0;
   }

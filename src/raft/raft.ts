@@ -364,6 +364,9 @@ export class Raft {
       case MessageType.HeartbeatResp:
         pr.recentActive = true;
         pr.probeSent = false;
+        // Appends may have been lost with the window full: the follower is
+        // alive, so let one more through; it will reveal any gap.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full) pr.inflights.freeFirstOne();
         if (pr.match < this.log.lastIndex) this.sendAppend(m.from);
         if (m.context !== undefined && m.context.length > 0) {
           this.readOnly.recvAck(m.from, m.context);
@@ -520,8 +523,9 @@ export class Raft {
   private restore(snap: Snapshot): boolean {
     const { index, term, conf } = snap.meta;
     if (index <= this.log.committed) return false;
+    // The snapshot may predate our own addition (the leader sends the one it
+    // has): the conf change that adds us follows it in the log.
     const config = configFromState(conf);
-    if (!configMembers(config).has(this.id)) return false;
     if (this.log.matchTerm(index, term)) {
       // We hold the snapshot's last entry: by log matching, all before it too.
       this.log.commitTo(index);
