@@ -205,7 +205,7 @@ class Simulation implements HostEvents {
       // situation of the paper's Figure 8.
       if (!this.calm && this.random.chance(this.crashYoungLeaders)) {
         const incarnation = node.incarnation;
-        this.scheduler.after(this.random.int(0, 12), () => {
+        this.scheduler.after(this.random.int(0, 40), () => {
           if (node.incarnation !== incarnation || !node.up) return;
           this.crash(node);
           this.scheduler.after(this.random.int(20, 800), () => this.restart(node));
