@@ -11,7 +11,7 @@ export enum ConfChangeType {
 }
 
 export enum ConfChangeTransition {
-  /** Simple when at most one voter changes, else joint with auto-leave. */
+  /** A single change is applied simply; several go through a joint config, left automatically. */
   Auto = 'auto',
   /** Always joint, left automatically once applied. */
   JointImplicit = 'implicit',
@@ -149,6 +149,7 @@ function simple(c: Config, cc: ConfChange): Config {
   for (const id of next.incoming) if (!c.incoming.has(id)) changed++;
   for (const id of c.incoming) if (!next.incoming.has(id)) changed++;
   // One voter at a time keeps any two majorities of old and new overlapping.
+  // Unreachable through applyChange (one change at most here): kept as the rule's guard.
   if (changed > 1) throw new ConfChangeError('more than one voter changed without joint consensus');
   return next;
 }

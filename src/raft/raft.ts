@@ -259,7 +259,7 @@ export class Raft {
       else this.becomeLeader();
       return;
     }
-    for (const id of [...this.config.incoming, ...this.config.outgoing]) {
+    for (const id of new Set([...this.config.incoming, ...this.config.outgoing])) {
       if (id === this.id) continue;
       this.send(message({ type, to: id, term, index: this.log.lastIndex, logTerm: this.log.lastTerm, context }));
     }
