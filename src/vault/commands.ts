@@ -1,0 +1,168 @@
+// The commands that travel in the Raft log (proto/keyraft/peer/v1/command.proto)
+// as plain TypeScript objects, and their binary codec. The types follow
+// protobufjs's toObject output so that decode needs no hand-written mapping.
+
+import type protobuf from 'protobufjs';
+import { loadProtoRoot } from '../protos.js';
+import { ErrorKind, VaultError } from './errors.js';
+
+export interface SecretAttributes {
+  contentType: string;
+  tags: Record<string, string>;
+  enabled: boolean;
+  /** Unix seconds; 0 means not set. */
+  notBefore: number;
+  expires: number;
+}
+
+export interface CreateVault {
+  name: string;
+  softDeleteRetentionDays: number;
+  purgeProtection: boolean;
+}
+
+export interface DeleteVault {
+  name: string;
+}
+
+export interface SetSecret {
+  vault: string;
+  name: string;
+  version: string;
+  /** Sealed under a data key; the state never sees a plaintext value. */
+  sealedValue: Uint8Array;
+  /** null only when the sender left it out, which apply refuses. */
+  attributes: SecretAttributes | null;
+}
+
+/** Absent optional fields are left unchanged. */
+export interface UpdateSecret {
+  vault: string;
+  name: string;
+  /** "" is the latest version. */
+  version: string;
+  contentType?: string;
+  enabled?: boolean;
+  notBefore?: number;
+  expires?: number;
+  replaceTags: boolean;
+  tags: Record<string, string>;
+}
+
+export interface SecretRefCommand {
+  vault: string;
+  name: string;
+}
+export type DeleteSecret = SecretRefCommand;
+export type RecoverSecret = SecretRefCommand;
+export type PurgeSecret = SecretRefCommand;
+
+export interface SecretVersionRecord {
+  version: string;
+  sealedValue: Uint8Array;
+  attributes: SecretAttributes | null;
+  createdMs: number;
+  updatedMs: number;
+}
+
+export interface RestoreSecret {
+  vault: string;
+  name: string;
+  /** Oldest first. */
+  versions: SecretVersionRecord[];
+}
+
+export interface InstallDataKey {
+  keyId: string;
+  wrappedKey: Uint8Array;
+}
+
+export type CommandOp =
+  | { op: 'createVault'; createVault: CreateVault }
+  | { op: 'deleteVault'; deleteVault: DeleteVault }
+  | { op: 'setSecret'; setSecret: SetSecret }
+  | { op: 'updateSecret'; updateSecret: UpdateSecret }
+  | { op: 'deleteSecret'; deleteSecret: DeleteSecret }
+  | { op: 'recoverSecret'; recoverSecret: RecoverSecret }
+  | { op: 'purgeSecret'; purgeSecret: PurgeSecret }
+  | { op: 'restoreSecret'; restoreSecret: RestoreSecret }
+  | { op: 'installDataKey'; installDataKey: InstallDataKey };
+
+export type OpName = CommandOp['op'];
+
+export type Command = {
+  /** "" when the request carries none: no deduplication. */
+  requestId: string;
+  /** The leader's clock when it prepared the command, unix milliseconds. */
+  timeMs: number;
+} & CommandOp;
+
+export const OP_NAMES: readonly OpName[] = [
+  'createVault',
+  'deleteVault',
+  'setSecret',
+  'updateSecret',
+  'deleteSecret',
+  'recoverSecret',
+  'purgeSecret',
+  'restoreSecret',
+  'installDataKey',
+];
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, defaults: true, arrays: true, objects: true, oneofs: true };
+
+let commandType: protobuf.Type | undefined;
+
+/** Loaded on first use so that importing the module costs nothing. */
+function type(): protobuf.Type {
+  if (!commandType) {
+    const root = loadProtoRoot('keyraft/peer/v1/command.proto');
+    commandType = root.lookupType('keyraft.peer.v1.Command');
+  }
+  return commandType;
+}
+
+export function encodeCommand(cmd: Command): Uint8Array {
+  const t = type();
+  // Only the chosen oneof member is passed on: a stray field of another op must not slip into the log.
+  const { requestId, timeMs, op } = cmd;
+  const body = (cmd as unknown as Record<string, unknown>)[op];
+  const bytes = t.encode(t.fromObject({ requestId, timeMs, [op]: body })).finish();
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Throws VaultError(InvalidArgument, BAD_COMMAND) on anything that is not a known command. */
+export function decodeCommand(bytes: Uint8Array): Command {
+  let obj: Record<string, unknown>;
+  try {
+    const t = type();
+    obj = t.toObject(t.decode(bytes), TO_OBJECT);
+  } catch (e) {
+    throw new VaultError(ErrorKind.InvalidArgument, 'BAD_COMMAND', `not a command: ${(e as Error).message}`);
+  }
+  const op = obj.op;
+  if (typeof op !== 'string' || !(OP_NAMES as readonly string[]).includes(op)) {
+    throw new VaultError(ErrorKind.InvalidArgument, 'BAD_COMMAND', 'the command holds no known operation');
+  }
+  return plain(obj) as Command;
+}
+
+/**
+ * Buffers become plain Uint8Array copies (a decoded Buffer shares the whole
+ * input) and the synthetic "_field" oneof markers of proto3 optionals go.
+ * Map fields (tags) are copied as they are: their keys are data.
+ */
+function plain(v: unknown, isMap = false): unknown {
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  if (Array.isArray(v)) return v.map((x) => plain(x));
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([k]) => isMap || !k.startsWith('_'))
+        .map(([k, x]) => [k, plain(x, !isMap && MAP_FIELDS.has(k))]),
+    );
+  }
+  return v;
+}
+
+const MAP_FIELDS = new Set(['tags']);

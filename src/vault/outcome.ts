@@ -1,0 +1,19 @@
+// What apply answers. Results are plain JSON-able data (no bytes): they are
+// also what the deduplication table remembers and persists.
+
+import type { VaultError } from './errors.js';
+import type { DeletedSecretInfo, SecretProperties, VaultInfo } from './model.js';
+import type { Mutation } from './records.js';
+
+export type ApplyResult =
+  /** CreateVault; DeleteVault (the vault as it was). */
+  | { kind: 'vault'; vault: VaultInfo }
+  /** SetSecret, UpdateSecret, RecoverSecret, RestoreSecret: the version set, updated, or now latest. */
+  | { kind: 'secret'; secret: SecretProperties }
+  /** DeleteSecret. */
+  | { kind: 'deletedSecret'; deletedSecret: DeletedSecretInfo }
+  /** PurgeSecret, InstallDataKey. */
+  | { kind: 'none' };
+
+/** `mutations` is empty whenever `error` is set: a refused command changes nothing. */
+export type ApplyOutcome = ({ result: ApplyResult } | { error: VaultError }) & { mutations: Mutation[] };

@@ -1,0 +1,155 @@
+// How the state is persisted: string keys with a type prefix, JSON values in
+// UTF-8 with bytes in base64. Names in keys are lower-cased (names are
+// case-insensitive); the name as displayed is in the value. Values hold only
+// sealed secret values, never plaintext.
+//
+//   vault/<vault>                      VaultRecord
+//   secret/<vault>/<name>              {name, deleted}
+//   secretv/<vault>/<name>/<version>   VersionRecord (seq = creation order)
+//   datakey/<keyId>                    {wrappedKey, seq}
+//   request/<requestId>                {seq, index, fp, result}: deduplication
+
+import type { ApplyResult } from './outcome.js';
+import type { DataKeyRecord, Deletion, VaultRecord, VersionRecord } from './model.js';
+
+export type Mutation = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
+
+export interface SecretHeader {
+  name: string;
+  deleted: Deletion | null;
+}
+
+export interface RequestRecord {
+  /** Apply order among remembered requests; the lowest is forgotten first. */
+  seq: number;
+  /** The log index that first applied it. */
+  index: number;
+  /** The operation and target, so a request id reused for something else is caught. */
+  fp: string;
+  result: ApplyResult;
+}
+
+export const keys = {
+  vault: (v: string) => `vault/${v}`,
+  secret: (v: string, n: string) => `secret/${v}/${n}`,
+  version: (v: string, n: string, version: string) => `secretv/${v}/${n}/${version}`,
+  dataKey: (id: string) => `datakey/${id}`,
+  request: (id: string) => `request/${id}`,
+};
+
+export type ParsedKey =
+  | { type: 'vault'; vault: string }
+  | { type: 'secret'; vault: string; name: string }
+  | { type: 'version'; vault: string; name: string; version: string }
+  | { type: 'dataKey'; keyId: string }
+  | { type: 'request'; requestId: string };
+
+export function parseKey(key: string): ParsedKey {
+  const slash = key.indexOf('/');
+  const prefix = key.slice(0, slash);
+  const rest = key.slice(slash + 1);
+  const parts = rest.split('/');
+  if (slash > 0) {
+    switch (prefix) {
+      case 'vault':
+        if (parts.length === 1) return { type: 'vault', vault: rest };
+        break;
+      case 'secret':
+        if (parts.length === 2) return { type: 'secret', vault: parts[0]!, name: parts[1]! };
+        break;
+      case 'secretv':
+        if (parts.length === 3) return { type: 'version', vault: parts[0]!, name: parts[1]!, version: parts[2]! };
+        break;
+      case 'datakey':
+        return { type: 'dataKey', keyId: rest };
+      case 'request':
+        // A request id may hold "/": it is the whole rest of the key.
+        return { type: 'request', requestId: rest };
+    }
+  }
+  throw new Error(`vault state: unknown record key ${JSON.stringify(key)}`);
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+const json = (v: unknown) => enc.encode(JSON.stringify(v));
+const parse = (b: Uint8Array): Record<string, unknown> => JSON.parse(dec.decode(b)) as Record<string, unknown>;
+const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+const unb64 = (s: unknown) => new Uint8Array(Buffer.from(s as string, 'base64'));
+
+export function encodeVault(r: VaultRecord): Uint8Array {
+  return json({ name: r.name, retentionDays: r.retentionDays, purgeProtection: r.purgeProtection, createdMs: r.createdMs });
+}
+
+export function decodeVault(b: Uint8Array): VaultRecord {
+  const o = parse(b);
+  return {
+    name: o.name as string,
+    retentionDays: o.retentionDays as number,
+    purgeProtection: o.purgeProtection as boolean,
+    createdMs: o.createdMs as number,
+  };
+}
+
+export function encodeSecretHeader(h: SecretHeader): Uint8Array {
+  const d = h.deleted;
+  return json({ name: h.name, deleted: d && { deletedMs: d.deletedMs, scheduledPurgeMs: d.scheduledPurgeMs } });
+}
+
+export function decodeSecretHeader(b: Uint8Array): SecretHeader {
+  const o = parse(b);
+  const d = o.deleted as Deletion | null;
+  return { name: o.name as string, deleted: d && { deletedMs: d.deletedMs, scheduledPurgeMs: d.scheduledPurgeMs } };
+}
+
+export function encodeVersion(r: VersionRecord): Uint8Array {
+  const a = r.attributes;
+  return json({
+    version: r.version,
+    seq: r.seq,
+    sealedValue: b64(r.sealedValue),
+    contentType: a.contentType,
+    tags: a.tags,
+    enabled: a.enabled,
+    notBefore: a.notBefore,
+    expires: a.expires,
+    createdMs: r.createdMs,
+    updatedMs: r.updatedMs,
+  });
+}
+
+export function decodeVersion(b: Uint8Array): VersionRecord {
+  const o = parse(b);
+  return {
+    version: o.version as string,
+    seq: o.seq as number,
+    sealedValue: unb64(o.sealedValue),
+    attributes: {
+      contentType: o.contentType as string,
+      tags: Object.fromEntries(Object.entries(o.tags as Record<string, string>)),
+      enabled: o.enabled as boolean,
+      notBefore: o.notBefore as number,
+      expires: o.expires as number,
+    },
+    createdMs: o.createdMs as number,
+    updatedMs: o.updatedMs as number,
+  };
+}
+
+export function encodeDataKey(r: DataKeyRecord): Uint8Array {
+  return json({ wrappedKey: b64(r.wrappedKey), seq: r.seq });
+}
+
+export function decodeDataKey(b: Uint8Array): DataKeyRecord {
+  const o = parse(b);
+  return { wrappedKey: unb64(o.wrappedKey), seq: o.seq as number };
+}
+
+export function encodeRequest(r: RequestRecord): Uint8Array {
+  return json({ seq: r.seq, index: r.index, fp: r.fp, result: r.result });
+}
+
+export function decodeRequest(b: Uint8Array): RequestRecord {
+  const o = parse(b);
+  return { seq: o.seq as number, index: o.index as number, fp: o.fp as string, result: o.result as ApplyResult };
+}

@@ -1,0 +1,198 @@
+// The replicated state machine for vaults and secrets. It knows nothing of
+// Raft, gRPC or LevelDB: the replica feeds it committed commands in log order
+// and persists the mutations each apply returns; queries answer reads.
+
+import { handlers } from './apply.js';
+import type { Command } from './commands.js';
+import { ErrorKind, invalid, VaultError } from './errors.js';
+import type {
+  DataKeys,
+  DeletedSecretInfo,
+  SealedSecret,
+  SecretBackup,
+  SecretProperties,
+  VaultInfo,
+} from './model.js';
+import type { ApplyOutcome, ApplyResult } from './outcome.js';
+import * as q from './queries.js';
+import { Store, VaultBug } from './store.js';
+import { validateRequestId } from './validate.js';
+
+/** How many request ids are remembered for deduplication, the oldest forgotten first. */
+export const MAX_REMEMBERED_REQUESTS = 10_000;
+/** Expired soft-deleted secrets removed per command: bounded so no command is slow. */
+export const MAX_SWEPT_PER_COMMAND = 16;
+/** The largest time a JavaScript Date can hold. */
+const MAX_TIME_MS = 8.64e15;
+
+export interface VaultList {
+  vaults: VaultInfo[];
+  nextPageToken: string;
+}
+export interface SecretList {
+  secrets: SecretProperties[];
+  nextPageToken: string;
+}
+export interface DeletedSecretList {
+  secrets: DeletedSecretInfo[];
+  nextPageToken: string;
+}
+
+export class VaultState {
+  private store = new Store();
+
+  /** Rebuilds the state from the records of records() or of the mutations applied so far, in any order. */
+  static load(records: Iterable<readonly [string, Uint8Array]>): VaultState {
+    const state = new VaultState();
+    state.store = Store.load(records);
+    return state;
+  }
+
+  /**
+   * Every record of the state: a snapshot. Lazy, so consume it before the
+   * next apply (or copy it); the replica snapshots from disk instead.
+   */
+  records(): Generator<[string, Uint8Array]> {
+    return this.store.records();
+  }
+
+  /**
+   * Applies one committed command. Never throws on what the command holds: a
+   * refused command answers { error } and changes nothing. A request id seen
+   * before answers its first result again, with no mutations.
+   */
+  apply(cmd: Command, index: number): ApplyOutcome {
+    const store = this.store;
+    let head: { requestId: string; timeMs: number; op: string; body: Record<string, unknown> };
+    try {
+      head = parseHead(cmd);
+    } catch (e) {
+      return { error: asVaultError(e), mutations: [] };
+    }
+    const { requestId, timeMs, op, body } = head;
+    const fp = fingerprint(op, body);
+    if (requestId !== '') {
+      const seen = store.requests.get(requestId);
+      if (seen) {
+        if (seen.fp !== fp) {
+          return {
+            error: invalid('REQUEST_ID_REUSED', `request id ${JSON.stringify(requestId)} was already used for another operation`),
+            mutations: [],
+          };
+        }
+        return { result: structuredClone(seen.result), mutations: [] };
+      }
+    }
+    store.begin();
+    let result: ApplyResult;
+    try {
+      result = handlers[op]!(store, body, timeMs);
+    } catch (e) {
+      const written = store.pending;
+      store.end();
+      if (e instanceof VaultBug) throw e;
+      if (written > 0) throw new VaultBug(`${op} failed after writing; memory and records may differ`, { cause: e });
+      return { error: asVaultError(e), mutations: [] };
+    }
+    if (requestId !== '') this.remember(requestId, index, fp, result);
+    this.sweep(timeMs);
+    return { result: structuredClone(result), mutations: store.end() };
+  }
+
+  getVault(name: string): VaultInfo {
+    return q.getVault(this.store, name);
+  }
+
+  listVaults(pageSize: number, pageToken: string): VaultList {
+    const page = q.listVaults(this.store, pageSize, pageToken);
+    return { vaults: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  /** The version ("" = latest) with its sealed value; refuses disabled, not-yet-valid and expired versions at nowMs. */
+  getSecret(vault: string, name: string, version: string, nowMs: number): SealedSecret {
+    return q.getSecret(this.store, vault, name, version, nowMs);
+  }
+
+  listSecrets(vault: string, pageSize: number, pageToken: string): SecretList {
+    const page = q.listSecrets(this.store, vault, pageSize, pageToken);
+    return { secrets: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  listSecretVersions(vault: string, name: string, pageSize: number, pageToken: string): SecretList {
+    const page = q.listSecretVersions(this.store, vault, name, pageSize, pageToken);
+    return { secrets: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  getDeletedSecret(vault: string, name: string, nowMs: number): DeletedSecretInfo {
+    return q.getDeletedSecret(this.store, vault, name, nowMs);
+  }
+
+  listDeletedSecrets(vault: string, pageSize: number, pageToken: string, nowMs: number): DeletedSecretList {
+    const page = q.listDeletedSecrets(this.store, vault, pageSize, pageToken, nowMs);
+    return { secrets: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  backupSecret(vault: string, name: string): SecretBackup {
+    return q.backupSecret(this.store, vault, name);
+  }
+
+  /** Every installed data key, wrapped; the last installed is the active one. */
+  dataKeys(): DataKeys {
+    return q.dataKeys(this.store);
+  }
+
+  private remember(requestId: string, index: number, fp: string, result: ApplyResult): void {
+    const store = this.store;
+    const seq = store.nextRequestSeq;
+    store.putRequest(requestId, { seq, index: Number.isSafeInteger(index) ? index : 0, fp, result: structuredClone(result) });
+    while (store.requests.size > MAX_REMEMBERED_REQUESTS) {
+      store.removeRequest(store.requests.keys().next().value!);
+    }
+  }
+
+  /** Removes soft-deleted secrets past their purge date; queries already treat them as gone. */
+  private sweep(timeMs: number): void {
+    const due: string[] = [];
+    for (const key of this.store.purgeQueue.after()) {
+      if (due.length === MAX_SWEPT_PER_COMMAND || Number(key.slice(0, 16)) > timeMs) break;
+      due.push(key);
+    }
+    for (const key of due) {
+      const [, v, n] = key.split('/');
+      this.store.removeSecret(v!, n!);
+    }
+  }
+}
+
+function parseHead(cmd: unknown) {
+  if (cmd === null || typeof cmd !== 'object') throw invalid('BAD_COMMAND', 'a command must be an object');
+  const c = cmd as Record<string, unknown>;
+  const timeMs = c.timeMs;
+  if (!Number.isSafeInteger(timeMs) || (timeMs as number) < 0 || (timeMs as number) > MAX_TIME_MS) {
+    throw invalid('BAD_COMMAND', 'the command time must be a non-negative integer of milliseconds');
+  }
+  const requestId = validateRequestId(c.requestId);
+  const op = c.op;
+  if (typeof op !== 'string' || !Object.hasOwn(handlers, op)) throw invalid('BAD_COMMAND', 'the command holds no known operation');
+  const body = c[op];
+  if (body === null || typeof body !== 'object') throw invalid('BAD_COMMAND', `the command's ${op} is missing`);
+  return { requestId, timeMs: timeMs as number, op, body: body as Record<string, unknown> };
+}
+
+/** The operation and its target, so that a reused request id is not mistaken for a retry. */
+function fingerprint(op: string, body: Record<string, unknown>): string {
+  const s = (x: unknown) => (typeof x === 'string' ? x.toLowerCase() : '');
+  if (op === 'installDataKey') return `${op}:${typeof body.keyId === 'string' ? body.keyId : ''}`;
+  if (op === 'createVault' || op === 'deleteVault') return `${op}:${s(body.name)}`;
+  return `${op}:${s(body.vault)}/${s(body.name)}`;
+}
+
+/**
+ * A refusal passes through; anything else thrown before the first write is a
+ * shape the checks did not foresee, and is refused the same way on every node.
+ */
+function asVaultError(e: unknown): VaultError {
+  if (e instanceof VaultError) return e;
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : 'unknown failure';
+  return new VaultError(ErrorKind.InvalidArgument, 'BAD_COMMAND', `malformed command (${what})`);
+}
