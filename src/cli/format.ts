@@ -1,0 +1,144 @@
+// Table output in the manner of `az --output table`: no borders, a dashed
+// rule under the header, two spaces between columns, nothing coloured (it is
+// read as often through a pipe as on a terminal).
+
+import Table from 'cli-table3';
+import type {
+  ClusterStatus,
+  DeletedSecret,
+  Secret,
+  SecretProperties,
+  Tags,
+  Vault,
+} from '../client/index.js';
+
+const PLAIN = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', right: '', 'right-mid': '',
+  mid: '-', 'mid-mid': '  ', middle: '  ',
+};
+
+function render(table: Table.Table): string {
+  return table.toString().split('\n').map((line) => line.trimEnd()).join('\n');
+}
+
+const STYLE = { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 0 };
+
+/** Rows under a header. */
+export function listTable(head: string[], rows: (string | number)[][]): string {
+  // cli-table3 drops the rule under a header that has no rows; an empty list should still look like one.
+  if (rows.length === 0) return `${head.join('  ')}\n${head.map((h) => '-'.repeat(h.length)).join('  ')}`;
+  const t = new Table({ head, chars: PLAIN, style: STYLE });
+  t.push(...rows.map((r) => r.map(String)));
+  return render(t);
+}
+
+/** Label/value pairs, one a line, for a single object. */
+export function fieldTable(rows: [string, string | number][]): string {
+  const t = new Table({ chars: PLAIN, style: STYLE });
+  t.push(...rows.map(([k, v]) => [k, String(v)]));
+  return render(t);
+}
+
+/** Unix seconds as ISO 8601 in UTC, to the second; 0 ("not set") as blank. */
+export function formatTime(unixSeconds: number): string {
+  if (!unixSeconds) return '';
+  return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function formatTags(tags: Tags | undefined): string {
+  return Object.entries(tags ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => (v === '' ? k : `${k}=${v}`))
+    .join(', ');
+}
+
+function yesNo(b: boolean): string {
+  return b ? 'true' : 'false';
+}
+
+// ---- Vaults ----
+
+export function vaultTable(v: Vault): string {
+  return fieldTable([
+    ['Name', v.name],
+    ['Id', v.id],
+    ['Soft-delete retention days', v.softDeleteRetentionDays],
+    ['Purge protection', yesNo(v.purgeProtection)],
+    ['Created', formatTime(v.created)],
+  ]);
+}
+
+export function vaultListTable(vaults: Vault[]): string {
+  return listTable(
+    ['Name', 'Retention days', 'Purge protection', 'Created'],
+    vaults.map((v) => [v.name, v.softDeleteRetentionDays, yesNo(v.purgeProtection), formatTime(v.created)]),
+  );
+}
+
+// ---- Secrets ----
+
+function propertyRows(p: SecretProperties): [string, string | number][] {
+  return [
+    ['Vault', p.vault],
+    ['Name', p.name],
+    ['Version', p.version],
+    ['Id', p.id],
+    ['Enabled', yesNo(p.enabled)],
+    ['Content type', p.contentType],
+    ['Tags', formatTags(p.tags)],
+    ['Not before', formatTime(p.notBefore)],
+    ['Expires', formatTime(p.expires)],
+    ['Created', formatTime(p.created)],
+    ['Updated', formatTime(p.updated)],
+    ['Recovery level', p.recoveryLevel],
+    ['Recoverable days', p.recoverableDays],
+  ];
+}
+
+export function secretPropertiesTable(p: SecretProperties): string {
+  return fieldTable(propertyRows(p));
+}
+
+/** The one table that shows a value: `secret show` exists to print it. */
+export function secretTable(s: Secret): string {
+  return fieldTable([...propertyRows(s.properties), ['Value', s.value]]);
+}
+
+export function secretListTable(secrets: SecretProperties[]): string {
+  return listTable(
+    ['Name', 'Version', 'Enabled', 'Content type', 'Tags', 'Expires', 'Updated'],
+    secrets.map((p) => [p.name, p.version, yesNo(p.enabled), p.contentType, formatTags(p.tags), formatTime(p.expires), formatTime(p.updated)]),
+  );
+}
+
+export function deletedSecretTable(d: DeletedSecret): string {
+  return fieldTable([
+    ...propertyRows(d.properties),
+    ['Recovery id', d.recoveryId],
+    ['Deleted', formatTime(d.deletedDate)],
+    ['Scheduled purge', formatTime(d.scheduledPurgeDate)],
+  ]);
+}
+
+export function deletedSecretListTable(deleted: DeletedSecret[]): string {
+  return listTable(
+    ['Name', 'Recovery id', 'Deleted', 'Scheduled purge'],
+    deleted.map((d) => [d.properties.name, d.recoveryId, formatTime(d.deletedDate), formatTime(d.scheduledPurgeDate)]),
+  );
+}
+
+// ---- Cluster ----
+
+export function clusterTables(s: ClusterStatus): string {
+  const nodes = listTable(
+    ['Node', 'Region', 'Role', 'Term', 'Commit', 'Applied', 'Leader', 'Mode', 'Reachable'],
+    s.nodes.map((n) => [n.id, n.region, n.role, n.term, n.commitIndex, n.appliedIndex, n.leader, n.mode, n.reachable ? 'yes' : 'NO']),
+  );
+  const regions = listTable(
+    ['Region', 'Role', 'Mode', 'Leader'],
+    s.regions.map((r) => [r.name, r.role, r.mode, r.leader]),
+  );
+  return `${nodes}\n\n${regions}\n\nAnswered by ${s.answeredBy || '(unknown)'}`;
+}

@@ -1,0 +1,227 @@
+// The keyraft SDK: one promise-returning method per RPC of Vaults, Secrets and
+// Cluster, plus iterators that walk every page of a list.
+
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { Caller, type CallKind, type CallOptions } from './caller.js';
+import { parseEndpoints } from './endpoints.js';
+import { clientError, KeyraftError, type ServedBy } from './errors.js';
+import { methodDefinition, type ServiceName } from './proto.js';
+import type {
+  BackupSecretResponse,
+  ClusterStatus,
+  CreateVaultRequest,
+  DeletedSecret,
+  DeleteVaultRequest,
+  DeleteVaultResponse,
+  GetSecretRequest,
+  GetVaultRequest,
+  ListDeletedSecretsRequest,
+  ListDeletedSecretsResponse,
+  ListSecretPropertiesResponse,
+  ListSecretsRequest,
+  ListSecretVersionsRequest,
+  ListVaultsRequest,
+  ListVaultsResponse,
+  PurgeDeletedSecretResponse,
+  RestoreSecretRequest,
+  Secret,
+  SecretProperties,
+  SecretRef,
+  SecretWriteRef,
+  SetSecretRequest,
+  UpdateSecretPropertiesRequest,
+  Vault,
+} from './types.js';
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_RETRIES = 8;
+export const DEFAULT_ENDPOINT_COOLDOWN_MS = 2000;
+
+export interface KeyraftClientOptions {
+  /** host:port of the nodes' client ports, most preferred first (the primary region's nodes). */
+  endpoints: string[];
+  /** The deadline of one call, retries included. Default 5000. */
+  timeoutMs?: number;
+  /**
+   * Attempts after the first, at most. Default 8: with the default backoff they
+   * span a Raft election (about a second), so losing a leader costs no error.
+   */
+  retries?: number;
+  /** The longest one attempt may take. Default: timeoutMs. */
+  attemptTimeoutMs?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** How long an endpoint that failed to answer is tried last. Default 2000. */
+  endpointCooldownMs?: number;
+  /** For tests: the jitter's source. */
+  random?: () => number;
+}
+
+/** Options of the iterators that walk every page. */
+export interface PageOptions extends CallOptions {
+  /** 1-25; the server's default (25) when absent. */
+  pageSize?: number;
+}
+
+function positive(name: string, v: number | undefined, fallback: number, allowZero = false): number {
+  if (v === undefined) return fallback;
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw clientError(grpc.status.INVALID_ARGUMENT, 'INVALID_OPTION', `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+  }
+  return v;
+}
+
+export class KeyraftClient {
+  readonly endpoints: readonly string[];
+  private readonly caller: Caller;
+
+  constructor(options: KeyraftClientOptions) {
+    this.endpoints = parseEndpoints(options.endpoints.join(','));
+    const timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    this.caller = new Caller({
+      endpoints: this.endpoints,
+      timeoutMs,
+      attemptTimeoutMs: positive('attemptTimeoutMs', options.attemptTimeoutMs, timeoutMs),
+      retries: Math.floor(positive('retries', options.retries, DEFAULT_RETRIES, true)),
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+      endpointCooldownMs: positive('endpointCooldownMs', options.endpointCooldownMs, DEFAULT_ENDPOINT_COOLDOWN_MS, true),
+      random: options.random ?? Math.random,
+    });
+  }
+
+  /** Who served the most recent successful call (with concurrent calls, prefer CallOptions.onServedBy). */
+  get lastServedBy(): ServedBy | undefined {
+    return this.caller.lastServedBy;
+  }
+
+  private read<Res>(service: ServiceName, method: string, request: object, opts?: CallOptions): Promise<Res> {
+    return this.invoke<Res>(service, method, 'read', request, opts);
+  }
+
+  /** One request id per logical call: every retry of it carries the same id. */
+  private write<Res>(service: ServiceName, method: string, request: { requestId?: string }, opts?: CallOptions): Promise<Res> {
+    const withId = { ...request, requestId: request.requestId || randomUUID() };
+    return this.invoke<Res>(service, method, 'write', withId, opts);
+  }
+
+  private invoke<Res>(service: ServiceName, method: string, kind: CallKind, request: object, opts?: CallOptions): Promise<Res> {
+    return this.caller.call<Res>(methodDefinition(service, method), kind, request, opts);
+  }
+
+  // ---- Vaults ----
+
+  createVault(req: CreateVaultRequest, opts?: CallOptions): Promise<Vault> {
+    return this.write('Vaults', 'CreateVault', req, opts);
+  }
+
+  getVault(req: GetVaultRequest, opts?: CallOptions): Promise<Vault> {
+    return this.read('Vaults', 'GetVault', req, opts);
+  }
+
+  listVaults(req: ListVaultsRequest = {}, opts?: CallOptions): Promise<ListVaultsResponse> {
+    return this.read('Vaults', 'ListVaults', req, opts);
+  }
+
+  deleteVault(req: DeleteVaultRequest, opts?: CallOptions): Promise<DeleteVaultResponse> {
+    return this.write('Vaults', 'DeleteVault', req, opts);
+  }
+
+  // ---- Secrets ----
+
+  setSecret(req: SetSecretRequest, opts?: CallOptions): Promise<Secret> {
+    return this.write('Secrets', 'SetSecret', req, opts);
+  }
+
+  getSecret(req: GetSecretRequest, opts?: CallOptions): Promise<Secret> {
+    return this.read('Secrets', 'GetSecret', req, opts);
+  }
+
+  listSecrets(req: ListSecretsRequest, opts?: CallOptions): Promise<ListSecretPropertiesResponse> {
+    return this.read('Secrets', 'ListSecrets', req, opts);
+  }
+
+  listSecretVersions(req: ListSecretVersionsRequest, opts?: CallOptions): Promise<ListSecretPropertiesResponse> {
+    return this.read('Secrets', 'ListSecretVersions', req, opts);
+  }
+
+  updateSecretProperties(req: UpdateSecretPropertiesRequest, opts?: CallOptions): Promise<SecretProperties> {
+    return this.write('Secrets', 'UpdateSecretProperties', req, opts);
+  }
+
+  deleteSecret(req: SecretWriteRef, opts?: CallOptions): Promise<DeletedSecret> {
+    return this.write('Secrets', 'DeleteSecret', req, opts);
+  }
+
+  getDeletedSecret(req: SecretRef, opts?: CallOptions): Promise<DeletedSecret> {
+    return this.read('Secrets', 'GetDeletedSecret', req, opts);
+  }
+
+  listDeletedSecrets(req: ListDeletedSecretsRequest, opts?: CallOptions): Promise<ListDeletedSecretsResponse> {
+    return this.read('Secrets', 'ListDeletedSecrets', req, opts);
+  }
+
+  recoverDeletedSecret(req: SecretWriteRef, opts?: CallOptions): Promise<SecretProperties> {
+    return this.write('Secrets', 'RecoverDeletedSecret', req, opts);
+  }
+
+  purgeDeletedSecret(req: SecretWriteRef, opts?: CallOptions): Promise<PurgeDeletedSecretResponse> {
+    return this.write('Secrets', 'PurgeDeletedSecret', req, opts);
+  }
+
+  backupSecret(req: SecretRef, opts?: CallOptions): Promise<BackupSecretResponse> {
+    return this.read('Secrets', 'BackupSecret', req, opts);
+  }
+
+  restoreSecret(req: RestoreSecretRequest, opts?: CallOptions): Promise<SecretProperties> {
+    return this.write('Secrets', 'RestoreSecret', req, opts);
+  }
+
+  // ---- Cluster ----
+
+  getStatus(req: Record<string, never> = {}, opts?: CallOptions): Promise<ClusterStatus> {
+    return this.read('Cluster', 'GetStatus', req, opts);
+  }
+
+  // ---- Every page ----
+
+  listAllVaults(opts: PageOptions = {}): AsyncGenerator<Vault> {
+    return pages((pageToken) => this.listVaults({ pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.vaults, r.nextPageToken]));
+  }
+
+  listAllSecrets(vault: string, opts: PageOptions = {}): AsyncGenerator<SecretProperties> {
+    return pages((pageToken) => this.listSecrets({ vault, pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.secrets, r.nextPageToken]));
+  }
+
+  listAllSecretVersions(vault: string, name: string, opts: PageOptions = {}): AsyncGenerator<SecretProperties> {
+    return pages((pageToken) =>
+      this.listSecretVersions({ vault, name, pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.secrets, r.nextPageToken]),
+    );
+  }
+
+  listAllDeletedSecrets(vault: string, opts: PageOptions = {}): AsyncGenerator<DeletedSecret> {
+    return pages((pageToken) =>
+      this.listDeletedSecrets({ vault, pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.secrets, r.nextPageToken]),
+    );
+  }
+
+  /** Cancels calls in flight and closes every connection; the client cannot be used afterwards. */
+  close(): void {
+    this.caller.close();
+  }
+}
+
+/** Yields every item of every page; each page is fetched only when the previous one is consumed. */
+export async function* pages<T>(fetch: (pageToken: string) => Promise<[T[], string]>): AsyncGenerator<T> {
+  const seen = new Set<string>();
+  let token = '';
+  for (;;) {
+    const [items, next] = await fetch(token);
+    yield* items;
+    if (next === '') return;
+    // A token handed out twice would loop forever: a server bug, reported as one.
+    if (seen.has(next)) throw new KeyraftError(grpc.status.INTERNAL, 'BAD_PAGE_TOKEN', `the server repeated page token ${JSON.stringify(next)}`);
+    seen.add(next);
+    token = next;
+  }
+}

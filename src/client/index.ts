@@ -1,0 +1,12 @@
+// The keyraft SDK's public surface.
+
+export { KeyraftClient, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, pages } from './client.js';
+export type { KeyraftClientOptions, PageOptions } from './client.js';
+export type { CallOptions } from './caller.js';
+export { KeyraftError, fromServiceError, statusName, REASON_KEY } from './errors.js';
+export type { ServedBy, ServiceErrorLike } from './errors.js';
+export { backoffCap, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { defaultEndpoints, endpointsFromTopology, findLocalTopology, parseEndpoints, ENDPOINTS_ENV } from './endpoints.js';
+export { toProtoJson, base64url } from './json.js';
+export type * from './types.js';
