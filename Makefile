@@ -5,7 +5,7 @@ SEEDS ?= 20000
 FIRST_SEED ?= 1
 WORKERS ?= 2
 
-.PHONY: install build typecheck test sim cluster clean
+.PHONY: install build typecheck test sim cluster cluster-stop clean
 
 install: node_modules/.installed
 
@@ -28,9 +28,13 @@ test: build
 sim: build
 	node dist/test/sim/run.js --seeds $(SEEDS) --first $(FIRST_SEED) --workers $(WORKERS)
 
-cluster:
-	@echo "make cluster arrives with the running-cluster issue (#3); not yet available." >&2
-	@exit 1
+# Starts the local two-region cluster (cluster/local.json) in the background;
+# data and logs go to cluster/.data/.
+cluster: build
+	scripts/cluster-up.sh
+
+cluster-stop:
+	scripts/cluster-stop.sh
 
 clean:
 	rm -rf dist .tap

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Starts one node of the local cluster in the background (no-op if it runs).
+# Usage: scripts/start-node.sh NODE
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+node_id=${1:?usage: start-node.sh NODE}
+is_node "$node_id" || { echo "unknown node: $node_id" >&2; exit 2; }
+[ -f "$ROOT/dist/src/node.js" ] || { echo "not built: run make build" >&2; exit 1; }
+[ -f "$MASTER_KEY" ] || { echo "no master key at $MASTER_KEY: run make cluster" >&2; exit 1; }
+if pid=$(pid_of "$node_id"); then
+  echo "$node_id is already running (pid $pid)"
+  exit 0
+fi
+dir="$DATA/$node_id"
+mkdir -p "$dir"
+nohup node "$ROOT/dist/src/node.js" --topology "$TOPOLOGY" --node "$node_id" \
+  --data-dir "$dir" --master-key "$MASTER_KEY" --fault-injection \
+  >>"$dir/node.log" 2>&1 </dev/null &
+echo $! >"$dir/pid"
+echo "started $node_id (pid $!, log $dir/node.log)"

@@ -1,0 +1,192 @@
+// keyraftd: one node of a keyraft cluster.
+//
+//   node dist/src/node.js --topology cluster/local.json --node east-1 \
+//     --data-dir cluster/.data/east-1 --master-key cluster/.data/master.key
+//
+// Every flag has an environment twin (KEYRAFT_TOPOLOGY, KEYRAFT_NODE,
+// KEYRAFT_DATA_DIR, KEYRAFT_MASTER_KEY, KEYRAFT_FAULT_INJECTION=1,
+// KEYRAFT_LOG_LEVEL). Logs are pino JSON on stdout and never hold a secret.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import pino from 'pino';
+import { Envelope } from './crypto/envelope.js';
+import { loadMasterKey, masterKeyFingerprint } from './crypto/masterkey.js';
+import { Replica } from './replica/replica.js';
+import { apiPackageDefinition } from './server/api.js';
+import { type ServerContext, WriteRouter } from './server/handler.js';
+import { registerPublicServices } from './server/services.js';
+import { StatusCollector, ownStatus } from './server/status.js';
+import { VaultApp } from './server/vault-app.js';
+import { checkKeyStamp } from './storage/keystamp.js';
+import { NodeStore } from './storage/store.js';
+import { findNode, loadTopology } from './topology.js';
+import { AdminServiceDefinition } from './transport/peer-service.js';
+import { PEER_CHANNEL_OPTIONS, PeerTransport } from './transport/transport.js';
+
+interface NodeArgs {
+  topology: string;
+  node: string;
+  dataDir: string;
+  masterKey: string;
+  faultInjection: boolean;
+  logLevel: string;
+}
+
+function readArgs(): NodeArgs {
+  const { values } = parseArgs({
+    options: {
+      topology: { type: 'string' },
+      node: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'master-key': { type: 'string' },
+      'fault-injection': { type: 'boolean' },
+      'log-level': { type: 'string' },
+    },
+  });
+  const env = process.env;
+  const node = values.node ?? env.KEYRAFT_NODE;
+  if (node === undefined) throw new Error('--node (or KEYRAFT_NODE) is required');
+  const masterKey = values['master-key'] ?? env.KEYRAFT_MASTER_KEY;
+  if (masterKey === undefined) throw new Error('--master-key (or KEYRAFT_MASTER_KEY) is required: the file with the cluster master key');
+  return {
+    topology: values.topology ?? env.KEYRAFT_TOPOLOGY ?? 'cluster/local.json',
+    node,
+    dataDir: values['data-dir'] ?? env.KEYRAFT_DATA_DIR ?? `cluster/.data/${node}`,
+    masterKey,
+    faultInjection: values['fault-injection'] ?? env.KEYRAFT_FAULT_INJECTION === '1',
+    logLevel: values['log-level'] ?? env.KEYRAFT_LOG_LEVEL ?? 'info',
+  };
+}
+
+function bind(server: grpc.Server, address: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+async function main(): Promise<void> {
+  const args = readArgs();
+  const topology = loadTopology(args.topology);
+  const { node: self, region } = findNode(topology, args.node);
+  const logger = pino({ level: args.logLevel, base: { node: self.id, region: region.name } });
+
+  // The master key is checked before anything on disk is touched.
+  const masterKey = loadMasterKey(args.masterKey);
+  const envelope = new Envelope(masterKey);
+  logger.info({ masterKey: masterKeyFingerprint(masterKey) }, 'master key loaded');
+
+  mkdirSync(args.dataDir, { recursive: true });
+  checkKeyStamp(args.dataDir, masterKeyFingerprint(masterKey));
+  const store = await NodeStore.open(join(args.dataDir, 'db'));
+  const app = new VaultApp(envelope, logger);
+  const founders = region.nodes.map((n) => n.id);
+  const replica = new Replica({
+    id: self.id,
+    founders,
+    tickMs: topology.raft.tickMs,
+    electionTicks: topology.raft.electionTicks,
+    heartbeatTicks: topology.raft.heartbeatTicks,
+    compactEvery: topology.raft.compactEvery,
+    store,
+    app,
+    logger,
+  });
+  await replica.open();
+
+  const ctx: ServerContext = {
+    nodeId: self.id,
+    region: region.name,
+    replica,
+    logger,
+    mode: () => (replica.leader !== '' ? 'SERVING' : 'NO_QUORUM'),
+    clientAddress: (id) => region.nodes.find((n) => n.id === id)?.client,
+  };
+
+  const peers = new Map(region.nodes.filter((n) => n.id !== self.id).map((n) => [n.id, n.peer]));
+  const transport = new PeerTransport({ id: self.id, peers, store, logger, faultInjection: args.faultInjection });
+  transport.attach(replica);
+  const peerServer = new grpc.Server(PEER_CHANNEL_OPTIONS);
+  transport.register(peerServer);
+  peerServer.addService(AdminServiceDefinition, {
+    nodeStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ownStatus(ctx, replica, topology)),
+    setFaults: (call: grpc.ServerUnaryCall<{ dropPeers: string[]; merge: boolean }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      try {
+        const { dropPeers, merge } = call.request;
+        transport.setFaults(merge ? [...transport.faults, ...dropPeers] : dropPeers);
+        cb(null, { dropPeers: transport.faults });
+      } catch (e) {
+        cb({ code: grpc.status.FAILED_PRECONDITION, details: `FAULT_INJECTION_DISABLED: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    },
+    transferLeadership: (call: grpc.ServerUnaryCall<{ to: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      replica.transferLeadership(call.request.to);
+      cb(null, { leader: replica.leader });
+    },
+  });
+
+  const writes = new WriteRouter(ctx);
+  const status = new StatusCollector(ctx, topology);
+  const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  registerPublicServices(clientServer, { ctx, writes, status, app, envelope });
+  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  health.addToServer(clientServer);
+  new ReflectionService(apiPackageDefinition).addToServer(clientServer);
+
+  await bind(peerServer, self.peer);
+  await bind(clientServer, self.client);
+  replica.start(transport);
+  health.setStatus('', 'SERVING');
+  logger.info({ client: self.client, peer: self.peer, dataDir: args.dataDir }, 'node started');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    health.setStatus('', 'NOT_SERVING');
+    if (replica.isLeader) await handOffLeadership(replica, founders, logger);
+    await new Promise<void>((r) => clientServer.tryShutdown(() => r()));
+    await replica.stop();
+    peerServer.forceShutdown();
+    transport.close();
+    writes.close();
+    status.close();
+    await store.close();
+    logger.info('stopped');
+    process.exit(process.exitCode ?? 0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** A leader that is asked to stop hands leadership to the most caught-up voter first. */
+async function handOffLeadership(replica: Replica, founders: readonly string[], logger: pino.Logger): Promise<void> {
+  const s = replica.status();
+  let best: string | undefined;
+  let bestMatch = -1;
+  for (const [id, pr] of s.progress) {
+    if (id === replica.id || pr.isLearner || !founders.includes(id)) continue;
+    if (pr.match > bestMatch) {
+      best = id;
+      bestMatch = pr.match;
+    }
+  }
+  // Nobody has acknowledged anything recent: the others are likely down.
+  if (best === undefined || bestMatch < s.commit) return;
+  logger.info({ to: best }, 'transferring leadership before stopping');
+  replica.transferLeadership(best);
+  const until = Date.now() + 1000;
+  while (replica.isLeader && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}
+
+main().catch((e: unknown) => {
+  // Startup failures (bad flags, wrong master key, busy port) end here with a
+  // clear line on stderr and a non-zero exit; nothing was changed on disk.
+  process.stderr.write(`keyraftd: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

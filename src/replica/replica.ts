@@ -1,0 +1,456 @@
+// The host loop around the consensus core (etcd's "raftNode"): it ticks the
+// core, persists each Ready with one synced LevelDB batch — log, hard state,
+// applied state and applied index together (group commit) — then sends the
+// messages, and resolves the proposals and reads that wait on the batch.
+
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Entry, Message, RaftConfig, Ready, SnapshotMeta } from '../raft/index.js';
+import { DEFAULT_CONFIG, EntryType, MessageType, NONE, ProposalDropped, RawNode, StateRole, bootstrapState, decodeConfChange } from '../raft/index.js';
+import type { BatchOp, NodeStore } from '../storage/store.js';
+import { entryKey, stateKey } from '../storage/store.js';
+import { ReplicaError } from './errors.js';
+
+/** A state change to persist with the entry that caused it. */
+export type StateWrite = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
+
+/** The replicated state machine, as the replica sees it. */
+export interface Application {
+  /** Applies one committed command. Deterministic; never throws for bad content. */
+  applyCommand(data: Uint8Array, index: number): { result: unknown; writes: readonly StateWrite[] };
+  /** Replaces the whole state with the given records (after a snapshot install). */
+  reload(records: AsyncIterable<[string, Uint8Array]>): Promise<void>;
+}
+
+export interface RaftTransport {
+  send(messages: readonly Message[]): void;
+  /** Streams this node's applied state to m.to; the outcome comes back through reportSnapshot. */
+  sendSnapshot(m: Message): void;
+}
+
+export interface ReplicaOptions {
+  readonly id: string;
+  /** The founding voters of this node's group, used only on first start. */
+  readonly founders: readonly string[];
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Compact the log once this many entries were applied since the last compaction. */
+  readonly compactEvery: number;
+  readonly store: NodeStore;
+  readonly app: Application;
+  readonly logger: Logger;
+}
+
+interface ProposalWaiter {
+  readonly term: number;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface ReadWaiter {
+  index?: number;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class Replica {
+  readonly id: string;
+  private raw!: RawNode;
+  private transport: RaftTransport | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private drainAgain = false;
+  private readonly proposals = new Map<number, ProposalWaiter>();
+  private readonly reads = new Map<string, ReadWaiter>();
+  private readSeq = 0;
+  private readonly readPrefix = randomBytes(4).toString('hex');
+  /** Entries on disk: [persistedFirst, persistedLast]. */
+  private persistedLast = 0;
+  private persistedFirst = 1;
+  private appliedMeta!: SnapshotMeta;
+  private compactedIndex = 0;
+  /** A snapshot received and written under the next generation, waiting for the core. */
+  private staged: { gen: number; meta: SnapshotMeta } | undefined;
+  private stopped = false;
+  private fatal: Error | undefined;
+
+  constructor(private readonly opts: ReplicaOptions) {
+    this.id = opts.id;
+  }
+
+  private raftConfig(): RaftConfig {
+    return {
+      ...DEFAULT_CONFIG,
+      id: this.id,
+      electionTick: this.opts.electionTicks,
+      heartbeatTick: this.opts.heartbeatTicks,
+      random: Math.random,
+    };
+  }
+
+  /** Loads persisted state (or bootstraps a founder) and the application's state. */
+  async open(): Promise<void> {
+    const store = this.opts.store;
+    const persisted = await store.loadRaft();
+    if (persisted === undefined) {
+      const boot = bootstrapState(this.opts.founders);
+      if (!this.opts.founders.includes(this.id)) throw new Error(`${this.id} is not among the founders ${this.opts.founders.join(',')}`);
+      await store.write([store.hardStateOp(boot.hardState), store.snapshotOp(boot.snapshot.meta), store.appliedOp(boot.snapshot.meta)], true);
+      this.raw = new RawNode(this.raftConfig(), boot);
+      this.appliedMeta = boot.snapshot.meta;
+      this.compactedIndex = boot.snapshot.meta.index;
+      this.persistedFirst = boot.snapshot.meta.index + 1;
+      this.persistedLast = boot.snapshot.meta.index;
+    } else {
+      const snapshot = { meta: persisted.snapshot, data: new Uint8Array() };
+      this.raw = new RawNode(this.raftConfig(), {
+        hardState: persisted.hardState,
+        snapshot,
+        entries: persisted.entries,
+        applied: persisted.applied.index,
+        conf: persisted.applied.conf,
+      });
+      this.appliedMeta = persisted.applied;
+      this.compactedIndex = persisted.snapshot.index;
+      this.persistedFirst = persisted.snapshot.index + 1;
+      this.persistedLast = persisted.snapshot.index + persisted.entries.length;
+    }
+    await this.opts.app.reload(store.stateRecords());
+  }
+
+  start(transport: RaftTransport): void {
+    this.transport = transport;
+    this.ticker = setInterval(() => {
+      this.raw.tick();
+      this.kick();
+    }, this.opts.tickMs);
+    this.kick();
+  }
+
+  /** Stops ticking and fails everything still waiting. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    await this.draining;
+    const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
+    for (const [index, w] of this.proposals) this.settleProposal(index, w, closing);
+    for (const [ctx, r] of this.reads) this.settleRead(ctx, r, closing);
+  }
+
+  // ---- Inputs ----
+
+  step(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.raw.step(m);
+    } catch (e) {
+      // Only a peer's bug (or a forged message that passed the transport's
+      // checks) gets here: the core checks before it acts, so refuse it and go on.
+      this.opts.logger.error({ err: e, type: m.type, from: m.from }, 'message refused');
+      return;
+    }
+    this.kick();
+  }
+
+  reportUnreachable(id: string): void {
+    this.raw.reportUnreachable(id);
+    this.kick();
+  }
+
+  reportSnapshot(id: string, ok: boolean): void {
+    this.raw.reportSnapshot(id, ok);
+    this.kick();
+  }
+
+  transferLeadership(to: string): void {
+    this.raw.transferLeadership(to);
+    this.kick();
+  }
+
+  /**
+   * Proposes a command and resolves with the application's result once it is
+   * applied here. Throws ReplicaError NOT_LEADER at once on a follower.
+   */
+  propose(data: Uint8Array, timeoutMs: number): Promise<unknown> {
+    this.assertUsable();
+    try {
+      this.raw.propose(data);
+    } catch (e) {
+      if (e instanceof ProposalDropped) throw new ReplicaError('NOT_LEADER', e.message);
+      throw e;
+    }
+    const index = this.raw.raft.log.lastIndex;
+    const term = this.raw.raft.term;
+    const done = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const w = this.proposals.get(index);
+        if (w !== undefined) this.settleProposal(index, w, this.deadlineError('write'));
+      }, timeoutMs);
+      this.proposals.set(index, { term, resolve, reject, timer });
+    });
+    this.kick();
+    return done;
+  }
+
+  /** Resolves once this node's applied state reflects every write committed before the call. */
+  linearizableRead(timeoutMs: number): Promise<void> {
+    this.assertUsable();
+    const ctx = `${this.readPrefix}:${++this.readSeq}`;
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const r = this.reads.get(ctx);
+        if (r !== undefined) this.settleRead(ctx, r, this.deadlineError('read'));
+      }, timeoutMs);
+      this.reads.set(ctx, { resolve, reject, timer });
+    });
+    this.raw.readIndex(new TextEncoder().encode(ctx));
+    this.kick();
+    return done;
+  }
+
+  /**
+   * A snapshot streamed from the leader: its records are written under the
+   * next generation first; the core then decides whether to install it.
+   */
+  async receiveSnapshot(m: Message, records: AsyncIterable<[string, Uint8Array]>): Promise<boolean> {
+    this.assertUsable();
+    if (this.staged !== undefined || m.snapshot === undefined) return false;
+    const store = this.opts.store;
+    const gen = store.gen + 1;
+    this.staged = { gen, meta: m.snapshot.meta };
+    try {
+      let batch: BatchOp[] = [];
+      for await (const [key, value] of records) {
+        batch.push({ type: 'put', key: stateKey(gen, key), value });
+        if (batch.length >= 1000) {
+          await store.write(batch, false);
+          batch = [];
+        }
+      }
+      await store.write(batch, false);
+      this.raw.step(m);
+      this.kick();
+      await this.idle();
+      return this.staged === undefined; // consumed by an install
+    } finally {
+      if (this.staged?.gen === gen) {
+        this.staged = undefined;
+        await store.dropOtherGenerations();
+      }
+    }
+  }
+
+  // ---- Status ----
+
+  get role(): StateRole {
+    return this.raw.raft.role;
+  }
+
+  get leader(): string {
+    return this.raw.raft.lead;
+  }
+
+  get isLeader(): boolean {
+    return this.raw.raft.role === StateRole.Leader;
+  }
+
+  status() {
+    return { ...this.raw.status(), applied: this.appliedMeta.index };
+  }
+
+  // ---- The Ready loop ----
+
+  /** Runs the Ready loop soon; one loop at a time. */
+  private kick(): void {
+    if (this.stopped && this.draining === undefined) return;
+    if (this.draining !== undefined) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.drainAgain && !this.stopped) {
+        this.drainAgain = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async idle(): Promise<void> {
+    while (this.draining !== undefined) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.raw.hasReady()) await this.handleReady(this.raw.ready());
+    } catch (e) {
+      // A failed disk write leaves memory ahead of the disk: the only safe
+      // move is to stop and restart from what is on disk.
+      this.fatal = e instanceof Error ? e : new Error(String(e));
+      this.opts.logger.fatal({ err: this.fatal }, 'the Ready loop failed; stopping');
+      this.stopped = true;
+      if (this.ticker !== undefined) clearInterval(this.ticker);
+      process.exitCode = 70;
+      setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const store = this.opts.store;
+    const ops: BatchOp[] = [];
+    let installedGen: number | undefined;
+    if (rd.snapshot !== undefined) {
+      const staged = this.staged;
+      const meta = rd.snapshot.meta;
+      if (staged === undefined || staged.meta.index !== meta.index) throw new Error(`snapshot at ${meta.index} was not staged`);
+      for (let i = this.persistedFirst; i <= this.persistedLast; i++) ops.push({ type: 'del', key: entryKey(i) });
+      ops.push(store.genOp(staged.gen), store.snapshotOp(meta), store.appliedOp(meta));
+      installedGen = staged.gen;
+      this.persistedFirst = meta.index + 1;
+      this.persistedLast = meta.index;
+    }
+    if (rd.hardState !== undefined) ops.push(store.hardStateOp(rd.hardState));
+    this.persistEntries(rd.entries, ops);
+    const applied = installedGen === undefined ? this.applyEntries(rd.committedEntries, ops) : [];
+    await store.write(ops, rd.mustSync || applied.length > 0 || installedGen !== undefined);
+
+    if (installedGen !== undefined) {
+      store.gen = installedGen;
+      this.staged = undefined;
+      this.appliedMeta = rd.snapshot!.meta;
+      this.compactedIndex = this.appliedMeta.index;
+      await this.opts.app.reload(store.stateRecords());
+      this.opts.logger.info({ index: this.appliedMeta.index, term: this.appliedMeta.term }, 'installed snapshot');
+      void store.dropOtherGenerations();
+      this.failProposalsUpTo(this.appliedMeta.index);
+      // Entries after the snapshot in the same Ready apply on the new state.
+      const ops2: BatchOp[] = [];
+      const more = this.applyEntries(rd.committedEntries, ops2);
+      await store.write(ops2, true);
+      applied.push(...more);
+    }
+    this.sendMessages(rd.messages);
+    for (const { entry, result } of applied) this.resolveProposal(entry, result);
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(new TextDecoder().decode(rs.context));
+      if (r !== undefined) r.index = rs.index;
+    }
+    this.raw.advance();
+    this.serveReads();
+    this.maybeCompact();
+  }
+
+  private persistEntries(entries: readonly Entry[], ops: BatchOp[]): void {
+    if (entries.length === 0) return;
+    const store = this.opts.store;
+    for (const e of entries) ops.push(store.entryOp(e));
+    const last = entries[entries.length - 1]!.index;
+    // A shorter replacement log: drop our entries past its end.
+    for (let i = last + 1; i <= this.persistedLast; i++) ops.push({ type: 'del', key: entryKey(i) });
+    this.persistedLast = last;
+  }
+
+  private applyEntries(entries: readonly Entry[], ops: BatchOp[]): { entry: Entry; result: unknown }[] {
+    const applied: { entry: Entry; result: unknown }[] = [];
+    const gen = this.opts.store.gen;
+    for (const entry of entries) {
+      if (entry.index <= this.appliedMeta.index) continue;
+      let result: unknown;
+      let conf = this.appliedMeta.conf;
+      if (entry.type === EntryType.ConfChange) {
+        conf = this.raw.applyConfChange(decodeConfChange(entry.data));
+      } else if (entry.data.length > 0) {
+        const out = this.opts.app.applyCommand(entry.data, entry.index);
+        result = out.result;
+        for (const w of out.writes) {
+          ops.push(w.op === 'put' ? { type: 'put', key: stateKey(gen, w.key), value: w.value } : { type: 'del', key: stateKey(gen, w.key) });
+        }
+      }
+      this.appliedMeta = { index: entry.index, term: entry.term, conf };
+      applied.push({ entry, result });
+    }
+    if (applied.length > 0) ops.push(this.opts.store.appliedOp(this.appliedMeta));
+    return applied;
+  }
+
+  private sendMessages(messages: readonly Message[]): void {
+    if (this.transport === undefined || messages.length === 0) return;
+    const plain: Message[] = [];
+    for (const m of messages) {
+      if (m.type === MessageType.Snap) this.transport.sendSnapshot(m);
+      else plain.push(m);
+    }
+    if (plain.length > 0) this.transport.send(plain);
+  }
+
+  private maybeCompact(): void {
+    const meta = this.appliedMeta;
+    if (meta.index - this.compactedIndex < this.opts.compactEvery) return;
+    const store = this.opts.store;
+    this.raw.compact({ meta, data: new Uint8Array() });
+    this.compactedIndex = meta.index;
+    this.persistedFirst = Math.max(this.persistedFirst, meta.index + 1);
+    // The new compaction point must be on disk before the entries go.
+    void store
+      .write([store.snapshotOp(meta)], true)
+      .then(() => store.compactLog(meta.index))
+      .catch((err: unknown) => this.opts.logger.error({ err }, 'log compaction failed'));
+  }
+
+  // ---- Waiters ----
+
+  private resolveProposal(entry: Entry, result: unknown): void {
+    const w = this.proposals.get(entry.index);
+    if (w === undefined) return;
+    if (w.term === entry.term) {
+      this.proposals.delete(entry.index);
+      clearTimeout(w.timer);
+      w.resolve(result);
+    } else {
+      this.settleProposal(entry.index, w, new ReplicaError('PROPOSAL_LOST', 'leadership changed before the write was committed; it was not applied'));
+    }
+  }
+
+  private failProposalsUpTo(index: number): void {
+    for (const [i, w] of this.proposals) {
+      if (i <= index) this.settleProposal(i, w, new ReplicaError('UNKNOWN_OUTCOME', 'the node installed a snapshot; the write may or may not have been applied'));
+    }
+  }
+
+  private settleProposal(index: number, w: ProposalWaiter, e: Error): void {
+    this.proposals.delete(index);
+    clearTimeout(w.timer);
+    w.reject(e);
+  }
+
+  private serveReads(): void {
+    for (const [ctx, r] of this.reads) {
+      if (r.index === undefined || r.index > this.appliedMeta.index) continue;
+      this.reads.delete(ctx);
+      clearTimeout(r.timer);
+      r.resolve();
+    }
+  }
+
+  private settleRead(ctx: string, r: ReadWaiter, e: Error): void {
+    this.reads.delete(ctx);
+    clearTimeout(r.timer);
+    r.reject(e);
+  }
+
+  private deadlineError(what: string): ReplicaError {
+    const lead = this.raw.raft.lead;
+    if (lead === NONE || this.raw.raft.role !== StateRole.Leader) {
+      return new ReplicaError('NO_QUORUM', `the ${what} could not complete: this region has no leader with a quorum`);
+    }
+    return new ReplicaError('NO_QUORUM', `the ${what} was not confirmed by a quorum in time`);
+  }
+
+  private assertUsable(): void {
+    if (this.fatal !== undefined) throw new ReplicaError('SHUTTING_DOWN', 'the node stopped after a storage failure');
+    if (this.stopped) throw new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
+  }
+}

@@ -1,0 +1,179 @@
+// keyraft.v1.Secrets. Values are sealed on the leader before they are
+// proposed (the log, the state and snapshots only ever hold ciphertext) and
+// opened here, on the node that serves the read.
+
+import { randomBytes } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import { SealedDataError } from '../crypto/envelope.js';
+import {
+  ErrorKind,
+  type ListRequest,
+  type SecretAttributes,
+  type SecretRef,
+  type SecretVersionRecord,
+  type SetSecretRequest,
+  type UpdateSecretPropertiesRequest,
+  VaultError,
+  validateListRequest,
+  validateRequestId,
+  validateSecretName,
+  validateSecretRef,
+  validateSetSecretRequest,
+  validateUpdateSecretPropertiesRequest,
+  validateVaultName,
+} from '../vault/index.js';
+import { apiService } from './api.js';
+import { local } from './handler.js';
+import { type CommandRunner, type ServiceDeps, expectResult } from './services.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const BACKUP_FORMAT = 'keyraft-secret-backup-v1';
+const BACKUP_PURPOSE = 'secret';
+
+/** What a sealed value is bound to: its secret and version, not its vault, so that a backup restores anywhere. */
+function sealContext(name: string, version: string): string {
+  return `secret/${name.toLowerCase()}/${version}`;
+}
+
+function badBackup(why: string): VaultError {
+  return new VaultError(ErrorKind.InvalidArgument, 'BAD_BACKUP', `not a keyraft secret backup of this cluster: ${why}`);
+}
+
+interface BackupJson {
+  format: string;
+  name: string;
+  versions: { version: string; sealedValue: string; attributes: SecretAttributes | null; createdMs: number; updatedMs: number }[];
+}
+
+export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
+  const { ctx, writes, envelope } = deps;
+  const methods = apiService('Secrets');
+  const state = () => deps.app.state;
+  const read = (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
+
+  const open = (sealed: Uint8Array, name: string, version: string): string => {
+    try {
+      return decoder.decode(envelope.open(sealed, sealContext(name, version)));
+    } catch (e) {
+      if (e instanceof SealedDataError) throw new VaultError(ErrorKind.Unavailable, 'SEALED_DATA_UNREADABLE', `version ${version} cannot be opened on this node`);
+      throw e;
+    }
+  };
+
+  return {
+    setSecret: writes.handler(methods.SetSecret!, async (req: SetSecretRequest, timeoutMs) => {
+      const v = validateSetSecretRequest(req);
+      const deadline = Date.now() + timeoutMs;
+      await runner.ensureDataKey(timeoutMs);
+      const version = randomBytes(16).toString('hex');
+      const sealedValue = envelope.seal(encoder.encode(v.value), sealContext(v.name, version));
+      const attributes = { contentType: v.contentType, tags: v.tags, enabled: v.enabled, notBefore: v.notBefore, expires: v.expires };
+      const result = await runner.run(
+        v.requestId,
+        { op: 'setSecret', setSecret: { vault: v.vault, name: v.name, version, sealedValue, attributes } },
+        Math.max(1, deadline - Date.now()),
+      );
+      // A retried request answers the version its first attempt created.
+      const properties = expectResult(result, 'secret').secret;
+      return { properties, value: properties.version === version ? v.value : open(state().getSecret(v.vault, v.name, properties.version, Date.now()).sealedValue, v.name, properties.version) };
+    }),
+    getSecret: local(ctx, async (req: SecretRef, timeoutMs) => {
+      const r = validateSecretRef(req);
+      await read(timeoutMs);
+      const s = state().getSecret(r.vault, r.name, r.version, Date.now());
+      return { properties: s.properties, value: open(s.sealedValue, s.properties.name, s.properties.version) };
+    }),
+    listSecrets: local(ctx, async (req: ListRequest, timeoutMs) => {
+      const l = validateListRequest(req);
+      await read(timeoutMs);
+      return state().listSecrets(l.vault ?? validateVaultName(undefined), l.pageSize, l.pageToken);
+    }),
+    listSecretVersions: local(ctx, async (req: ListRequest, timeoutMs) => {
+      const l = validateListRequest(req);
+      await read(timeoutMs);
+      return state().listSecretVersions(l.vault ?? validateVaultName(undefined), l.name ?? validateSecretName(undefined), l.pageSize, l.pageToken);
+    }),
+    updateSecretProperties: writes.handler(methods.UpdateSecretProperties!, async (req: UpdateSecretPropertiesRequest, timeoutMs) => {
+      const u = validateUpdateSecretPropertiesRequest(req);
+      const result = await runner.run(
+        u.requestId,
+        {
+          op: 'updateSecret',
+          updateSecret: {
+            vault: u.vault,
+            name: u.name,
+            version: u.version,
+            contentType: u.contentType,
+            enabled: u.enabled,
+            notBefore: u.notBefore,
+            expires: u.expires,
+            replaceTags: u.tags !== undefined,
+            tags: u.tags ?? {},
+          },
+        },
+        timeoutMs,
+      );
+      return expectResult(result, 'secret').secret;
+    }),
+    deleteSecret: writes.handler(methods.DeleteSecret!, async (req: SecretRef, timeoutMs) => {
+      const r = validateSecretRef(req);
+      const result = await runner.run(r.requestId, { op: 'deleteSecret', deleteSecret: { vault: r.vault, name: r.name } }, timeoutMs);
+      return expectResult(result, 'deletedSecret').deletedSecret;
+    }),
+    getDeletedSecret: local(ctx, async (req: SecretRef, timeoutMs) => {
+      const r = validateSecretRef(req);
+      await read(timeoutMs);
+      return state().getDeletedSecret(r.vault, r.name, Date.now());
+    }),
+    listDeletedSecrets: local(ctx, async (req: ListRequest, timeoutMs) => {
+      const l = validateListRequest(req);
+      await read(timeoutMs);
+      return state().listDeletedSecrets(l.vault ?? validateVaultName(undefined), l.pageSize, l.pageToken, Date.now());
+    }),
+    recoverDeletedSecret: writes.handler(methods.RecoverDeletedSecret!, async (req: SecretRef, timeoutMs) => {
+      const r = validateSecretRef(req);
+      const result = await runner.run(r.requestId, { op: 'recoverSecret', recoverSecret: { vault: r.vault, name: r.name } }, timeoutMs);
+      return expectResult(result, 'secret').secret;
+    }),
+    purgeDeletedSecret: writes.handler(methods.PurgeDeletedSecret!, async (req: SecretRef, timeoutMs) => {
+      const r = validateSecretRef(req);
+      await runner.run(r.requestId, { op: 'purgeSecret', purgeSecret: { vault: r.vault, name: r.name } }, timeoutMs);
+      return {};
+    }),
+    backupSecret: local(ctx, async (req: SecretRef, timeoutMs) => {
+      const r = validateSecretRef(req);
+      await read(timeoutMs);
+      const backup = state().backupSecret(r.vault, r.name);
+      const json: BackupJson = {
+        format: BACKUP_FORMAT,
+        name: backup.name,
+        versions: backup.versions.map((v) => ({ ...v, sealedValue: Buffer.from(v.sealedValue).toString('base64') })),
+      };
+      // The blob is sealed as a whole; the values inside stay sealed as well.
+      return { value: Buffer.from(envelope.sealBlob(encoder.encode(JSON.stringify(json)), BACKUP_PURPOSE)) };
+    }),
+    restoreSecret: writes.handler(methods.RestoreSecret!, async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs) => {
+      const vault = validateVaultName(req.vault);
+      const requestId = validateRequestId(req.requestId);
+      const backup = parseBackup(req.backup, (sealed) => envelope.openBlob(sealed, BACKUP_PURPOSE));
+      const result = await runner.run(requestId, { op: 'restoreSecret', restoreSecret: { vault, name: backup.name, versions: backup.versions } }, timeoutMs);
+      return expectResult(result, 'secret').secret;
+    }),
+  };
+}
+
+function parseBackup(blob: Uint8Array | undefined, openBlob: (b: Uint8Array) => Uint8Array): { name: string; versions: SecretVersionRecord[] } {
+  if (!(blob instanceof Uint8Array) || blob.length === 0) throw badBackup('empty');
+  let json: BackupJson;
+  try {
+    json = JSON.parse(decoder.decode(openBlob(blob))) as BackupJson;
+  } catch (e) {
+    if (e instanceof SealedDataError || e instanceof SyntaxError) throw badBackup('it does not open with this cluster\'s keys');
+    throw e;
+  }
+  if (json.format !== BACKUP_FORMAT || !Array.isArray(json.versions) || json.versions.length === 0) throw badBackup('unknown format');
+  const name = validateSecretName(json.name);
+  const versions = json.versions.map((v) => ({ ...v, sealedValue: new Uint8Array(Buffer.from(String(v.sealedValue), 'base64')) }));
+  return { name, versions };
+}

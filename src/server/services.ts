@@ -1,0 +1,66 @@
+// Wires the public services (package keyraft.v1) to their handlers.
+
+import { randomBytes } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import type { Envelope } from '../crypto/envelope.js';
+import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
+import { apiService } from './api.js';
+import { type ServerContext, WriteRouter, local } from './handler.js';
+import { secretHandlers } from './secrets.js';
+import type { StatusCollector } from './status.js';
+import type { CommandOutcome, VaultApp } from './vault-app.js';
+import { vaultHandlers } from './vaults.js';
+
+export interface ServiceDeps {
+  readonly ctx: ServerContext;
+  readonly writes: WriteRouter;
+  readonly status: StatusCollector;
+  readonly app: VaultApp;
+  readonly envelope: Envelope;
+}
+
+/** Runs commands through the log on the leader and hands back their results. */
+export class CommandRunner {
+  private installingKey: Promise<void> | undefined;
+
+  constructor(private readonly deps: ServiceDeps) {}
+
+  /** Proposes `op`, waits until it is applied here, and returns its result or throws its error. */
+  async run(requestId: string, op: CommandOp, timeoutMs: number): Promise<ApplyResult> {
+    // Without a client id, one is made up: the command is still applied once.
+    const cmd = { requestId: requestId || randomBytes(16).toString('hex'), timeMs: Date.now(), ...op } as Command;
+    const outcome = (await this.deps.ctx.replica.propose(encodeCommand(cmd), timeoutMs)) as CommandOutcome;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.result;
+  }
+
+  /**
+   * Makes sure a data key is installed before anything is sealed: the first
+   * write of a new cluster proposes one (wrapped by the master key).
+   */
+  async ensureDataKey(timeoutMs: number): Promise<void> {
+    if (this.deps.envelope.activeKeyId !== undefined) return;
+    this.installingKey ??= (async () => {
+      const { keyId, wrapped } = this.deps.envelope.newDataKey();
+      await this.run('', { op: 'installDataKey', installDataKey: { keyId, wrappedKey: wrapped } }, timeoutMs);
+    })().finally(() => {
+      this.installingKey = undefined;
+    });
+    await this.installingKey;
+  }
+}
+
+/** The result of the kind a handler expects; any other is our bug. */
+export function expectResult<K extends ApplyResult['kind']>(result: ApplyResult, kind: K): Extract<ApplyResult, { kind: K }> {
+  if (result.kind !== kind) throw new VaultError(ErrorKind.Unavailable, 'INTERNAL', `expected a ${kind} result, got ${result.kind}`);
+  return result as Extract<ApplyResult, { kind: K }>;
+}
+
+export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): void {
+  const runner = new CommandRunner(deps);
+  server.addService(apiService('Vaults'), vaultHandlers(deps, runner));
+  server.addService(apiService('Secrets'), secretHandlers(deps, runner));
+  server.addService(apiService('Cluster'), {
+    getStatus: local(deps.ctx, () => deps.status.cluster()),
+  });
+}

@@ -1,0 +1,167 @@
+// One LevelDB per node. Key layout (each part under its own prefix):
+//   r/hs              Raft hard state
+//   r/snap            the core's compaction point (snapshot meta; the data is the state below)
+//   r/e/<index>       log entries, index zero-padded so that keys sort by index
+//   s/applied         meta of the applied state: index, term and membership
+//   s/gen             generation of the state records in use
+//   v/<gen>/<key>     the vault state records; a snapshot being received is
+//                     written under the next generation, and installing it
+//                     flips s/gen in the same batch as the log reset
+// Values are protobuf (Raft records) or the vault's own record encoding.
+
+import { Level } from 'level';
+import type { Entry, HardState, SnapshotMeta } from '../raft/index.js';
+import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
+
+export const HARD_STATE_KEY = 'r/hs';
+export const SNAPSHOT_KEY = 'r/snap';
+export const APPLIED_KEY = 's/applied';
+export const GEN_KEY = 's/gen';
+const ENTRY_PREFIX = 'r/e/';
+const STATE_PREFIX = 'v/';
+
+export type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+export function entryKey(index: number): string {
+  return ENTRY_PREFIX + String(index).padStart(16, '0');
+}
+
+function genPrefix(gen: number): string {
+  return `${STATE_PREFIX}${String(gen).padStart(8, '0')}/`;
+}
+
+export function stateKey(gen: number, key: string): string {
+  return genPrefix(gen) + key;
+}
+
+export interface PersistedRaft {
+  readonly hardState: HardState;
+  readonly snapshot: SnapshotMeta;
+  readonly entries: Entry[];
+  readonly applied: SnapshotMeta;
+}
+
+export class NodeStore {
+  private constructor(
+    readonly db: Level<string, Uint8Array>,
+    /** Generation of the state records in use. */
+    public gen: number,
+  ) {}
+
+  static async open(dir: string): Promise<NodeStore> {
+    const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await db.open();
+    const genBytes = await db.get(GEN_KEY);
+    const gen = genBytes === undefined ? 1 : Number(new TextDecoder().decode(genBytes));
+    const store = new NodeStore(db, gen);
+    await store.dropOtherGenerations();
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** Whether this node has ever persisted Raft state. */
+  async isInitialized(): Promise<boolean> {
+    return (await this.db.get(HARD_STATE_KEY)) !== undefined;
+  }
+
+  async loadRaft(): Promise<PersistedRaft | undefined> {
+    const hs = await this.db.get(HARD_STATE_KEY);
+    const snap = await this.db.get(SNAPSHOT_KEY);
+    if (hs === undefined || snap === undefined) return undefined;
+    const snapshot = decodeSnapshotMeta(snap);
+    const appliedBytes = await this.db.get(APPLIED_KEY);
+    const applied = appliedBytes === undefined ? snapshot : decodeSnapshotMeta(appliedBytes);
+    const entries: Entry[] = [];
+    for await (const value of this.db.values({ gt: entryKey(snapshot.index), lt: ENTRY_PREFIX + '~' })) {
+      entries.push(decodeEntry(value));
+    }
+    return { hardState: decodeHardState(hs), snapshot, entries, applied };
+  }
+
+  /** The vault state records of the generation in use, as [record key, value]. */
+  async *stateRecords(gen = this.gen): AsyncGenerator<[string, Uint8Array]> {
+    const prefix = genPrefix(gen);
+    for await (const [key, value] of this.db.iterator({ gt: prefix, lt: prefix + '\uffff' })) {
+      yield [key.slice(prefix.length), value];
+    }
+  }
+
+  async write(ops: readonly BatchOp[], sync: boolean): Promise<void> {
+    if (ops.length === 0) return;
+    await this.db.batch(ops as BatchOp[], { sync });
+  }
+
+  /** Deletes log entries up to and including `index`, off the critical path. */
+  async compactLog(index: number): Promise<void> {
+    await this.db.clear({ gte: ENTRY_PREFIX, lte: entryKey(index) });
+  }
+
+  /** Removes state records of generations other than the one in use (left by an interrupted install). */
+  async dropOtherGenerations(): Promise<void> {
+    const keep = genPrefix(this.gen);
+    await this.db.clear({ gte: STATE_PREFIX, lt: keep });
+    await this.db.clear({ gt: keep + '\uffff', lt: STATE_PREFIX + '\uffff' });
+  }
+
+  hardStateOp(hs: HardState): BatchOp {
+    return { type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hs) };
+  }
+
+  snapshotOp(meta: SnapshotMeta): BatchOp {
+    return { type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshotMeta(meta) };
+  }
+
+  appliedOp(meta: SnapshotMeta): BatchOp {
+    return { type: 'put', key: APPLIED_KEY, value: encodeSnapshotMeta(meta) };
+  }
+
+  genOp(gen: number): BatchOp {
+    return { type: 'put', key: GEN_KEY, value: new TextEncoder().encode(String(gen)) };
+  }
+
+  entryOp(e: Entry): BatchOp {
+    return { type: 'put', key: entryKey(e.index), value: encodeEntry(e) };
+  }
+
+  /**
+   * A consistent view of the applied state for streaming to a follower: its
+   * meta and its records, read from one LevelDB snapshot.
+   */
+  async openStateSnapshot(): Promise<{ meta: SnapshotMeta; records: AsyncGenerator<[string, Uint8Array]>; close: () => Promise<void> }> {
+    // One iterator over s/ and v/ gives both under the same implicit snapshot.
+    const it = this.db.iterator({ gte: 's/', lt: STATE_PREFIX + '\uffff' });
+    let meta: SnapshotMeta | undefined;
+    let gen = 1;
+    const pending: [string, Uint8Array][] = [];
+    for (;;) {
+      const next = await it.next();
+      if (next === undefined) break;
+      const [key, value] = next;
+      if (key === APPLIED_KEY) meta = decodeSnapshotMeta(value);
+      else if (key === GEN_KEY) gen = Number(new TextDecoder().decode(value));
+      else if (key.startsWith(STATE_PREFIX)) {
+        pending.push([key, value]);
+        break;
+      }
+    }
+    if (meta === undefined) {
+      await it.close();
+      throw new Error('no applied state to send');
+    }
+    const prefix = genPrefix(gen);
+    async function* records(): AsyncGenerator<[string, Uint8Array]> {
+      for (const [key, value] of pending) if (key.startsWith(prefix)) yield [key.slice(prefix.length), value];
+      for (;;) {
+        const next = await it.next();
+        if (next === undefined) return;
+        const [key, value] = next;
+        if (key.startsWith(prefix)) yield [key.slice(prefix.length), value];
+        else if (key > prefix) return;
+      }
+    }
+    return { meta, records: records(), close: () => it.close() };
+  }
+}

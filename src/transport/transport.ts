@@ -1,0 +1,260 @@
+// Raft between the nodes of a region over gRPC: one long-lived client stream
+// per peer (reopened with backoff when it breaks; what is sent meanwhile is
+// dropped, which Raft tolerates), and snapshots streamed from LevelDB in
+// chunks. Fault injection (tests only) drops traffic to and from given peers.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Message } from '../raft/index.js';
+import type { RaftTransport } from '../replica/replica.js';
+import type { NodeStore } from '../storage/store.js';
+import { RaftClient, type SnapshotChunk, RaftServiceDefinition, wireMessageProblem } from './peer-service.js';
+
+export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1000,
+};
+
+const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
+const MAX_BACKOFF_MS = 1000;
+
+/** What the transport delivers to, and asks of, the local replica. */
+export interface TransportHost {
+  step(m: Message): void;
+  reportUnreachable(id: string): void;
+  reportSnapshot(id: string, ok: boolean): void;
+  receiveSnapshot(m: Message, records: AsyncIterable<[string, Uint8Array]>): Promise<boolean>;
+}
+
+class PeerLink {
+  private call: grpc.ClientWritableStream<Message[]> | undefined;
+  private failures = 0;
+  private retryAt = 0;
+
+  constructor(
+    readonly id: string,
+    readonly client: InstanceType<typeof RaftClient>,
+    private readonly onBroken: () => void,
+  ) {}
+
+  /** Writes a batch on the stream; false when the link is down and the batch was dropped. */
+  send(messages: Message[]): boolean {
+    if (this.call === undefined) {
+      if (Date.now() < this.retryAt) return false;
+      this.open();
+    }
+    this.call!.write(messages);
+    return true;
+  }
+
+  private open(): void {
+    const call = this.client.makeClientStreamRequest<Message[], unknown>(
+      RaftServiceDefinition.stream.path,
+      RaftServiceDefinition.stream.requestSerialize,
+      RaftServiceDefinition.stream.responseDeserialize,
+      (err) => {
+        if (this.call === call) this.broken(err !== null);
+      },
+    );
+    call.on('error', () => undefined); // the callback above reports it
+    this.call = call;
+  }
+
+  private broken(failed: boolean): void {
+    this.call = undefined;
+    if (!failed) return;
+    this.failures++;
+    this.retryAt = Date.now() + Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(this.failures, 5));
+    this.onBroken();
+  }
+
+  markHealthy(): void {
+    this.failures = 0;
+  }
+
+  close(): void {
+    this.call?.end();
+    this.call = undefined;
+    this.client.close();
+  }
+}
+
+export interface TransportOptions {
+  readonly id: string;
+  /** Peer id → peer address (host:port) of every other node of the group. */
+  readonly peers: ReadonlyMap<string, string>;
+  readonly store: NodeStore;
+  readonly logger: Logger;
+  readonly faultInjection: boolean;
+}
+
+export class PeerTransport implements RaftTransport {
+  private readonly links = new Map<string, PeerLink>();
+  private host: TransportHost | undefined;
+  /** Fault injection: peers whose traffic is dropped both ways. */
+  private dropped = new Set<string>();
+  private readonly peerIds: Set<string>;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.peerIds = new Set(opts.peers.keys());
+    for (const [id, address] of opts.peers) {
+      const client = new RaftClient(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+      this.links.set(id, new PeerLink(id, client, () => this.host?.reportUnreachable(id)));
+    }
+  }
+
+  attach(host: TransportHost): void {
+    this.host = host;
+  }
+
+  /** Adds the Raft service to the peer gRPC server. */
+  register(server: grpc.Server): void {
+    server.addService(RaftServiceDefinition, {
+      stream: (call: grpc.ServerReadableStream<Message[], unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        let refused = false;
+        call.on('data', (messages: Message[]) => {
+          if (refused) return;
+          const problem = this.receive(messages);
+          if (problem === undefined) return;
+          refused = true;
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: `BAD_MESSAGE: ${problem}` });
+        });
+        call.on('end', () => refused || callback(null, {}));
+        call.on('error', () => undefined);
+      },
+      installSnapshot: (call: grpc.ServerReadableStream<SnapshotChunk, unknown>, callback: grpc.sendUnaryData<{ applied: boolean }>) => {
+        this.receiveSnapshot(call).then(
+          (applied) => callback(null, { applied }),
+          (err: unknown) => {
+            this.opts.logger.warn({ err }, 'snapshot receive failed');
+            callback({ code: grpc.status.INTERNAL, details: `snapshot not installed: ${err instanceof Error ? err.message : String(err)}` });
+          },
+        );
+      },
+    });
+  }
+
+  get faults(): string[] {
+    return [...this.dropped];
+  }
+
+  setFaults(dropPeers: readonly string[]): void {
+    if (!this.opts.faultInjection) throw new Error('fault injection is not enabled on this node');
+    this.dropped = new Set(dropPeers);
+    this.opts.logger.warn({ dropPeers }, 'fault injection: dropping traffic');
+  }
+
+  send(messages: readonly Message[]): void {
+    const byPeer = new Map<string, Message[]>();
+    for (const m of messages) {
+      if (this.dropped.has(m.to)) continue;
+      let batch = byPeer.get(m.to);
+      if (batch === undefined) byPeer.set(m.to, (batch = []));
+      batch.push(m);
+    }
+    for (const [to, batch] of byPeer) {
+      const link = this.links.get(to);
+      if (link === undefined) continue;
+      if (!link.send(batch)) this.host?.reportUnreachable(to);
+    }
+  }
+
+  sendSnapshot(m: Message): void {
+    void this.streamSnapshot(m).then(
+      (ok) => {
+        this.opts.logger.info({ to: m.to, installed: ok }, 'sent snapshot');
+        this.host?.reportSnapshot(m.to, ok);
+      },
+      (err: unknown) => {
+        this.opts.logger.warn({ err, to: m.to }, 'snapshot send failed');
+        this.host?.reportSnapshot(m.to, false);
+      },
+    );
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.close();
+  }
+
+  /** Steps the batch's messages into the replica; returns why it refused one, if it did. */
+  private receive(messages: Message[]): string | undefined {
+    for (const m of messages) {
+      if (this.dropped.has(m.from)) continue;
+      const problem = wireMessageProblem(m, this.opts.id, this.peerIds);
+      if (problem !== undefined) {
+        this.opts.logger.warn({ from: m.from, problem }, 'refused a peer message');
+        return problem;
+      }
+      this.links.get(m.from)?.markHealthy();
+      this.host?.step(m);
+    }
+    return undefined;
+  }
+
+  private async streamSnapshot(m: Message): Promise<boolean> {
+    const link = this.links.get(m.to);
+    if (link === undefined || this.dropped.has(m.to)) return false;
+    const view = await this.opts.store.openStateSnapshot();
+    try {
+      // The state sent is the applied state now, which may be newer than the
+      // core's compaction point: its meta goes with it.
+      const message: Message = { ...m, snapshot: { meta: view.meta, data: new Uint8Array() } };
+      return await new Promise<boolean>((resolve, reject) => {
+        const call = link.client.makeClientStreamRequest<SnapshotChunk, { applied: boolean }>(
+          RaftServiceDefinition.installSnapshot.path,
+          RaftServiceDefinition.installSnapshot.requestSerialize,
+          RaftServiceDefinition.installSnapshot.responseDeserialize,
+          (err, ack) => (err ? reject(err) : resolve(ack?.applied ?? false)),
+        );
+        void (async () => {
+          let records: SnapshotChunk['records'] = [];
+          let bytes = 0;
+          let first = true;
+          const flush = async (done: boolean): Promise<void> => {
+            const chunk: SnapshotChunk = { message: first ? message : undefined, records, done };
+            first = false;
+            records = [];
+            bytes = 0;
+            if (!call.write(chunk)) await new Promise((r) => call.once('drain', r));
+          };
+          for await (const [key, value] of view.records) {
+            records.push({ key, value });
+            bytes += key.length + value.length;
+            if (bytes >= SNAPSHOT_CHUNK_BYTES) await flush(false);
+          }
+          await flush(true);
+          call.end();
+        })().catch((err: unknown) => {
+          call.cancel();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
+      });
+    } finally {
+      await view.close();
+    }
+  }
+
+  private async receiveSnapshot(call: grpc.ServerReadableStream<SnapshotChunk, unknown>): Promise<boolean> {
+    const chunks = call[Symbol.asyncIterator]() as AsyncIterator<SnapshotChunk>;
+    const first = await chunks.next();
+    if (first.done === true || first.value.message === undefined) throw new Error('snapshot stream without its message');
+    const m = first.value.message;
+    const problem = wireMessageProblem(m, this.opts.id, this.peerIds);
+    if (problem !== undefined) throw new Error(problem);
+    if (this.dropped.has(m.from) || this.host === undefined) return false;
+    async function* records(): AsyncGenerator<[string, Uint8Array]> {
+      let chunk: SnapshotChunk | undefined = first.value;
+      while (chunk !== undefined) {
+        for (const r of chunk.records) yield [r.key, r.value];
+        if (chunk.done) return;
+        const next = await chunks.next();
+        chunk = next.done === true ? undefined : next.value;
+      }
+      throw new Error('snapshot stream ended early');
+    }
+    return this.host.receiveSnapshot(m, records());
+  }
+}

@@ -1,0 +1,179 @@
+// Real keyraft node processes for integration tests: each cluster gets a
+// temporary folder (topology, master key, data), free ports on 127.0.0.1, and
+// is torn down — every process killed, every file removed — by the test that
+// made it.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface ClusterOptions {
+  /** Nodes per region; one region unless more are named. */
+  readonly regions?: readonly { name: string; nodes: number }[];
+  readonly compactEvery?: number;
+  readonly tickMs?: number;
+}
+
+export interface NodeInfo {
+  readonly id: string;
+  readonly region: string;
+  readonly client: string;
+  readonly peer: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+}
+
+export class TestCluster {
+  readonly nodes: NodeInfo[] = [];
+  private readonly procs = new Map<string, ChildProcess>();
+
+  private constructor(
+    readonly dir: string,
+    readonly topologyFile: string,
+    readonly masterKeyFile: string,
+  ) {}
+
+  static async create(opts: ClusterOptions = {}): Promise<TestCluster> {
+    if (!existsSync(NODE_ENTRY)) throw new Error(`${NODE_ENTRY} is missing: run make build first`);
+    const dir = mkdtempSync(join(tmpdir(), 'keyraft-it-'));
+    const regions = opts.regions ?? [{ name: 'east', nodes: 3 }];
+    const topology = {
+      name: 'test',
+      regions: [] as unknown[],
+      failoverAfterMs: 3000,
+      failbackAfterMs: 3000,
+      raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000 },
+    };
+    const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'));
+    for (const [i, r] of regions.entries()) {
+      const nodes = [];
+      for (let n = 1; n <= r.nodes; n++) {
+        const id = `${r.name}-${n}`;
+        const node: NodeInfo = {
+          id,
+          region: r.name,
+          client: `127.0.0.1:${await freePort()}`,
+          peer: `127.0.0.1:${await freePort()}`,
+          dataDir: join(dir, id),
+          logFile: join(dir, `${id}.log`),
+        };
+        cluster.nodes.push(node);
+        nodes.push({ id, client: node.client, peer: node.peer });
+      }
+      topology.regions.push({ name: r.name, role: i === 0 ? 'primary' : 'secondary', latencyMs: 0, nodes });
+    }
+    writeFileSync(cluster.topologyFile, JSON.stringify(topology, null, 2));
+    createMasterKeyFile(cluster.masterKeyFile);
+    return cluster;
+  }
+
+  node(id: string): NodeInfo {
+    const n = this.nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  endpoints(region?: string): string[] {
+    return this.nodes.filter((n) => region === undefined || n.region === region).map((n) => n.client);
+  }
+
+  isRunning(id: string): boolean {
+    const p = this.procs.get(id);
+    return p !== undefined && p.exitCode === null && p.signalCode === null;
+  }
+
+  /** Starts a node; `extraArgs` override flags (e.g. another master key). */
+  start(id: string, extraArgs: string[] = []): ChildProcess {
+    if (this.isRunning(id)) throw new Error(`${id} is already running`);
+    const n = this.node(id);
+    const args = [
+      NODE_ENTRY,
+      '--topology', this.topologyFile,
+      '--node', id,
+      '--data-dir', n.dataDir,
+      '--master-key', this.masterKeyFile,
+      '--fault-injection',
+      ...extraArgs,
+    ];
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = (chunk: Buffer) => writeFileSync(n.logFile, chunk, { flag: 'a' });
+    proc.stdout!.on('data', log);
+    proc.stderr!.on('data', log);
+    this.procs.set(id, proc);
+    return proc;
+  }
+
+  startAll(): void {
+    for (const n of this.nodes) this.start(n.id);
+  }
+
+  /** kill -9, and wait until the process is gone. */
+  async kill(id: string): Promise<void> {
+    await this.signal(id, 'SIGKILL');
+  }
+
+  /** SIGTERM: a graceful drain. */
+  async stop(id: string): Promise<void> {
+    await this.signal(id, 'SIGTERM');
+  }
+
+  private async signal(id: string, signal: NodeJS.Signals): Promise<void> {
+    const p = this.procs.get(id);
+    if (p === undefined || !this.isRunning(id)) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill(signal);
+    await exited;
+  }
+
+  /** Resolves with the exit code once the node's process ends. */
+  exited(id: string): Promise<number | null> {
+    const p = this.procs.get(id);
+    if (p === undefined) return Promise.resolve(null);
+    if (!this.isRunning(id)) return Promise.resolve(p.exitCode);
+    return new Promise((r) => p.once('exit', (code) => r(code)));
+  }
+
+  log(id: string): string {
+    const f = this.node(id).logFile;
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+
+  /** Kills every process and removes the folder. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.kill(n.id)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+}

@@ -1,0 +1,116 @@
+// A node given garbage on either port — random bytes, truncated frames,
+// undecodable or wrong messages — answers with an error or closes the
+// connection, and keeps serving.
+
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { message } from '../../src/raft/index.js';
+import { MessageType } from '../../src/raft/index.js';
+import { encodeBatch } from '../../src/storage/codec.js';
+import { TestCluster, eventually } from './cluster.js';
+
+t.setTimeout(60_000);
+
+const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
+
+function healthCheck(address: string): Promise<string> {
+  const client = new Health(address, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (x: object) => Buffer.from(healthService.Check!.requestSerialize(x)),
+      (b: Buffer) => healthService.Check!.responseDeserialize(b) as { status: string },
+      { service: '' },
+      new grpc.Metadata(),
+      { deadline: Date.now() + 2000 },
+      (err, res) => {
+        client.close();
+        if (err) reject(err);
+        else resolve(String(res?.status));
+      },
+    );
+  });
+}
+
+/** Sends raw bytes to a TCP port; resolves once the server closes or after a while. */
+function sendRaw(address: string, bytes: Buffer): Promise<void> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), host!, () => socket.end(bytes));
+    socket.on('data', () => undefined);
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+    setTimeout(() => {
+      socket.destroy();
+      resolve();
+    }, 2000);
+  });
+}
+
+/** Calls a method with hand-made request bytes; resolves with the status code. */
+function callWithBytes(address: string, path: string, bytes: Buffer): Promise<{ code: number; details: string }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      bytes,
+      new grpc.Metadata(),
+      { deadline: Date.now() + 3000 },
+      (err) => {
+        client.close();
+        resolve({ code: err?.code ?? 0, details: err?.details ?? '' });
+      },
+    );
+  });
+}
+
+t.test('garbage on the client and peer ports never takes a node down', async (t) => {
+  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 3 }] });
+  t.teardown(() => cluster.destroy());
+  cluster.startAll();
+  const node = cluster.node('east-1');
+  await eventually('east-1 serving', async () => ((await healthCheck(node.client)) === 'SERVING' ? true : undefined));
+
+  for (const address of [node.client, node.peer]) {
+    await sendRaw(address, randomBytes(4096));
+    // The HTTP/2 preface and then nonsense.
+    await sendRaw(address, Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), randomBytes(512)]));
+  }
+
+  // A gRPC frame whose length prefix promises more than is sent, then a
+  // protobuf that does not decode, then a message of another type.
+  const truncated = Buffer.concat([Buffer.from([0, 0, 0, 1, 0]), randomBytes(16)]);
+  const r1 = await callWithBytes(node.client, '/keyraft.v1.Secrets/SetSecret', truncated);
+  t.not(r1.code, grpc.status.OK, 'a truncated message is refused');
+  const r2 = await callWithBytes(node.client, '/keyraft.v1.Secrets/SetSecret', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+  t.equal(r2.code, grpc.status.INVALID_ARGUMENT, `undecodable protobuf: ${r2.details}`);
+  t.match(r2.details, /^BAD_REQUEST:/);
+  // Field 1 as a varint where a string is expected: decodes to nothing useful.
+  const r3 = await callWithBytes(node.client, '/keyraft.v1.Secrets/GetSecret', Buffer.from([0x08, 0x96, 0x01]));
+  t.equal(r3.code, grpc.status.INVALID_ARGUMENT, `wrong message type: ${r3.details}`);
+  const r4 = await callWithBytes(node.client, '/keyraft.v1.Nope/Nothing', Buffer.alloc(0));
+  t.equal(r4.code, grpc.status.UNIMPLEMENTED, 'an unknown method is unimplemented');
+
+  // The peer port: undecodable Raft batches, and well-formed ones that lie.
+  const p1 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', randomBytes(64));
+  t.not(p1.code, grpc.status.OK, 'an undecodable Raft batch is refused');
+  const forged = Buffer.from(
+    encodeBatch([
+      message({ type: MessageType.App, from: 'mallory', to: 'east-1', term: 99, index: 5, entries: [] }),
+      message({ type: 'Bogus' as MessageType, from: 'east-2', to: 'east-1', term: 1 }),
+    ]),
+  );
+  const p2 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', forged);
+  t.not(p2.code, grpc.status.OK, `a forged Raft message is refused: ${p2.details}`);
+  const p3 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/InstallSnapshot', randomBytes(128));
+  t.not(p3.code, grpc.status.OK, 'an undecodable snapshot chunk is refused');
+
+  t.ok(cluster.isRunning('east-1'), 'the node process is still running');
+  t.equal(await healthCheck(node.client), 'SERVING', 'and still serving');
+  t.notMatch(cluster.log('east-1'), /"level":60/, 'nothing fatal was logged');
+});

@@ -1,0 +1,81 @@
+// The local-cluster tools as a person uses them: scripts/cluster-up.sh (what
+// `make cluster` runs) brings up two regions and exits, the keyraft CLI sets
+// and shows a secret, kill-node.sh takes a node down and the cluster keeps
+// serving, partition.sh/heal.sh cut and restore traffic, cluster-stop.sh ends
+// it all. Ports come from a generated topology, so nothing else is disturbed.
+
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './cluster.js';
+
+t.setTimeout(150_000);
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, out: String(stdout), err: String(stderr) });
+    });
+  });
+}
+
+t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-scripts-'));
+  const regions: { name: string; role: string; latencyMs: number; nodes: { id: string; client: string; peer: string }[] }[] = [];
+  for (const name of ['east', 'west']) {
+    const nodes = [];
+    for (let i = 1; i <= 3; i++) nodes.push({ id: `${name}-${i}`, client: `127.0.0.1:${await freePort()}`, peer: `127.0.0.1:${await freePort()}` });
+    regions.push({ name, role: name === 'east' ? 'primary' : 'secondary', latencyMs: 0, nodes });
+  }
+  const topology = join(dir, 'topology.json');
+  writeFileSync(topology, JSON.stringify({ name: 'scripts-test', regions, failoverAfterMs: 3000, failbackAfterMs: 3000 }));
+  const env = { KEYRAFT_TOPOLOGY: topology, KEYRAFT_CLUSTER_DATA: join(dir, 'data') };
+  t.teardown(async () => {
+    await run('scripts/cluster-stop.sh', [], env);
+    for (const r of regions) await run('scripts/kill-region.sh', [r.name], env);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const east = regions[0]!.nodes.map((n) => n.client).join(',');
+  const cli = (...args: string[]) => run('bin/keyraft', ['--endpoints', east, ...args], env, 30_000);
+
+  const started = Date.now();
+  const up = await run('scripts/cluster-up.sh', [], env, 70_000);
+  t.equal(up.code, 0, `cluster-up exits 0 ${up.err}`);
+  t.ok(Date.now() - started < 60_000, `up in ${Date.now() - started} ms`);
+  t.match(up.out, /6\/6 nodes up, 2\/2 regions with a leader/);
+  for (const r of regions) for (const n of r.nodes) t.match(up.out, n.client, `prints ${n.id}'s endpoint`);
+  t.match(up.out, /east-1.*(leader|follower)/, 'prints the status table');
+
+  t.equal((await cli('vault', 'create', '--name', 'demo')).code, 0);
+  const set = await cli('secret', 'set', '--vault-name', 'demo', '--name', 'greeting', '--value', 'hello world');
+  t.equal(set.code, 0, set.err);
+  const show = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'greeting', '--output', 'json');
+  t.equal(show.code, 0, show.err);
+  t.equal(JSON.parse(show.out).value, 'hello world');
+
+  const kill = await run('scripts/kill-node.sh', ['east-1'], env);
+  t.match(kill.out, /killed east-1/);
+  t.equal((await cli('secret', 'set', '--vault-name', 'demo', '--name', 'greeting', '--value', 'after kill')).code, 0, 'writes after kill-node');
+  const after = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'greeting', '--output', 'json');
+  t.equal(JSON.parse(after.out).value, 'after kill', 'reads after kill-node');
+  t.match((await run('scripts/start-node.sh', ['east-1'], env)).out, /started east-1/);
+
+  // Cut east-2 and east-3 apart: with east-1 back the region keeps a majority.
+  t.equal((await run('scripts/partition.sh', ['east-2', 'east-3'], env)).code, 0);
+  t.equal((await cli('secret', 'set', '--vault-name', 'demo', '--name', 'p', '--value', 'during partition')).code, 0, 'writes during a partition');
+  t.equal((await run('scripts/heal.sh', [], env)).code, 0);
+
+  const status = await cli('cluster', 'status', '--output', 'json');
+  t.equal(status.code, 0);
+  t.equal(JSON.parse(status.out).nodes.length, 6);
+
+  const stop = await run('scripts/cluster-stop.sh', [], env);
+  t.equal(stop.code, 0);
+  t.match(stop.out, /stopped west-3/);
+});
