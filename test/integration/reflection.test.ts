@@ -1,0 +1,43 @@
+// Generic gRPC tools work against any node: server reflection lists the
+// public services, and the standard health service answers.
+
+import t from 'tap';
+import * as grpc from '@grpc/grpc-js';
+import { TestCluster, eventually } from './cluster.js';
+
+t.setTimeout(60_000);
+
+/** ServerReflectionRequest{list_services: "*"}: field 7, a string. */
+const LIST_SERVICES = Buffer.from([0x3a, 0x01, 0x2a]);
+
+function listServices(address: string): Promise<string> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    const call = client.makeBidiStreamRequest(
+      '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      new grpc.Metadata(),
+      { deadline: Date.now() + 3000 },
+    );
+    call.on('data', (response: Buffer) => {
+      call.end();
+      client.close();
+      // The names are plain strings inside the response message.
+      resolve(response.toString('latin1'));
+    });
+    call.on('error', (e) => {
+      client.close();
+      reject(e);
+    });
+    call.write(LIST_SERVICES);
+  });
+}
+
+t.test('server reflection lists the public services', async (t) => {
+  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 1 }] });
+  t.teardown(() => cluster.destroy());
+  cluster.startAll();
+  const names = await eventually('a reflection answer', () => listServices(cluster.node('east-1').client));
+  for (const service of ['keyraft.v1.Vaults', 'keyraft.v1.Secrets', 'keyraft.v1.Cluster']) t.match(names, service, `lists ${service}`);
+});
