@@ -18,7 +18,9 @@ import { Envelope } from './crypto/envelope.js';
 import { loadMasterKey, masterKeyFingerprint } from './crypto/masterkey.js';
 import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
-import { type ServerContext, WriteRouter } from './server/handler.js';
+import { Router, type ServerContext } from './server/handler.js';
+import { GeoFollower } from './geo/follower.js';
+import { GeoSource } from './geo/source.js';
 import { registerPublicServices } from './server/services.js';
 import { StatusCollector, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
@@ -98,13 +100,18 @@ async function main(): Promise<void> {
   });
   await replica.open();
 
+  const primaryRegion = topology.regions.find((r) => r.role === 'primary')!;
+  const isSecondary = region.role === 'secondary';
   const ctx: ServerContext = {
     nodeId: self.id,
     region: region.name,
+    regionRole: region.role,
     replica,
     logger,
-    mode: () => (replica.leader !== '' ? 'SERVING' : 'NO_QUORUM'),
+    mode: () => (isSecondary ? app.geo.mode : replica.leader !== '' ? 'SERVING' : 'NO_QUORUM'),
     clientAddress: (id) => region.nodes.find((n) => n.id === id)?.client,
+    primaryAddresses: primaryRegion.nodes.map((n) => n.client),
+    primaryIndex: isSecondary ? () => app.geo.cursor : undefined,
   };
 
   const peers = new Map(region.nodes.filter((n) => n.id !== self.id).map((n) => [n.id, n.peer]));
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
   const peerServer = new grpc.Server(PEER_CHANNEL_OPTIONS);
   transport.register(peerServer);
   peerServer.addService(AdminServiceDefinition, {
-    nodeStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ownStatus(ctx, replica, topology)),
+    nodeStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined)),
     setFaults: (call: grpc.ServerUnaryCall<{ dropPeers: string[]; merge: boolean }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       try {
         const { dropPeers, merge } = call.request;
@@ -127,12 +134,36 @@ async function main(): Promise<void> {
       replica.transferLeadership(call.request.to);
       cb(null, { leader: replica.leader });
     },
+    geoProbe: (call: grpc.ServerUnaryCall<{ follower: string; cursor: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      if (transport.isDropped(call.request.follower)) {
+        cb({ code: grpc.status.UNAVAILABLE, details: 'FAULT_INJECTED: traffic with this node is dropped' });
+        return;
+      }
+      if (!isSecondary) replica.retainLogFrom(call.request.cursor + 1);
+      cb(null, ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined));
+    },
   });
+  const geoSource = isSecondary ? undefined : new GeoSource({ nodeId: self.id, replica, logger, isDropped: (id) => transport.isDropped(id) });
+  geoSource?.register(peerServer);
+  const secondaryRegion = topology.regions.find((r) => r.role === 'secondary');
+  const geoFollower = isSecondary
+    ? new GeoFollower({
+        nodeId: self.id,
+        replica,
+        geo: () => app.geo,
+        primaries: primaryRegion.nodes.map((n) => ({ id: n.id, peer: n.peer })),
+        failoverAfterMs: topology.failoverAfterMs,
+        failbackAfterMs: topology.failbackAfterMs,
+        latencyMs: Math.max(primaryRegion.latencyMs, secondaryRegion?.latencyMs ?? 0),
+        isDropped: (id) => transport.isDropped(id),
+        logger,
+      })
+    : undefined;
 
-  const writes = new WriteRouter(ctx);
-  const status = new StatusCollector(ctx, topology);
+  const router = new Router(ctx);
+  const status = new StatusCollector(ctx, topology, () => (isSecondary ? app.geo : undefined));
   const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  registerPublicServices(clientServer, { ctx, writes, status, app, envelope });
+  registerPublicServices(clientServer, { ctx, router, status, app, envelope });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(clientServer);
   new ReflectionService(apiPackageDefinition).addToServer(clientServer);
@@ -140,6 +171,7 @@ async function main(): Promise<void> {
   await bind(peerServer, self.peer);
   await bind(clientServer, self.client);
   replica.start(transport);
+  geoFollower?.start();
   health.setStatus('', 'SERVING');
   logger.info({ client: self.client, peer: self.peer, dataDir: args.dataDir }, 'node started');
 
@@ -151,10 +183,11 @@ async function main(): Promise<void> {
     health.setStatus('', 'NOT_SERVING');
     if (replica.isLeader) await handOffLeadership(replica, founders, logger);
     await new Promise<void>((r) => clientServer.tryShutdown(() => r()));
+    geoFollower?.stop();
     await replica.stop();
     peerServer.forceShutdown();
     transport.close();
-    writes.close();
+    router.close();
     status.close();
     await store.close();
     logger.info('stopped');

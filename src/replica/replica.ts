@@ -4,6 +4,7 @@
 // messages, and resolves the proposals and reads that wait on the batch.
 
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Entry, Message, RaftConfig, Ready, SnapshotMeta } from '../raft/index.js';
 import { DEFAULT_CONFIG, EntryType, MessageType, NONE, ProposalDropped, RawNode, StateRole, bootstrapState, decodeConfChange } from '../raft/index.js';
@@ -27,6 +28,9 @@ export interface RaftTransport {
   /** Streams this node's applied state to m.to; the outcome comes back through reportSnapshot. */
   sendSnapshot(m: Message): void;
 }
+
+/** How far behind a log reader may fall before compaction leaves it to a snapshot. */
+const MAX_RETAINED_ENTRIES = 200_000;
 
 export interface ReplicaOptions {
   readonly id: string;
@@ -76,6 +80,13 @@ export class Replica {
   private staged: { gen: number; meta: SnapshotMeta } | undefined;
   private stopped = false;
   private fatal: Error | undefined;
+  /** Emits 'applied' (the applied index) after each batch is applied. */
+  readonly events = new EventEmitter();
+  /**
+   * The lowest log index some reader (the secondary region) still needs:
+   * compaction keeps it unless the log would grow past MAX_RETAINED_ENTRIES.
+   */
+  private retainFrom = Infinity;
 
   constructor(private readonly opts: ReplicaOptions) {
     this.id = opts.id;
@@ -243,6 +254,26 @@ export class Replica {
     }
   }
 
+  /**
+   * Committed entries from `from` on (at most `max`), or undefined when
+   * `from` was compacted away.
+   */
+  committedEntries(from: number, max: number): Entry[] | undefined {
+    const log = this.raw.raft.log;
+    if (from < log.firstIndex) return undefined;
+    const hi = Math.min(log.committed, from + max - 1);
+    return from > hi ? [] : log.slice(from, hi + 1);
+  }
+
+  /** Keeps the log from `index` on, for a reader that still needs it (see maybeCompact). */
+  retainLogFrom(index: number): void {
+    this.retainFrom = index;
+  }
+
+  get commitIndex(): number {
+    return this.raw.raft.log.committed;
+  }
+
   // ---- Status ----
 
   get role(): StateRole {
@@ -340,6 +371,7 @@ export class Replica {
     }
     this.raw.advance();
     this.serveReads();
+    if (applied.length > 0) this.events.emit('applied', this.appliedMeta.index);
     this.maybeCompact();
   }
 
@@ -389,6 +421,8 @@ export class Replica {
   private maybeCompact(): void {
     const meta = this.appliedMeta;
     if (meta.index - this.compactedIndex < this.opts.compactEvery) return;
+    // A reader far enough behind must take a snapshot; closer ones keep their entries.
+    if (this.retainFrom <= meta.index && meta.index - this.retainFrom < MAX_RETAINED_ENTRIES) return;
     const store = this.opts.store;
     this.raw.compact({ meta, data: new Uint8Array() });
     this.compactedIndex = meta.index;

@@ -1,6 +1,14 @@
 // How every public RPC is served: response metadata naming who served it,
 // errors mapped to statuses with reasons, a deadline that is never longer
-// than the client's, and writes forwarded to the region's leader.
+// than the client's, and routing.
+//
+// Routing, by region role and mode:
+//   primary    reads here (linearizable through ReadIndex); writes on the
+//              region's leader, forwarded there by a follower.
+//   secondary  STANDBY: everything is forwarded to the primary region.
+//              FAILED_OVER: the read-only operations of the seed are served
+//              here from the replicated state; anything else is refused
+//              with READ_ONLY_FAILOVER.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -13,17 +21,24 @@ import { ApiError, REASON_KEY, classify, toServiceError } from './errors.js';
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** Answer this much before the client's deadline, so that it hears why. */
 const DEADLINE_MARGIN_MS = 50;
-const FORWARDED_BY = 'keyraft-forwarded-by';
+/** Secondary → primary node → primary leader, at most. */
+const MAX_HOPS = 2;
+const HOPS_KEY = 'keyraft-hops';
 
 export interface ServerContext {
   readonly nodeId: string;
   readonly region: string;
+  readonly regionRole: 'primary' | 'secondary';
   readonly replica: Replica;
   readonly logger: Logger;
-  /** SERVING | NO_QUORUM | STANDBY | FAILED_OVER */
+  /** SERVING | NO_QUORUM (primary); STANDBY | FAILED_OVER (secondary). */
   mode(): string;
   /** The client address of a node of this region, by id. */
   clientAddress(nodeId: string): string | undefined;
+  /** Client addresses of the primary region's nodes (for a secondary's forwarding). */
+  readonly primaryAddresses: readonly string[];
+  /** Secondary only: the primary log index the state reflects. */
+  primaryIndex?(): number;
 }
 
 export function responseMetadata(ctx: ServerContext): grpc.Metadata {
@@ -31,88 +46,108 @@ export function responseMetadata(ctx: ServerContext): grpc.Metadata {
   md.set('keyraft-region', ctx.region);
   md.set('keyraft-node', ctx.nodeId);
   md.set('keyraft-mode', ctx.mode());
+  if (ctx.primaryIndex !== undefined) md.set('keyraft-primary-index', String(ctx.primaryIndex()));
   return md;
 }
 
 /** Milliseconds left for this call, capped by the default and the margin. */
-export function timeLeft(call: grpc.ServerUnaryCall<unknown, unknown>): number {
+function timeLeft(call: grpc.ServerUnaryCall<unknown, unknown>): number {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  const now = Date.now();
   if (!Number.isFinite(at)) return DEFAULT_TIMEOUT_MS;
-  return Math.max(1, Math.min(DEFAULT_TIMEOUT_MS, at - now - DEADLINE_MARGIN_MS));
+  return Math.max(1, Math.min(DEFAULT_TIMEOUT_MS, at - Date.now() - DEADLINE_MARGIN_MS));
 }
 
-type Impl<Req, Res> = (request: Req, timeoutMs: number, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
+export type Impl<Req, Res> = (request: Req, timeoutMs: number) => Promise<Res>;
+
+export interface RouteOptions {
+  /** Served by a FAILED_OVER secondary (the seed's read-only list). */
+  readonly failover?: boolean;
+}
 
 function undecodable(): ApiError {
   return new ApiError(grpc.status.INVALID_ARGUMENT, 'BAD_REQUEST', 'the request is not a valid protobuf message for this method');
 }
 
-/** Serves a call here: reads, and anything that needs no leader. */
-export function local<Req, Res>(ctx: ServerContext, impl: Impl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    const md = responseMetadata(ctx);
-    const run = (call.request as unknown) === UNDECODABLE_REQUEST ? Promise.reject(undecodable()) : impl(call.request, timeLeft(call), call);
-    run.then(
-      (response) => {
-        call.sendMetadata(md);
-        callback(null, response);
-      },
-      (e: unknown) => fail(ctx, call, callback, md, e),
-    );
-  };
-}
-
-function fail<Req, Res>(
-  ctx: ServerContext,
-  call: grpc.ServerUnaryCall<Req, Res>,
-  callback: grpc.sendUnaryData<Res>,
-  md: grpc.Metadata,
-  e: unknown,
-): void {
-  const c = classify(e);
-  if (c.internal) ctx.logger.error({ err: e, method: call.getPath() }, 'request failed');
-  call.sendMetadata(md);
-  callback(toServiceError(e, md));
-}
-
-/**
- * Serves a write on the region's leader: runs it here when this node leads,
- * otherwise forwards the request (once) to the leader it knows.
- */
-export class WriteRouter {
+export class Router {
   private readonly clients = new Map<string, grpc.Client>();
 
   constructor(private readonly ctx: ServerContext) {}
 
-  handler<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: Impl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
-    const ctx = this.ctx;
+  /** Served wherever it arrives, in any mode (cluster status). */
+  local<Req, Res>(impl: Impl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+    return this.serve(async (call, callback) => this.answer(call, callback, await impl(call.request, timeLeft(call))));
+  }
+
+  read<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: Impl<Req, Res>, opts: RouteOptions = {}): grpc.handleUnaryCall<Req, Res> {
+    return this.serve(async (call, callback) => {
+      if (this.ctx.regionRole === 'secondary' && !(await this.servedBySecondary(opts))) return this.toPrimary(method, call, callback);
+      this.answer(call, callback, await impl(call.request, timeLeft(call)));
+    });
+  }
+
+  write<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: Impl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+    return this.serve(async (call, callback) => {
+      if (this.ctx.regionRole === 'secondary') {
+        // STANDBY forwards; FAILED_OVER refuses every write.
+        await this.servedBySecondary({});
+        return this.toPrimary(method, call, callback);
+      }
+      const deadline = Date.now() + timeLeft(call);
+      if (this.ctx.replica.isLeader) {
+        try {
+          return this.answer(call, callback, await impl(call.request, deadline - Date.now()));
+        } catch (e) {
+          // Leadership moved between the check and the proposal: forward instead.
+          if (!(e instanceof ReplicaError && e.reason === 'NOT_LEADER')) throw e;
+        }
+      }
+      const leader = await this.awaitLeader(deadline);
+      const address = this.ctx.clientAddress(leader);
+      if (leader === this.ctx.nodeId || address === undefined) throw new ReplicaError('NOT_LEADER', 'leadership is moving; retry');
+      await this.forward(method, call, callback, [address], deadline);
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+  }
+
+  private serve<Req, Res>(
+    run: (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => Promise<void>,
+  ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      const timeoutMs = timeLeft(call);
-      const deadline = Date.now() + timeoutMs;
-      const forwardedBy = call.metadata.get(FORWARDED_BY)[0];
-      const attempt = async (): Promise<void> => {
-        if ((call.request as unknown) === UNDECODABLE_REQUEST) throw undecodable();
-        if (ctx.replica.isLeader) {
-          try {
-            const response = await impl(call.request, deadline - Date.now(), call);
-            call.sendMetadata(responseMetadata(ctx));
-            callback(null, response);
-            return;
-          } catch (e) {
-            // Leadership moved between the check and the proposal: forward instead.
-            if (!(e instanceof ReplicaError && e.reason === 'NOT_LEADER')) throw e;
-          }
-        }
-        if (forwardedBy !== undefined) {
-          throw new ApiError(grpc.status.UNAVAILABLE, 'NOT_LEADER', `forwarded by ${String(forwardedBy)} to ${ctx.nodeId}, which does not lead`);
-        }
-        const leader = await this.awaitLeader(deadline);
-        await this.forward(method, call, callback, leader, deadline);
-      };
-      attempt().catch((e: unknown) => fail(ctx, call, callback, responseMetadata(ctx), e));
+      const attempt = (call.request as unknown) === UNDECODABLE_REQUEST ? Promise.reject(undecodable()) : run(call, callback);
+      attempt.catch((e: unknown) => {
+        const c = classify(e);
+        if (c.internal) this.ctx.logger.error({ err: e, method: call.getPath() }, 'request failed');
+        const md = responseMetadata(this.ctx);
+        call.sendMetadata(md);
+        callback(toServiceError(e, md));
+      });
     };
+  }
+
+  private answer<Req, Res>(call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>, response: Res): void {
+    call.sendMetadata(responseMetadata(this.ctx));
+    callback(null, response);
+  }
+
+  /** On a secondary: whether to serve here (FAILED_OVER and allowed) rather than forward. */
+  private async servedBySecondary(opts: RouteOptions): Promise<boolean> {
+    if (this.ctx.mode() !== 'FAILED_OVER') return false;
+    if (!opts.failover) {
+      throw new ApiError(
+        grpc.status.FAILED_PRECONDITION,
+        'READ_ONLY_FAILOVER',
+        `region ${this.ctx.region} serves read-only operations while the primary region is failed over; writes resume after failback`,
+      );
+    }
+    return true;
+  }
+
+  private async toPrimary<Req, Res>(method: grpc.MethodDefinition<Req, Res>, call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): Promise<void> {
+    await this.forward(method, call, callback, this.ctx.primaryAddresses, Date.now() + timeLeft(call));
   }
 
   /** Waits for the region to have a leader, up to the deadline. */
@@ -127,51 +162,65 @@ export class WriteRouter {
     }
   }
 
-  private forward<Req, Res>(
+  /**
+   * Sends the request on to the first of `addresses` that gives a keyraft
+   * answer, and relays that answer with its metadata (the node that served it).
+   */
+  private async forward<Req, Res>(
     method: grpc.MethodDefinition<Req, Res>,
     call: grpc.ServerUnaryCall<Req, Res>,
     callback: grpc.sendUnaryData<Res>,
-    leader: string,
+    addresses: readonly string[],
     deadline: number,
   ): Promise<void> {
-    if (leader === this.ctx.nodeId) {
-      return Promise.reject(new ReplicaError('NOT_LEADER', 'this node was leader a moment ago; retry'));
+    const hops = Number(call.metadata.get(HOPS_KEY)[0] ?? 0);
+    if (hops >= MAX_HOPS) throw new ApiError(grpc.status.UNAVAILABLE, 'NOT_LEADER', `${this.ctx.nodeId} cannot serve this and it was forwarded ${hops} times already`);
+    const md = call.metadata.clone();
+    md.set(HOPS_KEY, String(hops + 1));
+    let lastProblem = 'no address to forward to';
+    for (const address of addresses) {
+      if (Date.now() >= deadline) break;
+      const outcome = await this.forwardOnce(method, call.request, md, address, deadline);
+      if (outcome.kind === 'unreachable') {
+        lastProblem = outcome.problem;
+        continue;
+      }
+      if (outcome.metadata !== undefined) call.sendMetadata(outcome.metadata);
+      if (outcome.kind === 'error') callback(outcome.error);
+      else callback(null, outcome.response);
+      return;
     }
-    const address = this.ctx.clientAddress(leader);
-    if (address === undefined) return Promise.reject(new ApiError(grpc.status.INTERNAL, 'INTERNAL', `no address for leader ${leader}`));
+    const target = this.ctx.regionRole === 'secondary' ? 'the primary region' : 'the leader';
+    throw new ApiError(grpc.status.UNAVAILABLE, this.ctx.regionRole === 'secondary' ? 'PRIMARY_UNREACHABLE' : 'LEADER_UNREACHABLE', `${target} did not answer (${lastProblem}); retry`);
+  }
+
+  private forwardOnce<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    request: Req,
+    md: grpc.Metadata,
+    address: string,
+    deadline: number,
+  ): Promise<
+    | { kind: 'ok'; response: Res; metadata?: grpc.Metadata }
+    | { kind: 'error'; error: grpc.ServiceError; metadata?: grpc.Metadata }
+    | { kind: 'unreachable'; problem: string }
+  > {
     let client = this.clients.get(address);
     if (client === undefined) {
       client = new grpc.Client(address, grpc.credentials.createInsecure());
       this.clients.set(address, client);
     }
-    const md = call.metadata.clone();
-    md.set(FORWARDED_BY, this.ctx.nodeId);
-    return new Promise((resolve, reject) => {
-      const forwarded = client.makeUnaryRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        call.request,
-        md,
-        { deadline },
-        (err, response) => {
-          if (err === null) callback(null, response);
-          else if (err.metadata.get(REASON_KEY).length > 0) callback(err);
-          else {
-            // No keyraft answer at all: the leader we knew is gone or cut off.
-            const code = err.code === grpc.status.DEADLINE_EXCEEDED ? 'did not answer in time' : 'is unreachable';
-            reject(new ApiError(grpc.status.UNAVAILABLE, 'LEADER_UNREACHABLE', `leader ${leader} ${code}; a new one may be elected: retry`));
-            return;
-          }
-          // The leader's answer, with its metadata (it served the request).
-          resolve();
-        },
-      );
-      forwarded.on('metadata', (leaderMd) => call.sendMetadata(leaderMd));
+    return new Promise((resolve) => {
+      let metadata: grpc.Metadata | undefined;
+      const c = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, md, { deadline }, (err, response) => {
+        if (err === null) resolve({ kind: 'ok', response: response as Res, metadata });
+        // A keyraft answer carries a reason; anything else means nobody answered.
+        else if (err.metadata.get(REASON_KEY).length > 0) resolve({ kind: 'error', error: err, metadata });
+        else resolve({ kind: 'unreachable', problem: `${address}: ${err.details || err.message}` });
+      });
+      c.on('metadata', (m) => {
+        metadata = m;
+      });
     });
-  }
-
-  close(): void {
-    for (const c of this.clients.values()) c.close();
   }
 }

@@ -23,8 +23,7 @@ import {
   validateVaultName,
 } from '../vault/index.js';
 import { apiService } from './api.js';
-import { local } from './handler.js';
-import { type CommandRunner, type ServiceDeps, expectResult } from './services.js';
+import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -47,7 +46,7 @@ interface BackupJson {
 }
 
 export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, writes, envelope } = deps;
+  const { ctx, router, envelope } = deps;
   const methods = apiService('Secrets');
   const state = () => deps.app.state;
   const read = (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
@@ -62,7 +61,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
   };
 
   return {
-    setSecret: writes.handler(methods.SetSecret!, async (req: SetSecretRequest, timeoutMs) => {
+    setSecret: router.write(methods.SetSecret!, async (req: SetSecretRequest, timeoutMs) => {
       const v = validateSetSecretRequest(req);
       const deadline = Date.now() + timeoutMs;
       await runner.ensureDataKey(timeoutMs);
@@ -78,23 +77,23 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       const properties = expectResult(result, 'secret').secret;
       return { properties, value: properties.version === version ? v.value : open(state().getSecret(v.vault, v.name, properties.version, Date.now()).sealedValue, v.name, properties.version) };
     }),
-    getSecret: local(ctx, async (req: SecretRef, timeoutMs) => {
+    getSecret: router.read(methods.GetSecret!, async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
       await read(timeoutMs);
       const s = state().getSecret(r.vault, r.name, r.version, Date.now());
       return { properties: s.properties, value: open(s.sealedValue, s.properties.name, s.properties.version) };
-    }),
-    listSecrets: local(ctx, async (req: ListRequest, timeoutMs) => {
+    }, FAILOVER_READ),
+    listSecrets: router.read(methods.ListSecrets!, async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
       await read(timeoutMs);
       return state().listSecrets(l.vault ?? validateVaultName(undefined), l.pageSize, l.pageToken);
-    }),
-    listSecretVersions: local(ctx, async (req: ListRequest, timeoutMs) => {
+    }, FAILOVER_READ),
+    listSecretVersions: router.read(methods.ListSecretVersions!, async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
       await read(timeoutMs);
       return state().listSecretVersions(l.vault ?? validateVaultName(undefined), l.name ?? validateSecretName(undefined), l.pageSize, l.pageToken);
     }),
-    updateSecretProperties: writes.handler(methods.UpdateSecretProperties!, async (req: UpdateSecretPropertiesRequest, timeoutMs) => {
+    updateSecretProperties: router.write(methods.UpdateSecretProperties!, async (req: UpdateSecretPropertiesRequest, timeoutMs) => {
       const u = validateUpdateSecretPropertiesRequest(req);
       const result = await runner.run(
         u.requestId,
@@ -116,32 +115,32 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       );
       return expectResult(result, 'secret').secret;
     }),
-    deleteSecret: writes.handler(methods.DeleteSecret!, async (req: SecretRef, timeoutMs) => {
+    deleteSecret: router.write(methods.DeleteSecret!, async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
       const result = await runner.run(r.requestId, { op: 'deleteSecret', deleteSecret: { vault: r.vault, name: r.name } }, timeoutMs);
       return expectResult(result, 'deletedSecret').deletedSecret;
     }),
-    getDeletedSecret: local(ctx, async (req: SecretRef, timeoutMs) => {
+    getDeletedSecret: router.read(methods.GetDeletedSecret!, async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
       await read(timeoutMs);
       return state().getDeletedSecret(r.vault, r.name, Date.now());
     }),
-    listDeletedSecrets: local(ctx, async (req: ListRequest, timeoutMs) => {
+    listDeletedSecrets: router.read(methods.ListDeletedSecrets!, async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
       await read(timeoutMs);
       return state().listDeletedSecrets(l.vault ?? validateVaultName(undefined), l.pageSize, l.pageToken, Date.now());
     }),
-    recoverDeletedSecret: writes.handler(methods.RecoverDeletedSecret!, async (req: SecretRef, timeoutMs) => {
+    recoverDeletedSecret: router.write(methods.RecoverDeletedSecret!, async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
       const result = await runner.run(r.requestId, { op: 'recoverSecret', recoverSecret: { vault: r.vault, name: r.name } }, timeoutMs);
       return expectResult(result, 'secret').secret;
     }),
-    purgeDeletedSecret: writes.handler(methods.PurgeDeletedSecret!, async (req: SecretRef, timeoutMs) => {
+    purgeDeletedSecret: router.write(methods.PurgeDeletedSecret!, async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
       await runner.run(r.requestId, { op: 'purgeSecret', purgeSecret: { vault: r.vault, name: r.name } }, timeoutMs);
       return {};
     }),
-    backupSecret: local(ctx, async (req: SecretRef, timeoutMs) => {
+    backupSecret: router.read(methods.BackupSecret!, async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
       await read(timeoutMs);
       const backup = state().backupSecret(r.vault, r.name);
@@ -152,8 +151,8 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       };
       // The blob is sealed as a whole; the values inside stay sealed as well.
       return { value: Buffer.from(envelope.sealBlob(encoder.encode(JSON.stringify(json)), BACKUP_PURPOSE)) };
-    }),
-    restoreSecret: writes.handler(methods.RestoreSecret!, async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs) => {
+    }, FAILOVER_READ),
+    restoreSecret: router.write(methods.RestoreSecret!, async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs) => {
       const vault = validateVaultName(req.vault);
       const requestId = validateRequestId(req.requestId);
       const backup = parseBackup(req.backup, (sealed) => envelope.openBlob(sealed, BACKUP_PURPOSE));

@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Envelope } from '../crypto/envelope.js';
 import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
 import { apiService } from './api.js';
-import { type ServerContext, WriteRouter, local } from './handler.js';
+import type { RouteOptions, Router, ServerContext } from './handler.js';
 import { secretHandlers } from './secrets.js';
 import type { StatusCollector } from './status.js';
 import type { CommandOutcome, VaultApp } from './vault-app.js';
@@ -13,7 +13,7 @@ import { vaultHandlers } from './vaults.js';
 
 export interface ServiceDeps {
   readonly ctx: ServerContext;
-  readonly writes: WriteRouter;
+  readonly router: Router;
   readonly status: StatusCollector;
   readonly app: VaultApp;
   readonly envelope: Envelope;
@@ -56,11 +56,14 @@ export function expectResult<K extends ApplyResult['kind']>(result: ApplyResult,
   return result as Extract<ApplyResult, { kind: K }>;
 }
 
+/** One of the seed's read-only operations: a FAILED_OVER secondary serves it. */
+export const FAILOVER_READ: RouteOptions = { failover: true };
+
 export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): void {
   const runner = new CommandRunner(deps);
   server.addService(apiService('Vaults'), vaultHandlers(deps, runner));
   server.addService(apiService('Secrets'), secretHandlers(deps, runner));
   server.addService(apiService('Cluster'), {
-    getStatus: local(deps.ctx, () => deps.status.cluster()),
+    getStatus: deps.router.local(() => deps.status.cluster()),
   });
 }

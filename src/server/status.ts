@@ -3,6 +3,7 @@
 // cluster.
 
 import * as grpc from '@grpc/grpc-js';
+import type { GeoMeta } from '../geo/geo-state.js';
 import type { Replica } from '../replica/replica.js';
 import type { Topology } from '../topology.js';
 import { allNodes } from '../topology.js';
@@ -21,6 +22,13 @@ export interface NodeStatus {
   reachable: boolean;
   clientAddress: string;
   peerAddress: string;
+  primaryIndex: number;
+  geoLagEntries: number;
+  geoLagMs: number;
+  epoch: number;
+  lastTransitionMs: number;
+  lastTransitionReason: string;
+  appliedAtMs: number;
 }
 
 export interface RegionStatus {
@@ -28,11 +36,14 @@ export interface RegionStatus {
   role: string;
   mode: string;
   leader: string;
+  epoch: number;
+  lastTransitionMs: number;
+  lastTransitionReason: string;
 }
 
 const PEER_STATUS_TIMEOUT_MS = 400;
 
-export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topology): NodeStatus {
+export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topology, geo?: GeoMeta): NodeStatus {
   const s = replica.status();
   const self = allNodes(topology).find((n) => n.node.id === ctx.nodeId)!;
   const isVoter = s.conf.voters.includes(ctx.nodeId) || s.conf.votersOutgoing.includes(ctx.nodeId);
@@ -48,6 +59,13 @@ export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topolo
     reachable: true,
     clientAddress: self.node.client,
     peerAddress: self.node.peer,
+    primaryIndex: geo?.cursor ?? 0,
+    geoLagEntries: 0,
+    geoLagMs: 0,
+    epoch: geo?.epoch ?? 0,
+    lastTransitionMs: geo?.lastTransitionMs ?? 0,
+    lastTransitionReason: geo?.lastTransitionReason ?? '',
+    appliedAtMs: geo?.appliedAtMs ?? 0,
   };
 }
 
@@ -57,6 +75,7 @@ export class StatusCollector {
   constructor(
     private readonly ctx: ServerContext,
     private readonly topology: Topology,
+    private readonly geo: () => GeoMeta | undefined,
   ) {
     for (const { node } of allNodes(topology)) {
       if (node.id !== ctx.nodeId) this.admins.set(node.id, new AdminClient(node.peer, grpc.credentials.createInsecure()));
@@ -66,48 +85,77 @@ export class StatusCollector {
   async cluster(): Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }> {
     const nodes = await Promise.all(
       allNodes(this.topology).map(async ({ node, region }): Promise<NodeStatus> => {
-        if (node.id === this.ctx.nodeId) return ownStatus(this.ctx, this.ctx.replica, this.topology);
+        if (node.id === this.ctx.nodeId) return ownStatus(this.ctx, this.ctx.replica, this.topology, this.geo());
         try {
           return await this.peerStatus(node.id);
         } catch {
-          return {
-            id: node.id,
-            region: region.name,
-            role: 'unreachable',
-            term: 0,
-            commitIndex: 0,
-            appliedIndex: 0,
-            leader: '',
-            mode: '',
-            reachable: false,
-            clientAddress: node.client,
-            peerAddress: node.peer,
-          };
+          return { ...unreachable(), id: node.id, region: region.name, clientAddress: node.client, peerAddress: node.peer };
         }
       }),
     );
+    // The geo lag: how far each secondary node is behind the primary's commit index.
+    const primaryRegion = this.topology.regions.find((r) => r.role === 'primary')!;
+    const primaryCommit = Math.max(0, ...nodes.filter((n) => n.region === primaryRegion.name && n.reachable).map((n) => n.commitIndex));
+    const now = Date.now();
+    for (const n of nodes) {
+      if (n.region === primaryRegion.name || !n.reachable) continue;
+      n.geoLagEntries = Math.max(0, primaryCommit - n.primaryIndex);
+      n.geoLagMs = n.geoLagEntries === 0 || n.appliedAtMs === 0 ? 0 : Math.max(0, now - n.appliedAtMs);
+    }
     const regions = this.topology.regions.map((r): RegionStatus => {
       const members = nodes.filter((n) => n.region === r.name && n.reachable);
       const leaders = members.filter((n) => n.role === 'leader').sort((a, b) => b.term - a.term);
-      const leader = leaders[0]?.id ?? '';
-      const mode = leaders[0]?.mode ?? members[0]?.mode ?? 'NO_QUORUM';
-      return { name: r.name, role: r.role, mode: leader === '' && r.role === 'primary' ? 'NO_QUORUM' : mode, leader };
+      const leader = leaders[0];
+      const known = leader ?? members[0];
+      const newest = members.reduce((a, b) => (b.epoch > a.epoch || (b.epoch === a.epoch && b.lastTransitionMs > a.lastTransitionMs) ? b : a), known ?? unreachable());
+      return {
+        name: r.name,
+        role: r.role,
+        mode: leader === undefined && r.role === 'primary' ? 'NO_QUORUM' : (known?.mode ?? 'UNREACHABLE'),
+        leader: leader?.id ?? '',
+        epoch: newest.epoch,
+        lastTransitionMs: newest.lastTransitionMs,
+        lastTransitionReason: newest.lastTransitionReason,
+      };
     });
     return { nodes, regions, answeredBy: this.ctx.nodeId };
   }
 
   private peerStatus(id: string): Promise<NodeStatus> {
-    const client = this.admins.get(id)!;
+    const client = this.admins.get(id)! as unknown as {
+      nodeStatus: (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, s?: NodeStatus) => void) => void;
+    };
     return new Promise((resolve, reject) => {
-      (client as unknown as { nodeStatus: grpc.requestCallback<NodeStatus> & ((...a: unknown[]) => void) }).nodeStatus(
-        {},
-        { deadline: Date.now() + PEER_STATUS_TIMEOUT_MS },
-        (err: grpc.ServiceError | null, status?: NodeStatus) => (err !== null || status === undefined ? reject(err) : resolve(status)),
+      client.nodeStatus({}, { deadline: Date.now() + PEER_STATUS_TIMEOUT_MS }, (err, status) =>
+        err !== null || status === undefined ? reject(err) : resolve(status),
       );
     });
   }
 
   close(): void {
-    for (const c of this.admins.values()) c.close();
+    for (const c of this.admins.values()) (c as unknown as grpc.Client).close();
   }
+}
+
+function unreachable(): NodeStatus {
+  return {
+    id: '',
+    region: '',
+    role: 'unreachable',
+    term: 0,
+    commitIndex: 0,
+    appliedIndex: 0,
+    leader: '',
+    mode: '',
+    reachable: false,
+    clientAddress: '',
+    peerAddress: '',
+    primaryIndex: 0,
+    geoLagEntries: 0,
+    geoLagMs: 0,
+    epoch: 0,
+    lastTransitionMs: 0,
+    lastTransitionReason: '',
+    appliedAtMs: 0,
+  };
 }

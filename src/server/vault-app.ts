@@ -1,44 +1,102 @@
 // The vault state machine as the replica's Application: decodes each
 // committed command, applies it, and installs data keys into the envelope as
 // they are applied, so that every node can open what any leader sealed.
+//
+// In the secondary region the log holds GeoEntries instead: primary entries
+// shipped in order (applied with the primary's indexes, so the secondary's
+// state is always a prefix of the primary's) and mode transitions.
 
 import type { Logger } from 'pino';
 import type { Envelope } from '../crypto/envelope.js';
+import { type GeoEntry, decodeGeoEntry, isGeoEntryData } from '../geo/codec.js';
+import { GEO_META_KEY, type GeoMeta, decodeGeoMeta, encodeGeoMeta, initialGeoMeta, isGeoRecord } from '../geo/geo-state.js';
 import type { Application, StateWrite } from '../replica/replica.js';
+import { EntryType } from '../raft/index.js';
 import { ErrorKind, VaultError, VaultState, decodeCommand, type ApplyResult, type Command } from '../vault/index.js';
 
 export type CommandOutcome = { result: ApplyResult } | { error: VaultError };
 
+/** What applying a GeoEntry answers its proposer. */
+export interface GeoOutcome {
+  geo: GeoMeta;
+}
+
 export class VaultApp implements Application {
   state: VaultState = VaultState.load([]);
+  geo: GeoMeta = initialGeoMeta();
 
   constructor(
     private readonly envelope: Envelope,
     private readonly logger: Logger,
   ) {}
 
-  applyCommand(data: Uint8Array, index: number): { result: CommandOutcome; writes: readonly StateWrite[] } {
+  applyCommand(data: Uint8Array, index: number): { result: CommandOutcome | GeoOutcome; writes: readonly StateWrite[] } {
+    if (isGeoEntryData(data)) return this.applyGeo(data, index);
+    const { outcome, writes } = this.applyVault(data, index);
+    return { result: outcome, writes };
+  }
+
+  private applyVault(data: Uint8Array, index: number): { outcome: CommandOutcome; writes: StateWrite[] } {
     let cmd: Command;
     try {
       cmd = decodeCommand(data);
     } catch (e) {
       // Only our own leaders write the log, so this is a bug; it must not stop the group.
       this.logger.error({ err: e, index }, 'undecodable command in the log; skipped');
-      return { result: { error: new VaultError(ErrorKind.InvalidArgument, 'BAD_COMMAND', 'undecodable command') }, writes: [] };
+      return { outcome: { error: new VaultError(ErrorKind.InvalidArgument, 'BAD_COMMAND', 'undecodable command') }, writes: [] };
     }
     const outcome = this.state.apply(cmd, index);
     if (cmd.op === 'installDataKey' && 'result' in outcome) {
       // A wrong master key throws here and stops the node: it could open nothing.
       this.envelope.installDataKey(cmd.installDataKey.keyId, cmd.installDataKey.wrappedKey);
     }
-    const result: CommandOutcome = 'error' in outcome ? { error: outcome.error } : { result: outcome.result };
-    return { result, writes: outcome.mutations };
+    return { outcome: 'error' in outcome ? { error: outcome.error } : { result: outcome.result }, writes: outcome.mutations };
+  }
+
+  private applyGeo(data: Uint8Array, index: number): { result: GeoOutcome; writes: StateWrite[] } {
+    let entry: GeoEntry;
+    try {
+      entry = decodeGeoEntry(data);
+    } catch (e) {
+      this.logger.error({ err: e, index }, 'undecodable geo entry in the log; skipped');
+      return { result: { geo: { ...this.geo } }, writes: [] };
+    }
+    const writes: StateWrite[] = [];
+    const geo = this.geo;
+    if (entry.kind === 'shipped') {
+      for (const e of entry.shipped.entries) {
+        if (e.index <= geo.cursor) continue; // shipped twice: already applied
+        if (e.index !== geo.cursor + 1) {
+          this.logger.error({ expected: geo.cursor + 1, got: e.index }, 'gap in shipped primary entries; the rest of the batch is skipped');
+          break;
+        }
+        if (e.type === EntryType.Normal && e.data.length > 0) writes.push(...this.applyVault(e.data, e.index).writes);
+        geo.cursor = e.index;
+        geo.appliedAtMs = entry.shipped.appliedAtMs;
+      }
+    } else {
+      const t = entry.transition;
+      if (t.mode === 'FAILED_OVER' || t.mode === 'STANDBY') {
+        if (t.mode !== geo.mode) this.logger.warn({ mode: t.mode, epoch: t.epoch, reason: t.reason }, 'region mode changes');
+        geo.mode = t.mode;
+        geo.epoch = Math.max(geo.epoch, t.epoch);
+        geo.lastTransitionMs = t.atMs;
+        geo.lastTransitionReason = t.reason;
+      }
+    }
+    writes.push({ op: 'put', key: GEO_META_KEY, value: encodeGeoMeta(geo) });
+    return { result: { geo: { ...geo } }, writes };
   }
 
   async reload(records: AsyncIterable<[string, Uint8Array]>): Promise<void> {
     const all: [string, Uint8Array][] = [];
-    for await (const r of records) all.push(r);
+    let geo = initialGeoMeta();
+    for await (const [key, value] of records) {
+      if (key === GEO_META_KEY) geo = decodeGeoMeta(value);
+      else if (!isGeoRecord(key)) all.push([key, value]);
+    }
     this.state = VaultState.load(all);
+    this.geo = geo;
     for (const k of this.state.dataKeys().keys) this.envelope.installDataKey(k.keyId, k.wrappedKey);
   }
 }

@@ -11,17 +11,16 @@ import {
   validateVaultName,
 } from '../vault/index.js';
 import { apiService } from './api.js';
-import { local } from './handler.js';
-import { type CommandRunner, type ServiceDeps, expectResult } from './services.js';
+import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
 
 export function vaultHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, writes } = deps;
+  const { ctx, router } = deps;
   const methods = apiService('Vaults');
   const state = () => deps.app.state;
   const read = async (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
 
   return {
-    createVault: writes.handler(methods.CreateVault!, async (req: CreateVaultRequest, timeoutMs) => {
+    createVault: router.write(methods.CreateVault!, async (req: CreateVaultRequest, timeoutMs) => {
       const v = validateCreateVaultRequest(req);
       const result = await runner.run(
         v.requestId,
@@ -30,17 +29,17 @@ export function vaultHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Un
       );
       return expectResult(result, 'vault').vault;
     }),
-    getVault: local(ctx, async (req: { name: string }, timeoutMs) => {
+    getVault: router.read(methods.GetVault!, async (req: { name: string }, timeoutMs) => {
       const name = validateVaultName(req.name);
       await read(timeoutMs);
       return state().getVault(name);
-    }),
-    listVaults: local(ctx, async (req: ListRequest, timeoutMs) => {
+    }, FAILOVER_READ),
+    listVaults: router.read(methods.ListVaults!, async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
       await read(timeoutMs);
       return state().listVaults(l.pageSize, l.pageToken);
-    }),
-    deleteVault: writes.handler(methods.DeleteVault!, async (req: { name: string; requestId?: string }, timeoutMs) => {
+    }, FAILOVER_READ),
+    deleteVault: router.write(methods.DeleteVault!, async (req: { name: string; requestId?: string }, timeoutMs) => {
       const name = validateVaultName(req.name);
       const result = await runner.run(validateRequestId(req.requestId), { op: 'deleteVault', deleteVault: { name } }, timeoutMs);
       return { vault: expectResult(result, 'vault').vault };

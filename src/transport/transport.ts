@@ -137,6 +137,11 @@ export class PeerTransport implements RaftTransport {
     });
   }
 
+  /** Fault injection: whether traffic with this node (of any region) is dropped. */
+  isDropped(id: string): boolean {
+    return this.dropped.has(id);
+  }
+
   get faults(): string[] {
     return [...this.dropped];
   }

@@ -1,0 +1,66 @@
+// Encodings of cross-region replication: the Geo peer service, and the
+// entries of the secondary's own log, which start with a zero byte so that
+// they can never be mistaken for a vault command (a protobuf message never
+// starts with field number 0).
+
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { GRPC_LOADER_OPTIONS, loadProtoRoot } from '../protos.js';
+
+export interface PrimaryEntry {
+  index: number;
+  term: number;
+  type: number;
+  data: Uint8Array;
+}
+
+export interface PrimaryHealth {
+  node: string;
+  leader: string;
+  term: number;
+  commitIndex: number;
+  atMs: number;
+}
+
+export interface FollowEvent {
+  entries: PrimaryEntry[];
+  health: PrimaryHealth | null;
+  appliedAtMs: number;
+}
+
+export type GeoEntry =
+  | { kind: 'shipped'; shipped: { entries: PrimaryEntry[]; appliedAtMs: number } }
+  | { kind: 'transition'; transition: { mode: string; epoch: number; atMs: number; reason: string } };
+
+const root = loadProtoRoot('keyraft/peer/v1/geo.proto');
+const GeoEntryPb = root.lookupType('keyraft.peer.v1.GeoEntry');
+const TO_OBJECT = { longs: Number, bytes: Uint8Array, defaults: true, arrays: true, oneofs: true } as const;
+
+export function isGeoEntryData(data: Uint8Array): boolean {
+  return data.length > 0 && data[0] === 0;
+}
+
+export function encodeGeoEntry(e: GeoEntry): Uint8Array {
+  const body = GeoEntryPb.encode(GeoEntryPb.fromObject(e.kind === 'shipped' ? { shipped: e.shipped } : { transition: e.transition })).finish();
+  const out = new Uint8Array(body.length + 1);
+  out.set(body, 1);
+  return out;
+}
+
+export function decodeGeoEntry(data: Uint8Array): GeoEntry {
+  const o = GeoEntryPb.toObject(GeoEntryPb.decode(data.subarray(1)), TO_OBJECT) as {
+    kind?: string;
+    shipped?: { entries: PrimaryEntry[]; appliedAtMs: number };
+    transition?: { mode: string; epoch: number; atMs: number; reason: string };
+  };
+  if (o.kind === 'shipped' && o.shipped) return { kind: 'shipped', shipped: o.shipped };
+  if (o.kind === 'transition' && o.transition) return { kind: 'transition', transition: o.transition };
+  throw new Error('empty geo entry');
+}
+
+const geoPackage = grpc.loadPackageDefinition(protoLoader.loadSync('keyraft/peer/v1/geo.proto', GRPC_LOADER_OPTIONS)) as unknown as {
+  keyraft: { peer: { v1: { Geo: grpc.ServiceClientConstructor } } };
+};
+
+export const GeoClient = geoPackage.keyraft.peer.v1.Geo;
+export const GeoServiceDefinition = GeoClient.service;

@@ -1,0 +1,211 @@
+// The secondary side of geo-replication, run by the secondary region's
+// leader: it follows the primary's committed log from any primary node and
+// proposes what it receives into its own group; it watches the primary (the
+// follow stream's beats and a probe of every primary node) and commits
+// FAILED_OVER when no primary leader has been seen for failoverAfterMs, then
+// STANDBY again once the primary has held a leader for failbackAfterMs and
+// the secondary has caught up.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ReplicaError } from '../replica/errors.js';
+import type { Replica } from '../replica/replica.js';
+import { AdminClient } from '../transport/peer-service.js';
+import { type FollowEvent, GeoClient, type PrimaryEntry, encodeGeoEntry } from './codec.js';
+import type { GeoMeta, SecondaryMode } from './geo-state.js';
+
+const LOOP_MS = 100;
+const PROBE_MS = 300;
+const PROPOSE_TIMEOUT_MS = 3000;
+/** A primary leader unseen for this long breaks the "stable leader" run that failback waits for. */
+const STABLE_GAP_MS = 1000;
+const MAX_SHIP = 512;
+/** Entries the secondary may still lack and count as caught up (the primary keeps writing). */
+const CAUGHT_UP_SLACK = 64;
+
+export interface PrimaryPeer {
+  readonly id: string;
+  readonly peer: string;
+}
+
+export interface GeoFollowerOptions {
+  readonly nodeId: string;
+  readonly replica: Replica;
+  readonly geo: () => GeoMeta;
+  readonly primaries: readonly PrimaryPeer[];
+  readonly failoverAfterMs: number;
+  readonly failbackAfterMs: number;
+  /** Simulated one-way latency between the regions (topology latencyMs). */
+  readonly latencyMs: number;
+  /** Fault injection: traffic with this primary node is dropped. */
+  readonly isDropped: (nodeId: string) => boolean;
+  readonly logger: Logger;
+}
+
+interface StubAdmin {
+  geoProbe(req: { follower: string; cursor: number }, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, s?: { role: string; commitIndex: number; leader: string }) => void): void;
+}
+
+export class GeoFollower {
+  private readonly geoClients: InstanceType<typeof GeoClient>[];
+  private readonly admins: (StubAdmin & grpc.Client)[];
+  private timer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private stream: grpc.ClientReadableStream<FollowEvent> | undefined;
+  private source = 0;
+  private leading = false;
+  private pending: PrimaryEntry[] = [];
+  private appliedAtMs = 0;
+  private shipping = false;
+  private transitioning = false;
+  /** When a primary leader was last seen, and since when without a gap. */
+  private leaderSeenAt = 0;
+  private leaderSeenSince = 0;
+  private primaryCommit = 0;
+
+  constructor(private readonly opts: GeoFollowerOptions) {
+    this.geoClients = opts.primaries.map((p) => new GeoClient(p.peer, grpc.credentials.createInsecure()));
+    this.admins = opts.primaries.map((p) => new AdminClient(p.peer, grpc.credentials.createInsecure()) as unknown as StubAdmin & grpc.Client);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.loop(), LOOP_MS);
+    this.probeTimer = setInterval(() => this.probe(), PROBE_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    clearInterval(this.probeTimer);
+    this.closeStream();
+    for (const c of [...this.geoClients, ...this.admins]) c.close();
+  }
+
+  private loop(): void {
+    const leader = this.opts.replica.isLeader;
+    if (leader && !this.leading) {
+      // A new leader gives the primary a full failover period before judging it.
+      this.leading = true;
+      this.leaderSeenAt = Date.now();
+      this.opts.logger.info('leading the secondary region: following the primary');
+    } else if (!leader && this.leading) {
+      this.leading = false;
+      this.closeStream();
+      this.pending = [];
+    }
+    if (!this.leading) return;
+    if (this.stream === undefined) this.openStream();
+    void this.ship();
+    void this.detect();
+  }
+
+  private openStream(): void {
+    const from = Math.max(this.opts.geo().cursor, this.lastPendingIndex()) + 1;
+    const n = this.geoClients.length;
+    let tries = 0;
+    while (this.opts.isDropped(this.opts.primaries[this.source % n]!.id) && tries++ < n) this.source++;
+    if (tries > n) return;
+    const sourceId = this.opts.primaries[this.source % n]!.id;
+    const client = this.geoClients[this.source % n]!;
+    const stream = (client as unknown as { follow: (r: object) => grpc.ClientReadableStream<FollowEvent> }).follow({
+      fromIndex: from,
+      follower: this.opts.nodeId,
+    });
+    this.stream = stream;
+    const receive = (event: FollowEvent) => {
+      if (this.stream !== stream || this.opts.isDropped(sourceId)) return;
+      if (event.health !== null && event.health !== undefined) this.sawPrimary(event.health.leader !== '', event.health.commitIndex);
+      if (event.entries.length > 0) {
+        this.pending.push(...event.entries);
+        this.appliedAtMs = event.appliedAtMs;
+      }
+    };
+    stream.on('data', (event: FollowEvent) => {
+      if (this.opts.latencyMs > 0) setTimeout(() => receive(event), this.opts.latencyMs);
+      else receive(event);
+    });
+    const done = (err?: Error) => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      this.source++;
+      if (err !== undefined) this.opts.logger.debug({ err: err.message }, 'geo stream ended; trying the next primary node');
+    };
+    stream.on('error', (err) => done(err));
+    stream.on('end', () => done());
+  }
+
+  private closeStream(): void {
+    const s = this.stream;
+    this.stream = undefined;
+    s?.cancel();
+  }
+
+  private lastPendingIndex(): number {
+    return this.pending[this.pending.length - 1]?.index ?? 0;
+  }
+
+  /** Proposes the received entries into the secondary's group, one batch at a time. */
+  private async ship(): Promise<void> {
+    if (this.shipping || this.pending.length === 0) return;
+    this.shipping = true;
+    const batch = this.pending.slice(0, MAX_SHIP);
+    try {
+      await this.opts.replica.propose(encodeGeoEntry({ kind: 'shipped', shipped: { entries: batch, appliedAtMs: this.appliedAtMs } }), PROPOSE_TIMEOUT_MS);
+      this.pending.splice(0, batch.length);
+    } catch (e) {
+      // Lost leadership or no quorum here: start over from the applied cursor.
+      this.opts.logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'shipping failed');
+      this.pending = [];
+      this.closeStream();
+    } finally {
+      this.shipping = false;
+    }
+  }
+
+  private sawPrimary(hasLeader: boolean, commitIndex: number): void {
+    this.primaryCommit = Math.max(this.primaryCommit, commitIndex);
+    if (!hasLeader) return;
+    const now = Date.now();
+    if (now - this.leaderSeenAt > STABLE_GAP_MS) this.leaderSeenSince = now;
+    this.leaderSeenAt = now;
+  }
+
+  private probe(): void {
+    if (!this.leading) return;
+    const cursor = this.opts.geo().cursor;
+    for (const [i, admin] of this.admins.entries()) {
+      if (this.opts.isDropped(this.opts.primaries[i]!.id)) continue;
+      admin.geoProbe({ follower: this.opts.nodeId, cursor }, { deadline: Date.now() + PROBE_MS }, (err, status) => {
+        if (err === null && status !== undefined) this.sawPrimary(status.role === 'leader', status.commitIndex);
+      });
+    }
+  }
+
+  private async detect(): Promise<void> {
+    if (this.transitioning) return;
+    const geo = this.opts.geo();
+    const now = Date.now();
+    if (geo.mode === 'STANDBY' && now - this.leaderSeenAt > this.opts.failoverAfterMs) {
+      await this.transition('FAILED_OVER', geo.epoch + 1, `no primary leader seen for ${now - this.leaderSeenAt} ms`);
+    } else if (
+      geo.mode === 'FAILED_OVER' &&
+      now - this.leaderSeenAt < STABLE_GAP_MS &&
+      now - this.leaderSeenSince >= this.opts.failbackAfterMs &&
+      this.primaryCommit - geo.cursor <= CAUGHT_UP_SLACK
+    ) {
+      await this.transition('STANDBY', geo.epoch, `primary leader stable for ${now - this.leaderSeenSince} ms and caught up at ${geo.cursor}`);
+    }
+  }
+
+  private async transition(mode: SecondaryMode, epoch: number, reason: string): Promise<void> {
+    this.transitioning = true;
+    try {
+      this.opts.logger.warn({ mode, epoch, reason }, 'proposing a region mode change');
+      await this.opts.replica.propose(encodeGeoEntry({ kind: 'transition', transition: { mode, epoch, atMs: Date.now(), reason } }), PROPOSE_TIMEOUT_MS);
+    } catch (e) {
+      if (!(e instanceof ReplicaError)) throw e;
+      this.opts.logger.warn({ err: e.message }, 'the mode change did not commit');
+    } finally {
+      this.transitioning = false;
+    }
+  }
+}

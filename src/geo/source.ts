@@ -1,0 +1,98 @@
+// The primary side of geo-replication: any primary node streams its
+// committed log to the secondary's leader, with a health beat that says which
+// leader it follows, so that the secondary can tell a live primary from a
+// lost one.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Replica } from '../replica/replica.js';
+import type { FollowEvent, PrimaryHealth } from './codec.js';
+import { GeoServiceDefinition } from './codec.js';
+
+const BATCH = 256;
+const HEARTBEAT_MS = 200;
+
+export interface GeoSourceOptions {
+  readonly nodeId: string;
+  readonly replica: Replica;
+  readonly logger: Logger;
+  /** Fault injection: the follower's traffic is dropped. */
+  readonly isDropped: (nodeId: string) => boolean;
+}
+
+export class GeoSource {
+  constructor(private readonly opts: GeoSourceOptions) {}
+
+  register(server: grpc.Server): void {
+    server.addService(GeoServiceDefinition, {
+      follow: (call: grpc.ServerWritableStream<{ fromIndex: number; follower: string }, FollowEvent>) => {
+        void this.follow(call).catch((err: unknown) => {
+          this.opts.logger.warn({ err, follower: call.request.follower }, 'geo follow stream failed');
+          call.destroy(err instanceof Error ? err : new Error(String(err)));
+        });
+      },
+      snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GEO_SNAPSHOT_UNAVAILABLE: geo snapshots are not implemented yet' });
+      },
+    });
+  }
+
+  health(): PrimaryHealth {
+    const r = this.opts.replica;
+    return { node: this.opts.nodeId, leader: r.leader, term: r.status().term, commitIndex: r.commitIndex, atMs: Date.now() };
+  }
+
+  private async follow(call: grpc.ServerWritableStream<{ fromIndex: number; follower: string }, FollowEvent>): Promise<void> {
+    const { replica, logger } = this.opts;
+    let next = Math.max(1, Number(call.request.fromIndex));
+    let open = true;
+    let wake: (() => void) | undefined;
+    const onApplied = () => wake?.();
+    replica.events.on('applied', onApplied);
+    call.on('cancelled', () => {
+      open = false;
+      wake?.();
+    });
+    call.on('close', () => {
+      open = false;
+      wake?.();
+    });
+    logger.info({ follower: call.request.follower, from: next }, 'secondary follows');
+    try {
+      while (open) {
+        if (this.opts.isDropped(call.request.follower)) {
+          call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'FAULT_INJECTED: traffic with the follower is dropped' });
+          return;
+        }
+        replica.retainLogFrom(next);
+        const entries = replica.committedEntries(next, BATCH);
+        if (entries === undefined) {
+          call.emit('error', {
+            code: grpc.status.FAILED_PRECONDITION,
+            details: `GEO_SNAPSHOT_NEEDED: entry ${next} was compacted on ${this.opts.nodeId}`,
+          });
+          return;
+        }
+        const event: FollowEvent = {
+          entries: entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: e.data })),
+          health: this.health(),
+          appliedAtMs: Date.now(),
+        };
+        if (entries.length > 0) next = entries[entries.length - 1]!.index + 1;
+        if (!call.write(event)) await new Promise((r) => call.once('drain', r));
+        if (entries.length === BATCH) continue;
+        // Nothing more committed: wait for the next apply or a heartbeat.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, HEARTBEAT_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      replica.events.off('applied', onApplied);
+    }
+  }
+}
