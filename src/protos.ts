@@ -29,7 +29,7 @@ export function loadProtoRoot(...files: string[]): protobuf.Root {
 }
 
 /** The public API's files (package keyraft.v1). */
-export const API_FILES = ['keyraft/v1/vaults.proto', 'keyraft/v1/secrets.proto', 'keyraft/v1/cluster.proto'];
+export const API_FILES = ['keyraft/v1/vaults.proto', 'keyraft/v1/secrets.proto', 'keyraft/v1/keys.proto', 'keyraft/v1/cluster.proto'];
 
 /**
  * How every side (server, SDK, peers) loads services with proto-loader, so

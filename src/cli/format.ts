@@ -3,13 +3,19 @@
 // read as often through a pipe as on a terminal).
 
 import Table from 'cli-table3';
-import type {
-  ClusterStatus,
-  DeletedSecret,
-  Secret,
-  SecretProperties,
-  Tags,
-  Vault,
+import {
+  toBase64url,
+  type ClusterStatus,
+  type DeletedKey,
+  type DeletedSecret,
+  type JsonWebKey,
+  type Key,
+  type KeyOperationResult,
+  type KeyProperties,
+  type Secret,
+  type SecretProperties,
+  type Tags,
+  type Vault,
 } from '../client/index.js';
 
 const PLAIN = {
@@ -127,6 +133,92 @@ export function deletedSecretListTable(deleted: DeletedSecret[]): string {
     ['Name', 'Recovery id', 'Deleted', 'Scheduled purge'],
     deleted.map((d) => [d.properties.name, d.recoveryId, formatTime(d.deletedDate), formatTime(d.scheduledPurgeDate)]),
   );
+}
+
+// ---- Keys ----
+
+function keyPropertyRows(p: KeyProperties): [string, string | number][] {
+  return [
+    ['Vault', p.vault],
+    ['Name', p.name],
+    ['Version', p.version],
+    ['Kid', p.kid],
+    ['Key type', p.kty],
+    ['Key size', p.keySize || ''],
+    ['Curve', p.curve],
+    ['Operations', p.keyOps.join(', ')],
+    ['Enabled', yesNo(p.enabled)],
+    ['Exportable', yesNo(p.exportable)],
+    ['Tags', formatTags(p.tags)],
+    ['Not before', formatTime(p.notBefore)],
+    ['Expires', formatTime(p.expires)],
+    ['Created', formatTime(p.created)],
+    ['Updated', formatTime(p.updated)],
+    ['Recovery level', p.recoveryLevel],
+    ['Recoverable days', p.recoverableDays],
+  ];
+}
+
+const PUBLIC_MEMBERS = ['n', 'e', 'crv', 'x', 'y'] as const;
+
+/**
+ * The public JWK under RFC 7517's member names, bytes in base64url, absent
+ * members left out. Private members are never read, whatever the key holds.
+ */
+export function publicJwkTable(jwk: JsonWebKey): string {
+  const rows: [string, string][] = [['kid', jwk.kid], ['kty', jwk.kty], ['key_ops', (jwk.keyOps ?? []).join(', ')]];
+  for (const m of PUBLIC_MEMBERS) {
+    const v = jwk[m];
+    if (v === undefined || v.length === 0) continue;
+    rows.push([m, typeof v === 'string' ? v : toBase64url(v)]);
+  }
+  return fieldTable(rows);
+}
+
+/** The properties, then the public key: everything `key show` knows. */
+export function keyTable(k: Key): string {
+  return `${fieldTable(keyPropertyRows(k.properties))}\n\nPublic key (JWK)\n${publicJwkTable(k.key)}`;
+}
+
+function sizeOrCurve(p: KeyProperties): string {
+  return p.curve !== '' ? p.curve : p.keySize ? String(p.keySize) : '';
+}
+
+export function keyListTable(keys: KeyProperties[]): string {
+  return listTable(
+    ['Name', 'Version', 'Type', 'Size/curve', 'Enabled', 'Operations', 'Expires', 'Updated'],
+    keys.map((p) => [p.name, p.version, p.kty, sizeOrCurve(p), yesNo(p.enabled), p.keyOps.join(','), formatTime(p.expires), formatTime(p.updated)]),
+  );
+}
+
+export function deletedKeyTable(d: DeletedKey): string {
+  const rows = fieldTable([
+    ...keyPropertyRows(d.key.properties),
+    ['Recovery id', d.recoveryId],
+    ['Deleted', formatTime(d.deletedDate)],
+    ['Scheduled purge', formatTime(d.scheduledPurgeDate)],
+  ]);
+  return `${rows}\n\nPublic key (JWK)\n${publicJwkTable(d.key.key)}`;
+}
+
+export function deletedKeyListTable(deleted: DeletedKey[]): string {
+  return listTable(
+    ['Name', 'Type', 'Recovery id', 'Deleted', 'Scheduled purge'],
+    deleted.map((d) => [d.key.properties.name, d.key.properties.kty, d.recoveryId, formatTime(d.deletedDate), formatTime(d.scheduledPurgeDate)]),
+  );
+}
+
+/**
+ * Azure's KeyOperationResult in base64url. IV, tag and AAD appear only when
+ * set (AES modes), since they are needed again to decrypt. `valueShown`
+ * replaces the value, e.g. when it went to a file.
+ */
+export function keyOperationResultTable(r: KeyOperationResult, valueShown?: string): string {
+  const rows: [string, string][] = [['Kid', r.kid], ['Value', valueShown ?? toBase64url(r.value)]];
+  for (const [label, v] of [['Iv', r.iv], ['Tag', r.tag], ['Aad', r.aad]] as const) {
+    if (v !== undefined && v.length > 0) rows.push([label, toBase64url(v)]);
+  }
+  return fieldTable(rows);
 }
 
 // ---- Cluster ----

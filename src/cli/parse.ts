@@ -3,7 +3,7 @@
 // option (exit code 2).
 
 import { InvalidArgumentError } from 'commander';
-import { KeyraftError, parseEndpoints } from '../client/index.js';
+import { fromBase64, KEY_CURVES, KEY_OPERATIONS, KEY_TYPES, KeyraftError, parseEndpoints } from '../client/index.js';
 import type { Tags } from '../client/index.js';
 
 /** A mistake in how the CLI was called, found after commander's own checks. */
@@ -80,4 +80,49 @@ export function parseEndpointList(value: string): string[] {
   } catch (e) {
     throw new InvalidArgumentError(e instanceof KeyraftError ? e.message : String(e));
   }
+}
+
+/** Bytes given as base64url (what keyraft prints) or standard base64. */
+export function parseBase64(value: string): Uint8Array {
+  const bytes = fromBase64(value);
+  if (bytes === undefined) throw new InvalidArgumentError('expected base64url (or standard base64).');
+  return bytes;
+}
+
+/** One of `names`, in any case, as the API spells it (rsa -> RSA, wrapkey -> wrapKey). */
+function canonical(names: readonly string[], value: string): string {
+  const v = value.trim().toLowerCase();
+  const found = names.find((n) => n.toLowerCase() === v);
+  if (found === undefined) throw new InvalidArgumentError(`expected one of ${names.join(', ')}.`);
+  return found;
+}
+
+export function parseKty(value: string): string {
+  return canonical(KEY_TYPES, value);
+}
+
+export function parseCurve(value: string): string {
+  return canonical(KEY_CURVES, value);
+}
+
+/**
+ * Key operations, comma- or space-separated (`--ops encrypt,decrypt` and
+ * `--ops encrypt decrypt` both work), accumulated over a variadic option.
+ * `--ops ""` alone gives an empty list.
+ */
+export function parseOps(value: string, previous: string[] | undefined): string[] {
+  const ops = [...(previous ?? [])];
+  for (const part of value.split(/[\s,]+/)) {
+    if (part.trim() === '') continue;
+    const op = canonical(KEY_OPERATIONS, part);
+    if (!ops.includes(op)) ops.push(op);
+  }
+  return ops;
+}
+
+/** Azure's algorithm names are all upper case (RSA-OAEP-256, A256GCM, ES256K): any case is taken. */
+export function parseAlgorithm(value: string): string {
+  const v = value.trim().toUpperCase();
+  if (!/^[A-Z0-9_-]+$/.test(v)) throw new InvalidArgumentError('expected an algorithm name such as RSA-OAEP-256, A256GCM or ES256.');
+  return v;
 }

@@ -7,6 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultEndpoints, KeyraftClient, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
 import { registerCluster } from './cluster.js';
+import { registerKey } from './key.js';
+import { registerKeyCrypto } from './key-crypto.js';
 import { parseEndpointList, parseIntIn, UsageError } from './parse.js';
 import { registerSecret } from './secret.js';
 import { registerVault } from './vault.js';
@@ -41,7 +43,7 @@ export function processDeps(): CliDeps {
     env: process.env,
     newClient: (o) => new KeyraftClient(o),
     readFile: (path) => (path === '-' ? readStdin() : readFile(path)),
-    // A backup holds every version of a secret, encrypted: readable by its owner only, never overwritten.
+    // Backups and crypto outputs (a decrypted value, an unwrapped key): readable by their owner only, never overwritten.
     writeFile: (path, data) => writeFile(path, data, { mode: 0o600, flag: 'wx' }),
   };
 }
@@ -102,7 +104,7 @@ export class CliContext {
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('keyraft')
-    .description('A two-region key vault replicated with Raft: vaults, secrets and the cluster.')
+    .description('A two-region key vault replicated with Raft: vaults, secrets, keys and the cluster.')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.deps.stdout(s),
@@ -115,6 +117,7 @@ export function buildProgram(ctx: CliContext): Command {
   // Subcommands created from here on inherit exitOverride and the output routing.
   registerVault(program, ctx);
   registerSecret(program, ctx);
+  registerKeyCrypto(registerKey(program, ctx), ctx);
   registerCluster(program, ctx);
   return program;
 }

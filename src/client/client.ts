@@ -1,5 +1,5 @@
-// The keyraft SDK: one promise-returning method per RPC of Vaults, Secrets and
-// Cluster, plus iterators that walk every page of a list.
+// The keyraft SDK: one promise-returning method per RPC of Vaults, Secrets,
+// Keys and Cluster, plus iterators that walk every page of a list.
 
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -9,30 +9,54 @@ import { parseEndpoints } from './endpoints.js';
 import { clientError, KeyraftError, type ServedBy } from './errors.js';
 import { methodDefinition, type ServiceName } from './proto.js';
 import type {
+  BackupKeyResponse,
   BackupSecretResponse,
   ClusterStatus,
+  CreateKeyRequest,
   CreateVaultRequest,
+  DeletedKey,
   DeletedSecret,
   DeleteVaultRequest,
   DeleteVaultResponse,
+  GetKeyRequest,
+  GetRandomBytesRequest,
   GetSecretRequest,
   GetVaultRequest,
+  ImportKeyRequest,
+  Key,
+  KeyOperationRequest,
+  KeyOperationResult,
+  KeyProperties,
+  KeyRef,
+  KeyWriteRef,
+  ListDeletedKeysRequest,
+  ListDeletedKeysResponse,
   ListDeletedSecretsRequest,
   ListDeletedSecretsResponse,
+  ListKeyPropertiesResponse,
+  ListKeysRequest,
+  ListKeyVersionsRequest,
   ListSecretPropertiesResponse,
   ListSecretsRequest,
   ListSecretVersionsRequest,
   ListVaultsRequest,
   ListVaultsResponse,
+  PurgeDeletedKeyResponse,
   PurgeDeletedSecretResponse,
+  RandomBytes,
+  RestoreKeyRequest,
   RestoreSecretRequest,
   Secret,
   SecretProperties,
   SecretRef,
   SecretWriteRef,
   SetSecretRequest,
+  SignRequest,
+  UpdateKeyPropertiesRequest,
   UpdateSecretPropertiesRequest,
   Vault,
+  VerifyRequest,
+  VerifyResult,
 } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -177,6 +201,96 @@ export class KeyraftClient {
     return this.write('Secrets', 'RestoreSecret', req, opts);
   }
 
+  // ---- Keys ----
+  // Cryptographic operations change no state: they are reads, retried freely,
+  // and any node may serve them.
+
+  createKey(req: CreateKeyRequest, opts?: CallOptions): Promise<Key> {
+    return this.write('Keys', 'CreateKey', req, opts);
+  }
+
+  importKey(req: ImportKeyRequest, opts?: CallOptions): Promise<Key> {
+    return this.write('Keys', 'ImportKey', req, opts);
+  }
+
+  getKey(req: GetKeyRequest, opts?: CallOptions): Promise<Key> {
+    return this.read('Keys', 'GetKey', req, opts);
+  }
+
+  listKeys(req: ListKeysRequest, opts?: CallOptions): Promise<ListKeyPropertiesResponse> {
+    return this.read('Keys', 'ListKeys', req, opts);
+  }
+
+  listKeyVersions(req: ListKeyVersionsRequest, opts?: CallOptions): Promise<ListKeyPropertiesResponse> {
+    return this.read('Keys', 'ListKeyVersions', req, opts);
+  }
+
+  updateKeyProperties(req: UpdateKeyPropertiesRequest, opts?: CallOptions): Promise<Key> {
+    return this.write('Keys', 'UpdateKeyProperties', req, opts);
+  }
+
+  rotateKey(req: KeyWriteRef, opts?: CallOptions): Promise<Key> {
+    return this.write('Keys', 'RotateKey', req, opts);
+  }
+
+  deleteKey(req: KeyWriteRef, opts?: CallOptions): Promise<DeletedKey> {
+    return this.write('Keys', 'DeleteKey', req, opts);
+  }
+
+  getDeletedKey(req: KeyRef, opts?: CallOptions): Promise<DeletedKey> {
+    return this.read('Keys', 'GetDeletedKey', req, opts);
+  }
+
+  listDeletedKeys(req: ListDeletedKeysRequest, opts?: CallOptions): Promise<ListDeletedKeysResponse> {
+    return this.read('Keys', 'ListDeletedKeys', req, opts);
+  }
+
+  recoverDeletedKey(req: KeyWriteRef, opts?: CallOptions): Promise<Key> {
+    return this.write('Keys', 'RecoverDeletedKey', req, opts);
+  }
+
+  purgeDeletedKey(req: KeyWriteRef, opts?: CallOptions): Promise<PurgeDeletedKeyResponse> {
+    return this.write('Keys', 'PurgeDeletedKey', req, opts);
+  }
+
+  backupKey(req: KeyRef, opts?: CallOptions): Promise<BackupKeyResponse> {
+    return this.read('Keys', 'BackupKey', req, opts);
+  }
+
+  restoreKey(req: RestoreKeyRequest, opts?: CallOptions): Promise<Key> {
+    return this.write('Keys', 'RestoreKey', req, opts);
+  }
+
+  encrypt(req: KeyOperationRequest, opts?: CallOptions): Promise<KeyOperationResult> {
+    return this.read('Keys', 'Encrypt', req, opts);
+  }
+
+  decrypt(req: KeyOperationRequest, opts?: CallOptions): Promise<KeyOperationResult> {
+    return this.read('Keys', 'Decrypt', req, opts);
+  }
+
+  wrapKey(req: KeyOperationRequest, opts?: CallOptions): Promise<KeyOperationResult> {
+    return this.read('Keys', 'WrapKey', req, opts);
+  }
+
+  unwrapKey(req: KeyOperationRequest, opts?: CallOptions): Promise<KeyOperationResult> {
+    return this.read('Keys', 'UnwrapKey', req, opts);
+  }
+
+  /** Signs a digest (see digestFor): the key never sees the data itself. */
+  sign(req: SignRequest, opts?: CallOptions): Promise<KeyOperationResult> {
+    return this.read('Keys', 'Sign', req, opts);
+  }
+
+  /** Answers { value: false } for a signature that does not verify; it fails only for a bad request. */
+  verify(req: VerifyRequest, opts?: CallOptions): Promise<VerifyResult> {
+    return this.read('Keys', 'Verify', req, opts);
+  }
+
+  getRandomBytes(req: GetRandomBytesRequest, opts?: CallOptions): Promise<RandomBytes> {
+    return this.read('Keys', 'GetRandomBytes', req, opts);
+  }
+
   // ---- Cluster ----
 
   getStatus(req: Record<string, never> = {}, opts?: CallOptions): Promise<ClusterStatus> {
@@ -202,6 +316,22 @@ export class KeyraftClient {
   listAllDeletedSecrets(vault: string, opts: PageOptions = {}): AsyncGenerator<DeletedSecret> {
     return pages((pageToken) =>
       this.listDeletedSecrets({ vault, pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.secrets, r.nextPageToken]),
+    );
+  }
+
+  listAllKeys(vault: string, opts: PageOptions = {}): AsyncGenerator<KeyProperties> {
+    return pages((pageToken) => this.listKeys({ vault, pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.keys, r.nextPageToken]));
+  }
+
+  listAllKeyVersions(vault: string, name: string, opts: PageOptions = {}): AsyncGenerator<KeyProperties> {
+    return pages((pageToken) =>
+      this.listKeyVersions({ vault, name, pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.keys, r.nextPageToken]),
+    );
+  }
+
+  listAllDeletedKeys(vault: string, opts: PageOptions = {}): AsyncGenerator<DeletedKey> {
+    return pages((pageToken) =>
+      this.listDeletedKeys({ vault, pageSize: opts.pageSize, pageToken }, opts).then((r) => [r.keys, r.nextPageToken]),
     );
   }
 

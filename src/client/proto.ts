@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { API_FILES, GRPC_LOADER_OPTIONS } from '../protos.js';
 
-export type ServiceName = 'Vaults' | 'Secrets' | 'Cluster';
+export type ServiceName = 'Vaults' | 'Secrets' | 'Keys' | 'Cluster';
 
 // Typed loosely on purpose: each SDK method names its request and response types.
 export type AnyMethod = grpc.MethodDefinition<object, object>;
@@ -19,7 +19,8 @@ function load(): Record<ServiceName, grpc.ServiceDefinition> {
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
       keyraft: { v1: Record<ServiceName, grpc.ServiceClientConstructor> };
     };
-    services = { Vaults: pkg.keyraft.v1.Vaults.service, Secrets: pkg.keyraft.v1.Secrets.service, Cluster: pkg.keyraft.v1.Cluster.service };
+    const v1 = pkg.keyraft.v1;
+    services = { Vaults: v1.Vaults.service, Secrets: v1.Secrets.service, Keys: v1.Keys.service, Cluster: v1.Cluster.service };
   }
   return services;
 }

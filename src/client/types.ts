@@ -205,3 +205,234 @@ export interface ClusterStatus {
   regions: RegionStatus[];
   answeredBy: string;
 }
+
+// ---- Keys ----
+
+/**
+ * RFC 7517, members as raw bytes. A response carries every member, the
+ * private ones (d, p, q, dp, dq, qi, k) empty: they never leave the vault.
+ */
+export interface JsonWebKey {
+  kid: string;
+  /** RSA | EC | oct */
+  kty: string;
+  keyOps: string[];
+  n: Uint8Array;
+  e: Uint8Array;
+  /** P-256 | P-384 | P-521 | P-256K */
+  crv: string;
+  x: Uint8Array;
+  y: Uint8Array;
+  d: Uint8Array;
+  p: Uint8Array;
+  q: Uint8Array;
+  dp: Uint8Array;
+  dq: Uint8Array;
+  qi: Uint8Array;
+  k: Uint8Array;
+}
+
+/** A JWK to import: kty and the members its type needs, private ones included. */
+export type JsonWebKeyInput = Partial<JsonWebKey> & { kty: string };
+
+export interface KeyProperties {
+  vault: string;
+  name: string;
+  version: string;
+  /** keyraft://<vault>/keys/<name>/<version> */
+  kid: string;
+  kty: string;
+  /** Bits, for RSA and oct; 0 for EC. */
+  keySize: number;
+  /** EC only. */
+  curve: string;
+  keyOps: string[];
+  enabled: boolean;
+  /** Unix seconds; 0 means not set. */
+  notBefore: number;
+  expires: number;
+  created: number;
+  updated: number;
+  tags: Tags;
+  recoveryLevel: string;
+  recoverableDays: number;
+  exportable: boolean;
+}
+
+export interface Key {
+  properties: KeyProperties;
+  /** The public part only (nothing but kid, kty and key_ops for oct). */
+  key: JsonWebKey;
+}
+
+export interface CreateKeyRequest {
+  vault: string;
+  name: string;
+  /** RSA | EC | oct */
+  kty: string;
+  /** RSA: 2048 (default), 3072, 4096; oct: 128, 192, 256 (default); 0 or absent for the default. */
+  keySize?: number;
+  /** EC: P-256 (default), P-384, P-521, P-256K. */
+  curve?: string;
+  /** Empty or absent means every operation the key type allows. */
+  keyOps?: string[];
+  /** Absent means enabled. */
+  enabled?: boolean;
+  notBefore?: number;
+  expires?: number;
+  tags?: Tags;
+  exportable?: boolean;
+  requestId?: string;
+}
+
+export interface ImportKeyRequest {
+  vault: string;
+  name: string;
+  key: JsonWebKeyInput;
+  enabled?: boolean;
+  notBefore?: number;
+  expires?: number;
+  tags?: Tags;
+  exportable?: boolean;
+  requestId?: string;
+}
+
+export interface GetKeyRequest {
+  vault: string;
+  name: string;
+  /** Empty or absent means the latest version. */
+  version?: string;
+}
+
+export interface ListKeysRequest {
+  vault: string;
+  /** 1-25; 0 or absent means 25. */
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface ListKeyVersionsRequest {
+  vault: string;
+  name: string;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface ListKeyPropertiesResponse {
+  keys: KeyProperties[];
+  nextPageToken: string;
+}
+
+export interface UpdateKeyPropertiesRequest {
+  vault: string;
+  name: string;
+  /** Empty or absent means the latest version. */
+  version?: string;
+  /** Each attribute changes only when present. */
+  enabled?: boolean;
+  notBefore?: number;
+  expires?: number;
+  /** When present, replaces the key's operations. */
+  keyOps?: { keyOps: string[] };
+  /** When present, replaces every tag ({ tags: {} } removes them all). */
+  tags?: { tags: Tags };
+  requestId?: string;
+}
+
+/** GetDeletedKey, BackupKey. */
+export interface KeyRef {
+  vault: string;
+  name: string;
+}
+
+/** RotateKey, DeleteKey, RecoverDeletedKey, PurgeDeletedKey. */
+export interface KeyWriteRef extends KeyRef {
+  requestId?: string;
+}
+
+export interface DeletedKey {
+  /** The latest version. */
+  key: Key;
+  /** keyraft://<vault>/deletedkeys/<name> */
+  recoveryId: string;
+  /** Unix seconds. */
+  deletedDate: number;
+  scheduledPurgeDate: number;
+}
+
+export interface ListDeletedKeysRequest {
+  vault: string;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface ListDeletedKeysResponse {
+  keys: DeletedKey[];
+  nextPageToken: string;
+}
+
+export type PurgeDeletedKeyResponse = Record<string, never>;
+
+export interface BackupKeyResponse {
+  /** Opaque and encrypted: every version of the key. */
+  value: Uint8Array;
+}
+
+export interface RestoreKeyRequest {
+  vault: string;
+  backup: Uint8Array;
+  requestId?: string;
+}
+
+/** Encrypt, Decrypt, WrapKey, UnwrapKey. */
+export interface KeyOperationRequest {
+  vault: string;
+  name: string;
+  /** Empty or absent means the latest version. */
+  version?: string;
+  /** e.g. RSA-OAEP-256, A256GCM, A256KW, A256CBCPAD. */
+  algorithm: string;
+  value: Uint8Array;
+  /** AES-GCM and AES-CBC; Encrypt makes a random one when absent. */
+  iv?: Uint8Array;
+  /** AES-GCM: additional authenticated data. */
+  aad?: Uint8Array;
+  /** AES-GCM Decrypt: the authentication tag. */
+  tag?: Uint8Array;
+}
+
+/** Azure's KeyOperationResult: `value` is the output (ciphertext, plaintext, wrapped key, signature). */
+export interface KeyOperationResult {
+  kid: string;
+  value: Uint8Array;
+  iv: Uint8Array;
+  tag: Uint8Array;
+  aad: Uint8Array;
+}
+
+export interface SignRequest {
+  vault: string;
+  name: string;
+  version?: string;
+  /** RS256..512, PS256..512, ES256..512, ES256K. */
+  algorithm: string;
+  /** Computed by the client (see digestFor); its length must match the algorithm. */
+  digest: Uint8Array;
+}
+
+export interface VerifyRequest extends SignRequest {
+  signature: Uint8Array;
+}
+
+export interface VerifyResult {
+  value: boolean;
+}
+
+export interface GetRandomBytesRequest {
+  /** 1-128. */
+  count: number;
+}
+
+export interface RandomBytes {
+  value: Uint8Array;
+}

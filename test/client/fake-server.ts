@@ -10,7 +10,7 @@ import { API_FILES, GRPC_LOADER_OPTIONS } from '../../src/protos.js';
 
 const definition = protoLoader.loadSync(API_FILES, GRPC_LOADER_OPTIONS);
 const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-  keyraft: { v1: Record<'Vaults' | 'Secrets' | 'Cluster', grpc.ServiceClientConstructor> };
+  keyraft: { v1: Record<'Vaults' | 'Secrets' | 'Keys' | 'Cluster', grpc.ServiceClientConstructor> };
 };
 
 /** A handler answers a request (a value) or fails (a thrown FakeStatus); `hang` never answers. */
@@ -48,7 +48,7 @@ function identity(node: string): grpc.Metadata {
 export async function startFake(node: string, handlers: Record<string, Handler>): Promise<FakeServer> {
   const server = new grpc.Server();
   const calls = new Map<string, Record<string, unknown>[]>();
-  for (const service of ['Vaults', 'Secrets', 'Cluster'] as const) {
+  for (const service of ['Vaults', 'Secrets', 'Keys', 'Cluster'] as const) {
     const def = pkg.keyraft.v1[service].service;
     const impl: grpc.UntypedServiceImplementation = {};
     for (const method of Object.keys(def)) {
