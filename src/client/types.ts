@@ -190,6 +190,16 @@ export interface NodeStatus {
   reachable: boolean;
   clientAddress: string;
   peerAddress: string;
+  /** Secondary nodes: the primary log index their state reflects. */
+  primaryIndex: number;
+  /** Secondary nodes: entries behind the primary's commit index, and ms since the newest applied one (0 when caught up). */
+  geoLagEntries: number;
+  geoLagMs: number;
+  /** Secondary nodes: failovers so far, and the last mode change (unix ms) and why. */
+  epoch: number;
+  lastTransitionMs: number;
+  lastTransitionReason: string;
+  appliedAtMs: number;
 }
 
 export interface RegionStatus {
@@ -198,6 +208,9 @@ export interface RegionStatus {
   role: string;
   mode: string;
   leader: string;
+  epoch: number;
+  lastTransitionMs: number;
+  lastTransitionReason: string;
 }
 
 export interface ClusterStatus {

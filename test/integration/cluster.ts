@@ -9,7 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
+import { AdminClient } from '../../src/transport/peer-service.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
@@ -30,6 +32,8 @@ export interface ClusterOptions {
   readonly regions?: readonly { name: string; nodes: number }[];
   readonly compactEvery?: number;
   readonly tickMs?: number;
+  readonly failoverAfterMs?: number;
+  readonly failbackAfterMs?: number;
 }
 
 export interface NodeInfo {
@@ -58,8 +62,8 @@ export class TestCluster {
     const topology = {
       name: 'test',
       regions: [] as unknown[],
-      failoverAfterMs: 3000,
-      failbackAfterMs: 3000,
+      failoverAfterMs: opts.failoverAfterMs ?? 3000,
+      failbackAfterMs: opts.failbackAfterMs ?? 3000,
       raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000 },
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'));
@@ -123,6 +127,32 @@ export class TestCluster {
 
   startAll(): void {
     for (const n of this.nodes) this.start(n.id);
+  }
+
+  regionNodes(region: string): NodeInfo[] {
+    return this.nodes.filter((n) => n.region === region);
+  }
+
+  /** Fault injection: drops all traffic between the two groups of nodes, both ways. */
+  async partition(a: readonly string[], b: readonly string[]): Promise<void> {
+    await Promise.all([...a.map((id) => this.setFaults(id, [...b])), ...b.map((id) => this.setFaults(id, [...a]))]);
+  }
+
+  async heal(): Promise<void> {
+    await Promise.all(this.nodes.filter((n) => this.isRunning(n.id)).map((n) => this.setFaults(n.id, [])));
+  }
+
+  private setFaults(id: string, dropPeers: string[]): Promise<void> {
+    const client = new AdminClient(this.node(id).peer, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      setFaults(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void): void;
+    };
+    return new Promise((resolve, reject) =>
+      client.setFaults({ dropPeers, merge: false }, { deadline: Date.now() + 3000 }, (err) => {
+        client.close();
+        if (err !== null) reject(err);
+        else resolve();
+      }),
+    );
   }
 
   /** kill -9, and wait until the process is gone. */
