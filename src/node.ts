@@ -134,6 +134,17 @@ async function main(): Promise<void> {
       replica.transferLeadership(call.request.to);
       cb(null, { leader: replica.leader });
     },
+    proposeTransition: (call: grpc.ServerUnaryCall<{ mode: string; reason: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const { mode, reason } = call.request;
+      if (geoFollower === undefined || !replica.isLeader || (mode !== 'FAILED_OVER' && mode !== 'STANDBY')) {
+        cb({ code: grpc.status.FAILED_PRECONDITION, details: `NOT_LEADER: ${self.id} does not lead the secondary region` });
+        return;
+      }
+      geoFollower.manualTransition(mode, reason).then(
+        (geo) => cb(null, { mode: geo.mode, epoch: geo.epoch }),
+        (e: unknown) => cb({ code: grpc.status.UNAVAILABLE, details: `NO_QUORUM: ${e instanceof Error ? e.message : String(e)}` }),
+      );
+    },
     geoProbe: (call: grpc.ServerUnaryCall<{ follower: string; cursor: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       if (transport.isDropped(call.request.follower)) {
         cb({ code: grpc.status.UNAVAILABLE, details: 'FAULT_INJECTED: traffic with this node is dropped' });

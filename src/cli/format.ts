@@ -224,13 +224,33 @@ export function keyOperationResultTable(r: KeyOperationResult, valueShown?: stri
 // ---- Cluster ----
 
 export function clusterTables(s: ClusterStatus): string {
+  const secondary = new Set(s.regions.filter((r) => r.role === 'secondary').map((r) => r.name));
   const nodes = listTable(
-    ['Node', 'Region', 'Role', 'Term', 'Commit', 'Applied', 'Leader', 'Mode', 'Reachable'],
-    s.nodes.map((n) => [n.id, n.region, n.role, n.term, n.commitIndex, n.appliedIndex, n.leader, n.mode, n.reachable ? 'yes' : 'NO']),
+    ['Node', 'Region', 'Role', 'Term', 'Commit', 'Applied', 'Leader', 'Mode', 'Reachable', 'Primary index', 'Geo lag'],
+    s.nodes.map((n) => [
+      n.id,
+      n.region,
+      n.role,
+      n.term,
+      n.commitIndex,
+      n.appliedIndex,
+      n.leader,
+      n.mode,
+      n.reachable ? 'yes' : 'NO',
+      secondary.has(n.region) && n.reachable ? n.primaryIndex : '',
+      secondary.has(n.region) && n.reachable ? `${n.geoLagEntries} entries, ${n.geoLagMs} ms` : '',
+    ]),
   );
   const regions = listTable(
-    ['Region', 'Role', 'Mode', 'Leader'],
-    s.regions.map((r) => [r.name, r.role, r.mode, r.leader]),
+    ['Region', 'Role', 'Mode', 'Leader', 'Epoch', 'Last transition'],
+    s.regions.map((r) => [
+      r.name,
+      r.role,
+      r.mode + (r.manual ? ' (manual)' : ''),
+      r.leader,
+      r.role === 'secondary' ? r.epoch : '',
+      r.lastTransitionMs > 0 ? `${new Date(r.lastTransitionMs).toISOString()} ${r.lastTransitionReason}` : '',
+    ]),
   );
   return `${nodes}\n\n${regions}\n\nAnswered by ${s.answeredBy || '(unknown)'}`;
 }

@@ -8,7 +8,7 @@ import { Caller, type CallKind, type CallOptions } from './caller.js';
 import { parseEndpoints } from './endpoints.js';
 import { clientError, KeyraftError, type ServedBy } from './errors.js';
 import { methodDefinition, type ServiceName } from './proto.js';
-import type {
+import type { RegionStatus,
   BackupKeyResponse,
   BackupSecretResponse,
   ClusterStatus,
@@ -295,6 +295,15 @@ export class KeyraftClient {
 
   getStatus(req: Record<string, never> = {}, opts?: CallOptions): Promise<ClusterStatus> {
     return this.read('Cluster', 'GetStatus', req, opts);
+  }
+
+  /** A drill: the secondary region takes over now and stays failed over until failback(). */
+  failover(req: { reason?: string } = {}, opts?: CallOptions): Promise<RegionStatus> {
+    return this.invoke('Cluster', 'Failover', 'write', req, opts);
+  }
+
+  failback(req: { reason?: string } = {}, opts?: CallOptions): Promise<RegionStatus> {
+    return this.invoke('Cluster', 'Failback', 'write', req, opts);
   }
 
   // ---- Every page ----

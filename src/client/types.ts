@@ -211,6 +211,8 @@ export interface RegionStatus {
   epoch: number;
   lastTransitionMs: number;
   lastTransitionReason: string;
+  /** Failed over by an operator: no automatic failback. */
+  manual: boolean;
 }
 
 export interface ClusterStatus {

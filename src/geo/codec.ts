@@ -30,7 +30,7 @@ export interface FollowEvent {
 
 export type GeoEntry =
   | { kind: 'shipped'; shipped: { entries: PrimaryEntry[]; appliedAtMs: number } }
-  | { kind: 'transition'; transition: { mode: string; epoch: number; atMs: number; reason: string } };
+  | { kind: 'transition'; transition: { mode: string; epoch: number; atMs: number; reason: string; manual: boolean } };
 
 const root = loadProtoRoot('keyraft/peer/v1/geo.proto');
 const GeoEntryPb = root.lookupType('keyraft.peer.v1.GeoEntry');
@@ -51,7 +51,7 @@ export function decodeGeoEntry(data: Uint8Array): GeoEntry {
   const o = GeoEntryPb.toObject(GeoEntryPb.decode(data.subarray(1)), TO_OBJECT) as {
     kind?: string;
     shipped?: { entries: PrimaryEntry[]; appliedAtMs: number };
-    transition?: { mode: string; epoch: number; atMs: number; reason: string };
+    transition?: { mode: string; epoch: number; atMs: number; reason: string; manual: boolean };
   };
   if (o.kind === 'shipped' && o.shipped) return { kind: 'shipped', shipped: o.shipped };
   if (o.kind === 'transition' && o.transition) return { kind: 'transition', transition: o.transition };

@@ -188,6 +188,7 @@ export class GeoFollower {
       await this.transition('FAILED_OVER', geo.epoch + 1, `no primary leader seen for ${now - this.leaderSeenAt} ms`);
     } else if (
       geo.mode === 'FAILED_OVER' &&
+      !geo.manual &&
       now - this.leaderSeenAt < STABLE_GAP_MS &&
       now - this.leaderSeenSince >= this.opts.failbackAfterMs &&
       this.primaryCommit - geo.cursor <= CAUGHT_UP_SLACK
@@ -196,16 +197,29 @@ export class GeoFollower {
     }
   }
 
+  /** An operator's failover (held until a manual failback) or failback. Throws ReplicaError if it does not commit. */
+  async manualTransition(mode: SecondaryMode, reason: string): Promise<GeoMeta> {
+    const geo = this.opts.geo();
+    const epoch = mode === 'FAILED_OVER' && geo.mode !== 'FAILED_OVER' ? geo.epoch + 1 : geo.epoch;
+    await this.propose(mode, epoch, `manual: ${reason || 'operator request'}`, true);
+    return this.opts.geo();
+  }
+
   private async transition(mode: SecondaryMode, epoch: number, reason: string): Promise<void> {
     this.transitioning = true;
     try {
-      this.opts.logger.warn({ mode, epoch, reason }, 'proposing a region mode change');
-      await this.opts.replica.propose(encodeGeoEntry({ kind: 'transition', transition: { mode, epoch, atMs: Date.now(), reason } }), PROPOSE_TIMEOUT_MS);
+      await this.propose(mode, epoch, reason, false);
     } catch (e) {
       if (!(e instanceof ReplicaError)) throw e;
       this.opts.logger.warn({ err: e.message }, 'the mode change did not commit');
     } finally {
       this.transitioning = false;
     }
+  }
+
+  private async propose(mode: SecondaryMode, epoch: number, reason: string, manual: boolean): Promise<void> {
+    this.opts.logger.warn({ mode, epoch, reason }, 'proposing a region mode change');
+    const transition = { mode, epoch, atMs: Date.now(), reason, manual };
+    await this.opts.replica.propose(encodeGeoEntry({ kind: 'transition', transition }), PROPOSE_TIMEOUT_MS);
   }
 }

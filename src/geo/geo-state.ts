@@ -15,6 +15,8 @@ export interface GeoMeta {
   epoch: number;
   lastTransitionMs: number;
   lastTransitionReason: string;
+  /** Failed over by an operator: automatic failback waits for a manual one. */
+  manual: boolean;
 }
 
 export const GEO_META_KEY = 'geo/meta';
@@ -26,7 +28,7 @@ export const GEO_META_KEY = 'geo/meta';
 export const BOOTSTRAP_INDEX = 1;
 
 export function initialGeoMeta(): GeoMeta {
-  return { cursor: BOOTSTRAP_INDEX, appliedAtMs: 0, mode: 'STANDBY', epoch: 0, lastTransitionMs: 0, lastTransitionReason: '' };
+  return { cursor: BOOTSTRAP_INDEX, appliedAtMs: 0, mode: 'STANDBY', epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', manual: false };
 }
 
 export function encodeGeoMeta(m: GeoMeta): Uint8Array {

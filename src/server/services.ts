@@ -65,5 +65,7 @@ export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): 
   server.addService(apiService('Secrets'), secretHandlers(deps, runner));
   server.addService(apiService('Cluster'), {
     getStatus: deps.router.local(() => deps.status.cluster()),
+    failover: deps.router.local((req: { reason?: string }) => deps.status.transition('FAILED_OVER', req.reason ?? '')),
+    failback: deps.router.local((req: { reason?: string }) => deps.status.transition('STANDBY', req.reason ?? '')),
   });
 }

@@ -8,6 +8,7 @@ import type { Replica } from '../replica/replica.js';
 import type { Topology } from '../topology.js';
 import { allNodes } from '../topology.js';
 import { AdminClient } from '../transport/peer-service.js';
+import { ApiError } from './errors.js';
 import type { ServerContext } from './handler.js';
 
 export interface NodeStatus {
@@ -29,6 +30,7 @@ export interface NodeStatus {
   lastTransitionMs: number;
   lastTransitionReason: string;
   appliedAtMs: number;
+  manual: boolean;
 }
 
 export interface RegionStatus {
@@ -39,9 +41,11 @@ export interface RegionStatus {
   epoch: number;
   lastTransitionMs: number;
   lastTransitionReason: string;
+  manual: boolean;
 }
 
 const PEER_STATUS_TIMEOUT_MS = 400;
+const TRANSITION_TIMEOUT_MS = 4000;
 
 export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topology, geo?: GeoMeta): NodeStatus {
   const s = replica.status();
@@ -66,6 +70,7 @@ export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topolo
     lastTransitionMs: geo?.lastTransitionMs ?? 0,
     lastTransitionReason: geo?.lastTransitionReason ?? '',
     appliedAtMs: geo?.appliedAtMs ?? 0,
+    manual: geo?.manual ?? false,
   };
 }
 
@@ -77,15 +82,35 @@ export class StatusCollector {
     private readonly topology: Topology,
     private readonly geo: () => GeoMeta | undefined,
   ) {
-    for (const { node } of allNodes(topology)) {
-      if (node.id !== ctx.nodeId) this.admins.set(node.id, new AdminClient(node.peer, grpc.credentials.createInsecure()));
+    for (const { node } of allNodes(topology)) this.admins.set(node.id, new AdminClient(node.peer, grpc.credentials.createInsecure()));
+  }
+
+  /**
+   * Cluster.Failover / Failback: asks each secondary node in turn to commit
+   * the mode change; only the secondary's leader accepts.
+   */
+  async transition(mode: 'FAILED_OVER' | 'STANDBY', reason: string): Promise<RegionStatus> {
+    const secondary = this.topology.regions.find((r) => r.role === 'secondary');
+    if (secondary === undefined) throw new ApiError(grpc.status.FAILED_PRECONDITION, 'NO_SECONDARY', 'this cluster has no secondary region');
+    let last = 'no secondary node answered';
+    for (const node of secondary.nodes) {
+      const admin = this.admins.get(node.id) as unknown as {
+        proposeTransition: (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void;
+      };
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        admin.proposeTransition({ mode, reason }, { deadline: Date.now() + TRANSITION_TIMEOUT_MS }, resolve),
+      );
+      if (err === null) return (await this.cluster()).regions.find((r) => r.name === secondary.name)!;
+      last = `${node.id}: ${err.details}`;
     }
+    throw new ApiError(grpc.status.UNAVAILABLE, 'NO_QUORUM', `the secondary region could not commit ${mode} (${last})`);
   }
 
   async cluster(): Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }> {
     const nodes = await Promise.all(
       allNodes(this.topology).map(async ({ node, region }): Promise<NodeStatus> => {
         if (node.id === this.ctx.nodeId) return ownStatus(this.ctx, this.ctx.replica, this.topology, this.geo());
+        if (!this.admins.has(node.id)) throw new Error('no admin client');
         try {
           return await this.peerStatus(node.id);
         } catch {
@@ -116,6 +141,7 @@ export class StatusCollector {
         epoch: newest.epoch,
         lastTransitionMs: newest.lastTransitionMs,
         lastTransitionReason: newest.lastTransitionReason,
+        manual: newest.manual,
       };
     });
     return { nodes, regions, answeredBy: this.ctx.nodeId };
@@ -157,5 +183,6 @@ function unreachable(): NodeStatus {
     lastTransitionMs: 0,
     lastTransitionReason: '',
     appliedAtMs: 0,
+    manual: false,
   };
 }

@@ -82,6 +82,7 @@ export class VaultApp implements Application {
         geo.epoch = Math.max(geo.epoch, t.epoch);
         geo.lastTransitionMs = t.atMs;
         geo.lastTransitionReason = t.reason;
+        geo.manual = t.mode === 'FAILED_OVER' && t.manual;
       }
     }
     writes.push({ op: 'put', key: GEO_META_KEY, value: encodeGeoMeta(geo) });

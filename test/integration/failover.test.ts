@@ -196,3 +196,17 @@ t.test('primary nodes come back one at a time; the secondary leader dies during 
   t.ok(written.size > 0, `${written.size} names written during the failback`);
   await assertAllThere(t, client, written, 'after a failback under writes');
 });
+
+t.test('a manual failover drill holds until a manual failback', async (t) => {
+  const { client, west } = await twoRegions(t);
+  await client.setSecret({ vault: VAULT, name: 'drill', value: 'd' });
+  await eventually('west caught up', async () => ((await west.getStatus({})).nodes.every((n) => n.geoLagEntries === 0) ? true : undefined));
+  const region = await client.failover({ reason: 'quarterly drill' });
+  t.match(region, { name: 'west', mode: 'FAILED_OVER', manual: true });
+  t.equal((await west.getSecret({ vault: VAULT, name: 'drill' })).value, 'd', 'the secondary serves reads itself');
+  t.equal(await reason(west.setSecret({ vault: VAULT, name: 'x', value: 'y' })), 'READ_ONLY_FAILOVER');
+  await sleep(3000);
+  t.equal(await regionMode(west, 'west'), 'FAILED_OVER', 'no automatic failback from a manual failover');
+  t.match(await client.failback({ reason: 'drill over' }), { name: 'west', mode: 'STANDBY', manual: false });
+  t.equal((await west.setSecret({ vault: VAULT, name: 'x', value: 'y' })).value, 'y', 'writes through the secondary again');
+});
