@@ -77,6 +77,79 @@ export interface InstallDataKey {
   wrappedKey: Uint8Array;
 }
 
+export interface KeyAttributes {
+  /** encrypt | decrypt | sign | verify | wrapKey | unwrapKey, among those the key type allows. */
+  keyOps: string[];
+  enabled: boolean;
+  /** Unix seconds; 0 means not set. */
+  notBefore: number;
+  expires: number;
+  tags: Record<string, string>;
+  exportable: boolean;
+}
+
+export interface KeyMaterial {
+  /** RSA | EC | oct */
+  kty: string;
+  /** Bits for RSA and oct; 0 for EC. */
+  keySize: number;
+  /** EC only; "" otherwise. */
+  curve: string;
+  /** The public JWK members as JSON, without kid and key_ops ({"kty":"oct"} for a symmetric key). */
+  publicJwk: string;
+  /** The private JWK, sealed under a data key; the state never sees it in the clear. */
+  sealedPrivateJwk: Uint8Array;
+}
+
+/** CreateKey and ImportKey (rotation false) and RotateKey (rotation true) all add a version. */
+export interface CreateKeyVersion {
+  vault: string;
+  name: string;
+  version: string;
+  /** null only when the sender left it out, which apply refuses. */
+  material: KeyMaterial | null;
+  attributes: KeyAttributes | null;
+  rotation: boolean;
+}
+
+/** Absent optional fields are left unchanged; the material never changes. */
+export interface UpdateKey {
+  vault: string;
+  name: string;
+  /** "" is the latest version. */
+  version: string;
+  enabled?: boolean;
+  notBefore?: number;
+  expires?: number;
+  replaceKeyOps: boolean;
+  keyOps: string[];
+  replaceTags: boolean;
+  tags: Record<string, string>;
+}
+
+export interface KeyRefCommand {
+  vault: string;
+  name: string;
+}
+export type DeleteKey = KeyRefCommand;
+export type RecoverKey = KeyRefCommand;
+export type PurgeKey = KeyRefCommand;
+
+export interface KeyVersionRecord {
+  version: string;
+  material: KeyMaterial | null;
+  attributes: KeyAttributes | null;
+  createdMs: number;
+  updatedMs: number;
+}
+
+export interface RestoreKey {
+  vault: string;
+  name: string;
+  /** Oldest first. */
+  versions: KeyVersionRecord[];
+}
+
 export type CommandOp =
   | { op: 'createVault'; createVault: CreateVault }
   | { op: 'deleteVault'; deleteVault: DeleteVault }
@@ -86,7 +159,13 @@ export type CommandOp =
   | { op: 'recoverSecret'; recoverSecret: RecoverSecret }
   | { op: 'purgeSecret'; purgeSecret: PurgeSecret }
   | { op: 'restoreSecret'; restoreSecret: RestoreSecret }
-  | { op: 'installDataKey'; installDataKey: InstallDataKey };
+  | { op: 'installDataKey'; installDataKey: InstallDataKey }
+  | { op: 'createKeyVersion'; createKeyVersion: CreateKeyVersion }
+  | { op: 'updateKey'; updateKey: UpdateKey }
+  | { op: 'deleteKey'; deleteKey: DeleteKey }
+  | { op: 'recoverKey'; recoverKey: RecoverKey }
+  | { op: 'purgeKey'; purgeKey: PurgeKey }
+  | { op: 'restoreKey'; restoreKey: RestoreKey };
 
 export type OpName = CommandOp['op'];
 
@@ -107,6 +186,12 @@ export const OP_NAMES: readonly OpName[] = [
   'purgeSecret',
   'restoreSecret',
   'installDataKey',
+  'createKeyVersion',
+  'updateKey',
+  'deleteKey',
+  'recoverKey',
+  'purgeKey',
+  'restoreKey',
 ];
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, defaults: true, arrays: true, objects: true, oneofs: true };

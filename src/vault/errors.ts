@@ -1,6 +1,6 @@
 // The vault's one error type. The server maps `kind` to a gRPC status code and
 // sends `reason` as the machine-readable part; `message` is for humans and
-// must never quote a secret value (only names, ids and limits).
+// must never quote a secret value or key material (only names, ids and limits).
 
 export enum ErrorKind {
   NotFound = 'NotFound',
@@ -33,7 +33,17 @@ export type Reason =
   | 'BAD_BACKUP'
   | 'BAD_COMMAND'
   | 'REQUEST_ID_REUSED'
-  | 'DATA_KEY_ALREADY_EXISTS';
+  | 'DATA_KEY_ALREADY_EXISTS'
+  | 'KEY_NOT_FOUND'
+  | 'KEY_VERSION_NOT_FOUND'
+  | 'KEY_VERSION_ALREADY_EXISTS'
+  | 'DELETED_KEY_NOT_FOUND'
+  | 'KEY_ALREADY_EXISTS'
+  | 'KEY_DISABLED'
+  | 'KEY_NOT_YET_VALID'
+  | 'KEY_EXPIRED'
+  | 'OPERATION_NOT_ALLOWED'
+  | 'BAD_ALGORITHM';
 
 export class VaultError extends Error {
   override readonly name = 'VaultError';

@@ -2,9 +2,20 @@
 
 export * from './errors.js';
 export * from './validate.js';
+export * from './validate-keys.js';
+export * from './validate-crypto.js';
 export * from './commands.js';
 export type * from './model.js';
 export type { ApplyOutcome, ApplyResult } from './outcome.js';
 export type { Mutation } from './records.js';
 export { MAX_SEALED_VALUE_BYTES } from './apply.js';
-export { MAX_REMEMBERED_REQUESTS, VaultState, type DeletedSecretList, type SecretList, type VaultList } from './state.js';
+export { MAX_PUBLIC_JWK_CHARS, MAX_SEALED_PRIVATE_JWK_BYTES } from './apply-keys.js';
+export {
+  MAX_REMEMBERED_REQUESTS,
+  VaultState,
+  type DeletedKeyList,
+  type DeletedSecretList,
+  type KeyList,
+  type SecretList,
+  type VaultList,
+} from './state.js';

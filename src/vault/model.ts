@@ -1,8 +1,8 @@
 // The state's shapes: the records kept in memory, and the views handed to the
 // server, which mirror the keyraft.v1 messages (times in unix seconds there,
-// milliseconds here).
+// milliseconds here). Secrets and keys share the entry and shelf shapes.
 
-import type { SecretAttributes, SecretVersionRecord } from './commands.js';
+import type { KeyAttributes, KeyMaterial, KeyVersionRecord, SecretAttributes, SecretVersionRecord } from './commands.js';
 import { SortedKeys } from './sorted.js';
 import { DEFAULT_RETENTION_DAYS } from './validate.js';
 
@@ -32,23 +32,57 @@ export interface Deletion {
   scheduledPurgeMs: number;
 }
 
-export interface SecretEntry {
+/** A key version: its material (public part in the clear, private part sealed) and attributes. */
+export interface KeyVersion {
+  version: string;
+  /** Position in the key's creation order, from 0. */
+  seq: number;
+  material: KeyMaterial;
+  /** key_ops in canonical order and tags sorted by name, so that equal states serialize identically. */
+  attributes: KeyAttributes;
+  createdMs: number;
+  updatedMs: number;
+}
+
+/** What secrets and keys have in common: a name, versions, and a soft deletion. */
+export interface Entry<R extends VersionRecord | KeyVersion> {
   name: string;
   /** Oldest first; versions are only ever added, so index === seq. */
-  versions: VersionRecord[];
-  byVersion: Map<string, VersionRecord>;
+  versions: R[];
+  byVersion: Map<string, R>;
   deleted: Deletion | null;
+}
+export type SecretEntry = Entry<VersionRecord>;
+export type KeyEntry = Entry<KeyVersion>;
+
+/**
+ * One kind of item in a vault. Secrets and keys are separate namespaces, as
+ * in Azure: a key and a secret may share a name.
+ */
+export interface Shelf<R extends VersionRecord | KeyVersion> {
+  /** By lower-cased name. */
+  byName: Map<string, Entry<R>>;
+  /** Lower-cased names of the entries that are not deleted. */
+  live: SortedKeys;
+  /** Lower-cased names of the soft-deleted entries, expired or not. */
+  deleted: SortedKeys;
+}
+
+/** The record key prefix of each kind, and its name in messages. */
+export type Kind = 'secret' | 'key';
+export interface VersionOf {
+  secret: VersionRecord;
+  key: KeyVersion;
 }
 
 export interface VaultEntry {
   rec: VaultRecord;
-  /** By lower-cased name. Keys (a later issue) get their own map and indexes. */
-  secrets: Map<string, SecretEntry>;
-  /** Lower-cased names of the secrets that are not deleted. */
-  live: SortedKeys;
-  /** Lower-cased names of the soft-deleted secrets, expired or not. */
-  deleted: SortedKeys;
+  secrets: Shelf<VersionRecord>;
+  keys: Shelf<KeyVersion>;
 }
+
+export const shelfOf = <K extends Kind>(vault: VaultEntry, kind: K): Shelf<VersionOf[K]> =>
+  (kind === 'secret' ? vault.secrets : vault.keys) as Shelf<VersionOf[K]>;
 
 export interface DataKeyRecord {
   wrappedKey: Uint8Array;
@@ -58,10 +92,10 @@ export interface DataKeyRecord {
 
 export const lower = (name: string) => name.toLowerCase();
 
-/** A soft-deleted secret past its purge date counts as purged, whether or not it is still stored. */
+/** A soft-deleted secret or key past its purge date counts as purged, whether or not it is still stored. */
 export const isExpired = (d: Deletion, nowMs: number) => nowMs >= d.scheduledPurgeMs;
 
-export const latest = (s: SecretEntry): VersionRecord => s.versions[s.versions.length - 1]!;
+export const latest = <R extends VersionRecord | KeyVersion>(e: Entry<R>): R => e.versions[e.versions.length - 1]!;
 
 // Views.
 
@@ -168,6 +202,122 @@ export function copyAttributes(a: SecretAttributes): SecretAttributes {
   return { ...a, tags: { ...a.tags } };
 }
 
+/** The public members of a JWK, as stored: base64url strings. */
+export interface PublicJwk {
+  kty: string;
+  n?: string;
+  e?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+}
+
+/** Mirrors keyraft.v1.KeyProperties. */
+export interface KeyProperties {
+  vault: string;
+  name: string;
+  version: string;
+  kid: string;
+  kty: string;
+  keySize: number;
+  curve: string;
+  keyOps: string[];
+  enabled: boolean;
+  notBefore: number;
+  expires: number;
+  created: number;
+  updated: number;
+  tags: Record<string, string>;
+  recoveryLevel: string;
+  recoverableDays: number;
+  exportable: boolean;
+}
+
+/** A key version as GetKey shows it: never any private member. */
+export interface KeyBundle {
+  properties: KeyProperties;
+  publicJwk: PublicJwk;
+}
+
+export interface DeletedKeyInfo {
+  key: KeyBundle;
+  recoveryId: string;
+  deletedDate: number;
+  scheduledPurgeDate: number;
+}
+
+/** What the server needs to run a cryptographic operation, once the key has passed every check. */
+export interface KeyForOperation extends KeyBundle {
+  sealedPrivateJwk: Uint8Array;
+  kty: string;
+  keySize: number;
+  curve: string;
+}
+
+/** What the server encrypts into a BackupKey blob; RestoreKey takes it back. */
+export interface KeyBackup {
+  vault: string;
+  name: string;
+  /** Oldest first. */
+  versions: KeyVersionRecord[];
+}
+
+/** What RotateKey needs to make a new version like the latest one. */
+export interface KeySpec {
+  kty: string;
+  keySize: number;
+  curve: string;
+  attributes: KeyAttributes;
+}
+
+export function keyPropertiesView(v: VaultRecord, k: KeyEntry, ver: KeyVersion): KeyProperties {
+  const a = ver.attributes;
+  const m = ver.material;
+  return {
+    vault: v.name,
+    name: k.name,
+    version: ver.version,
+    kid: `keyraft://${v.name}/keys/${k.name}/${ver.version}`,
+    kty: m.kty,
+    keySize: m.keySize,
+    curve: m.curve,
+    keyOps: [...a.keyOps],
+    enabled: a.enabled,
+    notBefore: a.notBefore,
+    expires: a.expires,
+    created: seconds(ver.createdMs),
+    updated: seconds(ver.updatedMs),
+    tags: { ...a.tags },
+    recoveryLevel: recoveryLevel(v),
+    recoverableDays: v.retentionDays,
+    exportable: a.exportable,
+  };
+}
+
+/** Parsing on every call hands out a fresh object; apply checked the JSON when it stored it. */
+export function keyBundle(v: VaultRecord, k: KeyEntry, ver: KeyVersion): KeyBundle {
+  return { properties: keyPropertiesView(v, k, ver), publicJwk: JSON.parse(ver.material.publicJwk) as PublicJwk };
+}
+
+export function deletedKeyView(v: VaultRecord, k: KeyEntry, d: Deletion): DeletedKeyInfo {
+  return {
+    key: keyBundle(v, k, latest(k)),
+    recoveryId: `keyraft://${v.name}/deletedkeys/${k.name}`,
+    deletedDate: seconds(d.deletedMs),
+    scheduledPurgeDate: seconds(d.scheduledPurgeMs),
+  };
+}
+
+export function copyKeyAttributes(a: KeyAttributes): KeyAttributes {
+  return { ...a, keyOps: [...a.keyOps], tags: { ...a.tags } };
+}
+
+export function copyKeyMaterial(m: KeyMaterial): KeyMaterial {
+  return { ...m, sealedPrivateJwk: new Uint8Array(m.sealedPrivateJwk) };
+}
+
+const newShelf = <R extends VersionRecord | KeyVersion>(): Shelf<R> => ({ byName: new Map(), live: new SortedKeys(), deleted: new SortedKeys() });
+
 export function newVaultEntry(rec: VaultRecord): VaultEntry {
-  return { rec, secrets: new Map(), live: new SortedKeys(), deleted: new SortedKeys() };
+  return { rec, secrets: newShelf(), keys: newShelf() };
 }

@@ -1,8 +1,9 @@
-// What apply answers. Results are plain JSON-able data (no bytes): they are
-// also what the deduplication table remembers and persists.
+// What apply answers. Results are plain JSON-able data (no bytes, so no
+// sealed material either): they are also what the deduplication table
+// remembers and persists.
 
 import type { VaultError } from './errors.js';
-import type { DeletedSecretInfo, SecretProperties, VaultInfo } from './model.js';
+import type { DeletedKeyInfo, DeletedSecretInfo, KeyBundle, SecretProperties, VaultInfo } from './model.js';
 import type { Mutation } from './records.js';
 
 export type ApplyResult =
@@ -12,7 +13,11 @@ export type ApplyResult =
   | { kind: 'secret'; secret: SecretProperties }
   /** DeleteSecret. */
   | { kind: 'deletedSecret'; deletedSecret: DeletedSecretInfo }
-  /** PurgeSecret, InstallDataKey. */
+  /** CreateKeyVersion, UpdateKey, RecoverKey, RestoreKey: the version created, updated, or now latest. */
+  | { kind: 'key'; key: KeyBundle }
+  /** DeleteKey. */
+  | { kind: 'deletedKey'; deletedKey: DeletedKeyInfo }
+  /** PurgeSecret, PurgeKey, InstallDataKey. */
   | { kind: 'none' };
 
 /** `mutations` is empty whenever `error` is set: a refused command changes nothing. */

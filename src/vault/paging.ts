@@ -4,14 +4,22 @@
 
 import { invalid } from './errors.js';
 
-/** v: vaults; s: secrets; d: deleted secrets; r: versions of one secret. */
-export type TokenKind = 'v' | 's' | 'd' | 'r';
+/**
+ * v: vaults; s: secrets; d: deleted secrets; r: versions of one secret;
+ * k: keys; dk: deleted keys; kr: versions of one key.
+ */
+export type TokenKind = 'v' | 's' | 'd' | 'r' | 'k' | 'dk' | 'kr';
 
+const NAME = /^[0-9a-z-]{1,127}$/;
+const VERSION = /^[0-9a-f]{32}$/;
 const KEY_SHAPE: Record<TokenKind, RegExp> = {
   v: /^[a-z][a-z0-9-]{2,23}$/,
-  s: /^[0-9a-z-]{1,127}$/,
-  d: /^[0-9a-z-]{1,127}$/,
-  r: /^[0-9a-f]{32}$/,
+  s: NAME,
+  d: NAME,
+  r: VERSION,
+  k: NAME,
+  dk: NAME,
+  kr: VERSION,
 };
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 

@@ -6,12 +6,15 @@ import { forbidden, invalid, notFound, quote } from './errors.js';
 import {
   type DataKeys,
   type DeletedSecretInfo,
+  type Entry,
+  type KeyVersion,
   type SealedSecret,
   type SecretBackup,
   type SecretEntry,
   type SecretProperties,
   type VaultEntry,
   type VaultInfo,
+  type VersionRecord,
   copyAttributes,
   deletedView,
   isExpired,
@@ -31,7 +34,7 @@ export function vaultOf(store: Store, name: string): VaultEntry {
 }
 
 function liveSecret(vault: VaultEntry, name: string): SecretEntry {
-  const s = vault.secrets.get(lower(validateSecretName(name)));
+  const s = vault.secrets.byName.get(lower(validateSecretName(name)));
   if (!s || s.deleted) throw notFound('SECRET_NOT_FOUND', `secret ${quote(name)} not found in vault ${quote(vault.rec.name)}`);
   return s;
 }
@@ -70,8 +73,8 @@ export function listSecrets(store: Store, vault: string, pageSize: number, pageT
   const ve = vaultOf(store, vault);
   const size = normalizePageSize(pageSize);
   const after = decodePageToken('s', pageToken);
-  return collectPage('s', ve.live.after(after), size, (n) => {
-    const s = ve.secrets.get(n)!;
+  return collectPage('s', ve.secrets.live.after(after), size, (n) => {
+    const s = ve.secrets.byName.get(n)!;
     return propertiesView(ve.rec, s, latest(s));
   });
 }
@@ -98,13 +101,13 @@ export function listSecretVersions(
   return collectPage('r', versionIds(s, start), size, (id) => propertiesView(ve.rec, s, s.byVersion.get(id)!));
 }
 
-function* versionIds(s: SecretEntry, start: number): Generator<string> {
-  for (let i = start; i < s.versions.length; i++) yield s.versions[i]!.version;
+export function* versionIds(e: Entry<VersionRecord | KeyVersion>, start: number): Generator<string> {
+  for (let i = start; i < e.versions.length; i++) yield e.versions[i]!.version;
 }
 
 export function getDeletedSecret(store: Store, vault: string, name: string, nowMs: number): DeletedSecretInfo {
   const ve = vaultOf(store, vault);
-  const s = ve.secrets.get(lower(validateSecretName(name)));
+  const s = ve.secrets.byName.get(lower(validateSecretName(name)));
   if (!s || !s.deleted || isExpired(s.deleted, nowMs)) {
     throw notFound('DELETED_SECRET_NOT_FOUND', `no deleted secret ${quote(name)} in vault ${quote(ve.rec.name)}`);
   }
@@ -121,8 +124,8 @@ export function listDeletedSecrets(
   const ve = vaultOf(store, vault);
   const size = normalizePageSize(pageSize);
   const after = decodePageToken('d', pageToken);
-  return collectPage('d', ve.deleted.after(after), size, (n) => {
-    const s = ve.secrets.get(n)!;
+  return collectPage('d', ve.secrets.deleted.after(after), size, (n) => {
+    const s = ve.secrets.byName.get(n)!;
     return isExpired(s.deleted!, nowMs) ? null : deletedView(ve.rec, s, s.deleted!);
   });
 }

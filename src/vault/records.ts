@@ -1,20 +1,23 @@
 // How the state is persisted: string keys with a type prefix, JSON values in
 // UTF-8 with bytes in base64. Names in keys are lower-cased (names are
 // case-insensitive); the name as displayed is in the value. Values hold only
-// sealed secret values, never plaintext.
+// sealed secret values and sealed private keys, never plaintext.
 //
 //   vault/<vault>                      VaultRecord
 //   secret/<vault>/<name>              {name, deleted}
 //   secretv/<vault>/<name>/<version>   VersionRecord (seq = creation order)
+//   key/<vault>/<name>                 {name, deleted}
+//   keyv/<vault>/<name>/<version>      KeyVersion, material and attributes flattened
 //   datakey/<keyId>                    {wrappedKey, seq}
 //   request/<requestId>                {seq, index, fp, result}: deduplication
 
 import type { ApplyResult } from './outcome.js';
-import type { DataKeyRecord, Deletion, VaultRecord, VersionRecord } from './model.js';
+import type { DataKeyRecord, Deletion, KeyVersion, Kind, VaultRecord, VersionRecord } from './model.js';
 
 export type Mutation = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
 
-export interface SecretHeader {
+/** The header of a secret or a key. */
+export interface EntryHeader {
   name: string;
   deleted: Deletion | null;
 }
@@ -29,18 +32,19 @@ export interface RequestRecord {
   result: ApplyResult;
 }
 
-export const keys = {
+/** A kind's name is its header prefix; its versions go under the name plus "v". */
+export const recordKeys = {
   vault: (v: string) => `vault/${v}`,
-  secret: (v: string, n: string) => `secret/${v}/${n}`,
-  version: (v: string, n: string, version: string) => `secretv/${v}/${n}/${version}`,
+  entry: (kind: Kind, v: string, n: string) => `${kind}/${v}/${n}`,
+  version: (kind: Kind, v: string, n: string, version: string) => `${kind}v/${v}/${n}/${version}`,
   dataKey: (id: string) => `datakey/${id}`,
   request: (id: string) => `request/${id}`,
 };
 
 export type ParsedKey =
   | { type: 'vault'; vault: string }
-  | { type: 'secret'; vault: string; name: string }
-  | { type: 'version'; vault: string; name: string; version: string }
+  | { type: 'entry'; kind: Kind; vault: string; name: string }
+  | { type: 'version'; kind: Kind; vault: string; name: string; version: string }
   | { type: 'dataKey'; keyId: string }
   | { type: 'request'; requestId: string };
 
@@ -55,10 +59,14 @@ export function parseKey(key: string): ParsedKey {
         if (parts.length === 1) return { type: 'vault', vault: rest };
         break;
       case 'secret':
-        if (parts.length === 2) return { type: 'secret', vault: parts[0]!, name: parts[1]! };
+      case 'key':
+        if (parts.length === 2) return { type: 'entry', kind: prefix, vault: parts[0]!, name: parts[1]! };
         break;
       case 'secretv':
-        if (parts.length === 3) return { type: 'version', vault: parts[0]!, name: parts[1]!, version: parts[2]! };
+      case 'keyv':
+        if (parts.length === 3) {
+          return { type: 'version', kind: prefix === 'secretv' ? 'secret' : 'key', vault: parts[0]!, name: parts[1]!, version: parts[2]! };
+        }
         break;
       case 'datakey':
         return { type: 'dataKey', keyId: rest };
@@ -91,12 +99,12 @@ export function decodeVault(b: Uint8Array): VaultRecord {
   };
 }
 
-export function encodeSecretHeader(h: SecretHeader): Uint8Array {
+export function encodeHeader(h: EntryHeader): Uint8Array {
   const d = h.deleted;
   return json({ name: h.name, deleted: d && { deletedMs: d.deletedMs, scheduledPurgeMs: d.scheduledPurgeMs } });
 }
 
-export function decodeSecretHeader(b: Uint8Array): SecretHeader {
+export function decodeHeader(b: Uint8Array): EntryHeader {
   const o = parse(b);
   const d = o.deleted as Deletion | null;
   return { name: o.name as string, deleted: d && { deletedMs: d.deletedMs, scheduledPurgeMs: d.scheduledPurgeMs } };
@@ -130,6 +138,53 @@ export function decodeVersion(b: Uint8Array): VersionRecord {
       enabled: o.enabled as boolean,
       notBefore: o.notBefore as number,
       expires: o.expires as number,
+    },
+    createdMs: o.createdMs as number,
+    updatedMs: o.updatedMs as number,
+  };
+}
+
+export function encodeKeyVersion(r: KeyVersion): Uint8Array {
+  const m = r.material;
+  const a = r.attributes;
+  return json({
+    version: r.version,
+    seq: r.seq,
+    kty: m.kty,
+    keySize: m.keySize,
+    curve: m.curve,
+    publicJwk: m.publicJwk,
+    sealedPrivateJwk: b64(m.sealedPrivateJwk),
+    keyOps: a.keyOps,
+    enabled: a.enabled,
+    notBefore: a.notBefore,
+    expires: a.expires,
+    tags: a.tags,
+    exportable: a.exportable,
+    createdMs: r.createdMs,
+    updatedMs: r.updatedMs,
+  });
+}
+
+export function decodeKeyVersion(b: Uint8Array): KeyVersion {
+  const o = parse(b);
+  return {
+    version: o.version as string,
+    seq: o.seq as number,
+    material: {
+      kty: o.kty as string,
+      keySize: o.keySize as number,
+      curve: o.curve as string,
+      publicJwk: o.publicJwk as string,
+      sealedPrivateJwk: unb64(o.sealedPrivateJwk),
+    },
+    attributes: {
+      keyOps: [...(o.keyOps as string[])],
+      enabled: o.enabled as boolean,
+      notBefore: o.notBefore as number,
+      expires: o.expires as number,
+      tags: Object.fromEntries(Object.entries(o.tags as Record<string, string>)),
+      exportable: o.exportable as boolean,
     },
     createdMs: o.createdMs as number,
     updatedMs: o.updatedMs as number,

@@ -1,4 +1,4 @@
-// The replicated state machine for vaults and secrets. It knows nothing of
+// The replicated state machine for vaults, secrets and keys. It knows nothing of
 // Raft, gRPC or LevelDB: the replica feeds it committed commands in log order
 // and persists the mutations each apply returns; queries answer reads.
 
@@ -7,7 +7,14 @@ import type { Command } from './commands.js';
 import { ErrorKind, invalid, VaultError } from './errors.js';
 import type {
   DataKeys,
+  DeletedKeyInfo,
   DeletedSecretInfo,
+  KeyBackup,
+  KeyBundle,
+  KeyForOperation,
+  KeyProperties,
+  KeySpec,
+  Kind,
   SealedSecret,
   SecretBackup,
   SecretProperties,
@@ -15,12 +22,13 @@ import type {
 } from './model.js';
 import type { ApplyOutcome, ApplyResult } from './outcome.js';
 import * as q from './queries.js';
+import * as qk from './queries-keys.js';
 import { Store, VaultBug } from './store.js';
 import { validateRequestId } from './validate.js';
 
 /** How many request ids are remembered for deduplication, the oldest forgotten first. */
 export const MAX_REMEMBERED_REQUESTS = 10_000;
-/** Expired soft-deleted secrets removed per command: bounded so no command is slow. */
+/** Expired soft-deleted secrets and keys removed per command: bounded so no command is slow. */
 export const MAX_SWEPT_PER_COMMAND = 16;
 /** The largest time a JavaScript Date can hold. */
 const MAX_TIME_MS = 8.64e15;
@@ -35,6 +43,14 @@ export interface SecretList {
 }
 export interface DeletedSecretList {
   secrets: DeletedSecretInfo[];
+  nextPageToken: string;
+}
+export interface KeyList {
+  keys: KeyProperties[];
+  nextPageToken: string;
+}
+export interface DeletedKeyList {
+  keys: DeletedKeyInfo[];
   nextPageToken: string;
 }
 
@@ -136,6 +152,48 @@ export class VaultState {
     return q.backupSecret(this.store, vault, name);
   }
 
+  /** The version ("" = latest), public part only. Unlike a secret, a disabled or lapsed key can be read. */
+  getKey(vault: string, name: string, version: string): KeyBundle {
+    return qk.getKey(this.store, vault, name, version);
+  }
+
+  /**
+   * The version ("" = latest) with its sealed private JWK, if it may serve
+   * `op` (encrypt, decrypt, sign, verify, wrapKey, unwrapKey) at nowMs;
+   * checks existence, enabled, not_before/expires, then key_ops, in that order.
+   */
+  keyForOperation(vault: string, name: string, version: string, op: string, nowMs: number): KeyForOperation {
+    return qk.keyForOperation(this.store, vault, name, version, op, nowMs);
+  }
+
+  listKeys(vault: string, pageSize: number, pageToken: string): KeyList {
+    const page = qk.listKeys(this.store, vault, pageSize, pageToken);
+    return { keys: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  listKeyVersions(vault: string, name: string, pageSize: number, pageToken: string): KeyList {
+    const page = qk.listKeyVersions(this.store, vault, name, pageSize, pageToken);
+    return { keys: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  getDeletedKey(vault: string, name: string, nowMs: number): DeletedKeyInfo {
+    return qk.getDeletedKey(this.store, vault, name, nowMs);
+  }
+
+  listDeletedKeys(vault: string, pageSize: number, pageToken: string, nowMs: number): DeletedKeyList {
+    const page = qk.listDeletedKeys(this.store, vault, pageSize, pageToken, nowMs);
+    return { keys: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  backupKey(vault: string, name: string): KeyBackup {
+    return qk.backupKey(this.store, vault, name);
+  }
+
+  /** What RotateKey generates again: the latest version's type, size or curve, and attributes. */
+  latestKeySpec(vault: string, name: string): KeySpec {
+    return qk.latestKeySpec(this.store, vault, name);
+  }
+
   /** Every installed data key, wrapped; the last installed is the active one. */
   dataKeys(): DataKeys {
     return q.dataKeys(this.store);
@@ -150,7 +208,7 @@ export class VaultState {
     }
   }
 
-  /** Removes soft-deleted secrets past their purge date; queries already treat them as gone. */
+  /** Removes soft-deleted secrets and keys past their purge date; queries already treat them as gone. */
   private sweep(timeMs: number): void {
     const due: string[] = [];
     for (const key of this.store.purgeQueue.after()) {
@@ -158,8 +216,8 @@ export class VaultState {
       due.push(key);
     }
     for (const key of due) {
-      const [, v, n] = key.split('/');
-      this.store.removeSecret(v!, n!);
+      const [, kind, v, n] = key.split('/');
+      this.store.removeEntry(kind as Kind, v!, n!);
     }
   }
 }

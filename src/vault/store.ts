@@ -5,30 +5,41 @@
 import {
   type DataKeyRecord,
   type Deletion,
-  type SecretEntry,
+  type Entry,
+  type Kind,
   type VaultEntry,
   type VaultRecord,
-  type VersionRecord,
+  type VersionOf,
   lower,
   newVaultEntry,
+  shelfOf,
 } from './model.js';
 import {
   type Mutation,
   type RequestRecord,
   decodeDataKey,
+  decodeHeader,
+  decodeKeyVersion,
   decodeRequest,
-  decodeSecretHeader,
   decodeVault,
   decodeVersion,
   encodeDataKey,
+  encodeHeader,
+  encodeKeyVersion,
   encodeRequest,
-  encodeSecretHeader,
   encodeVault,
   encodeVersion,
-  keys,
   parseKey,
+  recordKeys,
 } from './records.js';
 import { SortedKeys } from './sorted.js';
+
+const KINDS: readonly Kind[] = ['secret', 'key'];
+
+const encodeVersionOf = <K extends Kind>(kind: K, rec: VersionOf[K]): Uint8Array =>
+  kind === 'secret' ? encodeVersion(rec as VersionOf['secret']) : encodeKeyVersion(rec as VersionOf['key']);
+
+const decodeVersionOf = (kind: Kind, b: Uint8Array): VersionOf[Kind] => (kind === 'secret' ? decodeVersion(b) : decodeKeyVersion(b));
 
 /** A broken invariant of the state itself: never caused by a command's content, and never swallowed. */
 export class VaultBug extends Error {
@@ -39,13 +50,13 @@ export class VaultBug extends Error {
 }
 
 /** Sorts by purge date first; the padding makes string order numeric order. */
-export const purgeQueueKey = (d: Deletion, v: string, n: string) =>
-  `${String(d.scheduledPurgeMs).padStart(16, '0')}/${v}/${n}`;
+export const purgeQueueKey = (d: Deletion, kind: Kind, v: string, n: string) =>
+  `${String(d.scheduledPurgeMs).padStart(16, '0')}/${kind}/${v}/${n}`;
 
 export class Store {
   readonly vaults = new Map<string, VaultEntry>();
   readonly vaultNames = new SortedKeys();
-  /** Every soft-deleted secret by purge date, for the bounded sweep in apply. */
+  /** Every soft-deleted secret and key by purge date, for the bounded sweep in apply. */
   readonly purgeQueue = new SortedKeys();
   readonly dataKeys = new Map<string, DataKeyRecord>();
   /** Insertion order is apply order: the first is the oldest. */
@@ -83,63 +94,63 @@ export class Store {
       this.vaults.set(v, newVaultEntry(rec));
       this.vaultNames.insert(v);
     }
-    this.put(keys.vault(v), encodeVault(rec));
+    this.put(recordKeys.vault(v), encodeVault(rec));
   }
 
-  /** The caller has removed its secrets first. */
+  /** The caller has removed its secrets and keys first. */
   removeVault(v: string): void {
     this.vaults.delete(v);
     this.vaultNames.delete(v);
-    this.del(keys.vault(v));
+    this.del(recordKeys.vault(v));
   }
 
-  /** Creates the secret if needed, and moves it between the live and deleted indexes. */
-  putSecret(v: string, name: string, deleted: Deletion | null): SecretEntry {
-    const vault = this.vaults.get(v)!;
+  /** Creates the secret or key if needed, and moves it between the live and deleted indexes. */
+  putEntry<K extends Kind>(kind: K, v: string, name: string, deleted: Deletion | null): Entry<VersionOf[K]> {
+    const shelf = shelfOf(this.vaults.get(v)!, kind);
     const n = lower(name);
-    let s = vault.secrets.get(n);
-    if (!s) {
-      s = { name, versions: [], byVersion: new Map(), deleted: null };
-      vault.secrets.set(n, s);
+    let e = shelf.byName.get(n);
+    if (!e) {
+      e = { name, versions: [], byVersion: new Map(), deleted: null };
+      shelf.byName.set(n, e);
     }
-    if (s.deleted) this.purgeQueue.delete(purgeQueueKey(s.deleted, v, n));
-    s.deleted = deleted;
+    if (e.deleted) this.purgeQueue.delete(purgeQueueKey(e.deleted, kind, v, n));
+    e.deleted = deleted;
     if (deleted) {
-      vault.live.delete(n);
-      vault.deleted.insert(n);
-      this.purgeQueue.insert(purgeQueueKey(deleted, v, n));
+      shelf.live.delete(n);
+      shelf.deleted.insert(n);
+      this.purgeQueue.insert(purgeQueueKey(deleted, kind, v, n));
     } else {
-      vault.deleted.delete(n);
-      vault.live.insert(n);
+      shelf.deleted.delete(n);
+      shelf.live.insert(n);
     }
-    this.put(keys.secret(v, n), encodeSecretHeader({ name: s.name, deleted }));
-    return s;
+    this.put(recordKeys.entry(kind, v, n), encodeHeader({ name: e.name, deleted }));
+    return e;
   }
 
   /** Adds a version (seq = the next position) or replaces one (same seq). */
-  putVersion(v: string, s: SecretEntry, rec: VersionRecord): void {
-    if (rec.seq < s.versions.length) {
-      if (s.versions[rec.seq]!.version !== rec.version) throw new VaultBug('version replaced at the wrong position');
-      s.versions[rec.seq] = rec;
-    } else if (rec.seq === s.versions.length) {
-      s.versions.push(rec);
+  putVersion<K extends Kind>(kind: K, v: string, e: Entry<VersionOf[K]>, rec: VersionOf[K]): void {
+    if (rec.seq < e.versions.length) {
+      if (e.versions[rec.seq]!.version !== rec.version) throw new VaultBug('version replaced at the wrong position');
+      e.versions[rec.seq] = rec;
+    } else if (rec.seq === e.versions.length) {
+      e.versions.push(rec);
     } else {
       throw new VaultBug('gap in version order');
     }
-    s.byVersion.set(rec.version, rec);
-    this.put(keys.version(v, lower(s.name), rec.version), encodeVersion(rec));
+    e.byVersion.set(rec.version, rec);
+    this.put(recordKeys.version(kind, v, lower(e.name), rec.version), encodeVersionOf(kind, rec));
   }
 
-  /** Hard delete: the secret and every version. */
-  removeSecret(v: string, n: string): void {
-    const vault = this.vaults.get(v)!;
-    const s = vault.secrets.get(n)!;
-    for (const ver of s.versions) this.del(keys.version(v, n, ver.version));
-    this.del(keys.secret(v, n));
-    if (s.deleted) this.purgeQueue.delete(purgeQueueKey(s.deleted, v, n));
-    vault.secrets.delete(n);
-    vault.live.delete(n);
-    vault.deleted.delete(n);
+  /** Hard delete: the secret or key and every version. */
+  removeEntry(kind: Kind, v: string, n: string): void {
+    const shelf = shelfOf(this.vaults.get(v)!, kind);
+    const e = shelf.byName.get(n)!;
+    for (const ver of e.versions) this.del(recordKeys.version(kind, v, n, ver.version));
+    this.del(recordKeys.entry(kind, v, n));
+    if (e.deleted) this.purgeQueue.delete(purgeQueueKey(e.deleted, kind, v, n));
+    shelf.byName.delete(n);
+    shelf.live.delete(n);
+    shelf.deleted.delete(n);
   }
 
   putDataKey(keyId: string, wrappedKey: Uint8Array): void {
@@ -147,40 +158,43 @@ export class Store {
     // Re-inserting moves it last in the map, which is install order.
     this.dataKeys.delete(keyId);
     this.dataKeys.set(keyId, rec);
-    this.put(keys.dataKey(keyId), encodeDataKey(rec));
+    this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
   }
 
   putRequest(id: string, rec: RequestRecord): void {
     this.requests.set(id, rec);
     this.nextRequestSeq = Math.max(this.nextRequestSeq, rec.seq + 1);
-    this.put(keys.request(id), encodeRequest(rec));
+    this.put(recordKeys.request(id), encodeRequest(rec));
   }
 
   removeRequest(id: string): void {
     this.requests.delete(id);
-    this.del(keys.request(id));
+    this.del(recordKeys.request(id));
   }
 
   /** Every record, in key order within each type: what load() needs to rebuild this store. */
   *records(): Generator<[string, Uint8Array]> {
     for (const v of this.vaultNames) {
       const vault = this.vaults.get(v)!;
-      yield [keys.vault(v), encodeVault(vault.rec)];
-      for (const n of [...vault.secrets.keys()].sort()) {
-        const s = vault.secrets.get(n)!;
-        yield [keys.secret(v, n), encodeSecretHeader({ name: s.name, deleted: s.deleted })];
-        for (const ver of s.versions) yield [keys.version(v, n, ver.version), encodeVersion(ver)];
+      yield [recordKeys.vault(v), encodeVault(vault.rec)];
+      for (const kind of KINDS) {
+        const shelf = shelfOf(vault, kind);
+        for (const n of [...shelf.byName.keys()].sort()) {
+          const e = shelf.byName.get(n)!;
+          yield [recordKeys.entry(kind, v, n), encodeHeader({ name: e.name, deleted: e.deleted })];
+          for (const ver of e.versions) yield [recordKeys.version(kind, v, n, ver.version), encodeVersionOf(kind, ver)];
+        }
       }
     }
-    for (const [id, rec] of this.dataKeys) yield [keys.dataKey(id), encodeDataKey(rec)];
-    for (const [id, rec] of this.requests) yield [keys.request(id), encodeRequest(rec)];
+    for (const [id, rec] of this.dataKeys) yield [recordKeys.dataKey(id), encodeDataKey(rec)];
+    for (const [id, rec] of this.requests) yield [recordKeys.request(id), encodeRequest(rec)];
   }
 
   /** Records may come in any order (LevelDB gives them sorted by key, vaults last). */
   static load(records: Iterable<readonly [string, Uint8Array]>): Store {
     const vaults: VaultRecord[] = [];
-    const secrets: { v: string; name: string; deleted: Deletion | null }[] = [];
-    const versions: { v: string; n: string; rec: VersionRecord }[] = [];
+    const entries: { kind: Kind; v: string; name: string; deleted: Deletion | null }[] = [];
+    const versions: { kind: Kind; v: string; n: string; rec: VersionOf[Kind] }[] = [];
     const dataKeys: { keyId: string; rec: DataKeyRecord }[] = [];
     const requests: { id: string; rec: RequestRecord }[] = [];
     for (const [key, value] of records) {
@@ -189,13 +203,13 @@ export class Store {
         case 'vault':
           vaults.push(decodeVault(value));
           break;
-        case 'secret': {
-          const h = decodeSecretHeader(value);
-          secrets.push({ v: k.vault, name: h.name, deleted: h.deleted });
+        case 'entry': {
+          const h = decodeHeader(value);
+          entries.push({ kind: k.kind, v: k.vault, name: h.name, deleted: h.deleted });
           break;
         }
         case 'version':
-          versions.push({ v: k.vault, n: k.name, rec: decodeVersion(value) });
+          versions.push({ kind: k.kind, v: k.vault, n: k.name, rec: decodeVersionOf(k.kind, value) });
           break;
         case 'dataKey':
           dataKeys.push({ keyId: k.keyId, rec: decodeDataKey(value) });
@@ -207,19 +221,22 @@ export class Store {
     }
     const store = new Store();
     for (const rec of vaults) store.putVault(rec);
-    for (const { v, name, deleted } of secrets) {
-      if (!store.vaults.has(v)) throw new Error(`vault state: secret ${name} of a missing vault ${v}`);
-      store.putSecret(v, name, deleted);
+    for (const { kind, v, name, deleted } of entries) {
+      if (!store.vaults.has(v)) throw new Error(`vault state: ${kind} ${name} of a missing vault ${v}`);
+      store.putEntry(kind, v, name, deleted);
     }
     versions.sort((a, b) => a.rec.seq - b.rec.seq);
-    for (const { v, n, rec } of versions) {
-      const s = store.vaults.get(v)?.secrets.get(n);
-      if (!s) throw new Error(`vault state: version ${rec.version} of a missing secret ${v}/${n}`);
-      store.putVersion(v, s, rec);
+    for (const { kind, v, n, rec } of versions) {
+      const vault = store.vaults.get(v);
+      const e = vault && shelfOf(vault, kind).byName.get(n);
+      if (!e) throw new Error(`vault state: version ${rec.version} of a missing ${kind} ${v}/${n}`);
+      store.putVersion(kind, v, e, rec);
     }
     for (const [v, vault] of store.vaults) {
-      for (const [n, s] of vault.secrets) {
-        if (s.versions.length === 0) throw new Error(`vault state: secret ${v}/${n} has no versions`);
+      for (const kind of KINDS) {
+        for (const [n, e] of shelfOf(vault, kind).byName) {
+          if (e.versions.length === 0) throw new Error(`vault state: ${kind} ${v}/${n} has no versions`);
+        }
       }
     }
     dataKeys.sort((a, b) => a.rec.seq - b.rec.seq);

@@ -120,7 +120,7 @@ export function validateContentType(contentType: unknown): string {
   return contentType;
 }
 
-function validateUnixSeconds(field: string, value: unknown): number {
+export function validateUnixSeconds(field: string, value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_UNIX_SECONDS) {
     throw invalid('BAD_PARAMETER', `${field} must be unix seconds between 0 (not set) and ${MAX_UNIX_SECONDS}, got ${quote(value)}`);
   }

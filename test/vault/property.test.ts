@@ -1,13 +1,13 @@
-// Property tests over random command sequences: the persisted records rebuild
-// exactly the live state (compared through the queries), and apply is
-// deterministic (same commands, same outcomes and mutations, on any replica,
-// before or after a reload).
+// Property tests over random command sequences of vaults, secrets and keys:
+// the persisted records rebuild exactly the live state (compared through the
+// queries), and apply is deterministic (same commands, same outcomes and
+// mutations, on any replica, before or after a reload).
 
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
-import { type ApplyOutcome, type Command, VaultError, VaultState } from '../../src/vault/index.js';
-import { DAY, T0, recordsOf, ver } from './fixtures/harness.js';
+import { type ApplyOutcome, type Command, KEY_OPS, KEY_OPS_BY_TYPE, VaultError, VaultState } from '../../src/vault/index.js';
+import { DAY, OCT256, P256, RSA2048, T0, material, recordsOf, ver } from './fixtures/harness.js';
 
 const vaultName = fc.constantFrom('va1', 'VA1', 'vb2', 'Vc3');
 const secretName = fc.constantFrom('s1', 'S1', 's2', 'x');
@@ -26,7 +26,73 @@ const attributes = fc.record({
 const ref = fc.record({ vault: vaultName, name: secretName });
 const bytes = fc.uint8Array({ minLength: 0, maxLength: 8 });
 
+// Key names overlap secret names: the two namespaces must not interfere.
+const keyName = fc.constantFrom('k1', 'K1', 's1');
+const keyRef = fc.record({ vault: vaultName, name: keyName });
+/** Mostly the type's operations; sometimes fewer; rarely one the type does not allow. */
+const keyVersion = fc
+  .tuple(fc.constantFrom(RSA2048, P256, OCT256), fc.subarray([...KEY_OPS]), fc.constantFrom('all', 'all', 'some', 'any'), tags, fc.boolean(), notBefore, expires, fc.boolean())
+  .map(([spec, ops, which, tags, enabled, notBefore, expires, exportable]) => ({
+    material: material(spec, `${spec.kty}${ops.length}`),
+    attributes: {
+      keyOps: which === 'all' ? [...KEY_OPS_BY_TYPE[spec.kty]] : which === 'some' ? ops.filter((o) => KEY_OPS_BY_TYPE[spec.kty].includes(o)) : ops,
+      enabled,
+      notBefore,
+      expires,
+      tags,
+      exportable,
+    },
+  }));
+
+const keyOps = [
+  {
+    arbitrary: fc
+      .tuple(fc.record({ vault: vaultName, name: keyName, version, rotation: fc.constantFrom(false, false, true) }), keyVersion)
+      .map(([head, kv]) => ({ op: 'createKeyVersion' as const, createKeyVersion: { ...head, ...kv } })),
+    weight: 5,
+  },
+  {
+    arbitrary: fc
+      .record(
+        {
+          vault: vaultName,
+          name: keyName,
+          version: fc.oneof(fc.constant(''), version),
+          enabled: fc.boolean(),
+          notBefore,
+          expires,
+          replaceKeyOps: fc.boolean(),
+          keyOps: fc.subarray([...KEY_OPS]),
+          replaceTags: fc.boolean(),
+          tags,
+        },
+        { requiredKeys: ['vault', 'name', 'version', 'replaceKeyOps', 'keyOps', 'replaceTags', 'tags'] },
+      )
+      .map((updateKey) => ({ op: 'updateKey' as const, updateKey })),
+    weight: 3,
+  },
+  { arbitrary: keyRef.map((deleteKey) => ({ op: 'deleteKey' as const, deleteKey })), weight: 3 },
+  { arbitrary: keyRef.map((recoverKey) => ({ op: 'recoverKey' as const, recoverKey })), weight: 3 },
+  { arbitrary: keyRef.map((purgeKey) => ({ op: 'purgeKey' as const, purgeKey })), weight: 3 },
+  {
+    arbitrary: fc
+      .record({
+        vault: vaultName,
+        name: keyName,
+        versions: fc.uniqueArray(
+          fc.tuple(version, keyVersion, fc.nat(T0), fc.nat(T0)).map(([version, kv, createdMs, updatedMs]) => ({ version, ...kv, createdMs, updatedMs })),
+          { minLength: 1, maxLength: 3, selector: (v) => v.version },
+        ),
+      })
+      .map((restoreKey) => ({ op: 'restoreKey' as const, restoreKey })),
+    weight: 1,
+  },
+];
+
+const KEY_COMMANDS = new Set(['createKeyVersion', 'updateKey', 'deleteKey', 'recoverKey', 'purgeKey', 'restoreKey']);
+
 const op = fc.oneof(
+  ...keyOps,
   { arbitrary: fc.record({ name: vaultName, softDeleteRetentionDays: fc.constantFrom(0, 7, 30), purgeProtection: fc.boolean() }).map((createVault) => ({ op: 'createVault' as const, createVault })), weight: 2 },
   { arbitrary: fc.record({ name: vaultName }).map((deleteVault) => ({ op: 'deleteVault' as const, deleteVault })), weight: 1 },
   {
@@ -163,6 +229,22 @@ function observe(s: VaultState, nowMs: number) {
           };
         }),
         deleted: deleted.map((d) => ({ d, again: s.getDeletedSecret(v.name, d.properties.name, nowMs) })),
+        keys: allPages((tok) => {
+          const p = s.listKeys(v.name, 3, tok);
+          return { items: p.keys, next: p.nextPageToken };
+        }).map((p) => ({
+          latest: p,
+          versions: allPages((tok) => {
+            const page = s.listKeyVersions(v.name, p.name, 2, tok);
+            return { items: page.keys, next: page.nextPageToken };
+          }).map((x) => ({ x, got: s.getKey(v.name, p.name, x.version), use: settle(() => s.keyForOperation(v.name, p.name, x.version, 'sign', nowMs)) })),
+          backup: s.backupKey(v.name, p.name),
+          spec: s.latestKeySpec(v.name, p.name),
+        })),
+        deletedKeys: allPages((tok) => {
+          const p = s.listDeletedKeys(v.name, 2, tok, nowMs);
+          return { items: p.keys, next: p.nextPageToken };
+        }).map((d) => ({ d, again: s.getDeletedKey(v.name, d.key.properties.name, nowMs) })),
       };
     }),
   };
@@ -188,11 +270,18 @@ const describe = (outs: ApplyOutcome[]) =>
 t.test('the records a state emitted rebuild it exactly; apply is deterministic', async (t) => {
   let successes = 0;
   let errors = 0;
+  let keyApplied = 0;
   fc.assert(
     fc.property(commands, fc.nat(), (cmds, cut) => {
       const live = new VaultState();
       const { outcomes, storage } = applyAll(live, cmds);
-      for (const o of outcomes) 'error' in o ? errors++ : successes++;
+      for (const [i, o] of outcomes.entries()) {
+        if ('error' in o) errors++;
+        else {
+          successes++;
+          if (KEY_COMMANDS.has(cmds[i]!.op)) keyApplied++;
+        }
+      }
       // Well-formed commands are refused for what they ask, never as malformed.
       if (outcomes.some((o) => 'error' in o && o.error.reason === 'BAD_COMMAND')) return false;
       if (outcomes.some((o) => 'error' in o && o.mutations.length > 0)) return false;
@@ -224,6 +313,7 @@ t.test('the records a state emitted rebuild it exactly; apply is deterministic',
     { numRuns: 150 },
   );
   t.ok(successes > 600 && errors > 300, `the sequences exercise both paths (${successes} applied, ${errors} refused)`);
+  t.ok(keyApplied > 250, `key commands apply too (${keyApplied})`);
 });
 
 t.test('refused commands change nothing, whatever the sequence before them', async (t) => {

@@ -1,0 +1,119 @@
+// What the handlers of every kind share: finding the vault, the lifecycle
+// checks of a name (live, soft-deleted, deleted past its purge date), and the
+// small field checks of a command that apply must not trust.
+
+import { invalid, notFound, precondition, quote, type Reason, VaultError } from './errors.js';
+import { type Entry, type Kind, type Shelf, type VaultEntry, type VersionOf, isExpired, lower } from './model.js';
+import type { ApplyResult } from './outcome.js';
+import type { Store } from './store.js';
+import { validateVaultName } from './validate.js';
+
+export const MAX_RESTORED_VERSIONS = 10_000;
+
+export type Body = Record<string, unknown>;
+
+export type Handler = (store: Store, body: Body, timeMs: number) => ApplyResult;
+
+export function vaultOf(store: Store, name: unknown): VaultEntry {
+  const vault = store.vault(validateVaultName(name));
+  if (!vault) throw notFound('VAULT_NOT_FOUND', `vault ${quote(name)} does not exist`);
+  return vault;
+}
+
+/** The reasons each kind answers with: a missing key is not a missing secret to a client. */
+export interface KindReasons {
+  kind: Kind;
+  notFound: Reason;
+  deletedNotFound: Reason;
+}
+
+/** The entry if it exists and is not deleted. */
+export function liveEntry<K extends Kind>(shelf: Shelf<VersionOf[K]>, r: KindReasons, vault: string, name: string): Entry<VersionOf[K]> {
+  const e = shelf.byName.get(lower(name));
+  if (!e || e.deleted) throw notFound(r.notFound, `${r.kind} ${quote(name)} not found in vault ${quote(vault)}`);
+  return e;
+}
+
+/** The entry if it is soft-deleted and not yet past its purge date. */
+export function deletedEntry<K extends Kind>(
+  shelf: Shelf<VersionOf[K]>,
+  r: KindReasons,
+  vault: string,
+  name: string,
+  timeMs: number,
+): Entry<VersionOf[K]> {
+  const e = shelf.byName.get(lower(name));
+  if (!e || !e.deleted || isExpired(e.deleted, timeMs)) {
+    throw notFound(r.deletedNotFound, `no deleted ${r.kind} ${quote(name)} in vault ${quote(vault)}`);
+  }
+  return e;
+}
+
+/**
+ * Refuses a name that is taken, live or soft-deleted. Returns true when a
+ * deleted entry that counts as purged is still stored and must be removed
+ * before the name is reused.
+ */
+export function claimName<K extends Kind>(
+  shelf: Shelf<VersionOf[K]>,
+  kind: K,
+  vault: string,
+  name: string,
+  timeMs: number,
+  ifLive: VaultError | null,
+): boolean {
+  const e = shelf.byName.get(lower(name));
+  if (!e) return false;
+  if (!e.deleted) {
+    if (ifLive) throw ifLive;
+    return false;
+  }
+  if (!isExpired(e.deleted, timeMs)) {
+    throw precondition(
+      'CONFLICT_DELETED_EXISTS',
+      `${kind} ${quote(name)} is deleted but recoverable in vault ${quote(vault)}; recover or purge it before reusing the name`,
+    );
+  }
+  return true;
+}
+
+/** Sorted, and copied through defineProperty semantics so that a "__proto__" tag stays data. */
+export const sortedTags = (tags: Record<string, string>) =>
+  Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+export function epochMs(field: string, v: unknown): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw invalid('BAD_PARAMETER', `${field} must be a non-negative integer`);
+  return v as number;
+}
+
+export const optional = <T>(v: unknown, check: (v: unknown) => T): T | undefined =>
+  v === undefined || v === null ? undefined : check(v);
+
+export function boolean(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw invalid('BAD_PARAMETER', `${field} must be a boolean`);
+  return v;
+}
+
+/**
+ * Checks a backup's versions with `parse` (which sees a version id already
+ * checked and unique, and the version's position); any fault is BAD_BACKUP.
+ */
+export function restoredVersions<R>(list: unknown, parse: (o: Body, version: string, seq: number) => R, validateId: (v: unknown) => string): R[] {
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_RESTORED_VERSIONS) {
+    throw invalid('BAD_BACKUP', `a backup holds 1-${MAX_RESTORED_VERSIONS} versions`);
+  }
+  const seen = new Set<string>();
+  return list.map((item: unknown, seq) => {
+    try {
+      if (item === null || typeof item !== 'object') throw invalid('BAD_PARAMETER', 'not a version record');
+      const o = item as Body;
+      const version = validateId(o.version);
+      if (seen.has(version)) throw invalid('BAD_PARAMETER', `version ${version} appears twice`);
+      seen.add(version);
+      return parse(o, version, seq);
+    } catch (e) {
+      if (!(e instanceof VaultError)) throw e;
+      throw invalid('BAD_BACKUP', `the backup's version #${seq + 1} is invalid: ${e.message}`);
+    }
+  });
+}
