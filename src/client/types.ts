@@ -200,6 +200,8 @@ export interface NodeStatus {
   lastTransitionMs: number;
   lastTransitionReason: string;
   appliedAtMs: number;
+  /** Secondary nodes: failed over by an operator (no automatic failback). */
+  manual: boolean;
 }
 
 export interface RegionStatus {

@@ -7,7 +7,7 @@ import { API_FILES, GRPC_LOADER_OPTIONS } from '../protos.js';
 
 export const apiPackageDefinition = protoLoader.loadSync(API_FILES, GRPC_LOADER_OPTIONS);
 
-type ServiceName = 'Vaults' | 'Secrets' | 'Cluster';
+type ServiceName = 'Vaults' | 'Secrets' | 'Keys' | 'Cluster';
 
 const loaded = grpc.loadPackageDefinition(apiPackageDefinition) as unknown as {
   keyraft: { v1: Record<ServiceName, grpc.ServiceClientConstructor> };

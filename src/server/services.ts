@@ -6,6 +6,7 @@ import type { Envelope } from '../crypto/envelope.js';
 import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
 import { apiService } from './api.js';
 import type { RouteOptions, Router, ServerContext } from './handler.js';
+import { keyHandlers } from './keys.js';
 import { secretHandlers } from './secrets.js';
 import type { StatusCollector } from './status.js';
 import type { CommandOutcome, VaultApp } from './vault-app.js';
@@ -63,6 +64,7 @@ export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): 
   const runner = new CommandRunner(deps);
   server.addService(apiService('Vaults'), vaultHandlers(deps, runner));
   server.addService(apiService('Secrets'), secretHandlers(deps, runner));
+  server.addService(apiService('Keys'), keyHandlers(deps, runner));
   server.addService(apiService('Cluster'), {
     getStatus: deps.router.local(() => deps.status.cluster()),
     failover: deps.router.local((req: { reason?: string }) => deps.status.transition('FAILED_OVER', req.reason ?? '')),

@@ -82,17 +82,17 @@ t.test('secret tables: the value appears only in the one made for `secret show`'
 t.test('cluster status: a node table and a region table', async (t) => {
   const status: ClusterStatus = {
     nodes: [
-      { id: 'east-1', region: 'east', role: 'leader', term: 3, commitIndex: 120, appliedIndex: 120, leader: 'east-1', mode: 'SERVING', reachable: true, clientAddress: '127.0.0.1:7101', peerAddress: '127.0.0.1:7201' },
-      { id: 'east-2', region: 'east', role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leader: '', mode: '', reachable: false, clientAddress: '127.0.0.1:7102', peerAddress: '127.0.0.1:7202' },
+      { id: 'east-1', region: 'east', role: 'leader', term: 3, commitIndex: 120, appliedIndex: 120, leader: 'east-1', mode: 'SERVING', reachable: true, clientAddress: '127.0.0.1:7101', peerAddress: '127.0.0.1:7201', primaryIndex: 0, geoLagEntries: 0, geoLagMs: 0, epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', appliedAtMs: 0, manual: false },
+      { id: 'east-2', region: 'east', role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leader: '', mode: '', reachable: false, clientAddress: '127.0.0.1:7102', peerAddress: '127.0.0.1:7202', primaryIndex: 0, geoLagEntries: 0, geoLagMs: 0, epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', appliedAtMs: 0, manual: false },
     ],
-    regions: [{ name: 'east', role: 'primary', mode: 'SERVING', leader: 'east-1' }],
+    regions: [{ name: 'east', role: 'primary', mode: 'SERVING', leader: 'east-1', epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', manual: false }],
     answeredBy: 'east-1',
   };
   const text = clusterTables(status);
-  t.match(text, /^Node\s+Region\s+Role\s+Term\s+Commit\s+Applied\s+Leader\s+Mode\s+Reachable$/m);
+  t.match(text, /^Node\s+Region\s+Role\s+Term\s+Commit\s+Applied\s+Leader\s+Mode\s+Reachable\s+Primary index\s+Geo lag$/m);
   t.match(text, /^east-1\s+east\s+leader\s+3\s+120\s+120\s+east-1\s+SERVING\s+yes$/m);
   t.match(text, /^east-2\s+east\s+unreachable\s+0\s+0\s+0\s+NO$/m);
-  t.match(text, /^Region\s+Role\s+Mode\s+Leader$/m);
+  t.match(text, /^Region\s+Role\s+Mode\s+Leader\s+Epoch\s+Last transition$/m);
   t.match(text, /^east\s+primary\s+SERVING\s+east-1$/m);
   t.match(text, /Answered by east-1$/);
   noTrailingBlanks(t, text);
