@@ -39,7 +39,7 @@
 // random IVs; data keys are meant to be rotated (newDataKey + installDataKey)
 // long before a cluster seals that many values under one of them.
 
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createCipheriv, createDecipheriv, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { MASTER_KEY_BYTES, MasterKeyError } from './masterkey.js';
 
 export const FORMAT_VERSION = 0x01;
@@ -157,7 +157,13 @@ export class Envelope {
     }
   }
 
-  /** The installed data key `keyId`, wrapped under `newMasterKey` (master-key rotation). */
+  /**
+   * The installed data key `keyId`, wrapped under `newMasterKey` (master-key
+   * rotation). Deterministic: every node rewraps to the same bytes, so their
+   * states stay identical. Its IV comes from the new key and the key id; a
+   * (master key, key id) pair only ever wraps that one data key, so an IV is
+   * never reused for another plaintext.
+   */
   rewrap(keyId: string, newMasterKey: Uint8Array): Uint8Array {
     const key = this.#dataKeys.get(keyId);
     if (key === undefined) {
@@ -165,8 +171,9 @@ export class Envelope {
     }
     const master = masterKeyObject(newMasterKey);
     const raw = key.export();
+    const iv = createHmac('sha256', master).update(`keyraft rewrap iv ${keyId}`).digest().subarray(0, IV_BYTES);
     try {
-      return wrapDataKey(master, keyId, raw);
+      return wrapDataKey(master, keyId, raw, iv);
     } finally {
       raw.fill(0);
     }
@@ -255,10 +262,9 @@ function masterKeyObject(masterKey: Uint8Array): KeyObject {
   return createSecretKey(masterKey);
 }
 
-function wrapDataKey(master: KeyObject, keyId: string, raw: Uint8Array): Uint8Array {
+function wrapDataKey(master: KeyObject, keyId: string, raw: Uint8Array, iv: Buffer = randomBytes(IV_BYTES)): Uint8Array {
   const out = Buffer.alloc(WRAPPED_KEY_BYTES);
   out[0] = FORMAT_VERSION;
-  const iv = randomBytes(IV_BYTES);
   iv.copy(out, 1);
   const cipher = createCipheriv(CIPHER, master, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(WRAP_AAD_PREFIX + keyId, 'utf8'));

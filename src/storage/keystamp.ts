@@ -11,6 +11,11 @@ export class WrongKeyError extends Error {
   override name = 'WrongKeyError';
 }
 
+/** Records that `fingerprint`'s key wrote this folder (after a master-key rotation). */
+export function writeKeyStamp(dataDir: string, fingerprint: string): void {
+  writeFileSync(join(dataDir, STAMP_FILE), `${fingerprint}\n`, { mode: 0o600 });
+}
+
 export function checkKeyStamp(dataDir: string, fingerprint: string): void {
   const path = join(dataDir, STAMP_FILE);
   if (!existsSync(path)) {

@@ -21,6 +21,7 @@ import type {
   VaultInfo,
 } from './model.js';
 import type { ApplyOutcome, ApplyResult } from './outcome.js';
+import type { Mutation } from './records.js';
 import * as q from './queries.js';
 import * as qk from './queries-keys.js';
 import { Store, VaultBug } from './store.js';
@@ -197,6 +198,20 @@ export class VaultState {
   /** Every installed data key, wrapped; the last installed is the active one. */
   dataKeys(): DataKeys {
     return q.dataKeys(this.store);
+  }
+
+  /**
+   * Master-key rotation, done offline on every node alike: every data key
+   * under its new wrapping. Returns the records to write; nothing else changes.
+   */
+  rewrapDataKeys(rewrapped: ReadonlyMap<string, Uint8Array>): Mutation[] {
+    this.store.begin();
+    for (const keyId of this.store.dataKeys.keys()) {
+      const wrapped = rewrapped.get(keyId);
+      if (wrapped === undefined) throw new Error(`no new wrapping for data key ${keyId}`);
+      this.store.rewrapDataKey(keyId, wrapped);
+    }
+    return this.store.end();
   }
 
   private remember(requestId: string, index: number, fp: string, result: ApplyResult): void {

@@ -161,6 +161,14 @@ export class Store {
     this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
   }
 
+  /** The same data key under another wrapping (master-key rotation): its place in install order stays. */
+  rewrapDataKey(keyId: string, wrappedKey: Uint8Array): void {
+    const rec = this.dataKeys.get(keyId);
+    if (rec === undefined) throw new Error(`no data key ${keyId} to rewrap`);
+    rec.wrappedKey = wrappedKey;
+    this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
+  }
+
   putRequest(id: string, rec: RequestRecord): void {
     this.requests.set(id, rec);
     this.nextRequestSeq = Math.max(this.nextRequestSeq, rec.seq + 1);

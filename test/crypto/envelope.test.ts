@@ -411,3 +411,20 @@ t.test('a backup blob made by one node opens on another with the same data keys'
   const rec = leader.seal(payload, 'vault-a/s/1');
   for (const n of nodes) t.same(Buffer.from(n.open(rec, 'vault-a/s/1')), payload, 'records too');
 });
+
+t.test('rewrap is deterministic, so every node rotates to the same bytes', async (t) => {
+  const master = randomBytes(32);
+  const next = randomBytes(32);
+  const a = new Envelope(master);
+  const { keyId, wrapped } = a.newDataKey();
+  a.installDataKey(keyId, wrapped);
+  const b = new Envelope(master);
+  b.installDataKey(keyId, wrapped);
+  t.same(Buffer.from(a.rewrap(keyId, next)), Buffer.from(b.rewrap(keyId, next)), 'two nodes, the same rewrapped bytes');
+  const other = a.newDataKey();
+  a.installDataKey(other.keyId, other.wrapped);
+  t.notSame(Buffer.from(a.rewrap(other.keyId, next)).subarray(1, 13), Buffer.from(a.rewrap(keyId, next)).subarray(1, 13), 'another key id, another IV');
+  const c = new Envelope(next);
+  c.installDataKey(keyId, a.rewrap(keyId, next));
+  t.ok(c.hasDataKey(keyId), 'the new master key opens it');
+});
