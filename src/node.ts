@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     electionTicks: topology.raft.electionTicks,
     heartbeatTicks: topology.raft.heartbeatTicks,
     compactEvery: topology.raft.compactEvery,
+    retainForReaders: topology.raft.geoRetainEntries,
     store,
     app,
     logger,
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
       cb(null, ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined));
     },
   });
-  const geoSource = isSecondary ? undefined : new GeoSource({ nodeId: self.id, replica, logger, isDropped: (id) => transport.isDropped(id) });
+  const geoSource = isSecondary ? undefined : new GeoSource({ nodeId: self.id, replica, store, logger, isDropped: (id) => transport.isDropped(id) });
   geoSource?.register(peerServer);
   const secondaryRegion = topology.regions.find((r) => r.role === 'secondary');
   const geoFollower = isSecondary

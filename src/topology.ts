@@ -24,6 +24,8 @@ export interface RaftTiming {
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly compactEvery: number;
+  /** Log entries a primary keeps for a lagging secondary before it must take a snapshot. */
+  readonly geoRetainEntries: number;
 }
 
 export interface Topology {
@@ -34,7 +36,7 @@ export interface Topology {
   readonly raft: RaftTiming;
 }
 
-const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000 };
+const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
 
 export class TopologyError extends Error {
   override name = 'TopologyError';

@@ -28,8 +28,25 @@ export interface FollowEvent {
   appliedAtMs: number;
 }
 
+export interface SnapshotPart {
+  primaryIndex: number;
+  primaryTerm: number;
+  transfer: string;
+  seq: number;
+  records: { key: string; value: Uint8Array }[];
+  last: boolean;
+}
+
+export interface GeoSnapshotChunk {
+  index: number;
+  term: number;
+  records: { key: string; value: Uint8Array }[];
+  done: boolean;
+}
+
 export type GeoEntry =
   | { kind: 'shipped'; shipped: { entries: PrimaryEntry[]; appliedAtMs: number } }
+  | { kind: 'snapshotPart'; snapshotPart: SnapshotPart }
   | { kind: 'transition'; transition: { mode: string; epoch: number; atMs: number; reason: string; manual: boolean } };
 
 const root = loadProtoRoot('keyraft/peer/v1/geo.proto');
@@ -41,7 +58,7 @@ export function isGeoEntryData(data: Uint8Array): boolean {
 }
 
 export function encodeGeoEntry(e: GeoEntry): Uint8Array {
-  const body = GeoEntryPb.encode(GeoEntryPb.fromObject(e.kind === 'shipped' ? { shipped: e.shipped } : { transition: e.transition })).finish();
+  const body = GeoEntryPb.encode(GeoEntryPb.fromObject({ [e.kind]: e.kind === 'shipped' ? e.shipped : e.kind === 'transition' ? e.transition : e.snapshotPart })).finish();
   const out = new Uint8Array(body.length + 1);
   out.set(body, 1);
   return out;
@@ -52,9 +69,11 @@ export function decodeGeoEntry(data: Uint8Array): GeoEntry {
     kind?: string;
     shipped?: { entries: PrimaryEntry[]; appliedAtMs: number };
     transition?: { mode: string; epoch: number; atMs: number; reason: string; manual: boolean };
+    snapshotPart?: SnapshotPart;
   };
   if (o.kind === 'shipped' && o.shipped) return { kind: 'shipped', shipped: o.shipped };
   if (o.kind === 'transition' && o.transition) return { kind: 'transition', transition: o.transition };
+  if (o.kind === 'snapshotPart' && o.snapshotPart) return { kind: 'snapshotPart', snapshotPart: o.snapshotPart };
   throw new Error('empty geo entry');
 }
 

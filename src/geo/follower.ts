@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ReplicaError } from '../replica/errors.js';
 import type { Replica } from '../replica/replica.js';
 import { AdminClient } from '../transport/peer-service.js';
-import { type FollowEvent, GeoClient, type PrimaryEntry, encodeGeoEntry } from './codec.js';
+import { type FollowEvent, GeoClient, type GeoSnapshotChunk, type PrimaryEntry, encodeGeoEntry } from './codec.js';
 import type { GeoMeta, SecondaryMode } from './geo-state.js';
 
 const LOOP_MS = 100;
@@ -62,6 +62,9 @@ export class GeoFollower {
   private leaderSeenAt = 0;
   private leaderSeenSince = 0;
   private primaryCommit = 0;
+  /** The primary compacted what we need: take its state instead of entries. */
+  private needSnapshot = false;
+  private transferring = false;
 
   constructor(private readonly opts: GeoFollowerOptions) {
     this.geoClients = opts.primaries.map((p) => new GeoClient(p.peer, grpc.credentials.createInsecure()));
@@ -93,7 +96,8 @@ export class GeoFollower {
       this.pending = [];
     }
     if (!this.leading) return;
-    if (this.stream === undefined) this.openStream();
+    if (this.needSnapshot) void this.transferSnapshot();
+    else if (this.stream === undefined) this.openStream();
     void this.ship();
     void this.detect();
   }
@@ -126,11 +130,50 @@ export class GeoFollower {
     const done = (err?: Error) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
+      if (err !== undefined && err.message.includes('GEO_SNAPSHOT_NEEDED')) {
+        this.opts.logger.warn({ from }, 'the primary compacted the entries this region needs: taking a snapshot');
+        this.needSnapshot = true;
+        return;
+      }
       this.source++;
       if (err !== undefined) this.opts.logger.debug({ err: err.message }, 'geo stream ended; trying the next primary node');
     };
     stream.on('error', (err) => done(err));
     stream.on('end', () => done());
+  }
+
+  /**
+   * Streams a primary node's state and proposes it into this region's log in
+   * parts; the last part swaps it in on every node. One transfer at a time.
+   */
+  private async transferSnapshot(): Promise<void> {
+    if (this.transferring) return;
+    this.transferring = true;
+    this.closeStream();
+    this.pending = [];
+    const n = this.geoClients.length;
+    const source = this.opts.primaries[this.source % n]!;
+    const client = this.geoClients[this.source % n] as unknown as { snapshot: (r: object) => grpc.ClientReadableStream<GeoSnapshotChunk> };
+    const transfer = `${this.opts.nodeId}-${Date.now().toString(36)}`;
+    let seq = 0;
+    try {
+      const stream = client.snapshot({ follower: this.opts.nodeId });
+      for await (const chunk of stream as AsyncIterable<GeoSnapshotChunk>) {
+        if (!this.opts.replica.isLeader) throw new Error('no longer leading');
+        const part = { primaryIndex: chunk.index, primaryTerm: chunk.term, transfer, seq: seq++, records: chunk.records, last: chunk.done };
+        await this.opts.replica.propose(encodeGeoEntry({ kind: 'snapshotPart', snapshotPart: part }), PROPOSE_TIMEOUT_MS);
+        if (chunk.done) {
+          this.opts.logger.info({ from: source.id, primaryIndex: chunk.index, parts: seq }, 'installed a primary snapshot in this region');
+          this.needSnapshot = false;
+        }
+      }
+    } catch (e) {
+      this.source++;
+      this.opts.logger.warn({ err: e instanceof Error ? e.message : String(e), from: source.id }, 'snapshot transfer failed; retrying');
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      this.transferring = false;
+    }
   }
 
   private closeStream(): void {

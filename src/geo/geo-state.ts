@@ -17,6 +17,8 @@ export interface GeoMeta {
   lastTransitionReason: string;
   /** Failed over by an operator: automatic failback waits for a manual one. */
   manual: boolean;
+  /** The primary snapshot being received part by part ('' when none). */
+  staging: string;
 }
 
 export const GEO_META_KEY = 'geo/meta';
@@ -28,7 +30,7 @@ export const GEO_META_KEY = 'geo/meta';
 export const BOOTSTRAP_INDEX = 1;
 
 export function initialGeoMeta(): GeoMeta {
-  return { cursor: BOOTSTRAP_INDEX, appliedAtMs: 0, mode: 'STANDBY', epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', manual: false };
+  return { cursor: BOOTSTRAP_INDEX, appliedAtMs: 0, mode: 'STANDBY', epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', manual: false, staging: '' };
 }
 
 export function encodeGeoMeta(m: GeoMeta): Uint8Array {
@@ -39,6 +41,9 @@ export function decodeGeoMeta(bytes: Uint8Array): GeoMeta {
   return { ...initialGeoMeta(), ...(JSON.parse(new TextDecoder().decode(bytes)) as Partial<GeoMeta>) };
 }
 
+/** Geo bookkeeping, and a primary snapshot being staged: not vault records. */
 export function isGeoRecord(key: string): boolean {
   return key.startsWith('geo/');
 }
+
+export const GEO_STAGE_PREFIX = 'geo/stage/';

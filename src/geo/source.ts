@@ -6,15 +6,19 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Replica } from '../replica/replica.js';
-import type { FollowEvent, PrimaryHealth } from './codec.js';
+import type { NodeStore } from '../storage/store.js';
+import type { FollowEvent, GeoSnapshotChunk, PrimaryHealth } from './codec.js';
 import { GeoServiceDefinition } from './codec.js';
 
 const BATCH = 256;
+/** Small parts: each becomes one entry of the secondary's log, and a Raft message carries many. */
+const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 const HEARTBEAT_MS = 200;
 
 export interface GeoSourceOptions {
   readonly nodeId: string;
   readonly replica: Replica;
+  readonly store: NodeStore;
   readonly logger: Logger;
   /** Fault injection: the follower's traffic is dropped. */
   readonly isDropped: (nodeId: string) => boolean;
@@ -31,10 +35,38 @@ export class GeoSource {
           call.destroy(err instanceof Error ? err : new Error(String(err)));
         });
       },
-      snapshot: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'GEO_SNAPSHOT_UNAVAILABLE: geo snapshots are not implemented yet' });
+      snapshot: (call: grpc.ServerWritableStream<{ follower: string }, GeoSnapshotChunk>) => {
+        void this.snapshot(call).catch((err: unknown) => {
+          this.opts.logger.warn({ err, follower: call.request.follower }, 'geo snapshot stream failed');
+          call.emit('error', { code: grpc.status.UNAVAILABLE, details: `GEO_SNAPSHOT_FAILED: ${err instanceof Error ? err.message : String(err)}` });
+        });
       },
     });
+  }
+
+  /** Streams this node's applied state, read from one LevelDB snapshot, in chunks. */
+  private async snapshot(call: grpc.ServerWritableStream<{ follower: string }, GeoSnapshotChunk>): Promise<void> {
+    const view = await this.opts.store.openStateSnapshot();
+    this.opts.logger.info({ follower: call.request.follower, index: view.meta.index }, 'streaming a snapshot to the secondary');
+    try {
+      let records: GeoSnapshotChunk['records'] = [];
+      let bytes = 0;
+      const flush = async (done: boolean) => {
+        const chunk: GeoSnapshotChunk = { index: view.meta.index, term: view.meta.term, records, done };
+        records = [];
+        bytes = 0;
+        if (!call.write(chunk)) await new Promise((r) => call.once('drain', r));
+      };
+      for await (const [key, value] of view.records) {
+        records.push({ key, value });
+        bytes += key.length + value.length;
+        if (bytes >= SNAPSHOT_CHUNK_BYTES) await flush(false);
+      }
+      await flush(true);
+      call.end();
+    } finally {
+      await view.close();
+    }
   }
 
   health(): PrimaryHealth {

@@ -29,9 +29,6 @@ export interface RaftTransport {
   sendSnapshot(m: Message): void;
 }
 
-/** How far behind a log reader may fall before compaction leaves it to a snapshot. */
-const MAX_RETAINED_ENTRIES = 200_000;
-
 export interface ReplicaOptions {
   readonly id: string;
   /** The founding voters of this node's group, used only on first start. */
@@ -41,6 +38,8 @@ export interface ReplicaOptions {
   readonly heartbeatTicks: number;
   /** Compact the log once this many entries were applied since the last compaction. */
   readonly compactEvery: number;
+  /** How far behind a log reader (the secondary region) may fall before compaction leaves it to a snapshot. */
+  readonly retainForReaders: number;
   readonly store: NodeStore;
   readonly app: Application;
   readonly logger: Logger;
@@ -84,7 +83,7 @@ export class Replica {
   readonly events = new EventEmitter();
   /**
    * The lowest log index some reader (the secondary region) still needs:
-   * compaction keeps it unless the log would grow past MAX_RETAINED_ENTRIES.
+   * compaction keeps it unless the reader falls more than retainForReaders behind.
    */
   private retainFrom = Infinity;
 
@@ -422,7 +421,7 @@ export class Replica {
     const meta = this.appliedMeta;
     if (meta.index - this.compactedIndex < this.opts.compactEvery) return;
     // A reader far enough behind must take a snapshot; closer ones keep their entries.
-    if (this.retainFrom <= meta.index && meta.index - this.retainFrom < MAX_RETAINED_ENTRIES) return;
+    if (this.retainFrom <= meta.index && meta.index - this.retainFrom < this.opts.retainForReaders) return;
     const store = this.opts.store;
     this.raw.compact({ meta, data: new Uint8Array() });
     this.compactedIndex = meta.index;

@@ -8,8 +8,8 @@
 
 import type { Logger } from 'pino';
 import type { Envelope } from '../crypto/envelope.js';
-import { type GeoEntry, decodeGeoEntry, isGeoEntryData } from '../geo/codec.js';
-import { GEO_META_KEY, type GeoMeta, decodeGeoMeta, encodeGeoMeta, initialGeoMeta, isGeoRecord } from '../geo/geo-state.js';
+import { type GeoEntry, type SnapshotPart, decodeGeoEntry, isGeoEntryData } from '../geo/codec.js';
+import { GEO_META_KEY, GEO_STAGE_PREFIX, type GeoMeta, decodeGeoMeta, encodeGeoMeta, initialGeoMeta, isGeoRecord } from '../geo/geo-state.js';
 import type { Application, StateWrite } from '../replica/replica.js';
 import { EntryType } from '../raft/index.js';
 import { ErrorKind, VaultError, VaultState, decodeCommand, type ApplyResult, type Command } from '../vault/index.js';
@@ -24,6 +24,8 @@ export interface GeoOutcome {
 export class VaultApp implements Application {
   state: VaultState = VaultState.load([]);
   geo: GeoMeta = initialGeoMeta();
+  /** Records of a primary snapshot being received (persisted under GEO_STAGE_PREFIX). */
+  private staged = new Map<string, Uint8Array>();
 
   constructor(
     private readonly envelope: Envelope,
@@ -74,6 +76,8 @@ export class VaultApp implements Application {
         geo.cursor = e.index;
         geo.appliedAtMs = entry.shipped.appliedAtMs;
       }
+    } else if (entry.kind === 'snapshotPart') {
+      writes.push(...this.applySnapshotPart(entry.snapshotPart));
     } else {
       const t = entry.transition;
       if (t.mode === 'FAILED_OVER' || t.mode === 'STANDBY') {
@@ -89,11 +93,44 @@ export class VaultApp implements Application {
     return { result: { geo: { ...geo } }, writes };
   }
 
+  /**
+   * A part of a primary snapshot, for a secondary too far behind for entries:
+   * parts are staged (persisted, so a restart keeps them); the last one swaps
+   * the whole state for the staged one, at the snapshot's primary index.
+   */
+  private applySnapshotPart(part: SnapshotPart): StateWrite[] {
+    const writes: StateWrite[] = [];
+    const geo = this.geo;
+    if (part.seq === 0) {
+      // A new transfer: whatever an abandoned one staged goes.
+      for (const key of this.staged.keys()) writes.push({ op: 'del', key: GEO_STAGE_PREFIX + key });
+      this.staged.clear();
+      geo.staging = part.transfer;
+    }
+    if (part.transfer !== geo.staging || part.primaryIndex <= geo.cursor) return writes;
+    for (const r of part.records) {
+      this.staged.set(r.key, r.value);
+      writes.push({ op: 'put', key: GEO_STAGE_PREFIX + r.key, value: r.value });
+    }
+    if (!part.last) return writes;
+    for (const [key] of this.state.records()) writes.push({ op: 'del', key });
+    for (const [key, value] of this.staged) writes.push({ op: 'del', key: GEO_STAGE_PREFIX + key }, { op: 'put', key, value });
+    this.state = VaultState.load(this.staged);
+    for (const k of this.state.dataKeys().keys) this.envelope.installDataKey(k.keyId, k.wrappedKey);
+    this.staged = new Map();
+    geo.staging = '';
+    geo.cursor = part.primaryIndex;
+    this.logger.info({ primaryIndex: part.primaryIndex }, 'installed a primary snapshot');
+    return writes;
+  }
+
   async reload(records: AsyncIterable<[string, Uint8Array]>): Promise<void> {
     const all: [string, Uint8Array][] = [];
     let geo = initialGeoMeta();
+    this.staged = new Map();
     for await (const [key, value] of records) {
       if (key === GEO_META_KEY) geo = decodeGeoMeta(value);
+      else if (key.startsWith(GEO_STAGE_PREFIX)) this.staged.set(key.slice(GEO_STAGE_PREFIX.length), value);
       else if (!isGeoRecord(key)) all.push([key, value]);
     }
     this.state = VaultState.load(all);

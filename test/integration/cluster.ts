@@ -34,6 +34,7 @@ export interface ClusterOptions {
   readonly tickMs?: number;
   readonly failoverAfterMs?: number;
   readonly failbackAfterMs?: number;
+  readonly geoRetainEntries?: number;
 }
 
 export interface NodeInfo {
@@ -64,7 +65,7 @@ export class TestCluster {
       regions: [] as unknown[],
       failoverAfterMs: opts.failoverAfterMs ?? 3000,
       failbackAfterMs: opts.failbackAfterMs ?? 3000,
-      raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000 },
+      raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000, geoRetainEntries: opts.geoRetainEntries ?? 200_000 },
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'));
     for (const [i, r] of regions.entries()) {

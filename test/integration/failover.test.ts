@@ -210,3 +210,40 @@ t.test('a manual failover drill holds until a manual failback', async (t) => {
   t.match(await client.failback({ reason: 'drill over' }), { name: 'west', mode: 'STANDBY', manual: false });
   t.equal((await west.setSecret({ vault: VAULT, name: 'x', value: 'y' })).value, 'y', 'writes through the secondary again');
 });
+
+t.test('a secondary too far behind catches up from a primary snapshot', async (t) => {
+  const cluster = await TestCluster.create({
+    regions: [
+      { name: 'east', nodes: 3 },
+      { name: 'west', nodes: 3 },
+    ],
+    compactEvery: 10,
+    geoRetainEntries: 20,
+  });
+  t.teardown(() => cluster.destroy());
+  cluster.startAll();
+  const east = new KeyraftClient({ endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  const west = new KeyraftClient({ endpoints: cluster.endpoints('west'), timeoutMs: 5000, retries: 2 });
+  t.teardown(() => {
+    east.close();
+    west.close();
+  });
+  await eventually('the vault', () => east.createVault({ name: VAULT }).then(() => true), 20_000);
+  await Promise.all(cluster.regionNodes('west').map((n) => cluster.kill(n.id)));
+  const written = new Map<string, string>();
+  for (let i = 0; i < 60; i++) {
+    written.set(`s${i % 25}`, `v${i}`);
+    await east.setSecret({ vault: VAULT, name: `s${i % 25}`, value: `v${i}` });
+  }
+  for (const n of cluster.regionNodes('west')) cluster.start(n.id);
+  await eventually('west caught up', async () => {
+    const s = await east.getStatus({});
+    return s.nodes.filter((n) => n.region === 'west').every((n) => n.reachable && n.geoLagEntries === 0) ? true : undefined;
+  }, 30_000);
+  const logs = cluster.regionNodes('west').map((n) => cluster.log(n.id)).join('\n');
+  t.match(logs, /installed a primary snapshot/, 'the secondary took a snapshot');
+  // Serve from the secondary's own state to see what it holds.
+  await east.failover({ reason: 'check the secondary' });
+  await assertAllThere(t, west, written, 'on the secondary after a snapshot');
+  await east.failback({});
+});
