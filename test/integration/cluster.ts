@@ -35,6 +35,8 @@ export interface ClusterOptions {
   readonly failoverAfterMs?: number;
   readonly failbackAfterMs?: number;
   readonly geoRetainEntries?: number;
+  /** Simulated latency of traffic into the secondary region. */
+  readonly latencyMs?: number;
 }
 
 export interface NodeInfo {
@@ -83,7 +85,7 @@ export class TestCluster {
         cluster.nodes.push(node);
         nodes.push({ id, client: node.client, peer: node.peer });
       }
-      topology.regions.push({ name: r.name, role: i === 0 ? 'primary' : 'secondary', latencyMs: 0, nodes });
+      topology.regions.push({ name: r.name, role: i === 0 ? 'primary' : 'secondary', latencyMs: i === 0 ? 0 : (opts.latencyMs ?? 0), nodes });
     }
     writeFileSync(cluster.topologyFile, JSON.stringify(topology, null, 2));
     createMasterKeyFile(cluster.masterKeyFile);

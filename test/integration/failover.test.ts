@@ -247,3 +247,30 @@ t.test('a secondary too far behind catches up from a primary snapshot', async (t
   await assertAllThere(t, west, written, 'on the secondary after a snapshot');
   await east.failback({});
 });
+
+t.test('a simulated distance between the regions delays replication by that much', async (t) => {
+  const latencyMs = 400;
+  const cluster = await TestCluster.create({
+    regions: [
+      { name: 'east', nodes: 3 },
+      { name: 'west', nodes: 3 },
+    ],
+    latencyMs,
+  });
+  t.teardown(() => cluster.destroy());
+  cluster.startAll();
+  const east = new KeyraftClient({ endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  t.teardown(() => east.close());
+  await eventually('the vault', () => east.createVault({ name: VAULT }).then(() => true), 20_000);
+  await eventually('west caught up', async () => ((await east.getStatus({})).nodes.every((n) => n.reachable && n.geoLagEntries === 0) ? true : undefined), 20_000);
+  await east.setSecret({ vault: VAULT, name: 'far', value: 'away' });
+  const written = Date.now();
+  const target = Math.max(...(await east.getStatus({})).nodes.filter((n) => n.region === 'east').map((n) => n.commitIndex));
+  const took = await eventually(
+    'the write on the secondary',
+    async () => ((await east.getStatus({})).nodes.filter((n) => n.region === 'west').every((n) => n.primaryIndex >= target) ? Date.now() - written : undefined),
+    20_000,
+    25,
+  );
+  t.ok(took >= latencyMs, `replicated in ${took} ms, at least the ${latencyMs} ms of distance`);
+});
