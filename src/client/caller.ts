@@ -1,20 +1,26 @@
 // How one logical call reaches the cluster: which endpoint, how long, and
 // when to try again.
 //
-// - Endpoints are tried in order of preference; one that failed to answer
-//   (UNAVAILABLE, or an attempt's deadline) is skipped for a cool-down, so the
-//   calls that follow go straight to one that works, and come back to the
-//   preferred one once it has had time to return.
+// - Which endpoint is Routing's choice (routing.ts): the primary region
+//   first, what failed recently last. What the cluster looks like is learned
+//   from Cluster.GetStatus on first use, again every discoveryIntervalMs, and
+//   after a run of failures; a call waits for the first discovery only
+//   briefly, the others run beside the calls, and so do the probes of a
+//   region whose cool-down has ended.
 // - Every call has one deadline, retries included; each attempt gets what is
 //   left (at most attemptTimeoutMs), and no retry starts without time to run.
-// - Retries are bounded, with exponential backoff and full jitter. A write is
+// - Retries are bounded, with exponential backoff and full jitter (an attempt
+//   on a node the call has not tried yet goes at once). A write is
 //   retried only when it carries a request id, which the server uses to apply
-//   it once however many attempts reach it.
+//   it once however many attempts reach it. A refusal (READ_ONLY_FAILOVER
+//   among them) ends the call at once.
 
 import * as grpc from '@grpc/grpc-js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { clientError, fromServiceError, KeyraftError, servedByFrom, type ServedBy } from './errors.js';
-import type { AnyMethod } from './proto.js';
+import { methodDefinition, type AnyMethod } from './proto.js';
+import { Routing, type Topology } from './routing.js';
+import type { ClusterStatus } from './types.js';
 
 export type CallKind = 'read' | 'write';
 
@@ -32,15 +38,25 @@ export interface CallerOptions {
   retries: number;
   backoff: BackoffOptions;
   endpointCooldownMs: number;
+  regionAware: boolean;
+  discoveryIntervalMs: number;
   random: () => number;
 }
 
 /** Codes that say nothing about the request itself: another attempt may succeed. */
 const RETRYABLE = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.ABORTED]);
-/** Codes that say this endpoint could not serve the call: try another. */
+/** Codes that say this endpoint could not serve the call: another may. */
 const MOVE_ON = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 /** An attempt shorter than this could not complete a round trip. */
 const MIN_ATTEMPT_MS = 20;
+/**
+ * GetStatus gathers every node's report, waiting up to 400 ms for the
+ * unreachable ones: an attempt gets a little more than that, and no more, so
+ * that a node that hangs does not hold discovery up.
+ */
+const DISCOVERY_ATTEMPT_MS = 1500;
+/** The longest a call waits for the first discovery before going by the given endpoints. */
+const FIRST_DISCOVERY_WAIT_MS = 2000;
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // grpc-js backs reconnections off up to two minutes by default, and fails
@@ -59,80 +75,160 @@ export function isRetryable(err: KeyraftError, kind: CallKind, request: object):
   return kind === 'read' || hasRequestId(request);
 }
 
+/** Resolves when `p` does or after `ms`, whichever is first, leaving no timer behind. */
+function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 export class Caller {
-  private readonly clients = new Map<number, grpc.Client>();
-  private readonly downUntil: number[];
+  private readonly clients = new Map<string, grpc.Client>();
   private readonly active = new Set<grpc.ClientUnaryCall>();
+  private readonly routing: Routing;
+  private discovering: Promise<void> | undefined;
+  private readonly probing = new Set<string>();
   private closed = false;
   lastServedBy: ServedBy | undefined;
 
   constructor(private readonly o: CallerOptions) {
-    this.downUntil = o.endpoints.map(() => 0);
+    this.routing = new Routing({
+      given: o.endpoints,
+      cooldownMs: o.endpointCooldownMs,
+      regionAware: o.regionAware,
+      discoveryIntervalMs: o.discoveryIntervalMs,
+    });
   }
 
   async call<Res>(method: AnyMethod, kind: CallKind, request: object, opts: CallOptions = {}): Promise<Res> {
+    this.checkOpen();
     const timeoutMs = opts.timeoutMs ?? this.o.timeoutMs;
     const deadline = Date.now() + timeoutMs;
-    let index = this.startIndex();
+    if (this.routing.discoveryDue()) {
+      const discovery = this.discover();
+      // Half the call's time at most: were discovery to hang, the call still has time by the given endpoints.
+      if (!this.routing.discoveredOnce) await within(discovery, Math.min(FIRST_DISCOVERY_WAIT_MS, timeoutMs / 2));
+    }
+    this.probeRegions();
+    const tries = new Map<string, number>();
     let attempts = 0;
+    let backoffs = 0;
+    let address = this.routing.pick(tries);
     for (;;) {
       this.checkOpen();
       attempts++;
+      tries.set(address, (tries.get(address) ?? 0) + 1);
       const remaining = deadline - Date.now();
       try {
-        const { response, servedBy } = await this.attempt<Res>(index, method, request, Date.now() + Math.max(1, Math.min(this.o.attemptTimeoutMs, remaining)));
-        this.downUntil[index] = 0;
+        const { response, servedBy } = await this.attempt<Res>(address, method, request, Date.now() + Math.max(1, Math.min(this.o.attemptTimeoutMs, remaining)));
+        this.routing.succeeded(address, servedBy);
         this.lastServedBy = servedBy;
         opts.onServedBy?.(servedBy);
         return response;
       } catch (e) {
         const err = e instanceof KeyraftError ? e : clientError(grpc.status.INTERNAL, 'INTERNAL', String(e));
-        if (this.closed || attempts > this.o.retries || !isRetryable(err, kind, request)) throw err.withAttempts(attempts);
-        if (MOVE_ON.has(err.code)) {
-          this.downUntil[index] = Date.now() + this.o.endpointCooldownMs;
-          index = this.nextIndex(index);
-        }
-        const delay = backoffDelay(attempts - 1, this.o.backoff, this.o.random);
+        if (this.closed) throw err.withAttempts(attempts);
+        this.routing.failed(address, err);
+        if (attempts > this.o.retries || !isRetryable(err, kind, request)) throw err.withAttempts(attempts);
+        if (this.routing.discoveryDue()) void this.discover();
+        this.probeRegions();
+        address = this.routing.pick(tries);
+        // Moving on to a node this call has not tried is failing over, not retrying: waiting would only add
+        // to the latency (each dead primary node would cost a backoff). Coming back to one is a retry.
+        const delay = tries.has(address) ? backoffDelay(backoffs++, this.o.backoff, this.o.random) : 0;
         if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) throw err.withAttempts(attempts);
-        await sleep(delay);
+        if (delay > 0) await sleep(delay);
       }
     }
   }
 
-  /** The most preferred endpoint that is not cooling down (or the one that recovers first). */
-  startIndex(now = Date.now()): number {
-    let best = 0;
-    for (let i = 0; i < this.downUntil.length; i++) {
-      if (this.downUntil[i]! <= now) return i;
-      if (this.downUntil[i]! < this.downUntil[best]!) best = i;
-    }
-    return best;
+  topology(): Topology {
+    return this.routing.snapshot();
   }
 
-  /** The next endpoint after `from` in preference order, wrapping, skipping those cooling down. */
-  nextIndex(from: number, now = Date.now()): number {
-    const n = this.downUntil.length;
-    for (let step = 1; step < n; step++) {
-      const i = (from + step) % n;
-      if (this.downUntil[i]! <= now) return i;
+  /** Learns the topology, one discovery at a time; never rejects. */
+  discover(): Promise<void> {
+    if (this.discovering === undefined) {
+      this.routing.discoveryStarted();
+      this.discovering = this.runDiscovery()
+        .catch(() => this.routing.discoveryFailed())
+        .finally(() => {
+          this.discovering = undefined;
+        });
     }
-    return (from + 1) % n;
+    return this.discovering;
   }
 
-  private client(index: number): grpc.Client {
-    let c = this.clients.get(index);
+  /** Asks each endpoint in turn, most preferred first, until one answers. */
+  private async runDiscovery(): Promise<void> {
+    const getStatus = methodDefinition('Cluster', 'GetStatus');
+    const asked = new Set<string>();
+    for (;;) {
+      const address = this.routing.order().find((a) => !asked.has(a));
+      if (this.closed || address === undefined) break;
+      asked.add(address);
+      try {
+        const { response, servedBy } = await this.attempt<ClusterStatus>(address, getStatus, {}, Date.now() + Math.min(this.o.attemptTimeoutMs, DISCOVERY_ATTEMPT_MS));
+        this.routing.reachable(address, servedBy);
+        this.routing.learn(response);
+        return;
+      } catch (e) {
+        if (this.closed) break;
+        // A node that answered with a refusal (an older server, say) speaks for the others: asking them is no use.
+        if (!(e instanceof KeyraftError) || !MOVE_ON.has(e.code)) break;
+        this.routing.failed(address, e);
+      }
+    }
+    this.routing.discoveryFailed();
+  }
+
+  /** Starts a probe of each region whose cool-down has ended, one per region at a time. */
+  private probeRegions(): void {
+    for (const region of this.routing.regionsToProbe()) {
+      if (this.probing.has(region)) continue;
+      this.probing.add(region);
+      void this.probeRegion(region)
+        .catch(() => this.routing.regionStillDown(region))
+        .finally(() => this.probing.delete(region));
+    }
+  }
+
+  /** Asks the region's nodes for GetStatus until one answers: back if it has quorum, still down if not or if none answers. */
+  private async probeRegion(region: string): Promise<void> {
+    const getStatus = methodDefinition('Cluster', 'GetStatus');
+    for (const address of this.routing.membersOf(region)) {
+      if (this.closed) return;
+      try {
+        const { response, servedBy } = await this.attempt<ClusterStatus>(address, getStatus, {}, Date.now() + Math.min(this.o.attemptTimeoutMs, DISCOVERY_ATTEMPT_MS));
+        this.routing.reachable(address, servedBy);
+        this.routing.learn(response);
+        // GetStatus is served without quorum; the node's mode says whether it has one. Every other node of the region would agree.
+        if (servedBy.mode === 'NO_QUORUM') break;
+        this.routing.regionBack(region);
+        return;
+      } catch (e) {
+        if (this.closed) return;
+        if (!(e instanceof KeyraftError) || !MOVE_ON.has(e.code)) break;
+      }
+    }
+    this.routing.regionStillDown(region);
+  }
+
+  private client(address: string): grpc.Client {
+    let c = this.clients.get(address);
     if (c === undefined) {
-      c = new grpc.Client(this.o.endpoints[index]!, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-      this.clients.set(index, c);
+      c = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.clients.set(address, c);
     }
     return c;
   }
 
-  private attempt<Res>(index: number, method: AnyMethod, request: object, deadline: number): Promise<{ response: Res; servedBy: ServedBy }> {
-    const endpoint = this.o.endpoints[index]!;
+  private attempt<Res>(endpoint: string, method: AnyMethod, request: object, deadline: number): Promise<{ response: Res; servedBy: ServedBy }> {
     return new Promise((resolve, reject) => {
       let headers: grpc.Metadata | undefined;
-      const call = this.client(index).makeUnaryRequest(
+      const call = this.client(endpoint).makeUnaryRequest(
         method.path,
         method.requestSerialize,
         method.responseDeserialize,

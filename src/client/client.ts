@@ -8,6 +8,7 @@ import { Caller, type CallKind, type CallOptions } from './caller.js';
 import { parseEndpoints } from './endpoints.js';
 import { clientError, KeyraftError, type ServedBy } from './errors.js';
 import { methodDefinition, type ServiceName } from './proto.js';
+import type { Topology } from './routing.js';
 import type { RegionStatus,
   BackupKeyResponse,
   BackupSecretResponse,
@@ -62,9 +63,14 @@ import type { RegionStatus,
 export const DEFAULT_TIMEOUT_MS = 5000;
 export const DEFAULT_RETRIES = 8;
 export const DEFAULT_ENDPOINT_COOLDOWN_MS = 2000;
+export const DEFAULT_DISCOVERY_INTERVAL_MS = 30_000;
 
 export interface KeyraftClientOptions {
-  /** host:port of the nodes' client ports, most preferred first (the primary region's nodes). */
+  /**
+   * host:port of some nodes' client ports, most preferred first. Any subset
+   * will do, even one secondary node: the client learns the rest from
+   * Cluster.GetStatus, and falls back to these when no node tells it.
+   */
   endpoints: string[];
   /** The deadline of one call, retries included. Default 5000. */
   timeoutMs?: number;
@@ -76,8 +82,20 @@ export interface KeyraftClientOptions {
   /** The longest one attempt may take. Default: timeoutMs. */
   attemptTimeoutMs?: number;
   backoff?: Partial<BackoffOptions>;
-  /** How long an endpoint that failed to answer is tried last. Default 2000. */
+  /**
+   * How long an endpoint that failed to answer (or a region that said it has
+   * no quorum) is tried last. Default 2000. It is also how soon, after a
+   * failover, calls try the primary again.
+   */
   endpointCooldownMs?: number;
+  /**
+   * Learn the topology from Cluster.GetStatus and send calls to the primary
+   * region, moving to the secondary while the primary cannot serve. Default
+   * true; false tries the endpoints in the order given, and nothing else.
+   */
+  regionAware?: boolean;
+  /** How often the topology is learned again, when calls are made. Default 30000. */
+  discoveryIntervalMs?: number;
   /** For tests: the jitter's source. */
   random?: () => number;
 }
@@ -110,6 +128,8 @@ export class KeyraftClient {
       retries: Math.floor(positive('retries', options.retries, DEFAULT_RETRIES, true)),
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       endpointCooldownMs: positive('endpointCooldownMs', options.endpointCooldownMs, DEFAULT_ENDPOINT_COOLDOWN_MS, true),
+      regionAware: options.regionAware ?? true,
+      discoveryIntervalMs: positive('discoveryIntervalMs', options.discoveryIntervalMs, DEFAULT_DISCOVERY_INTERVAL_MS),
       random: options.random ?? Math.random,
     });
   }
@@ -117,6 +137,14 @@ export class KeyraftClient {
   /** Who served the most recent successful call (with concurrent calls, prefer CallOptions.onServedBy). */
   get lastServedBy(): ServedBy | undefined {
     return this.caller.lastServedBy;
+  }
+
+  /**
+   * What the client has learned of the cluster (nodes, regions, which is
+   * primary) and the order it would try endpoints in now.
+   */
+  topology(): Topology {
+    return this.caller.topology();
   }
 
   private read<Res>(service: ServiceName, method: string, request: object, opts?: CallOptions): Promise<Res> {

@@ -13,6 +13,12 @@ const LOCAL_TOPOLOGY = join('cluster', 'local.json');
 // host:port, where host may be a bracketed IPv6 literal.
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+):(\d{1,5})$/;
 
+/** Whether `address` is host:port (what a node's client address must be to be dialled). */
+export function isAddress(address: string): boolean {
+  const m = ADDRESS.exec(address);
+  return m !== null && Number(m[2]) <= 65535;
+}
+
 function checkAddress(address: string, where: string): string {
   const m = ADDRESS.exec(address);
   if (m === null || Number(m[2]) > 65535) {

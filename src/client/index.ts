@@ -1,8 +1,9 @@
 // The keyraft SDK's public surface.
 
-export { KeyraftClient, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, pages } from './client.js';
+export { KeyraftClient, DEFAULT_DISCOVERY_INTERVAL_MS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, pages } from './client.js';
 export type { KeyraftClientOptions, PageOptions } from './client.js';
 export type { CallOptions } from './caller.js';
+export type { Topology, TopologyNode, TopologyRegion } from './routing.js';
 export { KeyraftError, fromServiceError, statusName, REASON_KEY } from './errors.js';
 export type { ServedBy, ServiceErrorLike } from './errors.js';
 export { backoffCap, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';

@@ -215,7 +215,7 @@ t.test('secret backup to a file or as base64url; restore from a file', async (t)
 
 t.test('cluster status prints nodes and regions', async (t) => {
   const r = await cli(['cluster', 'status']);
-  t.match(r.out, /^Node\s+Region\s+Role\s+Term\s+Commit\s+Applied\s+Leader\s+Mode\s+Reachable$/m);
+  t.match(r.out, /^Node\s+Region\s+Role\s+Term\s+Commit\s+Applied\s+Leader\s+Mode\s+Reachable\s+Primary index\s+Geo lag$/m);
   t.match(r.out, /^east\s+primary\s+SERVING\s+east-1$/m);
   t.same(JSON.parse((await cli(['cluster', 'status', '-o', 'json'])).out).nodes[0].commitIndex, '9');
 });

@@ -36,16 +36,25 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
+export interface FakeOptions {
+  /** Default east. */
+  region?: string;
+  /** Read at every response, so that a test can fail a region over. Default SERVING. */
+  mode?: () => string;
+  /** Default: one the OS picks. A fake restarted on its old port is the same node come back. */
+  port?: number;
+}
+
 /** Metadata a keyraft node attaches to every response. */
-function identity(node: string): grpc.Metadata {
+function identity(node: string, o: FakeOptions): grpc.Metadata {
   const md = new grpc.Metadata();
-  md.set('keyraft-region', 'east');
+  md.set('keyraft-region', o.region ?? 'east');
   md.set('keyraft-node', node);
-  md.set('keyraft-mode', 'SERVING');
+  md.set('keyraft-mode', o.mode?.() ?? 'SERVING');
   return md;
 }
 
-export async function startFake(node: string, handlers: Record<string, Handler>): Promise<FakeServer> {
+export async function startFake(node: string, handlers: Record<string, Handler>, options: FakeOptions = {}): Promise<FakeServer> {
   const server = new grpc.Server();
   const calls = new Map<string, Record<string, unknown>[]>();
   for (const service of ['Vaults', 'Secrets', 'Keys', 'Cluster'] as const) {
@@ -56,7 +65,7 @@ export async function startFake(node: string, handlers: Record<string, Handler>)
         const request = call.request as Record<string, unknown>;
         calls.set(method, [...(calls.get(method) ?? []), request]);
         const handler = handlers[method];
-        call.sendMetadata(identity(node));
+        call.sendMetadata(identity(node, options));
         if (handler === undefined) {
           callback({ code: grpc.status.UNIMPLEMENTED, details: `UNIMPLEMENTED: ${method}` });
           return;
@@ -66,7 +75,7 @@ export async function startFake(node: string, handlers: Record<string, Handler>)
           if (response !== hang) callback(null, response);
         } catch (e) {
           const s = e instanceof FakeStatus ? e : new FakeStatus(grpc.status.INTERNAL, 'INTERNAL', String(e));
-          const trailers = identity(node);
+          const trailers = identity(node, options);
           trailers.set('keyraft-reason', s.reason);
           callback({ code: s.code, details: `${s.reason}: ${s.message}`, metadata: trailers });
         }
@@ -75,7 +84,7 @@ export async function startFake(node: string, handlers: Record<string, Handler>)
     server.addService(def, impl);
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     address: `127.0.0.1:${port}`,
