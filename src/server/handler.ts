@@ -24,6 +24,8 @@ const DEADLINE_MARGIN_MS = 50;
 /** Secondary → primary node → primary leader, at most. */
 const MAX_HOPS = 2;
 const HOPS_KEY = 'keyraft-hops';
+/** Time kept to answer the client when forwarding got no answer. */
+const FORWARD_RESERVE_MS = 100;
 
 export interface ServerContext {
   readonly nodeId: string;
@@ -102,10 +104,15 @@ export class Router {
           if (!(e instanceof ReplicaError && e.reason === 'NOT_LEADER')) throw e;
         }
       }
-      const leader = await this.awaitLeader(deadline);
-      const address = this.ctx.clientAddress(leader);
-      if (leader === this.ctx.nodeId || address === undefined) throw new ReplicaError('NOT_LEADER', 'leadership is moving; retry');
-      await this.forward(method, call, callback, [address], deadline);
+      // Forward to the leader; if it does not answer, wait for the next one.
+      let unreachable = '';
+      for (;;) {
+        const leader = await this.awaitLeader(deadline, unreachable);
+        const address = this.ctx.clientAddress(leader);
+        if (leader === this.ctx.nodeId || address === undefined) throw new ReplicaError('NOT_LEADER', 'leadership is moving; retry');
+        if (await this.forward(method, call, callback, [address], deadline)) return;
+        unreachable = leader;
+      }
     });
   }
 
@@ -147,16 +154,19 @@ export class Router {
   }
 
   private async toPrimary<Req, Res>(method: grpc.MethodDefinition<Req, Res>, call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): Promise<void> {
-    await this.forward(method, call, callback, this.ctx.primaryAddresses, Date.now() + timeLeft(call));
+    if (!(await this.forward(method, call, callback, this.ctx.primaryAddresses, Date.now() + timeLeft(call)))) {
+      throw new ApiError(grpc.status.UNAVAILABLE, 'PRIMARY_UNREACHABLE', 'the primary region did not answer; retry');
+    }
   }
 
-  /** Waits for the region to have a leader, up to the deadline. */
-  private async awaitLeader(deadline: number): Promise<string> {
+  /** Waits for the region to have a leader other than `unreachable`, up to the deadline. */
+  private async awaitLeader(deadline: number, unreachable: string): Promise<string> {
     for (;;) {
       const leader = this.ctx.replica.leader;
-      if (leader !== '') return leader;
+      if (leader !== '' && leader !== unreachable) return leader;
       if (Date.now() >= deadline) {
-        throw new ReplicaError('NO_QUORUM', `region ${this.ctx.region} has no leader: it may have lost its quorum`);
+        const why = unreachable === '' ? 'it has no leader' : `its leader ${unreachable} does not answer and no other was elected`;
+        throw new ReplicaError('NO_QUORUM', `region ${this.ctx.region} cannot take writes: ${why}; it may have lost its quorum`);
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -164,7 +174,8 @@ export class Router {
 
   /**
    * Sends the request on to the first of `addresses` that gives a keyraft
-   * answer, and relays that answer with its metadata (the node that served it).
+   * answer, and relays that answer with its metadata (the node that served
+   * it). Returns false when none answered: the caller decides what to say.
    */
   private async forward<Req, Res>(
     method: grpc.MethodDefinition<Req, Res>,
@@ -172,26 +183,28 @@ export class Router {
     callback: grpc.sendUnaryData<Res>,
     addresses: readonly string[],
     deadline: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const hops = Number(call.metadata.get(HOPS_KEY)[0] ?? 0);
     if (hops >= MAX_HOPS) throw new ApiError(grpc.status.UNAVAILABLE, 'NOT_LEADER', `${this.ctx.nodeId} cannot serve this and it was forwarded ${hops} times already`);
     const md = call.metadata.clone();
     md.set(HOPS_KEY, String(hops + 1));
-    let lastProblem = 'no address to forward to';
-    for (const address of addresses) {
-      if (Date.now() >= deadline) break;
-      const outcome = await this.forwardOnce(method, call.request, md, address, deadline);
+    for (const [i, address] of addresses.entries()) {
+      // Share the time among the addresses left, and keep some to answer the
+      // client ourselves if none does.
+      const share = (deadline - FORWARD_RESERVE_MS - Date.now()) / (addresses.length - i);
+      const attemptDeadline = Date.now() + share;
+      if (Date.now() >= attemptDeadline) break;
+      const outcome = await this.forwardOnce(method, call.request, md, address, attemptDeadline);
       if (outcome.kind === 'unreachable') {
-        lastProblem = outcome.problem;
+        this.ctx.logger.debug({ problem: outcome.problem }, 'forwarding failed');
         continue;
       }
       if (outcome.metadata !== undefined) call.sendMetadata(outcome.metadata);
       if (outcome.kind === 'error') callback(outcome.error);
       else callback(null, outcome.response);
-      return;
+      return true;
     }
-    const target = this.ctx.regionRole === 'secondary' ? 'the primary region' : 'the leader';
-    throw new ApiError(grpc.status.UNAVAILABLE, this.ctx.regionRole === 'secondary' ? 'PRIMARY_UNREACHABLE' : 'LEADER_UNREACHABLE', `${target} did not answer (${lastProblem}); retry`);
+    return false;
   }
 
   private forwardOnce<Req, Res>(

@@ -66,7 +66,7 @@ t.test('nothing secret reaches the disk or the logs in plaintext', async (t) => 
 
   // The lagging node comes back behind the compaction point: it gets a snapshot.
   cluster.start(lagging);
-  const pinned = new KeyraftClient({ endpoints: [cluster.node(lagging).client], retries: 3 });
+  const pinned = new KeyraftClient({ regionAware: false, endpoints: [cluster.node(lagging).client], retries: 3 });
   t.teardown(() => pinned.close());
   await eventually(`${lagging} serves the secrets`, async () => ((await pinned.getSecret({ vault: 'atrest', name: 's14' })).value === secrets[14]!.toString() ? true : undefined));
   t.match(await eventually('the install log', async () => (/installed snapshot/.test(cluster.log(lagging)) ? 'installed snapshot' : undefined), 5000), 'installed snapshot');
@@ -118,7 +118,7 @@ t.test('keys survive kill -9 of the leader under load', async (t) => {
   await Promise.all(writers);
   t.ok(acked.length > 10, `${acked.length} key versions acknowledged`);
   for (const n of cluster.nodes) {
-    const pinned = new KeyraftClient({ endpoints: [n.client], retries: 5, timeoutMs: 10_000 });
+    const pinned = new KeyraftClient({ regionAware: false, endpoints: [n.client], retries: 5, timeoutMs: 10_000 });
     let wrong = 0;
     for (const a of acked) {
       const k = await pinned.getKey({ vault: 'kill9', name: a.name, version: a.version });

@@ -60,7 +60,7 @@ async function settle(cluster: TestCluster): Promise<number> {
     async () => {
       const indexes = await Promise.all(
         cluster.nodes.map(async (n) => {
-          const c = new KeyraftClient({ endpoints: [n.client], retries: 0, timeoutMs: 2000 });
+          const c = new KeyraftClient({ regionAware: false, endpoints: [n.client], retries: 0, timeoutMs: 2000 });
           try {
             const s = await c.getStatus({});
             return s.nodes.find((x) => x.id === n.id)!.appliedIndex;
@@ -80,7 +80,7 @@ async function verify(t: Test, cluster: TestCluster, acked: Acked[]): Promise<vo
   t.ok(acked.length > 20, `${acked.length} writes acknowledged`);
   await settle(cluster);
   for (const n of cluster.nodes) {
-    const c = new KeyraftClient({ endpoints: [n.client], retries: 2, timeoutMs: 5000 });
+    const c = new KeyraftClient({ regionAware: false, endpoints: [n.client], retries: 2, timeoutMs: 5000 });
     let mismatches = 0;
     try {
       for (const a of acked) {

@@ -26,7 +26,7 @@ async function twoRegions(t: Test): Promise<{ cluster: TestCluster; client: Keyr
   t.teardown(() => cluster.destroy());
   cluster.startAll();
   const client = new KeyraftClient({ endpoints: cluster.endpoints(), timeoutMs: 8000 });
-  const west = new KeyraftClient({ endpoints: cluster.endpoints('west'), timeoutMs: 3000, retries: 2 });
+  const west = new KeyraftClient({ regionAware: false, endpoints: cluster.endpoints('west'), timeoutMs: 3000, retries: 2 });
   t.teardown(() => {
     client.close();
     west.close();
@@ -123,7 +123,7 @@ t.test('two of three primary nodes lost: NO_QUORUM on the primary, failover, fai
   const { cluster, client, west } = await twoRegions(t);
   await client.setSecret({ vault: VAULT, name: 'kept', value: 'yes' });
   await Promise.all(['east-1', 'east-2'].map((id) => cluster.kill(id)));
-  const lonely = new KeyraftClient({ endpoints: [cluster.node('east-3').client], retries: 0, timeoutMs: 2000 });
+  const lonely = new KeyraftClient({ regionAware: false, endpoints: [cluster.node('east-3').client], retries: 0, timeoutMs: 2000 });
   t.teardown(() => lonely.close());
   const started = Date.now();
   t.equal(await reason(lonely.setSecret({ vault: VAULT, name: 'x', value: 'y' })), 'NO_QUORUM', 'the survivor refuses writes');
@@ -142,7 +142,7 @@ t.test('a partition between healthy regions: failover with stale reads, then cat
   const eastIds = cluster.regionNodes('east').map((n) => n.id);
   const westIds = cluster.regionNodes('west').map((n) => n.id);
   await cluster.partition(eastIds, westIds);
-  const east = new KeyraftClient({ endpoints: cluster.endpoints('east'), timeoutMs: 5000 });
+  const east = new KeyraftClient({ regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 5000 });
   t.teardown(() => east.close());
   // The primary keeps its quorum and keeps taking writes: the secondary never does.
   const v2 = await east.setSecret({ vault: VAULT, name: 'a', value: '2' });
@@ -222,8 +222,8 @@ t.test('a secondary too far behind catches up from a primary snapshot', async (t
   });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const east = new KeyraftClient({ endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
-  const west = new KeyraftClient({ endpoints: cluster.endpoints('west'), timeoutMs: 5000, retries: 2 });
+  const east = new KeyraftClient({ regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  const west = new KeyraftClient({ regionAware: false, endpoints: cluster.endpoints('west'), timeoutMs: 5000, retries: 2 });
   t.teardown(() => {
     east.close();
     west.close();
@@ -259,7 +259,7 @@ t.test('a simulated distance between the regions delays replication by that much
   });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const east = new KeyraftClient({ endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  const east = new KeyraftClient({ regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
   t.teardown(() => east.close());
   await eventually('the vault', () => east.createVault({ name: VAULT }).then(() => true), 20_000);
   await eventually('west caught up', async () => ((await east.getStatus({})).nodes.every((n) => n.reachable && n.geoLagEntries === 0) ? true : undefined), 20_000);

@@ -66,7 +66,7 @@ t.test('a wrong master key is refused before anything on disk changes', async (t
 
   // With the right key it starts and serves what it had.
   cluster.start(victim.id);
-  const pinned = new KeyraftClient({ endpoints: [victim.client], retries: 3, timeoutMs: 5000 });
+  const pinned = new KeyraftClient({ regionAware: false, endpoints: [victim.client], retries: 3, timeoutMs: 5000 });
   t.teardown(() => pinned.close());
   const s = await eventually('the restarted node to serve', () => pinned.getSecret({ vault: 'mkv', name: 'x' }));
   t.equal(s.value, 'y');

@@ -26,7 +26,7 @@ t.test('a restarted node catches up from a snapshot when its log was compacted',
     written.set(`secret-${i % 60}`, value);
   }
   cluster.start(lagging);
-  const pinned = new KeyraftClient({ endpoints: [cluster.node(lagging).client], retries: 0, timeoutMs: 3000 });
+  const pinned = new KeyraftClient({ regionAware: false, endpoints: [cluster.node(lagging).client], retries: 0, timeoutMs: 3000 });
   t.teardown(() => pinned.close());
   await eventually(
     `${lagging} to catch up`,
