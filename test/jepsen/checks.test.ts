@@ -1,0 +1,165 @@
+// The checks besides linearizability, each on histories that must pass and on
+// the anomaly it exists to catch.
+
+import fc from 'fast-check';
+import t, { type Test } from 'tap';
+import {
+  checkNodesConverged,
+  checkNoLostWrites,
+  checkReadsOfWrittenValues,
+  checkSecondaryReads,
+  checkVersionsMonotonic,
+  runChecks,
+} from './checks.js';
+import { linearizableHistory, read, secondaryRead, simulatedFinal, type Step, write } from './fixtures.js';
+import type { VersionsOp } from './history.js';
+import type { CheckResult } from './checks.js';
+
+/** Exactly these anomalies, in this order (t.match alone would allow more). */
+function only(t: Test, r: CheckResult, patterns: object[], message?: string): void {
+  t.equal(r.anomalies.length, patterns.length, `${message ?? 'anomalies'}: ${r.anomalies.map((a) => a.message).join(' | ')}`);
+  t.match(r.anomalies, patterns, message ?? 'anomalies match');
+}
+
+const versions = (key: string, list: string[], invokeMs: number, completeMs: number, outcome?: 'ok' | 'fail'): VersionsOp =>
+  outcome ? { kind: 'versions', key, versions: list, invokeMs, completeMs, outcome } : { kind: 'versions', key, versions: list, invokeMs, completeMs };
+
+t.test('no acknowledged write missing at the end', async (t) => {
+  const w1 = write('x', '1', 0, 10);
+  const w2 = write('x', '2', 20, 30);
+  const h = [w1, w2, write('y', 'a', 0, 10)];
+  t.ok(checkNoLostWrites(h, { n1: { x: '2', y: 'a' }, n2: { x: '2', y: 'a', other: 'z' } }).ok, 'keys outside the history are not judged');
+
+  const lost = checkNoLostWrites(h, { n1: { x: '2', y: 'a' }, n2: { x: '1', y: 'a' } });
+  t.equal(lost.anomalies.length, 1);
+  t.match(lost.anomalies[0], { check: 'lost-write', key: 'x', node: 'n2', message: /followed/, ops: [w1, w2] });
+
+  only(t, checkNoLostWrites(h, { n1: { y: 'a' } }), [{ key: 'x', message: /not found/ }]);
+  only(t, checkNoLostWrites(h, { n1: { x: null, y: 'a' } }), [{ key: 'x', message: /not found/ }], 'null is not found');
+  only(t, checkNoLostWrites(h, { n1: { x: '7', y: 'a' } }), [{ message: /no write wrote/ }]);
+  only(t, checkNoLostWrites([...h, write('x', '3', 40, 50, 'fail')], { n1: { x: '3', y: 'a' } }), [{ message: /failed/ }]);
+});
+
+t.test('concurrent and unknown writes may legitimately end up last', async (t) => {
+  const w1 = write('x', '1', 0, 25);
+  const w2 = write('x', '2', 20, 30);
+  t.ok(checkNoLostWrites([w1, w2], { n: { x: '1' } }).ok, 'w1 overlaps w2, so it may have landed last');
+  const early = write('x', 'u', 0, undefined, 'unknown');
+  t.ok(checkNoLostWrites([early, w1, w2], { n: { x: 'u' } }).ok, 'an unknown write may land after everything');
+  t.ok(checkNoLostWrites([early], { n: {} }).ok, 'or never, when nothing was acknowledged');
+  t.ok(checkNoLostWrites([early], { n: { x: 'u' } }).ok);
+  t.notOk(checkNoLostWrites([write('x', '1', 0, 10), w2, write('x', '3', 31, 40, 'unknown')], { n: { x: '1' } }).ok, 'an unknown write does not excuse an older value');
+});
+
+t.test('no read returns a value never written', async (t) => {
+  const h = [write('x', '1', 0, 10), write('x', 'u', 5, undefined, 'unknown'), read('x', undefined, 0, 3), read('x', '1', 12, 20), read('x', 'u', 100, 110)];
+  t.ok(checkReadsOfWrittenValues(h).ok);
+  t.ok(checkReadsOfWrittenValues([...h, read('x', 'junk', 20, 30, 'fail')]).ok, 'failed reads say nothing');
+  t.ok(checkReadsOfWrittenValues([read('x', '9', 0, 10), write('x', '9', 10, 20)]).ok, 'a write invoked as the read returns may be seen');
+
+  const ghost = read('x', 'ghost', 20, 30);
+  only(t, checkReadsOfWrittenValues([...h, ghost]), [{ check: 'phantom-read', key: 'x', message: /never written/, ops: [ghost] }]);
+  only(t, checkReadsOfWrittenValues([...h, read('y', '1', 20, 30)]), [{ key: 'y' }], 'a value written to another key does not count');
+  const failed = write('x', 'f', 0, 10, 'fail');
+  only(t, checkReadsOfWrittenValues([failed, read('x', 'f', 20, 30)]), [{ message: /failed/ }]);
+  only(t, checkReadsOfWrittenValues([read('x', 'later', 0, 10), write('x', 'later', 11, 20)]), [{ message: /after the read completed/ }]);
+  only(t, checkReadsOfWrittenValues([secondaryRead('x', 'ghost', 0, 10, { region: 'eu', primaryIndex: 1 })]), [{ message: /never written/ }], 'secondary reads too');
+});
+
+t.test('version lists only grow', async (t) => {
+  const h = [
+    versions('s', [], 0, 5),
+    versions('s', ['v1'], 10, 20),
+    versions('s', ['v1', 'v2'], 30, 40),
+    versions('s', ['v1'], 35, 45), // overlaps the longer one: may be older
+    versions('s', ['v1', 'v2', 'v3'], 50, 60),
+    versions('t', ['a'], 0, 100),
+    versions('s', ['zzz'], 70, 80, 'fail'),
+  ];
+  t.ok(checkVersionsMonotonic(h).ok);
+
+  const shrunk = versions('s', ['v1', 'v3'], 70, 80);
+  const r = checkVersionsMonotonic([...h, shrunk]);
+  only(t, r, [
+    { check: 'versions', key: 's', message: /diverge/ },
+    { check: 'versions', key: 's', message: /went backwards: lost v2/, ops: [h[4], shrunk] },
+  ]);
+  only(t, checkVersionsMonotonic([...h, versions('s', ['v1'], 70, 80)]), [{ message: /lost v2, v3/ }], 'a prefix, but shorter than one seen before');
+  only(t, checkVersionsMonotonic([versions('s', ['a', 'b'], 0, 10), versions('s', ['b', 'a'], 20, 30)]), [{ message: /diverge/ }, { message: /reordered/ }]);
+  only(t, checkVersionsMonotonic([versions('s', ['a', 'b'], 0, 10), versions('s', ['a', 'c'], 5, 15)]), [{ message: /diverge/ }], 'even when concurrent');
+  only(t, checkVersionsMonotonic([versions('s', ['a', 'a'], 0, 10)]), [{ message: /twice/ }]);
+});
+
+t.test('every node ends with the same state', async (t) => {
+  t.ok(checkNodesConverged({}).ok);
+  t.ok(checkNodesConverged({ a: { x: '1', y: null }, b: { x: '1' }, c: { x: '1', y: undefined } }).ok, 'absent, null and undefined all mean not found');
+  const r = checkNodesConverged({ a: { x: '1', y: '2' }, b: { x: '1', y: '3' }, c: { x: '1' } });
+  only(t, r, [{ check: 'convergence', key: 'y', message: 'nodes disagree on y: a="2", b="3", c=not found' }]);
+});
+
+t.test('secondary reads are neither from the future nor older than their index', async (t) => {
+  const eu = (primaryIndex: number) => ({ region: 'eu', primaryIndex });
+  const w1 = { ...write('x', 'a', 0, 10), primaryIndex: 3 };
+  const w2 = { ...write('x', 'b', 20, 30), primaryIndex: 7 };
+  const ok = [w1, w2, secondaryRead('x', undefined, 0, 5, eu(2)), secondaryRead('x', 'a', 40, 45, eu(5)), secondaryRead('x', 'b', 50, 55, eu(7))];
+  t.ok(checkSecondaryReads(ok).ok);
+
+  const future = secondaryRead('x', 'b', 60, 65, eu(6), 1);
+  only(t, checkSecondaryReads([w1, w2, future]), [{ check: 'secondary-read', message: /from the future: "b" was committed at index 7/, ops: [w1, w2, future] }]);
+  only(t, checkSecondaryReads([w1, w2, secondaryRead('x', 'a', 60, 65, eu(2))]), [{ message: /from the future/ }]);
+  only(t, checkSecondaryReads([w1, w2, secondaryRead('x', 'a', 60, 65, eu(9))]), [{ message: /older than its index: "a" was overwritten at index 7/ }]);
+  only(t, checkSecondaryReads([w1, w2, secondaryRead('x', undefined, 60, 65, eu(4))]), [{ message: /"not found", though the key was written at index 3/ }]);
+  only(t, checkSecondaryReads([w1, secondaryRead('x', 'q', 60, 65, eu(4))]), [{ message: /never written/ }]);
+
+  const unknown = write('x', 'c', 40, undefined, 'unknown');
+  const unindexed = write('x', 'd', 40, 50);
+  t.ok(checkSecondaryReads([w1, w2, unknown, unindexed, secondaryRead('x', 'c', 60, 65, eu(5)), secondaryRead('x', 'd', 60, 65, eu(4))]).ok, 'a write without a known index may have committed anywhere');
+  t.ok(checkSecondaryReads([w1, w2, { ...write('x', 'e', 40, 50, 'fail'), primaryIndex: 8 }, read('x', 'e', 60, 70)]).ok, 'linearizable reads are not judged here');
+});
+
+t.test('a client never sees a region go back in time', async (t) => {
+  const at = (region: string, primaryIndex: number) => ({ region, primaryIndex });
+  const w = { ...write('x', 'a', 0, 10), primaryIndex: 1 };
+  const y = { ...write('y', 'b', 0, 10), primaryIndex: 2 };
+  const seen = secondaryRead('x', 'a', 20, 30, at('eu', 9), 1);
+  const older = secondaryRead('y', 'b', 40, 50, at('eu', 5), 1);
+  const r = checkSecondaryReads([w, y, seen, older]);
+  only(t, r, [{ check: 'secondary-read', message: 'p1 read from eu at index 5 after it had seen index 9 there', ops: [seen, older] }]);
+  t.ok(checkSecondaryReads([w, y, seen, secondaryRead('y', 'b', 40, 50, at('eu', 5), 2)]).ok, 'another client may see an older state');
+  t.ok(checkSecondaryReads([w, y, seen, secondaryRead('y', 'b', 40, 50, at('us', 5), 1)]).ok, 'and so may another region');
+  t.ok(checkSecondaryReads([w, y, seen, secondaryRead('y', 'b', 25, 50, at('eu', 5), 1)]).ok, 'overlapping reads are not ordered');
+});
+
+t.test('runChecks gathers every anomaly', async (t) => {
+  const h = [write('x', '1', 0, 10), write('x', '2', 20, 30), read('x', 'ghost', 40, 50), versions('s', ['a'], 0, 10), versions('s', [], 20, 30)];
+  const r = runChecks(h, { n1: { x: '1' }, n2: { x: '2' } });
+  t.equal(r.ok, false);
+  t.same(r.anomalies.map((a) => a.check).sort(), ['convergence', 'lost-write', 'phantom-read', 'versions']);
+});
+
+const step: fc.Arbitrary<Step> = fc.record({
+  write: fc.boolean(),
+  key: fc.constantFrom('x', 'y', 'z'),
+  before: fc.nat(35),
+  after: fc.nat(35),
+  outcome: fc.constantFrom('ok', 'ok', 'ok', 'fail', 'unknown', 'lost') as fc.Arbitrary<Step['outcome']>,
+  gaveUp: fc.boolean(),
+  process: fc.nat(5),
+});
+
+t.test('correct random runs pass every check', async (t) => {
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 60 }), fc.array(fc.nat(35), { minLength: 2, maxLength: 60 }), (steps, jitter) => {
+      const final = simulatedFinal(steps);
+      // A version list appended to at each step and observed with jitter.
+      const observed = jitter.map((j, i): VersionsOp => {
+        const at = 10 * (i + 1);
+        return versions('s', Array.from({ length: i }, (_, v) => `v${v}`), at - j, at + (jitter[i - 1] ?? 0));
+      });
+      const r = runChecks([...linearizableHistory(steps), ...observed], { n1: final, n2: { ...final } });
+      return r.ok;
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('no anomaly in 300 correct runs');
+});

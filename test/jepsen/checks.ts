@@ -1,0 +1,273 @@
+// The checks of issue 6 besides linearizability, as pure functions over a
+// recorded history (see history.ts for its time and process conventions) and
+// the final state read from each node once the cluster has healed and settled.
+//
+// Each check is sound in the sense that it only reports what no correct
+// execution could produce; where the history leaves room (unknown outcomes,
+// concurrent operations, writes whose log index is not known) it gives the
+// system the benefit of the doubt.
+
+import {
+  completeOf,
+  type FinalStates,
+  type History,
+  isRegisterOp,
+  isVersionsOp,
+  type Operation,
+  type RegisterOp,
+  valueOf,
+  type VersionsOp,
+} from './history.js';
+
+export type CheckName = 'lost-write' | 'phantom-read' | 'versions' | 'convergence' | 'secondary-read';
+
+export interface Anomaly {
+  readonly check: CheckName;
+  readonly key?: string;
+  readonly node?: string;
+  readonly message: string;
+  /** The operations that show it, for the report. */
+  readonly ops: readonly Operation[];
+}
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly anomalies: Anomaly[];
+}
+
+function result(anomalies: Anomaly[]): CheckResult {
+  return { ok: anomalies.length === 0, anomalies };
+}
+
+function groupBy<T, K>(items: Iterable<T>, keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    let group = groups.get(k);
+    if (!group) groups.set(k, (group = []));
+    group.push(item);
+  }
+  return groups;
+}
+
+function writesByKey(history: History): Map<string, RegisterOp[]> {
+  return groupBy(
+    history.filter((op): op is RegisterOp => isRegisterOp(op) && op.kind === 'write'),
+    (op) => op.key,
+  );
+}
+
+const show = (v: string | undefined): string => (v === undefined ? 'not found' : JSON.stringify(v));
+
+/**
+ * No acknowledged write is missing at the end: on every node, each key that
+ * some ok or unknown write touched must hold the value of a write that could
+ * have been the last one in a linearization. That is an unknown write (it may
+ * have landed at any time, even last), or an ok write W that no ok write
+ * followed in real time (none invoked after W completed); failed writes never
+ * count. "Not found" is acceptable only if no write was acknowledged.
+ * Assumes no deletes, and final states read after every in-flight write has
+ * either landed or been abandoned.
+ */
+export function checkNoLostWrites(history: History, finalStates: FinalStates): CheckResult {
+  const anomalies: Anomaly[] = [];
+  for (const [key, writes] of writesByKey(history)) {
+    const acked = writes.filter((w) => w.outcome === 'ok');
+    const unknown = writes.filter((w) => w.outcome === 'unknown');
+    if (acked.length === 0 && unknown.length === 0) continue;
+    const lastInvoke = acked.reduce((max, w) => Math.max(max, w.invokeMs), -Infinity);
+    const couldBeLast = (w: RegisterOp): boolean => w.outcome === 'unknown' || (w.outcome === 'ok' && (completeOf(w) ?? Infinity) >= lastInvoke);
+    const lastAcked = acked.filter(couldBeLast);
+    const allowed = new Set<string | undefined>(writes.filter(couldBeLast).map(valueOf));
+    if (acked.length === 0) allowed.add(undefined);
+    for (const [node, state] of Object.entries(finalStates)) {
+      const final = valueOf({ value: state[key] });
+      if (allowed.has(final)) continue;
+      const source = writes.filter((w) => valueOf(w) === final);
+      const why =
+        final === undefined
+          ? 'the key is not found'
+          : source.length === 0
+            ? `it holds ${show(final)}, which no write wrote`
+            : source.every((w) => w.outcome === 'fail')
+              ? `it holds ${show(final)}, written only by a write that failed`
+              : `it holds ${show(final)}, from a write that an acknowledged write followed`;
+      anomalies.push({
+        check: 'lost-write',
+        key,
+        node,
+        message: `node ${node}, key ${key}: ${why}; the last acknowledged writes were ${lastAcked.map((w) => show(valueOf(w))).join(', ')}`,
+        ops: [...source, ...lastAcked],
+      });
+    }
+  }
+  return result(anomalies);
+}
+
+/**
+ * No read returns a value never written: every ok read (secondary reads
+ * included) that found a value must have a write of that value on the same
+ * key, ok or unknown, invoked no later than the read completed. A value that
+ * only a failed write, or only a later write, wrote is reported as such.
+ */
+export function checkReadsOfWrittenValues(history: History): CheckResult {
+  const anomalies: Anomaly[] = [];
+  const writes = writesByKey(history);
+  for (const op of history) {
+    if (!isRegisterOp(op) || op.kind !== 'read' || op.outcome !== 'ok') continue;
+    const v = valueOf(op);
+    if (v === undefined) continue;
+    const same = (writes.get(op.key) ?? []).filter((w) => valueOf(w) === v);
+    const effective = same.filter((w) => w.outcome !== 'fail');
+    if (effective.some((w) => w.invokeMs <= (completeOf(op) ?? Infinity))) continue;
+    const why =
+      effective.length > 0
+        ? 'written only by writes invoked after the read completed'
+        : same.length > 0
+          ? 'written only by writes that failed'
+          : 'never written';
+    anomalies.push({ check: 'phantom-read', key: op.key, message: `read of ${op.key} returned ${show(v)}, ${why}`, ops: [...same, op] });
+  }
+  return result(anomalies);
+}
+
+const isPrefix = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length <= b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * Version lists only grow, in order: on each key, (1) every ok observation is
+ * a prefix of the longest one, since all of them are states of one growing
+ * list however stale; (2) an observation is a prefix-extension of every
+ * observation that completed before it was invoked, so no version ever
+ * disappears; and (3) no list names a version twice.
+ */
+export function checkVersionsMonotonic(history: History): CheckResult {
+  const anomalies: Anomaly[] = [];
+  const observations = history.filter((op): op is VersionsOp => isVersionsOp(op) && (op.outcome ?? 'ok') === 'ok');
+  for (const [key, obs] of groupBy(observations, (op) => op.key)) {
+    for (const o of obs) {
+      if (new Set(o.versions).size !== o.versions.length) {
+        anomalies.push({ check: 'versions', key, message: `versions of ${key} list a version twice`, ops: [o] });
+      }
+    }
+    const longest = obs.reduce((a, b) => (b.versions.length > a.versions.length ? b : a));
+    for (const o of obs) {
+      if (!isPrefix(o.versions, longest.versions)) {
+        anomalies.push({ check: 'versions', key, message: `versions of ${key} diverge: neither list is a prefix of the other`, ops: [o, longest] });
+      }
+    }
+    // Sweep by completion: `widest` is the longest observation completed before the current invocation.
+    const done = [...obs].sort((a, b) => a.completeMs - b.completeMs);
+    const invoked = [...obs].sort((a, b) => a.invokeMs - b.invokeMs);
+    let widest: VersionsOp | undefined;
+    let i = 0;
+    for (const o of invoked) {
+      for (; i < done.length && done[i]!.completeMs < o.invokeMs; i++) {
+        if (!widest || done[i]!.versions.length > widest.versions.length) widest = done[i];
+      }
+      if (widest && !isPrefix(widest.versions, o.versions)) {
+        const lost = widest.versions.filter((v) => !o.versions.includes(v));
+        const what = lost.length > 0 ? `lost ${lost.join(', ')}` : 'reordered';
+        anomalies.push({ check: 'versions', key, message: `versions of ${key} went backwards: ${what} since an earlier observation`, ops: [widest, o] });
+      }
+    }
+  }
+  return result(anomalies);
+}
+
+/** Every node ends with the same state: same value (or "not found") for every key any node holds. */
+export function checkNodesConverged(finalStates: FinalStates): CheckResult {
+  const anomalies: Anomaly[] = [];
+  const nodes = Object.keys(finalStates).sort();
+  const keys = new Set(nodes.flatMap((n) => Object.keys(finalStates[n] ?? {})));
+  for (const key of [...keys].sort()) {
+    const values = nodes.map((n) => valueOf({ value: finalStates[n]?.[key] }));
+    if (new Set(values).size <= 1) continue;
+    const listing = nodes.map((n, i) => `${n}=${show(values[i])}`).join(', ');
+    anomalies.push({ check: 'convergence', key, message: `nodes disagree on ${key}: ${listing}`, ops: [] });
+  }
+  return result(anomalies);
+}
+
+/**
+ * Reads served by a secondary (RegisterOp.secondary set, outcome ok):
+ * (1) monotonic: a process never reads from a region a primaryIndex lower
+ * than one it already read from that region (over all keys, since the index
+ * is the region's position in the one primary log);
+ * (2) neither from the future nor stale relative to their own index: among
+ * the writes of the key whose primaryIndex is known (ok writes carrying it),
+ * the value must be that of the highest-indexed one at or below the read's
+ * primaryIndex ("not found" if there is none). Writes whose index is not known
+ * (unknown outcome, or ok without primaryIndex) may have committed anywhere,
+ * so their values are accepted too.
+ */
+export function checkSecondaryReads(history: History): CheckResult {
+  const anomalies: Anomaly[] = [];
+  const reads = history.filter(
+    (op): op is RegisterOp & Required<Pick<RegisterOp, 'secondary'>> =>
+      isRegisterOp(op) && op.kind === 'read' && op.outcome === 'ok' && op.secondary !== undefined,
+  );
+
+  for (const group of groupBy(reads, (r) => `${r.process}\u0000${r.secondary.region}`).values()) {
+    let seen: (typeof reads)[number] | undefined;
+    for (const r of [...group].sort((a, b) => a.invokeMs - b.invokeMs)) {
+      if (seen && (completeOf(seen) ?? Infinity) <= r.invokeMs && r.secondary.primaryIndex < seen.secondary.primaryIndex) {
+        anomalies.push({
+          check: 'secondary-read',
+          key: r.key,
+          message: `p${r.process} read from ${r.secondary.region} at index ${r.secondary.primaryIndex} after it had seen index ${seen.secondary.primaryIndex} there`,
+          ops: [seen, r],
+        });
+      }
+      if (!seen || r.secondary.primaryIndex > seen.secondary.primaryIndex) seen = r;
+    }
+  }
+
+  const byKey = new Map<string, { indexed: RegisterOp[]; floating: Set<string | undefined> }>();
+  for (const [key, writes] of writesByKey(history)) {
+    const effective = writes.filter((w) => w.outcome !== 'fail');
+    const known = (w: RegisterOp): boolean => w.outcome === 'ok' && w.primaryIndex !== undefined;
+    byKey.set(key, {
+      indexed: effective.filter(known).sort((a, b) => a.primaryIndex! - b.primaryIndex!),
+      floating: new Set(effective.filter((w) => !known(w)).map(valueOf)),
+    });
+  }
+  for (const r of reads) {
+    const { indexed, floating } = byKey.get(r.key) ?? { indexed: [], floating: new Set() };
+    const atOrBelow = indexed.filter((w) => w.primaryIndex! <= r.secondary.primaryIndex);
+    const topIndex = atOrBelow.at(-1)?.primaryIndex;
+    const current = atOrBelow.filter((w) => w.primaryIndex === topIndex);
+    const allowed = new Set<string | undefined>([...current.map(valueOf), ...floating]);
+    if (current.length === 0) allowed.add(undefined);
+    const v = valueOf(r);
+    if (allowed.has(v)) continue;
+    const future = indexed.filter((w) => valueOf(w) === v && w.primaryIndex! > r.secondary.primaryIndex);
+    const older = atOrBelow.filter((w) => valueOf(w) === v);
+    const why =
+      older.length > 0
+        ? `older than its index: ${show(v)} was overwritten at index ${topIndex}`
+        : future.length > 0
+          ? `from the future: ${show(v)} was committed at index ${future[0]!.primaryIndex}`
+          : v === undefined
+            ? `"not found", though the key was written at index ${topIndex}`
+            : `${show(v)} was never written`;
+    anomalies.push({
+      check: 'secondary-read',
+      key: r.key,
+      message: `read of ${r.key} from ${r.secondary.region} at index ${r.secondary.primaryIndex} is ${why}`,
+      ops: [...older, ...current, ...future, r],
+    });
+  }
+  return result(anomalies);
+}
+
+/** Every check of this file at once, for the runner. */
+export function runChecks(history: History, finalStates: FinalStates): CheckResult {
+  return result([
+    ...checkNoLostWrites(history, finalStates).anomalies,
+    ...checkReadsOfWrittenValues(history).anomalies,
+    ...checkVersionsMonotonic(history).anomalies,
+    ...checkNodesConverged(finalStates).anomalies,
+    ...checkSecondaryReads(history).anomalies,
+  ]);
+}
