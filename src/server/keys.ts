@@ -44,11 +44,9 @@ function sealContext(name: string, version: string): string {
   return `key/${name.toLowerCase()}/${version}`;
 }
 
+/** The crypto layer's refusals are the client's input: INVALID_ARGUMENT with its reason. */
 function cryptoFailure(e: unknown): never {
-  if (e instanceof CryptoError) {
-    const kind = e.reason === 'DECRYPTION_FAILED' ? ErrorKind.InvalidArgument : ErrorKind.InvalidArgument;
-    throw new VaultError(kind, e.reason, e.message);
-  }
+  if (e instanceof CryptoError) throw new VaultError(ErrorKind.InvalidArgument, e.reason, e.message);
   throw e;
 }
 
