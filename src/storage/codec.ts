@@ -11,7 +11,6 @@ const root = loadProtoRoot('keyraft/peer/v1/raft.proto');
 const EntryPb = root.lookupType('keyraft.peer.v1.Entry');
 const HardStatePb = root.lookupType('keyraft.peer.v1.HardState');
 const SnapshotMetaPb = root.lookupType('keyraft.peer.v1.SnapshotMeta');
-const RaftMessagePb = root.lookupType('keyraft.peer.v1.RaftMessage');
 const RaftBatchPb = root.lookupType('keyraft.peer.v1.RaftBatch');
 
 const EMPTY = new Uint8Array();
