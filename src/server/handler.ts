@@ -20,7 +20,7 @@ import { ApiError, REASON_KEY, classify, toServiceError } from './errors.js';
 /** Requests without a deadline get this much time. */
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** Answer this much before the client's deadline, so that it hears why. */
-const DEADLINE_MARGIN_MS = 50;
+const DEADLINE_MARGIN_MS = 250;
 /** Secondary → primary node → primary leader, at most. */
 const MAX_HOPS = 2;
 const HOPS_KEY = 'keyraft-hops';

@@ -7,13 +7,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
+import { PROTO_ROOT } from '../../src/protos.js';
 import { AdminClient } from '../../src/transport/peer-service.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// The repository, whether this runs from test/ (tests) or dist/test/ (scripts).
+const ROOT = dirname(PROTO_ROOT);
 export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
 
 export async function freePort(): Promise<number> {

@@ -89,7 +89,6 @@ t.test('keys on a running cluster', async (t) => {
       const key = keys.get(c.name)!;
       const publicPem = pem(scratch, key);
       const ec = key.key!.kty === 'EC';
-      const half = key.properties!.curve === 'P-521' ? 66 : 32;
       const sig = await client.sign({ vault: VAULT, name: c.name, algorithm: c.alg, digest: c.digest });
       const sigFile = scratch.file(ec ? rsToDer(Buffer.from(sig.value)) : sig.value);
       const opts = c.pkeyopts.flatMap((o) => ['-pkeyopt', o]);
