@@ -4,8 +4,10 @@ SHELL := /bin/bash
 SEEDS ?= 20000
 FIRST_SEED ?= 1
 WORKERS ?= 2
+RUNS ?= 1
+TIME ?= 30
 
-.PHONY: install build typecheck test sim cluster cluster-stop clean
+.PHONY: install build typecheck test sim nemesis cluster cluster-stop clean
 
 install: node_modules/.installed
 
@@ -28,6 +30,11 @@ test: build
 sim: build
 	node dist/test/sim/run.js --seeds $(SEEDS) --first $(FIRST_SEED) --workers $(WORKERS)
 
+# Jepsen-style runs on real local clusters (issue 6): RUNS runs of TIME
+# seconds; a failure prints its seed, schedule and minimal history.
+nemesis: build
+	node dist/scripts/nemesis.js --runs $(RUNS) --time $(TIME)
+
 # Starts the local two-region cluster (cluster/local.json) in the background;
 # data and logs go to cluster/.data/.
 cluster: build
@@ -35,6 +42,12 @@ cluster: build
 
 cluster-stop:
 	scripts/cluster-stop.sh
+
+# Benchmarks (not part of `make test`): keyraft against etcd and this machine's
+# limits; flags go in BENCH_ARGS, e.g. make bench BENCH_ARGS='--duration 2 --concurrency 1,16'.
+BENCH_ARGS ?=
+bench: build
+	node dist/scripts/bench/run.js $(BENCH_ARGS)
 
 clean:
 	rm -rf dist .tap

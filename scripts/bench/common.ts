@@ -1,0 +1,65 @@
+// What the benchmark's parent and its worker processes share.
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as grpc from '@grpc/grpc-js';
+
+/** The cases a worker knows how to drive. */
+export type System = 'keyraft' | 'etcd' | 'echo';
+
+export interface WorkSpec {
+  readonly system: System;
+  /** keyraft: set | get | sign-es256 | sign-rs256 | encrypt-oaep256 | encrypt-a256gcm | decrypt-oaep256; etcd: put | range; echo: echo */
+  readonly op: string;
+  readonly endpoints: string[];
+  readonly concurrency: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly worker: number;
+  /** keyraft: the vault and what the cases read (base64 ciphertext for decrypt). */
+  readonly vault?: string;
+  readonly ciphertext?: string;
+  readonly getNames?: number;
+}
+
+export type ToWorker = { type: 'run'; spec: WorkSpec } | { type: 'go' };
+
+export interface WorkResult {
+  readonly count: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  readonly elapsedMs: number;
+  readonly maxUs: number;
+  readonly hist: [number, number][];
+}
+
+export type FromWorker = { type: 'ready' } | { type: 'result'; result: WorkResult } | { type: 'failed'; error: string } | { type: 'listening'; port: number };
+
+export const VALUE_BYTES = 256;
+
+/** The grpc-js ceiling: a unary method that returns its request's bytes. */
+const identity = (b: Buffer): Buffer => b;
+export const ECHO_SERVICE: grpc.ServiceDefinition = {
+  echo: {
+    path: '/bench.Echo/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+/** scripts/bench/etcd/rpc.proto, from src (tsx) or dist. */
+export function etcdProtoFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'scripts/bench/etcd/rpc.proto');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find scripts/bench/etcd/rpc.proto');
+    dir = parent;
+  }
+}

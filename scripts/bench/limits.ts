@@ -1,0 +1,94 @@
+// The physical limits the cluster's figures are read against: the disk's
+// rate of synced small writes, and node:crypto's own rate in one thread.
+
+import { constants, createCipheriv, createHash, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { generateKey } from '../../src/crypto/keys.js';
+import { toNodeJwk } from '../../src/crypto/jwk.js';
+import { UsableKey } from '../../src/crypto/operations.js';
+import { VALUE_BYTES } from './common.js';
+
+export interface LimitResult {
+  readonly name: string;
+  readonly opsPerSec: number;
+  /** For batches: records per second. */
+  readonly recordsPerSec?: number;
+  readonly note?: string;
+}
+
+async function rate(durationMs: number, fn: () => unknown): Promise<number> {
+  for (let i = 0; i < 20; i++) await fn(); // warm-up
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < durationMs) {
+    await fn();
+    n++;
+  }
+  return (n * 1000) / (performance.now() - start);
+}
+
+export async function diskLimits(durationMs: number): Promise<LimitResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-bench-disk-'));
+  const db = new Level<string, Buffer>(join(dir, 'db'), { valueEncoding: 'buffer' });
+  try {
+    await db.open();
+    const value = randomBytes(VALUE_BYTES);
+    let i = 0;
+    const one = await rate(durationMs, () => db.put(`k${i++}`, value, { sync: true }));
+    const batch = await rate(durationMs, () =>
+      db.batch(Array.from({ length: 64 }, () => ({ type: 'put' as const, key: `b${i++}`, value })), { sync: true }),
+    );
+    return [
+      { name: 'LevelDB put, sync', opsPerSec: one, note: 'the ceiling of unbatched commits' },
+      { name: 'LevelDB batch of 64, sync', opsPerSec: batch, recordsPerSec: batch * 64, note: 'group commit' },
+    ];
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Each operation one at a time in this thread, through the project's UsableKey and through node:crypto directly. */
+export async function cryptoLimits(durationMs: number): Promise<LimitResult[]> {
+  const ecJwk = (await generateKey({ kty: 'EC', curve: 'P-256' })).privateJwk;
+  const rsaJwk = (await generateKey({ kty: 'RSA', keySize: 2048 })).privateJwk;
+  const aesJwk = (await generateKey({ kty: 'oct', keySize: 256 })).privateJwk;
+  const ec = UsableKey.fromPrivateJwk('EC', ecJwk);
+  const rsa = UsableKey.fromPrivateJwk('RSA', rsaJwk);
+  const aes = UsableKey.fromPrivateJwk('oct', aesJwk);
+  const ecNode = createPrivateKey({ format: 'jwk', key: toNodeJwk(ecJwk) });
+  const rsaNode = createPrivateKey({ format: 'jwk', key: toNodeJwk(rsaJwk) });
+  const rsaPub = createPublicKey(rsaNode);
+  const aesKey = Buffer.from((aesJwk as { k: string }).k, 'base64url');
+  const value = randomBytes(VALUE_BYTES);
+  const digest = createHash('sha256').update(value).digest();
+  const small = value.subarray(0, 32);
+  const oaep = { key: rsaPub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' };
+  const ciphertext = publicEncrypt(oaep, small);
+  const cases: [string, () => unknown][] = [
+    ['ES256 sign (UsableKey, digest)', () => ec.sign('ES256', digest)],
+    ['ES256 sign (node:crypto, message)', () => sign('sha256', value, ecNode)],
+    ['RS256 sign (UsableKey, digest)', () => rsa.sign('RS256', digest)],
+    ['RS256 sign (node:crypto, message)', () => sign('sha256', value, rsaNode)],
+    ['RSA-OAEP-256 encrypt (UsableKey)', () => rsa.encrypt('RSA-OAEP-256', { value: small })],
+    ['RSA-OAEP-256 encrypt (node:crypto)', () => publicEncrypt(oaep, small)],
+    ['RSA-OAEP-256 decrypt (UsableKey)', () => rsa.decrypt('RSA-OAEP-256', { value: ciphertext })],
+    ['RSA-OAEP-256 decrypt (node:crypto)', () => privateDecrypt({ ...oaep, key: rsaNode }, ciphertext)],
+    ['A256GCM encrypt 256 B (UsableKey)', () => aes.encrypt('A256GCM', { value })],
+    [
+      'A256GCM encrypt 256 B (node:crypto)',
+      () => {
+        const c = createCipheriv('aes-256-gcm', aesKey, randomBytes(12));
+        c.update(value);
+        c.final();
+        return c.getAuthTag();
+      },
+    ],
+  ];
+  const out: LimitResult[] = [];
+  for (const [name, fn] of cases) out.push({ name, opsPerSec: await rate(durationMs, fn) });
+  return out;
+}

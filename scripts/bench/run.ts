@@ -1,0 +1,334 @@
+// `make bench`: keyraft against etcd and against the machine's limits.
+// node dist/scripts/bench/run.js --help for the flags.
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { KeyraftClient } from '../../src/client/index.js';
+import { TestCluster, eventually } from '../../test/integration/cluster.js';
+import type { FromWorker, System, ToWorker, WorkResult, WorkSpec } from './common.js';
+import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
+import { Histogram } from './hist.js';
+import { type LimitResult, cryptoLimits, diskLimits } from './limits.js';
+import { chart } from './svg.js';
+
+const KEYRAFT_CASES = ['set', 'get', 'sign-es256', 'sign-rs256', 'encrypt-oaep256', 'encrypt-a256gcm', 'decrypt-oaep256'];
+const LABEL: Record<string, string> = {
+  set: 'SetSecret', get: 'GetSecret', 'sign-es256': 'Sign ES256', 'sign-rs256': 'Sign RS256',
+  'encrypt-oaep256': 'Encrypt RSA-OAEP-256', 'encrypt-a256gcm': 'Encrypt A256GCM', 'decrypt-oaep256': 'Decrypt RSA-OAEP-256',
+  put: 'Put', range: 'Range (linearizable)', echo: 'echo',
+};
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+const ECHO_SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const program = new Command('bench')
+  .description('keyraft benchmarks side by side with etcd and the limits of this machine')
+  .option('--duration <s>', 'seconds per case', '5')
+  .option('--warmup <s>', 'seconds of warm-up per case (not measured)', '1')
+  .option('--concurrency <list>', 'calls in flight, comma-separated', '1,16,64')
+  .option('--cases <list>', `keyraft cases: ${KEYRAFT_CASES.join(',')}`, KEYRAFT_CASES.join(','))
+  .option('--workers <n>', 'client processes per case (at most the concurrency)', String(Math.max(2, cpus().length)))
+  .option('--nodes <n>', 'keyraft nodes per region', '3')
+  .option('--two-region', 'the two-region cluster (3 + 3) instead of one region')
+  .option('--no-keyraft', 'skip keyraft')
+  .option('--no-etcd', 'skip etcd')
+  .option('--no-echo', 'skip the grpc-js echo ceiling')
+  .option('--no-limits', 'skip the disk and node:crypto limits')
+  .option('--limit-duration <s>', 'seconds per disk and crypto limit', '1')
+  .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
+program.parse();
+const o = program.opts<{
+  duration: string; warmup: string; concurrency: string; cases: string; workers: string; nodes: string; twoRegion?: boolean;
+  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string;
+}>();
+const durationMs = Number(o.duration) * 1000;
+const warmupMs = Number(o.warmup) * 1000;
+const concurrencies = list(o.concurrency).map(Number);
+const cases = list(o.cases);
+const workers = Number(o.workers);
+for (const c of cases) if (!KEYRAFT_CASES.includes(c)) program.error(`unknown case ${c}; known: ${KEYRAFT_CASES.join(', ')}`);
+if (!(durationMs > 0) || concurrencies.some((c) => !(c >= 1)) || !(workers >= 1)) program.error('bad --duration, --concurrency or --workers');
+
+const t0 = Date.now();
+const progress = (s: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}\n`);
+
+// ---- Everything started is stopped at the end, on failure and on Ctrl-C too ----
+const children = new Set<ChildProcess>();
+const cleanups: (() => Promise<void>)[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const f of cleanups.reverse()) await f().catch((e) => progress(`cleanup: ${e instanceof Error ? e.message : String(e)}`));
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    progress(`${sig}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+function forkChild(file: string): ChildProcess {
+  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function next(child: ChildProcess, timeoutMs: number): Promise<FromWorker> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`a child process did not answer in ${timeoutMs} ms`)), timeoutMs);
+    const onMsg = (m: FromWorker) => done(undefined, m);
+    const onExit = (code: number | null) => done(new Error(`a child process exited (${code})`));
+    function done(err?: Error, m?: FromWorker): void {
+      clearTimeout(timer);
+      child.off('message', onMsg);
+      child.off('exit', onExit);
+      if (err !== undefined) reject(err);
+      else if (m?.type === 'failed') reject(new Error(m.error));
+      else resolve(m!);
+    }
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+  });
+}
+
+// ---- One case: workers in their own processes, started together, merged ----
+interface CaseResult {
+  system: System;
+  op: string;
+  label: string;
+  concurrency: number;
+  workers: number;
+  opsPerSec: number;
+  count: number;
+  errors: number;
+  firstError?: string;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+const results: CaseResult[] = [];
+
+async function runCase(system: System, op: string, concurrency: number, base: Omit<WorkSpec, 'system' | 'op' | 'concurrency' | 'worker' | 'durationMs' | 'warmupMs'>): Promise<CaseResult> {
+  const n = Math.min(workers, concurrency);
+  const procs = Array.from({ length: n }, () => forkChild(WORKER));
+  try {
+    const ready = procs.map((p, i) => {
+      const share = Math.floor(concurrency / n) + (i < concurrency % n ? 1 : 0);
+      const spec: WorkSpec = { ...base, system, op, concurrency: share, worker: i, durationMs, warmupMs };
+      const r = next(p, 60_000 + warmupMs);
+      p.send({ type: 'run', spec } satisfies ToWorker);
+      return r;
+    });
+    await Promise.all(ready);
+    const done = procs.map((p) => next(p, durationMs + 60_000));
+    for (const p of procs) p.send({ type: 'go' } satisfies ToWorker);
+    const outs = (await Promise.all(done)).map((m) => (m as { result: WorkResult }).result);
+    const hist = new Histogram();
+    for (const r of outs) hist.addSparse(r.hist, r.maxUs);
+    const firstError = outs.find((r) => r.firstError !== undefined)?.firstError;
+    const res: CaseResult = {
+      system, op, label: `${system} ${LABEL[op] ?? op}`, concurrency, workers: n,
+      opsPerSec: outs.reduce((s, r) => s + (r.count * 1000) / r.elapsedMs, 0),
+      count: hist.total,
+      errors: outs.reduce((s, r) => s + r.errors, 0),
+      ...(firstError === undefined ? {} : { firstError }),
+      p50Ms: hist.quantileMs(0.5), p99Ms: hist.quantileMs(0.99), p999Ms: hist.quantileMs(0.999), maxMs: hist.maxUs / 1000,
+    };
+    results.push(res);
+    progress(`${res.label} c=${concurrency}: ${fmt(res.opsPerSec)}/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}${res.errors ? `, ${res.errors} errors (${firstError})` : ''}`);
+    return res;
+  } finally {
+    for (const p of procs) {
+      p.kill('SIGKILL');
+      children.delete(p);
+    }
+  }
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+const ms = (x: number) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x.toFixed(1)) : '-');
+const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : '-');
+
+// ---- The parts of the run ----
+const limits: LimitResult[] = [];
+
+async function runLimits(): Promise<void> {
+  const d = Number(o.limitDuration) * 1000;
+  progress('limits: LevelDB synced writes');
+  limits.push(...(await diskLimits(d)));
+  progress('limits: node:crypto in one thread');
+  limits.push(...(await cryptoLimits(d)));
+}
+
+async function runEcho(): Promise<void> {
+  progress('grpc-js echo ceiling: starting the echo server');
+  const server = forkChild(ECHO_SERVER);
+  try {
+    const m = await next(server, 10_000);
+    if (m.type !== 'listening') throw new Error('the echo server did not start');
+    for (const c of concurrencies) await runCase('echo', 'echo', c, { endpoints: [`127.0.0.1:${m.port}`] });
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+async function runKeyraft(): Promise<{ nodes: number; regions: number }> {
+  const perRegion = Number(o.nodes);
+  const regions = o.twoRegion ? [{ name: 'east', nodes: perRegion }, { name: 'west', nodes: perRegion }] : [{ name: 'east', nodes: perRegion }];
+  progress(`keyraft: starting ${regions.map((r) => r.nodes).join(' + ')} nodes`);
+  const cluster = await TestCluster.create({ regions });
+  const stop = async () => {
+    await cluster.destroy();
+  };
+  cleanups.push(stop);
+  let admin: KeyraftClient | undefined;
+  try {
+    cluster.startAll();
+    const primary = cluster.endpoints('east');
+    admin = new KeyraftClient({ endpoints: primary, regionAware: false, timeoutMs: 20_000 });
+    const a = admin;
+    const leader = await eventually(
+      'a keyraft leader',
+      async () => {
+        const s = await a.getStatus({}, { timeoutMs: 2000 });
+        return s.nodes.find((n) => n.region === 'east' && n.role === 'leader' && n.mode === 'SERVING')?.clientAddress;
+      },
+      30_000,
+      250,
+    );
+    // The leader first: both systems are driven at their leader.
+    const endpoints = [leader, ...primary.filter((e) => e !== leader)];
+    progress(`keyraft: leader ${leader}; creating the vault, keys and secrets`);
+    const vault = 'bench';
+    await a.createVault({ name: vault });
+    await a.createKey({ vault, name: 'es256', kty: 'EC', curve: 'P-256' });
+    await a.createKey({ vault, name: 'rsa', kty: 'RSA', keySize: 2048 });
+    await a.createKey({ vault, name: 'aes', kty: 'oct', keySize: 256 });
+    const value = 'x'.repeat(256);
+    for (let i = 0; i < 16; i++) await a.setSecret({ vault, name: `get-${i}`, value });
+    const ct = await a.encrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: Buffer.alloc(32, 7) });
+    const base = { endpoints, vault, getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64') };
+    for (const op of cases) for (const c of concurrencies) await runCase('keyraft', op, c, base);
+    return { nodes: cluster.nodes.length, regions: regions.length };
+  } finally {
+    admin?.close();
+    progress('keyraft: stopping the cluster');
+    cleanups.splice(cleanups.indexOf(stop), 1);
+    await stop();
+  }
+}
+
+async function runEtcd(): Promise<void> {
+  ensureEtcdInstalled(progress);
+  progress('etcd: starting 3 members');
+  const etcd = await EtcdCluster.start(3);
+  const stop = () => etcd.stop();
+  cleanups.push(stop);
+  try {
+    const leader = await etcd.leader();
+    progress(`etcd: leader ${leader}`);
+    // The keys Range reads, as keyraft's GetSecret reads its 16 secrets.
+    etcd.seed(16, 'x'.repeat(256));
+    for (const c of concurrencies) await runCase('etcd', 'put', c, { endpoints: [leader] });
+    for (const c of concurrencies) await runCase('etcd', 'range', c, { endpoints: [leader] });
+  } finally {
+    progress('etcd: stopping');
+    cleanups.splice(cleanups.indexOf(stop), 1);
+    await stop();
+  }
+}
+
+// ---- The report ----
+function report(meta: Record<string, unknown>): void {
+  const plain = { style: { head: [], border: [] } };
+  const main = new Table({ ...plain, head: ['case', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors'] });
+  for (const r of results) main.push([r.label, r.concurrency, fmt(r.opsPerSec), ms(r.p50Ms), ms(r.p99Ms), ms(r.p999Ms), r.errors]);
+  console.log('\nThroughput and latency (client processes over gRPC, 127.0.0.1)');
+  console.log(main.toString());
+
+  const find = (system: System, op: string, c: number) => results.find((r) => r.system === system && r.op === op && r.concurrency === c);
+  const ratios = new Table({ ...plain, head: ['keyraft / etcd', 'in flight', 'throughput', 'p99'] });
+  for (const [k, e] of [['set', 'put'], ['get', 'range']] as const) {
+    for (const c of concurrencies) {
+      const kr = find('keyraft', k, c);
+      const er = find('etcd', e, c);
+      if (kr !== undefined && er !== undefined) ratios.push([`${LABEL[k]} / ${LABEL[e]}`, c, ratio(kr.opsPerSec, er.opsPerSec), ratio(kr.p99Ms, er.p99Ms)]);
+    }
+  }
+  if (ratios.length > 0) {
+    console.log('\nkeyraft against etcd (throughput: higher is better; p99: lower is better)');
+    console.log(ratios.toString());
+  }
+  if (limits.length > 0) {
+    const t = new Table({ ...plain, head: ['limit (one thread, one at a time)', 'ops/s', 'records/s'] });
+    for (const l of limits) t.push([l.name, fmt(l.opsPerSec), l.recordsPerSec === undefined ? '' : fmt(l.recordsPerSec)]);
+    console.log('\nThe limits of this machine');
+    console.log(t.toString());
+  }
+  // Each cluster operation against the lower of the echo ceiling and node:crypto's own rate.
+  const echoMax = Math.max(0, ...results.filter((r) => r.system === 'echo').map((r) => r.opsPerSec));
+  const cryptoOf: Record<string, string> = {
+    'sign-es256': 'ES256 sign (UsableKey, digest)', 'sign-rs256': 'RS256 sign (UsableKey, digest)',
+    'encrypt-oaep256': 'RSA-OAEP-256 encrypt (UsableKey)', 'encrypt-a256gcm': 'A256GCM encrypt 256 B (UsableKey)', 'decrypt-oaep256': 'RSA-OAEP-256 decrypt (UsableKey)',
+  };
+  if (echoMax > 0) {
+    const t = new Table({ ...plain, head: ['keyraft case (best in flight)', 'calls/s', 'ceiling', 'of ceiling'] });
+    for (const op of cases) {
+      const best = results.filter((r) => r.system === 'keyraft' && r.op === op).sort((a, b) => b.opsPerSec - a.opsPerSec)[0];
+      if (best === undefined) continue;
+      const cr = limits.find((l) => l.name === cryptoOf[op])?.opsPerSec;
+      const ceiling = cr === undefined ? echoMax : Math.min(cr, echoMax);
+      t.push([`${LABEL[op]} (${best.concurrency})`, fmt(best.opsPerSec), `${fmt(ceiling)} (${cr !== undefined && cr < echoMax ? 'crypto' : 'echo'})`, `${((100 * best.opsPerSec) / ceiling).toFixed(0)} %`]);
+    }
+    console.log(`\nAgainst the ceilings (grpc-js echo best: ${fmt(echoMax)}/s)`);
+    console.log(t.toString());
+  }
+
+  mkdirSync(o.out, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const json = join(o.out, `${stamp}.json`);
+  const svg = join(o.out, `${stamp}.svg`);
+  writeFileSync(json, JSON.stringify({ ...meta, results, limits }, null, 2) + '\n');
+  const bySeries = new Map<string, { x: number; y: number; c: number }[]>();
+  for (const r of results) {
+    if (r.system === 'echo') continue;
+    const pts = bySeries.get(r.label) ?? [];
+    pts.push({ x: r.opsPerSec, y: r.p99Ms, c: r.concurrency });
+    bySeries.set(r.label, pts);
+  }
+  writeFileSync(svg, chart(`p99 latency against throughput — ${String(meta.keyraftCluster ?? '')}, etcd 3 members`, [...bySeries].map(([label, points]) => ({ label, points }))));
+  console.log(`\nJSON: ${json}\nSVG:  ${svg}`);
+}
+
+async function main(): Promise<void> {
+  const meta: Record<string, unknown> = {
+    started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, concurrencies, workers,
+  };
+  if (o.limits) await runLimits();
+  if (o.echo) await runEcho();
+  if (o.keyraft) {
+    const k = await runKeyraft();
+    meta.keyraftCluster = `keyraft ${k.regions === 2 ? `${o.nodes}+${o.nodes} nodes, two regions` : `${o.nodes} nodes`}`;
+  }
+  if (o.etcd) await runEtcd();
+  progress('done');
+  report(meta);
+}
+
+main()
+  .catch((e) => {
+    progress(`failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
