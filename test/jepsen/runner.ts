@@ -1,0 +1,228 @@
+// The workload runner of issue 6: a real cluster, several sequential clients
+// doing the register workload through the SDK while the nemesis works, a
+// recorded history, the final state read from every node, and the verdict of
+// the checkers. Everything it starts it also ends, pass or fail.
+
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import { KeyraftClient, KeyraftError } from '../../src/client/index.js';
+import { TestCluster, eventually } from '../integration/cluster.js';
+import { type CheckResult, runChecks } from './checks.js';
+import { prng } from './fixtures.js';
+import { type FinalStates, type NodeState, type Operation, type Outcome, type RegisterOp, serializeHistory } from './history.js';
+import { type LinearizabilityResult, checkLinearizability } from './linearizability.js';
+import { Nemesis } from './nemesis.js';
+
+export interface RunOptions {
+  readonly seed: number;
+  readonly timeMs: number;
+  /** Two regions (3+3) instead of one region of 3. */
+  readonly twoRegions?: boolean;
+  readonly clients?: number;
+  readonly keys?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly operations: number;
+  readonly okOperations: number;
+  readonly faults: number;
+  readonly history: Operation[];
+  readonly finalStates: FinalStates;
+  readonly linearizability: LinearizabilityResult;
+  readonly checks: CheckResult;
+  readonly schedule: string;
+  /** Where the logs, history and schedule were kept; undefined when the run passed. */
+  readonly keptDir?: string;
+  /** Set when the harness itself failed (no verdict on keyraft). */
+  readonly error?: string;
+}
+
+const VAULT = 'jepsen';
+const PRIMARY = 'east';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * 'fail' only when the error proves the write never happened. A refusal on a
+ * later attempt proves nothing about an earlier attempt that timed out, so a
+ * retried call that ends in a refusal is still 'unknown'.
+ */
+export function writeOutcome(e: unknown): Outcome {
+  if (!(e instanceof KeyraftError)) return 'unknown';
+  const definite = e.code === grpc.status.INVALID_ARGUMENT || e.code === grpc.status.FAILED_PRECONDITION;
+  return definite && e.attempts <= 1 ? 'fail' : 'unknown';
+}
+
+interface ClientCtx {
+  readonly id: number;
+  readonly client: KeyraftClient;
+  readonly rand: () => number;
+}
+
+export async function runOnce(opts: RunOptions): Promise<RunResult> {
+  const log = opts.log ?? (() => undefined);
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const keys = Array.from({ length: opts.keys ?? 4 }, (_, i) => `r${i}`);
+  const cluster = await TestCluster.create({
+    regions: opts.twoRegions
+      ? [
+          { name: PRIMARY, nodes: 3 },
+          { name: 'west', nodes: 3 },
+        ]
+      : [{ name: PRIMARY, nodes: 3 }],
+    failoverAfterMs: 2000,
+    failbackAfterMs: 2000,
+  });
+  const nemesis = new Nemesis(cluster, { seed: opts.seed, region: PRIMARY, killRegion: opts.twoRegions === true, now, log });
+  const history: Operation[] = [];
+  const clients: KeyraftClient[] = [];
+  let finalStates: FinalStates = {};
+  let verdict: Pick<RunResult, 'ok' | 'linearizability' | 'checks'> | undefined;
+  let error: string | undefined;
+  try {
+    nemesis.startAll();
+    const setup = new KeyraftClient({ endpoints: cluster.endpoints(PRIMARY), timeoutMs: 5000 });
+    clients.push(setup);
+    await eventually('the vault', () => setup.createVault({ name: VAULT }).then(() => true), 30_000);
+    log(`  cluster up in ${Math.round(now())}ms (${cluster.nodes.length} nodes, logs in ${cluster.dir})`);
+
+    const start = now();
+    const until = start + opts.timeMs;
+    const ctxs: ClientCtx[] = Array.from({ length: opts.clients ?? 5 }, (_, id) => {
+      const client = new KeyraftClient({ endpoints: cluster.endpoints(PRIMARY), timeoutMs: 3000, endpointCooldownMs: 500 });
+      clients.push(client);
+      return { id, client, rand: prng(opts.seed * 7919 + id) };
+    });
+    const progress = setInterval(() => {
+      const done = history.length;
+      log(`  ${Math.round((now() - start) / 1000)}s: ${done} operations, ${nemesis.faults} faults`);
+    }, 5000);
+    try {
+      await Promise.all([nemesis.run(until), ...ctxs.map((c) => workload(c, keys, until, now, history))]);
+    } finally {
+      clearInterval(progress);
+    }
+    log(`  workload done: ${history.length} operations, ${nemesis.faults} faults; settling`);
+    finalStates = await readFinalStates(cluster, keys);
+    const linearizability = checkLinearizability(history);
+    const checks = runChecks(history, finalStates);
+    verdict = { ok: linearizability.ok === true && checks.ok, linearizability, checks };
+  } catch (e) {
+    error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  } finally {
+    nemesis.stop();
+    await nemesis.heal().catch(() => undefined);
+  }
+  for (const c of clients) c.close();
+  const ok = verdict?.ok === true && error === undefined;
+  let keptDir: string | undefined;
+  if (!ok) {
+    keptDir = mkdtempSync(join(tmpdir(), `keyraft-nemesis-${opts.seed}-`));
+    for (const n of cluster.nodes) if (existsSync(n.logFile)) copyFileSync(n.logFile, join(keptDir, `${n.id}.log`));
+    writeFileSync(join(keptDir, 'history.json'), serializeHistory(history));
+    writeFileSync(join(keptDir, 'final-states.json'), JSON.stringify(finalStates, null, 2));
+    writeFileSync(join(keptDir, 'schedule.txt'), `seed ${opts.seed}\n${nemesis.formatSchedule()}\n`);
+  }
+  await cluster.destroy();
+  return {
+    seed: opts.seed,
+    ok,
+    operations: history.length,
+    okOperations: history.filter((op) => (op.outcome ?? 'ok') === 'ok').length,
+    faults: nemesis.faults,
+    history,
+    finalStates,
+    linearizability: verdict?.linearizability ?? { ok: 'unknown', key: '', reason: 'not checked' },
+    checks: verdict?.checks ?? { ok: false, anomalies: [] },
+    schedule: nemesis.formatSchedule(),
+    keptDir,
+    error,
+  };
+}
+
+/** One process: one operation at a time until the deadline. */
+async function workload(c: ClientCtx, keys: readonly string[], until: number, now: () => number, history: Operation[]): Promise<void> {
+  let n = 0;
+  while (now() < until) {
+    const key = keys[Math.floor(c.rand() * keys.length)]!;
+    const r = c.rand();
+    if (r < 0.45) {
+      const value = `p${c.id}-${n++}`;
+      const invokeMs = now();
+      try {
+        await c.client.setSecret({ vault: VAULT, name: key, value });
+        history.push({ process: c.id, kind: 'write', key, value, invokeMs, completeMs: now(), outcome: 'ok' });
+      } catch (e) {
+        const outcome = writeOutcome(e);
+        const op: RegisterOp = { process: c.id, kind: 'write', key, value, invokeMs, outcome };
+        history.push(outcome === 'fail' ? { ...op, completeMs: now() } : op);
+      }
+    } else if (r < 0.9) {
+      const invokeMs = now();
+      let secondary: RegisterOp['secondary'];
+      const onServedBy = (s: { region: string; mode: string; metadata: Record<string, string> }) => {
+        // Only a failed-over secondary answers from its own (stale) state; a standby one forwards.
+        secondary = s.region !== PRIMARY && s.mode === 'FAILED_OVER' ? { region: s.region, primaryIndex: Number(s.metadata['keyraft-primary-index'] ?? 0) } : undefined;
+      };
+      try {
+        const s = await c.client.getSecret({ vault: VAULT, name: key }, { onServedBy });
+        history.push({ process: c.id, kind: 'read', key, value: s.value, invokeMs, completeMs: now(), outcome: 'ok', ...(secondary ? { secondary } : {}) });
+      } catch (e) {
+        if (e instanceof KeyraftError && e.code === grpc.status.NOT_FOUND && e.reason === 'SECRET_NOT_FOUND') {
+          const served = e.servedBy;
+          if (served) onServedBy(served);
+          history.push({ process: c.id, kind: 'read', key, value: null, invokeMs, completeMs: now(), outcome: 'ok', ...(secondary ? { secondary } : {}) });
+        } else {
+          // A read that failed changed nothing and told nothing.
+          history.push({ process: c.id, kind: 'read', key, invokeMs, completeMs: now(), outcome: 'fail' });
+        }
+      }
+    } else {
+      const invokeMs = now();
+      try {
+        const versions: string[] = [];
+        for await (const v of c.client.listAllSecretVersions(VAULT, key, { pageSize: 25 })) versions.push(v.version);
+        history.push({ process: c.id, kind: 'versions', key, versions, invokeMs, completeMs: now() });
+      } catch {
+        // NOT_FOUND before the first write, or a fault: no observation.
+      }
+    }
+  }
+}
+
+/** After the heal: every node answers for every key, each through a client pinned to it. */
+async function readFinalStates(cluster: TestCluster, keys: readonly string[]): Promise<FinalStates> {
+  await sleep(2000);
+  const states: Record<string, NodeState> = {};
+  for (const n of cluster.nodes) {
+    const pinned = new KeyraftClient({ regionAware: false, endpoints: [n.client], retries: 3, timeoutMs: 3000 });
+    try {
+      const state: Record<string, string | null> = {};
+      for (const key of keys) {
+        state[key] = await eventually(
+          `${key} on ${n.id}`,
+          () =>
+            pinned.getSecret({ vault: VAULT, name: key }).then(
+              (s): string | null => s.value,
+              (e: unknown) => {
+                if (e instanceof KeyraftError && e.reason === 'SECRET_NOT_FOUND') return null;
+                throw e;
+              },
+            ),
+          30_000,
+          200,
+        );
+      }
+      states[n.id] = state;
+    } finally {
+      pinned.close();
+    }
+  }
+  return states;
+}
