@@ -18,6 +18,7 @@ import {
 } from '../client/index.js';
 import { deletedKeyListTable, deletedKeyTable, keyListTable, keyTable } from './format.js';
 import { parseBool, parseCurve, parseIntIn, parseKty, parseOps, parseTag, parseTime, UsageError } from './parse.js';
+import { printBackup } from './backup.js';
 import type { CliContext, CommandOutput } from './program.js';
 
 export interface KeyRefOptions {
@@ -187,16 +188,7 @@ export function registerKey(program: Command, ctx: CliContext): Command {
     .option('-f, --file <path>', 'write the blob to this new file (default: print it as base64url)')
     .action(async (o: KeyRefOptions & { file?: string }, cmd: Command) => {
       const r = await ctx.api(cmd).backupKey({ vault: o.vaultName, name: o.name });
-      if (o.file === undefined) {
-        const json = toProtoJson('keyraft.v1.BackupKeyResponse', r);
-        ctx.print(cmd, { json, table: () => String(json['value']) });
-        return;
-      }
-      await ctx.deps.writeFile(o.file, r.value);
-      ctx.print(cmd, {
-        json: { file: o.file, bytes: r.value.length },
-        table: () => `Backup of ${o.vaultName}/${o.name} written to ${o.file} (${r.value.length} bytes)`,
-      });
+      await printBackup(ctx, cmd, 'keyraft.v1.BackupKeyResponse', `${o.vaultName}/${o.name}`, r, o.file);
     });
 
   withKeyRef(key.command('restore').description('restore a backup into a vault (refused if the name exists)'), false)

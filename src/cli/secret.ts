@@ -12,6 +12,7 @@ import {
   secretTable,
 } from './format.js';
 import { parseBool, parseTag, parseTime, UsageError } from './parse.js';
+import { printBackup } from './backup.js';
 import type { CliContext, CommandOutput } from './program.js';
 
 interface Ref {
@@ -151,16 +152,7 @@ export function registerSecret(program: Command, ctx: CliContext): void {
     .option('-f, --file <path>', 'write the blob to this new file (default: print it as base64url)')
     .action(async (o: Ref & { file?: string }, cmd: Command) => {
       const r = await ctx.api(cmd).backupSecret({ vault: o.vaultName, name: o.name });
-      if (o.file === undefined) {
-        const json = toProtoJson('keyraft.v1.BackupSecretResponse', r);
-        ctx.print(cmd, { json, table: () => String(json['value']) });
-        return;
-      }
-      await ctx.deps.writeFile(o.file, r.value);
-      ctx.print(cmd, {
-        json: { file: o.file, bytes: r.value.length },
-        table: () => `Backup of ${o.vaultName}/${o.name} written to ${o.file} (${r.value.length} bytes)`,
-      });
+      await printBackup(ctx, cmd, 'keyraft.v1.BackupSecretResponse', `${o.vaultName}/${o.name}`, r, o.file);
     });
 
   withRef(secret.command('restore').description('restore a backup into a vault (refused if the name exists)'), false)
