@@ -3,7 +3,7 @@
 // small field checks of a command that apply must not trust.
 
 import { invalid, notFound, precondition, quote, type Reason, VaultError } from './errors.js';
-import { type Entry, type Kind, type Shelf, type VaultEntry, type VersionOf, isExpired, lower } from './model.js';
+import { DAY_MS, type Deletion, type Entry, type Kind, type Shelf, type VaultEntry, type VaultRecord, type VersionOf, isExpired, latest, lower } from './model.js';
 import type { ApplyResult } from './outcome.js';
 import type { Store } from './store.js';
 import { validateVaultName } from './validate.js';
@@ -116,4 +116,50 @@ export function restoredVersions<R>(list: unknown, parse: (o: Body, version: str
       throw invalid('BAD_BACKUP', `the backup's version #${seq + 1} is invalid: ${e.message}`);
     }
   });
+}
+
+/** What tells secrets and keys apart in their soft-delete lifecycle. */
+export interface LifecycleSpec<K extends Kind> {
+  readonly kind: K;
+  readonly reasons: KindReasons;
+  readonly validateName: (name: unknown) => string;
+  /** DeleteX answers the deleted entry; RecoverX its latest version. */
+  readonly deletedResult: (vault: VaultRecord, e: Entry<VersionOf[K]>, d: Deletion) => ApplyResult;
+  readonly liveResult: (vault: VaultRecord, e: Entry<VersionOf[K]>, latest: VersionOf[K]) => ApplyResult;
+}
+
+/** Delete (soft, for the vault's retention), recover and purge, alike for every kind. */
+export function lifecycleHandlers<K extends Kind>(spec: LifecycleSpec<K>): { delete: Handler; recover: Handler; purge: Handler } {
+  const shelf = (v: VaultEntry) => (spec.kind === 'secret' ? v.secrets : v.keys) as Shelf<VersionOf[K]>;
+  const target = (store: Store, body: Body) => {
+    const vault = vaultOf(store, body.vault);
+    return { vault, name: spec.validateName(body.name) };
+  };
+  return {
+    delete: (store, body, timeMs) => {
+      const { vault, name } = target(store, body);
+      const e = liveEntry<K>(shelf(vault), spec.reasons, vault.rec.name, name);
+      const deletion = { deletedMs: timeMs, scheduledPurgeMs: timeMs + vault.rec.retentionDays * DAY_MS };
+      store.putEntry(spec.kind, lower(vault.rec.name), e.name, deletion);
+      return spec.deletedResult(vault.rec, e, deletion);
+    },
+    recover: (store, body, timeMs) => {
+      const { vault, name } = target(store, body);
+      const e = deletedEntry<K>(shelf(vault), spec.reasons, vault.rec.name, name, timeMs);
+      store.putEntry(spec.kind, lower(vault.rec.name), e.name, null);
+      return spec.liveResult(vault.rec, e, latest(e) as VersionOf[K]);
+    },
+    purge: (store, body, timeMs) => {
+      const { vault, name } = target(store, body);
+      const e = deletedEntry<K>(shelf(vault), spec.reasons, vault.rec.name, name, timeMs);
+      if (vault.rec.purgeProtection) {
+        throw precondition(
+          'PURGE_PROTECTED',
+          `vault ${quote(vault.rec.name)} has purge protection: ${spec.reasons.kind} ${quote(e.name)} is purged only at its scheduled purge date`,
+        );
+      }
+      store.removeEntry(spec.kind, lower(vault.rec.name), lower(e.name));
+      return { kind: 'none' };
+    },
+  };
 }

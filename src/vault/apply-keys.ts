@@ -10,7 +10,7 @@ import {
   type KindReasons,
   boolean,
   claimName,
-  deletedEntry,
+  lifecycleHandlers,
   epochMs,
   liveEntry,
   optional,
@@ -18,9 +18,9 @@ import {
   sortedTags,
   vaultOf,
 } from './apply-common.js';
-import type { CreateKeyVersion, DeleteKey, KeyAttributes, KeyMaterial, PurgeKey, RecoverKey, RestoreKey, UpdateKey } from './commands.js';
-import { alreadyExists, invalid, notFound, precondition, quote } from './errors.js';
-import { DAY_MS, type KeyEntry, type KeyVersion, type VaultEntry, deletedKeyView, keyBundle, latest, lower } from './model.js';
+import type { CreateKeyVersion, KeyAttributes, KeyMaterial, RestoreKey, UpdateKey } from './commands.js';
+import { alreadyExists, invalid, notFound, quote } from './errors.js';
+import { type KeyEntry, type KeyVersion, type VaultEntry, deletedKeyView, keyBundle, latest, lower } from './model.js';
 import { validateDates, validateTags, validateVersionId, validateVersionRef } from './validate.js';
 import { type KeyType, validateKeyName, validateKeyOps, validateKeySpec } from './validate-keys.js';
 
@@ -39,7 +39,6 @@ const KEY: KindReasons = { kind: 'key', notFound: 'KEY_NOT_FOUND', deletedNotFou
 
 const liveKey = (vault: VaultEntry, name: string) => liveEntry<'key'>(vault.keys, KEY, vault.rec.name, name);
 
-const deletedKey = (vault: VaultEntry, name: string, timeMs: number) => deletedEntry<'key'>(vault.keys, KEY, vault.rec.name, name, timeMs);
 
 /** Byte length of a base64url member; refuses anything that is not canonical unpadded base64url. */
 function memberBytes(jwk: Body, member: string): number {
@@ -165,36 +164,13 @@ const updateKey: Handler = (store, body, timeMs) => {
   return { kind: 'key', key: keyBundle(vault.rec, k, rec) };
 };
 
-const deleteKey: Handler = (store, body, timeMs) => {
-  const b = body as Partial<DeleteKey>;
-  const vault = vaultOf(store, b.vault);
-  const k = liveKey(vault, validateKeyName(b.name));
-  const deletion = { deletedMs: timeMs, scheduledPurgeMs: timeMs + vault.rec.retentionDays * DAY_MS };
-  store.putEntry('key', lower(vault.rec.name), k.name, deletion);
-  return { kind: 'deletedKey', deletedKey: deletedKeyView(vault.rec, k, deletion) };
-};
-
-const recoverKey: Handler = (store, body, timeMs) => {
-  const b = body as Partial<RecoverKey>;
-  const vault = vaultOf(store, b.vault);
-  const k = deletedKey(vault, validateKeyName(b.name), timeMs);
-  store.putEntry('key', lower(vault.rec.name), k.name, null);
-  return { kind: 'key', key: keyBundle(vault.rec, k, latest(k)) };
-};
-
-const purgeKey: Handler = (store, body, timeMs) => {
-  const b = body as Partial<PurgeKey>;
-  const vault = vaultOf(store, b.vault);
-  const k = deletedKey(vault, validateKeyName(b.name), timeMs);
-  if (vault.rec.purgeProtection) {
-    throw precondition(
-      'PURGE_PROTECTED',
-      `vault ${quote(vault.rec.name)} has purge protection: key ${quote(k.name)} is purged only at its scheduled purge date`,
-    );
-  }
-  store.removeEntry('key', lower(vault.rec.name), lower(k.name));
-  return { kind: 'none' };
-};
+const keyLifecycle = lifecycleHandlers({
+  kind: 'key',
+  reasons: KEY,
+  validateName: validateKeyName,
+  deletedResult: (v, k, d) => ({ kind: 'deletedKey', deletedKey: deletedKeyView(v, k, d) }),
+  liveResult: (v, k, ver) => ({ kind: 'key', key: keyBundle(v, k, ver) }),
+});
 
 /** Restored versions keep their ids and dates; a malformed one is BAD_BACKUP. */
 const restoredKeyVersions = (list: unknown): KeyVersion[] =>
@@ -231,8 +207,8 @@ const restoreKey: Handler = (store, body, timeMs) => {
 export const keyHandlers: Record<string, Handler> = {
   createKeyVersion,
   updateKey,
-  deleteKey,
-  recoverKey,
-  purgeKey,
+  deleteKey: keyLifecycle.delete,
+  recoverKey: keyLifecycle.recover,
+  purgeKey: keyLifecycle.purge,
   restoreKey,
 };

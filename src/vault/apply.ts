@@ -10,7 +10,7 @@ import {
   type KindReasons,
   boolean,
   claimName,
-  deletedEntry,
+  lifecycleHandlers,
   epochMs,
   liveEntry,
   optional,
@@ -21,11 +21,8 @@ import {
 import { keyHandlers } from './apply-keys.js';
 import type {
   CreateVault,
-  DeleteSecret,
   DeleteVault,
   InstallDataKey,
-  PurgeSecret,
-  RecoverSecret,
   RestoreSecret,
   SecretAttributes,
   SetSecret,
@@ -33,7 +30,6 @@ import type {
 } from './commands.js';
 import { alreadyExists, invalid, notFound, precondition, quote } from './errors.js';
 import {
-  DAY_MS,
   type KeyVersion,
   type Shelf,
   type VaultEntry,
@@ -65,8 +61,6 @@ const SECRET: KindReasons = { kind: 'secret', notFound: 'SECRET_NOT_FOUND', dele
 
 const liveSecret = (vault: VaultEntry, name: string) => liveEntry<'secret'>(vault.secrets, SECRET, vault.rec.name, name);
 
-const deletedSecret = (vault: VaultEntry, name: string, timeMs: number) =>
-  deletedEntry<'secret'>(vault.secrets, SECRET, vault.rec.name, name, timeMs);
 
 function attributes(a: unknown): SecretAttributes {
   if (a === null || typeof a !== 'object') throw invalid('BAD_PARAMETER', 'the secret attributes are missing');
@@ -162,36 +156,13 @@ const updateSecret: Handler = (store, body, timeMs) => {
   return { kind: 'secret', secret: propertiesView(vault.rec, s, rec) };
 };
 
-const deleteSecret: Handler = (store, body, timeMs) => {
-  const b = body as Partial<DeleteSecret>;
-  const vault = vaultOf(store, b.vault);
-  const s = liveSecret(vault, validateSecretName(b.name));
-  const deletion = { deletedMs: timeMs, scheduledPurgeMs: timeMs + vault.rec.retentionDays * DAY_MS };
-  store.putEntry('secret', lower(vault.rec.name), s.name, deletion);
-  return { kind: 'deletedSecret', deletedSecret: deletedView(vault.rec, s, deletion) };
-};
-
-const recoverSecret: Handler = (store, body, timeMs) => {
-  const b = body as Partial<RecoverSecret>;
-  const vault = vaultOf(store, b.vault);
-  const s = deletedSecret(vault, validateSecretName(b.name), timeMs);
-  store.putEntry('secret', lower(vault.rec.name), s.name, null);
-  return { kind: 'secret', secret: propertiesView(vault.rec, s, latest(s)) };
-};
-
-const purgeSecret: Handler = (store, body, timeMs) => {
-  const b = body as Partial<PurgeSecret>;
-  const vault = vaultOf(store, b.vault);
-  const s = deletedSecret(vault, validateSecretName(b.name), timeMs);
-  if (vault.rec.purgeProtection) {
-    throw precondition(
-      'PURGE_PROTECTED',
-      `vault ${quote(vault.rec.name)} has purge protection: secret ${quote(s.name)} is purged only at its scheduled purge date`,
-    );
-  }
-  store.removeEntry('secret', lower(vault.rec.name), lower(s.name));
-  return { kind: 'none' };
-};
+const secretLifecycle = lifecycleHandlers({
+  kind: 'secret',
+  reasons: SECRET,
+  validateName: validateSecretName,
+  deletedResult: (v, s, d) => ({ kind: 'deletedSecret', deletedSecret: deletedView(v, s, d) }),
+  liveResult: (v, s, ver) => ({ kind: 'secret', secret: propertiesView(v, s, ver) }),
+});
 
 /** Restored versions keep their ids and dates; a malformed one is BAD_BACKUP. */
 const restoredSecretVersions = (list: unknown): VersionRecord[] =>
@@ -245,9 +216,9 @@ export const handlers: Record<string, Handler> = {
   deleteVault,
   setSecret,
   updateSecret,
-  deleteSecret,
-  recoverSecret,
-  purgeSecret,
+  deleteSecret: secretLifecycle.delete,
+  recoverSecret: secretLifecycle.recover,
+  purgeSecret: secretLifecycle.purge,
   restoreSecret,
   installDataKey,
   ...keyHandlers,
