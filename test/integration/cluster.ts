@@ -17,7 +17,19 @@ import { AdminClient } from '../../src/transport/peer-service.js';
 const ROOT = dirname(PROTO_ROOT);
 export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
 
+/** Ports already given out by this process: the OS may offer a just-closed one again. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
