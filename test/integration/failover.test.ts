@@ -124,8 +124,10 @@ t.test('two of three primary nodes lost: NO_QUORUM on the primary, failover, fai
   await client.setSecret({ vault: VAULT, name: 'kept', value: 'yes' });
   const lonely = new KeyraftClient({ regionAware: false, endpoints: [cluster.node('east-3').client], retries: 0, timeoutMs: 2000 });
   t.teardown(() => lonely.close());
-  // Connect first, so that what is measured below is the server's answer, not connection set-up on a loaded machine.
-  await lonely.getStatus({}, { timeoutMs: 5000 });
+  // east-3 may still be starting on a loaded machine (the vault was created
+  // through the others): wait until it answers, so that what is measured
+  // below is its answer, not its start-up.
+  await eventually('east-3 to answer', () => lonely.getStatus({}, { timeoutMs: 1000 }));
   await Promise.all(['east-1', 'east-2'].map((id) => cluster.kill(id)));
   const started = Date.now();
   t.equal(await reason(lonely.setSecret({ vault: VAULT, name: 'x', value: 'y' })), 'NO_QUORUM', 'the survivor refuses writes');
