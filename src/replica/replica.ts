@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG, EntryType, MessageType, NONE, ProposalDropped, RawNode,
 import type { BatchOp, NodeStore } from '../storage/store.js';
 import { entryKey, stateKey } from '../storage/store.js';
 import { ReplicaError } from './errors.js';
+import { ReadRounds } from './read-rounds.js';
 
 /** A state change to persist with the entry that caused it. */
 export type StateWrite = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
@@ -52,13 +53,6 @@ interface ProposalWaiter {
   readonly timer: NodeJS.Timeout;
 }
 
-interface ReadWaiter {
-  index?: number;
-  readonly resolve: () => void;
-  readonly reject: (e: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 export class Replica {
   readonly id: string;
   private raw!: RawNode;
@@ -67,9 +61,10 @@ export class Replica {
   private draining: Promise<void> | undefined;
   private drainAgain = false;
   private readonly proposals = new Map<number, ProposalWaiter>();
-  private readonly reads = new Map<string, ReadWaiter>();
-  private readSeq = 0;
-  private readonly readPrefix = randomBytes(4).toString('hex');
+  private readonly reads = new ReadRounds(randomBytes(4).toString('hex'), (ctx) => {
+    this.raw.readIndex(ctx);
+    this.kick();
+  });
   /** Entries on disk: [persistedFirst, persistedLast]. */
   private persistedLast = 0;
   private persistedFirst = 1;
@@ -135,6 +130,7 @@ export class Replica {
     this.transport = transport;
     this.ticker = setInterval(() => {
       this.raw.tick();
+      this.reads.retryStale(Date.now(), this.opts.electionTicks * this.opts.tickMs);
       this.kick();
     }, this.opts.tickMs);
     this.kick();
@@ -147,7 +143,7 @@ export class Replica {
     await this.draining;
     const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
     for (const [index, w] of this.proposals) this.settleProposal(index, w, closing);
-    for (const [ctx, r] of this.reads) this.settleRead(ctx, r, closing);
+    this.reads.failAll(closing);
   }
 
   // ---- Inputs ----
@@ -208,17 +204,7 @@ export class Replica {
   /** Resolves once this node's applied state reflects every write committed before the call. */
   linearizableRead(timeoutMs: number): Promise<void> {
     this.assertUsable();
-    const ctx = `${this.readPrefix}:${++this.readSeq}`;
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const r = this.reads.get(ctx);
-        if (r !== undefined) this.settleRead(ctx, r, this.deadlineError('read'));
-      }, timeoutMs);
-      this.reads.set(ctx, { resolve, reject, timer });
-    });
-    this.raw.readIndex(new TextEncoder().encode(ctx));
-    this.kick();
-    return done;
+    return this.reads.wait(timeoutMs, () => this.deadlineError('read'));
   }
 
   /**
@@ -345,7 +331,11 @@ export class Replica {
     if (rd.hardState !== undefined) ops.push(store.hardStateOp(rd.hardState));
     this.persistEntries(rd.entries, ops);
     const applied = installedGen === undefined ? this.applyEntries(rd.committedEntries, ops) : [];
-    await store.write(ops, rd.mustSync || applied.length > 0 || installedGen !== undefined);
+    // Applied state needs no fsync of its own: the entries it comes from are
+    // durable (committed on a quorum of synced logs), and after a crash the
+    // state and its applied index, written in one batch, roll back together
+    // and are applied again from the log.
+    await store.write(ops, rd.mustSync || installedGen !== undefined);
 
     if (installedGen !== undefined) {
       store.gen = installedGen;
@@ -364,12 +354,9 @@ export class Replica {
     }
     this.sendMessages(rd.messages);
     for (const { entry, result } of applied) this.resolveProposal(entry, result);
-    for (const rs of rd.readStates) {
-      const r = this.reads.get(new TextDecoder().decode(rs.context));
-      if (r !== undefined) r.index = rs.index;
-    }
+    for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index);
     this.raw.advance();
-    this.serveReads();
+    this.reads.applied(this.appliedMeta.index);
     if (applied.length > 0) this.events.emit('applied', this.appliedMeta.index);
     this.maybeCompact();
   }
@@ -457,21 +444,6 @@ export class Replica {
     this.proposals.delete(index);
     clearTimeout(w.timer);
     w.reject(e);
-  }
-
-  private serveReads(): void {
-    for (const [ctx, r] of this.reads) {
-      if (r.index === undefined || r.index > this.appliedMeta.index) continue;
-      this.reads.delete(ctx);
-      clearTimeout(r.timer);
-      r.resolve();
-    }
-  }
-
-  private settleRead(ctx: string, r: ReadWaiter, e: Error): void {
-    this.reads.delete(ctx);
-    clearTimeout(r.timer);
-    r.reject(e);
   }
 
   private deadlineError(what: string): ReplicaError {

@@ -1,0 +1,82 @@
+// Linearizable reads in rounds: reads that arrive while a round is in flight
+// share the next one; a read is served only by a round that started after it
+// arrived, and only once that round's index is applied.
+
+import t from 'tap';
+import { ReadRounds } from '../../src/replica/read-rounds.js';
+
+function setup() {
+  const rounds: string[] = [];
+  const r = new ReadRounds('p', (ctx) => rounds.push(new TextDecoder().decode(ctx)));
+  const ctx = (i: number) => new TextEncoder().encode(rounds[i]!);
+  return { r, rounds, ctx };
+}
+
+/** Settled state of a promise, without waiting for it. */
+async function state(p: Promise<void>): Promise<'pending' | 'resolved' | 'rejected'> {
+  let s: 'pending' | 'resolved' | 'rejected' = 'pending';
+  p.then(() => (s = 'resolved'), () => (s = 'rejected'));
+  await new Promise((res) => setImmediate(res));
+  return s;
+}
+
+const timeout = () => new Error('timed out');
+
+t.test('a burst of reads costs one round while one is in flight', async (t) => {
+  const { r, rounds, ctx } = setup();
+  const first = r.wait(1000, timeout);
+  const burst = [r.wait(1000, timeout), r.wait(1000, timeout), r.wait(1000, timeout)];
+  t.equal(rounds.length, 1, 'only the first read started a round');
+  r.confirm(ctx(0), 5);
+  t.equal(rounds.length, 2, 'the reads that waited start the next round together');
+  r.applied(5);
+  t.equal(await state(first), 'resolved');
+  for (const b of burst) t.equal(await state(b), 'pending', 'a read that arrived during round 1 is not served by it');
+  r.confirm(ctx(1), 7);
+  r.applied(6);
+  for (const b of burst) t.equal(await state(b), 'pending', 'not before its index is applied');
+  r.applied(7);
+  for (const b of burst) t.equal(await state(b), 'resolved');
+  t.equal(rounds.length, 2, 'no round without reads');
+});
+
+t.test('an answer to another context is ignored', async (t) => {
+  const { r, rounds } = setup();
+  const read = r.wait(1000, timeout);
+  r.confirm(new TextEncoder().encode('p:99'), 1);
+  r.confirm(new TextEncoder().encode('other:1'), 1);
+  r.applied(10);
+  t.equal(await state(read), 'pending');
+  t.equal(rounds.length, 1);
+});
+
+t.test('a round never answered is retried with its reads', async (t) => {
+  const { r, rounds, ctx } = setup();
+  const read = r.wait(1000, timeout);
+  r.retryStale(Date.now(), 60_000);
+  t.equal(rounds.length, 1, 'a young round is left alone');
+  r.retryStale(Date.now() + 1000, 500);
+  t.equal(rounds.length, 2, 'a stale round is sent again under a new context');
+  r.confirm(ctx(0), 3);
+  r.applied(3);
+  t.equal(await state(read), 'pending', 'the abandoned round no longer serves');
+  r.confirm(ctx(1), 3);
+  r.applied(3);
+  t.equal(await state(read), 'resolved');
+});
+
+t.test('timeouts and failAll reject, wherever the read waits', async (t) => {
+  const { r, ctx } = setup();
+  const late = r.wait(10, timeout);
+  await t.rejects(late, /timed out/);
+  const confirmedNotApplied = r.wait(1000, timeout);
+  r.confirm(ctx(0), 1); // the timed-out read's round, empty now
+  r.confirm(ctx(1), 50);
+  const inFlight = r.wait(1000, timeout);
+  const queued = r.wait(1000, timeout);
+  r.failAll(new Error('closing'));
+  await t.rejects(confirmedNotApplied, /closing/);
+  await t.rejects(queued, /closing/);
+  await t.rejects(inFlight, /closing/);
+  r.applied(100); // nothing left to resolve twice
+});
