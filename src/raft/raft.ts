@@ -148,7 +148,7 @@ export class Raft {
     this.votes = new Map();
     for (const [id, pr] of this.progress) {
       const fresh = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight, pr.isLearner);
-      if (id === this.id) fresh.match = this.log.lastIndex;
+      if (id === this.id) fresh.match = this.log.stable;
       this.progress.set(id, fresh);
     }
     this.pendingConfIndex = 0;
@@ -600,11 +600,20 @@ export class Raft {
     const first = this.log.lastIndex + 1;
     const entries = items.map((it, k) => ({ term: this.term, index: first + k, type: it.type, data: it.data }));
     this.log.append(entries);
-    // The leader's own copy counts once persisted; the Ready that persists it
-    // goes out before any message that relies on it.
-    this.progress.get(this.id)?.maybeUpdate(this.log.lastIndex);
-    this.maybeCommit();
+    // The leader's own copy counts only once persisted (ownEntriesPersisted),
+    // so that the host may send these entries while it writes them.
     this.broadcastPending = true;
+  }
+
+  /**
+   * The host persisted the log through log.stable. A leader's own copy counts
+   * towards commitment from now on: the leader writes its log in parallel with
+   * its followers (thesis §10.2.1), so it must never count an entry it could
+   * still lose in a crash.
+   */
+  ownEntriesPersisted(): void {
+    if (this.role !== StateRole.Leader) return;
+    if (this.progress.get(this.id)?.maybeUpdate(this.log.stable) && this.maybeCommit()) this.broadcastPending = true;
   }
 
   // ---- Proposals ----
@@ -677,7 +686,7 @@ export class Raft {
       const pr = this.progress.get(id);
       if (pr === undefined) {
         const fresh = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight, isLearner);
-        if (id === this.id) fresh.match = this.log.lastIndex;
+        if (id === this.id) fresh.match = this.log.stable;
         // A new member counts as active so that it can be sent a snapshot.
         fresh.recentActive = true;
         this.progress.set(id, fresh);
@@ -764,6 +773,7 @@ export class Raft {
     invariant(this.role !== StateRole.Leader || this.vote === this.id, 'a leader voted for itself');
     invariant(this.role !== StateRole.Leader || log.lastTerm === this.term, 'a leader has an entry of its term last');
     if (this.role === StateRole.Leader) {
+      invariant((this.progress.get(this.id)?.match ?? 0) <= log.stable, "the leader counts its own entries only once persisted");
       for (const [id, pr] of this.progress) {
         invariant(pr.match <= log.lastIndex, `progress of ${id} matches beyond the leader's log`);
         invariant(pr.match < pr.next, `progress of ${id}: match ${pr.match} not below next ${pr.next}`);

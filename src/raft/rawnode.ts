@@ -166,7 +166,10 @@ export class RawNode {
     this.outstanding = undefined;
     const r = this.raft;
     const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined) r.log.stableTo(last.index, last.term);
+    if (last !== undefined) {
+      r.log.stableTo(last.index, last.term);
+      r.ownEntriesPersisted();
+    }
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
     if (rd.snapshot !== undefined) r.appliedTo(Math.max(rd.snapshot.meta.index, r.log.applied));
     if (lastCommitted !== undefined) r.appliedTo(lastCommitted.index);

@@ -286,13 +286,17 @@ export class Replica {
       this.drainAgain = true;
       return;
     }
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.drainAgain && !this.stopped) {
-        this.drainAgain = false;
-        this.kick();
-      }
-    });
+    // drain() starts on the next microtask, so that a kick from inside it (a
+    // transport reporting a peer unreachable while we send) sees it running.
+    this.draining = Promise.resolve()
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = undefined;
+        if (this.drainAgain && !this.stopped) {
+          this.drainAgain = false;
+          this.kick();
+        }
+      });
   }
 
   private async idle(): Promise<void> {
@@ -316,6 +320,13 @@ export class Replica {
 
   private async handleReady(rd: Ready): Promise<void> {
     const store = this.opts.store;
+    // A leader sends before it writes (thesis §10.2.1), so that its followers
+    // write in parallel with it: the core counts the leader's own copy only
+    // once this write is done, and anything that tells a follower an entry is
+    // committed is built in a later Ready. Everyone else must write first:
+    // their messages promise what they persisted (votes, acknowledgements).
+    const sendFirst = this.raw.raft.role === StateRole.Leader && rd.snapshot === undefined;
+    if (sendFirst) this.sendMessages(rd.messages);
     const ops: BatchOp[] = [];
     let installedGen: number | undefined;
     if (rd.snapshot !== undefined) {
@@ -352,7 +363,7 @@ export class Replica {
       await store.write(ops2, true);
       applied.push(...more);
     }
-    this.sendMessages(rd.messages);
+    if (!sendFirst) this.sendMessages(rd.messages);
     for (const { entry, result } of applied) this.resolveProposal(entry, result);
     for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index);
     this.raw.advance();

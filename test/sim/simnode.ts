@@ -3,7 +3,7 @@
 // running digest of the applied entries, and the clients' pending requests.
 
 import type { Core } from './core.js';
-import type { Entry, HardState, Message, RawNode, RaftConfig, Snapshot } from '../../src/raft/index.js';
+import type { Entry, HardState, Message, RawNode, RaftConfig, Ready, Snapshot } from '../../src/raft/index.js';
 import type { Random } from './random.js';
 import { entryKey } from './checker.js';
 
@@ -18,6 +18,12 @@ export interface HostEvents {
   hardStatePersisted(node: SimNode, hs: HardState): void;
   entriesPersisted(node: SimNode, entries: readonly Entry[]): void;
   send(node: SimNode, m: Message): void;
+  /**
+   * Whether to write this leader's Ready later, after its messages went out
+   * (as the real host does); if so, `write` runs after a disk delay unless
+   * the node crashed meanwhile.
+   */
+  writeLater(node: SimNode, write: () => void): boolean;
   snapshotRestored(node: SimNode, snapshot: Snapshot, digest: number): void;
   applied(node: SimNode, e: Entry): void;
   writeAcknowledged(node: SimNode, writeId: string, index: number): void;
@@ -58,6 +64,8 @@ export class SimNode {
   appliedIndex = 0;
   removed = false;
   readyScheduled = false;
+  /** A leader's Ready whose messages went out and whose write is pending. */
+  writing = false;
   private readonly pendingWrites = new Set<string>();
   private readonly pendingReads = new Map<string, PendingRead>();
 
@@ -97,6 +105,7 @@ export class SimNode {
     this.raw = undefined;
     this.incarnation++;
     this.readyScheduled = false;
+    this.writing = false;
     this.pendingWrites.clear();
     this.pendingReads.clear();
   }
@@ -116,26 +125,42 @@ export class SimNode {
     this.raft.readIndex(encoder.encode(context));
   }
 
-  /** Handles every Ready in turn: persist, send, apply, serve reads, advance. */
+  /**
+   * Handles every Ready in turn: persist, send, apply, serve reads, advance.
+   * A leader may send first and write later (thesis §10.2.1): a crash in
+   * between loses the write, and the core must not have counted on it.
+   */
   processReady(): void {
     const raw = this.raft;
-    for (let rounds = 0; raw.hasReady() && rounds < 100; rounds++) {
+    for (let rounds = 0; !this.writing && raw.hasReady() && rounds < 100; rounds++) {
       const rd = raw.ready();
-      this.persist(rd.hardState, rd.snapshot, rd.entries);
-      for (const m of rd.messages) this.events.send(this, m);
-      if (rd.snapshot !== undefined) {
-        this.digest = decodeDigest(rd.snapshot.data);
-        this.appliedIndex = rd.snapshot.meta.index;
-        this.events.snapshotRestored(this, rd.snapshot, this.digest);
+      const leader = raw.raft.role === this.core.StateRole.Leader && rd.snapshot === undefined;
+      if (leader && this.events.writeLater(this, () => this.finishReady(rd, true))) {
+        for (const m of rd.messages) this.events.send(this, m);
+        this.writing = true;
+        return;
       }
-      for (const e of rd.committedEntries) this.apply(e);
-      for (const rs of rd.readStates) {
-        const read = this.pendingReads.get(decoder.decode(rs.context));
-        if (read !== undefined) read.index = rs.index;
-      }
-      this.serveReads();
-      raw.advance();
+      this.finishReady(rd, false);
     }
+  }
+
+  private finishReady(rd: Ready, sent: boolean): void {
+    const raw = this.raft;
+    this.writing = false;
+    this.persist(rd.hardState, rd.snapshot, rd.entries);
+    if (!sent) for (const m of rd.messages) this.events.send(this, m);
+    if (rd.snapshot !== undefined) {
+      this.digest = decodeDigest(rd.snapshot.data);
+      this.appliedIndex = rd.snapshot.meta.index;
+      this.events.snapshotRestored(this, rd.snapshot, this.digest);
+    }
+    for (const e of rd.committedEntries) this.apply(e);
+    for (const rs of rd.readStates) {
+      const read = this.pendingReads.get(decoder.decode(rs.context));
+      if (read !== undefined) read.index = rs.index;
+    }
+    this.serveReads();
+    raw.advance();
   }
 
   private persist(hs: HardState | undefined, snapshot: Snapshot | undefined, entries: readonly Entry[]): void {

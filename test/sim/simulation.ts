@@ -72,6 +72,10 @@ class Simulation implements HostEvents {
   private readonly maxEntriesPerMsg: number;
   private readonly maxInflight: number;
   private readonly crashYoungLeaders: number;
+  /** Its own stream, so that seeds without early sends replay as they always did. */
+  private readonly disk: Random;
+  /** How often a leader sends a Ready's messages before writing it. */
+  private readonly leaderWritesLater: number;
   private newestLeaderTerm = 0;
 
   constructor(
@@ -87,6 +91,8 @@ class Simulation implements HostEvents {
     this.maxEntriesPerMsg = this.random.pick([1, 2, 8, 64]);
     this.maxInflight = this.random.pick([1, 2, 8, 64]);
     this.crashYoungLeaders = this.random.pick([0, 0.2, 0.5]);
+    this.disk = Random.derive(seed, 'disk');
+    this.leaderWritesLater = this.disk.pick([0, 0.5, 1]);
   }
 
   run(): SimResult {
@@ -241,6 +247,17 @@ class Simulation implements HostEvents {
     for (const delay of delays) {
       this.scheduler.after(delay, () => this.deliver(m, from));
     }
+  }
+
+  writeLater(node: SimNode, write: () => void): boolean {
+    if (!this.disk.chance(this.leaderWritesLater)) return false;
+    const incarnation = node.incarnation;
+    this.scheduler.after(this.disk.int(0, 4), () => {
+      if (node.incarnation !== incarnation || !node.up) return;
+      write();
+      this.afterStep(node);
+    });
+    return true;
   }
 
   private deliver(m: Message, from: SimNode): void {
