@@ -1,5 +1,6 @@
 // Fault injection on a running cluster (nodes started with --fault-injection):
 //   node dist/scripts/faults.js [--topology F] partition A1,A2 B1,B2
+//   node dist/scripts/faults.js [--topology F] one-way A1,A2 B1,B2   (what A sends B is dropped; B still reaches A)
 //   node dist/scripts/faults.js [--topology F] heal
 
 import { parseArgs } from 'node:util';
@@ -8,13 +9,13 @@ import { allNodes, loadTopology } from '../src/topology.js';
 import { AdminClient } from '../src/transport/peer-service.js';
 
 interface AdminStub {
-  setFaults(req: { dropPeers: string[]; merge: boolean }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void): void;
+  setFaults(req: { dropPeers: string[]; dropOutboundTo?: string[]; merge: boolean }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void): void;
 }
 
-function setFaults(address: string, dropPeers: string[], merge: boolean): Promise<void> {
+function setFaults(address: string, dropPeers: string[], merge: boolean, dropOutboundTo: string[] = []): Promise<void> {
   const client = new AdminClient(address, grpc.credentials.createInsecure()) as unknown as AdminStub & grpc.Client;
   return new Promise<void>((resolve, reject) => {
-    client.setFaults({ dropPeers, merge }, { deadline: Date.now() + 2000 }, (err) => {
+    client.setFaults({ dropPeers, dropOutboundTo, merge }, { deadline: Date.now() + 2000 }, (err) => {
       client.close();
       if (err !== null) reject(new Error(`${address}: ${err.details || err.message}`));
       else resolve();
@@ -28,21 +29,25 @@ async function main(): Promise<void> {
   const peerOf = new Map(allNodes(topology).map(({ node }) => [node.id, node.peer]));
   const [command, a, b] = positionals;
   const calls: Promise<void>[] = [];
-  if (command === 'partition' && a !== undefined && b !== undefined) {
+  if ((command === 'partition' || command === 'one-way') && a !== undefined && b !== undefined) {
     const sideA = a.split(',');
     const sideB = b.split(',');
     for (const id of [...sideA, ...sideB]) if (!peerOf.has(id)) throw new Error(`unknown node ${id}`);
-    for (const id of sideA) calls.push(setFaults(peerOf.get(id)!, sideB, true));
-    for (const id of sideB) calls.push(setFaults(peerOf.get(id)!, sideA, true));
+    if (command === 'one-way') {
+      for (const id of sideA) calls.push(setFaults(peerOf.get(id)!, [], true, sideB));
+    } else {
+      for (const id of sideA) calls.push(setFaults(peerOf.get(id)!, sideB, true));
+      for (const id of sideB) calls.push(setFaults(peerOf.get(id)!, sideA, true));
+    }
   } else if (command === 'heal') {
     for (const address of peerOf.values()) calls.push(setFaults(address, [], false).catch(() => undefined));
   } else {
-    throw new Error('usage: faults.js partition A1,A2 B1,B2 | heal');
+    throw new Error('usage: faults.js partition A1,A2 B1,B2 | one-way A1,A2 B1,B2 | heal');
   }
   const results = await Promise.allSettled(calls);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   for (const f of failures) console.error(`faults: ${f.reason instanceof Error ? f.reason.message : String(f.reason)}`);
-  console.log(command === 'heal' ? 'healed' : `partitioned [${a}] from [${b}]`);
+  console.log(command === 'heal' ? 'healed' : command === 'one-way' ? `dropping what [${a}] sends [${b}]` : `partitioned [${a}] from [${b}]`);
   if (failures.length > 0) process.exit(1);
 }
 

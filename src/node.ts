@@ -122,11 +122,11 @@ async function main(): Promise<void> {
   transport.register(peerServer);
   peerServer.addService(AdminServiceDefinition, {
     nodeStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined)),
-    setFaults: (call: grpc.ServerUnaryCall<{ dropPeers: string[]; merge: boolean }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+    setFaults: (call: grpc.ServerUnaryCall<{ dropPeers: string[]; merge: boolean; dropOutboundTo?: string[] }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       try {
-        const { dropPeers, merge } = call.request;
-        transport.setFaults(merge ? [...transport.faults, ...dropPeers] : dropPeers);
-        cb(null, { dropPeers: transport.faults });
+        const { dropPeers, merge, dropOutboundTo = [] } = call.request;
+        transport.setFaults(merge ? [...transport.faults, ...dropPeers] : dropPeers, merge ? [...transport.outboundFaults, ...dropOutboundTo] : dropOutboundTo);
+        cb(null, { dropPeers: transport.faults, dropOutboundTo: transport.outboundFaults });
       } catch (e) {
         cb({ code: grpc.status.FAILED_PRECONDITION, details: `FAULT_INJECTION_DISABLED: ${e instanceof Error ? e.message : String(e)}` });
       }

@@ -1,7 +1,8 @@
 // Raft between the nodes of a region over gRPC: one long-lived client stream
 // per peer (reopened with backoff when it breaks; what is sent meanwhile is
 // dropped, which Raft tolerates), and snapshots streamed from LevelDB in
-// chunks. Fault injection (tests only) drops traffic to and from given peers.
+// chunks. Fault injection (tests only) drops traffic to and from given peers,
+// or only what this node sends to given peers (a one-way partition).
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -96,6 +97,8 @@ export class PeerTransport implements RaftTransport {
   private host: TransportHost | undefined;
   /** Fault injection: peers whose traffic is dropped both ways. */
   private dropped = new Set<string>();
+  /** Fault injection: peers that what this node sends is dropped to; what they send still arrives. */
+  private droppedOutbound = new Set<string>();
   private readonly peerIds: Set<string>;
 
   constructor(private readonly opts: TransportOptions) {
@@ -137,25 +140,40 @@ export class PeerTransport implements RaftTransport {
     });
   }
 
-  /** Fault injection: whether traffic with this node (of any region) is dropped. */
+  /**
+   * Fault injection: whether request/response traffic with this node (of any
+   * region: the geo stream and probes) is cut. A one-way cut counts too, since
+   * a call whose request or answer is lost fails either way. Raft messages,
+   * one-way by nature, use the two sets separately (send and receive).
+   */
   isDropped(id: string): boolean {
-    return this.dropped.has(id);
+    return this.dropped.has(id) || this.droppedOutbound.has(id);
   }
 
   get faults(): string[] {
     return [...this.dropped];
   }
 
-  setFaults(dropPeers: readonly string[]): void {
+  get outboundFaults(): string[] {
+    return [...this.droppedOutbound];
+  }
+
+  /** Replaces the faults: `dropPeers` both ways, `dropOutboundTo` only what this node sends them. */
+  setFaults(dropPeers: readonly string[], dropOutboundTo: readonly string[] = []): void {
     if (!this.opts.faultInjection) throw new Error('fault injection is not enabled on this node');
     this.dropped = new Set(dropPeers);
-    this.opts.logger.warn({ dropPeers }, 'fault injection: dropping traffic');
+    this.droppedOutbound = new Set(dropOutboundTo);
+    this.opts.logger.warn({ dropPeers, dropOutboundTo }, 'fault injection: dropping traffic');
+  }
+
+  private sendDropped(to: string): boolean {
+    return this.dropped.has(to) || this.droppedOutbound.has(to);
   }
 
   send(messages: readonly Message[]): void {
     const byPeer = new Map<string, Message[]>();
     for (const m of messages) {
-      if (this.dropped.has(m.to)) continue;
+      if (this.sendDropped(m.to)) continue;
       let batch = byPeer.get(m.to);
       if (batch === undefined) byPeer.set(m.to, (batch = []));
       batch.push(m);
@@ -201,7 +219,7 @@ export class PeerTransport implements RaftTransport {
 
   private async streamSnapshot(m: Message): Promise<boolean> {
     const link = this.links.get(m.to);
-    if (link === undefined || this.dropped.has(m.to)) return false;
+    if (link === undefined || this.sendDropped(m.to)) return false;
     const view = await this.opts.store.openStateSnapshot();
     try {
       // The state sent is the applied state now, which may be newer than the
