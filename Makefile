@@ -31,9 +31,14 @@ sim: build
 	node dist/test/sim/run.js --seeds $(SEEDS) --first $(FIRST_SEED) --workers $(WORKERS)
 
 # Jepsen-style runs on real local clusters (issue 6): RUNS runs of TIME
-# seconds; a failure prints its seed, schedule and minimal history.
+# seconds; a failure prints its seed, schedule and minimal history. REGIONS:
+# alternate (odd seeds run two regions, where the whole primary region is
+# killed and brought back; even seeds one region), one or both. SEED: the
+# first seed (random when empty).
+REGIONS ?= alternate
+SEED ?=
 nemesis: build
-	node dist/scripts/nemesis.js --runs $(RUNS) --time $(TIME)
+	node dist/scripts/nemesis.js --runs $(RUNS) --time $(TIME) --regions $(REGIONS) $(if $(SEED),--seed $(SEED),)
 
 # Starts the local two-region cluster (cluster/local.json) in the background;
 # data and logs go to cluster/.data/.

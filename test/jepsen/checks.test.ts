@@ -1,9 +1,11 @@
 // The checks besides linearizability, each on histories that must pass and on
 // the anomaly it exists to catch.
 
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import {
+  checkKeys,
   checkNodesConverged,
   checkNoLostWrites,
   checkReadsOfWrittenValues,
@@ -12,7 +14,7 @@ import {
   runChecks,
 } from './checks.js';
 import { linearizableHistory, read, secondaryRead, simulatedFinal, type Step, write } from './fixtures.js';
-import type { VersionsOp } from './history.js';
+import type { FinalKeys, KeyOp, PublicJwk, VersionsOp } from './history.js';
 import type { CheckResult } from './checks.js';
 
 /** Exactly these anomalies, in this order (t.match alone would allow more). */
@@ -135,6 +137,65 @@ t.test('runChecks gathers every anomaly', async (t) => {
   const r = runChecks(h, { n1: { x: '1' }, n2: { x: '2' } });
   t.equal(r.ok, false);
   t.same(r.anomalies.map((a) => a.check).sort(), ['convergence', 'lost-write', 'phantom-read', 'versions']);
+});
+
+/** An EC P-256 key version made locally: its public JWK, and ES256 over SHA-256 with its private key. */
+function ecVersion(): { jwk: PublicJwk; sign: (message: string) => string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const j = publicKey.export({ format: 'jwk' });
+  return {
+    jwk: { kty: j.kty!, crv: j.crv!, x: j.x!, y: j.y! },
+    // What the server does: sign the digest (node:crypto hashes the message itself, to the same effect).
+    sign: (message) => sign('sha256', Buffer.from(message, 'base64url'), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url'),
+  };
+}
+
+t.test('key workload: signatures, deletes, versions', async (t) => {
+  const v1 = ecVersion();
+  const v2 = ecVersion();
+  const finalKeys: FinalKeys = { k: { versions: ['v1', 'v2'], publicKeys: { v1: v1.jwk, v2: v2.jwk } } };
+  const m1 = randomBytes(16).toString('base64url');
+  const m2 = randomBytes(16).toString('base64url');
+  const op = (action: KeyOp['action'], invokeMs: number, completeMs: number, extra: Partial<KeyOp> = {}): KeyOp => ({
+    process: 0,
+    kind: 'key',
+    action,
+    key: 'k',
+    invokeMs,
+    completeMs,
+    outcome: 'ok',
+    ...extra,
+  });
+  const create = op('create', 0, 10, { version: 'v1' });
+  const sign1 = op('sign', 20, 30, { version: 'v1', message: m1, signature: v1.sign(m1) });
+  const rotate = op('rotate', 40, 50, { version: 'v2' });
+  const sign2 = op('sign', 60, 70, { version: 'v2', message: m2, signature: v2.sign(m2) });
+  const verify1 = op('verify', 80, 90, { version: 'v1', message: m1, signature: sign1.signature!, verified: true });
+  const del = op('delete', 100, 110);
+  const good = [create, sign1, rotate, sign2, verify1, del, op('sign', 120, 130, { outcome: 'fail' }), op('verify', 120, 130, { outcome: 'fail' })];
+  t.ok(checkKeys(good, finalKeys).ok, 'a correct run passes');
+  // The digest the workload sends is SHA-256 of the message: the local check agrees with a digest-level signature.
+  t.equal(createHash('sha256').update(Buffer.from(m1, 'base64url')).digest().length, 32);
+  t.ok(checkKeys([...good, op('sign', 105, 115, { version: 'v2', message: m2, signature: v2.sign(m2) })], finalKeys).ok, 'a sign concurrent with the delete may succeed');
+
+  only(t, checkKeys([create, op('sign', 20, 30, { version: 'v1', message: m1, signature: v2.sign(m1) })], finalKeys), [{ check: 'keys', message: /does not verify/ }], 'a signature by another key');
+  only(t, checkKeys([create, op('sign', 20, 30, { version: 'v1', message: m1, signature: v1.sign(m2) })], finalKeys), [{ message: /does not verify/ }], 'a signature of another message');
+  only(t, checkKeys([create, op('sign', 20, 30, { version: 'v9', message: m1, signature: v1.sign(m1) })], finalKeys), [{ message: /does not exist/ }], 'an unknown version');
+  const late = op('sign', 120, 130, { version: 'v2', message: m2, signature: v2.sign(m2) });
+  only(t, checkKeys([...good, late], finalKeys), [{ message: /delete had been acknowledged/, ops: [del, late] }], 'a sign after an acknowledged delete');
+  only(t, checkKeys([...good, op('verify', 120, 130, { version: 'v1', message: m1, signature: sign1.signature!, verified: true })], finalKeys), [{ message: /verify of key k succeeded/ }], 'a verify after it');
+  const fromSecondary = { ...late, secondary: { region: 'west', primaryIndex: 3 } };
+  t.ok(checkKeys([...good, fromSecondary], finalKeys).ok, 'a failed-over secondary may serve a stale state');
+  only(t, checkKeys([...good, op('verify', 80, 90, { version: 'v1', message: m1, signature: sign1.signature!, verified: false })], finalKeys), [{ message: /answered false/ }], 'an acknowledged signature that does not verify');
+  t.ok(checkKeys([...good, op('verify', 80, 90, { version: 'v1', message: m1, signature: v2.sign(m1), verified: false })], finalKeys).ok, 'false for a signature never acknowledged is fine');
+  const stale = op('sign', 60, 70, { version: 'v1', message: m2, signature: v1.sign(m2) });
+  only(t, checkKeys([create, rotate, stale], finalKeys), [{ message: /older than version v2/, ops: [rotate, stale] }], 'a sign with a version older than an acknowledged rotation');
+  t.ok(checkKeys([create, { ...rotate, completeMs: 65 }, stale], finalKeys).ok, 'unless the rotation was concurrent');
+  only(t, checkKeys([create, op('rotate', 40, 50, { version: 'v3' })], finalKeys), [{ message: /v3 of key k was acknowledged \(rotate\) but is gone/ }], 'a lost version');
+  only(t, checkKeys([create], {}), [{ message: /gone at the end/ }], 'a lost key');
+
+  const r = runChecks([create, sign1, versions('key:k', ['v1', 'v2'], 0, 10), versions('key:k', ['v1'], 20, 30)], {}, finalKeys);
+  t.same(r.anomalies.map((a) => a.check), ['versions'], 'key version lists are judged like secret ones');
 });
 
 const step: fc.Arbitrary<Step> = fc.record({

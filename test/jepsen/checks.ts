@@ -7,11 +7,15 @@
 // concurrent operations, writes whose log index is not known) it gives the
 // system the benefit of the doubt.
 
+import { createPublicKey, verify } from 'node:crypto';
 import {
   completeOf,
+  type FinalKeys,
   type FinalStates,
   type History,
+  isKeyOp,
   isRegisterOp,
+  type KeyOp,
   isVersionsOp,
   type Operation,
   type RegisterOp,
@@ -19,7 +23,7 @@ import {
   type VersionsOp,
 } from './history.js';
 
-export type CheckName = 'lost-write' | 'phantom-read' | 'versions' | 'convergence' | 'secondary-read';
+export type CheckName = 'lost-write' | 'phantom-read' | 'versions' | 'convergence' | 'secondary-read' | 'keys';
 
 export interface Anomaly {
   readonly check: CheckName;
@@ -261,13 +265,87 @@ export function checkSecondaryReads(history: History): CheckResult {
   return result(anomalies);
 }
 
+/** Whether an ES256 signature (r||s) over SHA-256(message) verifies under the public key, checked locally. */
+export function signatureVerifies(jwk: FinalKeys[string]['publicKeys'][string], message: string, signature: string): boolean {
+  try {
+    const key = createPublicKey({ format: 'jwk', key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } });
+    return verify('sha256', Buffer.from(message, 'base64url'), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The key workload (KeyOp, see history.ts) against the keys the primary holds
+ * at the end (deleted ones recovered to read them):
+ * (1) every acknowledged create/rotate's version is in the key's final list
+ *     (versions are only ever added; the VersionsOp observations of `key:NAME`
+ *     are judged by checkVersionsMonotonic);
+ * (2) every acknowledged Sign's signature verifies, with node:crypto, under
+ *     the public key of the exact version its kid named;
+ * (3) no Sign, Verify or Rotate is acknowledged if invoked after a delete of
+ *     that key was acknowledged (names are never reused nor recovered during
+ *     a run, so such a delete is final);
+ * (4) a Sign (of the latest version) invoked after a create/rotate of that
+ *     key was acknowledged uses that version or a later one;
+ * (5) an acknowledged Verify of a signature an acknowledged Sign returned
+ *     (same version and message) answers true.
+ * A failed-over secondary serves Sign and Verify from a stale state by design:
+ * (3) and (4) skip what it served; (2) and (5) still hold.
+ */
+export function checkKeys(history: History, finalKeys: FinalKeys): CheckResult {
+  const anomalies: Anomaly[] = [];
+  const ops = history.filter(isKeyOp);
+  const add = (key: string, message: string, shown: KeyOp[]) => anomalies.push({ check: 'keys', key, message, ops: shown });
+  const acked = (action: KeyOp['action']) => (op: KeyOp) => op.action === action && op.outcome === 'ok';
+  const signed = new Map<string, KeyOp>();
+  for (const [key, keyOps] of groupBy(ops, (op) => op.key)) {
+    const final = finalKeys[key];
+    const position = (version: string | undefined): number => (version === undefined || final === undefined ? -1 : final.versions.indexOf(version));
+    const made = keyOps.filter((op) => (op.action === 'create' || op.action === 'rotate') && op.outcome === 'ok');
+    for (const op of made) {
+      if (position(op.version) < 0) add(key, `version ${op.version} of key ${key} was acknowledged (${op.action}) but is gone at the end`, [op]);
+    }
+    const deletes = keyOps.filter(acked('delete'));
+    const firstDeleted = deletes.reduce((min, d) => Math.min(min, completeOf(d) ?? Infinity), Infinity);
+    for (const op of keyOps) {
+      if (op.outcome !== 'ok' || op.secondary !== undefined) continue;
+      if ((op.action === 'sign' || op.action === 'verify' || op.action === 'rotate') && op.invokeMs > firstDeleted) {
+        const d = deletes.find((x) => completeOf(x) === firstDeleted)!;
+        add(key, `${op.action} of key ${key} succeeded though its delete had been acknowledged before it was invoked`, [d, op]);
+      }
+    }
+    for (const op of keyOps.filter(acked('sign'))) {
+      signed.set(`${key}\u0000${op.version}\u0000${op.message}\u0000${op.signature}`, op);
+      const jwk = op.version === undefined ? undefined : final?.publicKeys[op.version];
+      if (jwk === undefined) {
+        add(key, `sign of key ${key} named version ${op.version}, which does not exist at the end`, [op]);
+      } else if (!signatureVerifies(jwk, op.message!, op.signature!)) {
+        add(key, `the signature sign of key ${key} returned does not verify under version ${op.version}'s public key`, [op]);
+      }
+      if (op.secondary !== undefined) continue;
+      const before = made.filter((m) => (completeOf(m) ?? Infinity) < op.invokeMs);
+      const newest = before.reduce<KeyOp | undefined>((a, m) => (a === undefined || position(m.version) > position(a.version) ? m : a), undefined);
+      if (newest !== undefined && position(op.version) >= 0 && position(op.version) < position(newest.version)) {
+        add(key, `sign of key ${key} used version ${op.version}, older than version ${newest.version} acknowledged before it was invoked`, [newest, op]);
+      }
+    }
+  }
+  for (const op of ops.filter(acked('verify'))) {
+    const source = signed.get(`${op.key}\u0000${op.version}\u0000${op.message}\u0000${op.signature}`);
+    if (source !== undefined && op.verified !== true) add(op.key, `verify of an acknowledged signature of key ${op.key} (version ${op.version}) answered false`, [source, op]);
+  }
+  return result(anomalies);
+}
+
 /** Every check of this file at once, for the runner. */
-export function runChecks(history: History, finalStates: FinalStates): CheckResult {
+export function runChecks(history: History, finalStates: FinalStates, finalKeys: FinalKeys = {}): CheckResult {
   return result([
     ...checkNoLostWrites(history, finalStates).anomalies,
     ...checkReadsOfWrittenValues(history).anomalies,
     ...checkVersionsMonotonic(history).anomalies,
     ...checkNodesConverged(finalStates).anomalies,
     ...checkSecondaryReads(history).anomalies,
+    ...checkKeys(history, finalKeys).anomalies,
   ]);
 }

@@ -60,7 +60,36 @@ export interface VersionsOp {
   readonly outcome?: Outcome;
 }
 
-export type Operation = RegisterOp | VersionsOp;
+/**
+ * One operation of the key workload on the key named `key`. Key names are
+ * never reused, and deleted keys are not recovered during a run, so an
+ * acknowledged delete is final.
+ */
+export interface KeyOp {
+  readonly process: number;
+  readonly kind: 'key';
+  readonly action: 'create' | 'rotate' | 'delete' | 'sign' | 'verify';
+  readonly key: string;
+  readonly invokeMs: number;
+  readonly completeMs?: number | null;
+  readonly outcome: Outcome;
+  /**
+   * create/rotate: the version made. sign: the version the response's kid
+   * names (the latest one, as no version is asked for). verify: the version
+   * asked for (that of the signature's sign).
+   */
+  readonly version?: string;
+  /** sign/verify: the signed message (base64url); the digest is its SHA-256. */
+  readonly message?: string;
+  /** sign (ok): the signature returned; verify: the signature checked (base64url, ES256, r||s). */
+  readonly signature?: string;
+  /** verify (ok): the answer. */
+  readonly verified?: boolean;
+  /** Present when a failed-over secondary served it (sign and verify only). */
+  readonly secondary?: SecondarySource;
+}
+
+export type Operation = RegisterOp | VersionsOp | KeyOp;
 export type History = readonly Operation[];
 
 /** Final state of one node: register value per key (null or absent: not found). */
@@ -68,12 +97,32 @@ export type NodeState = Readonly<Record<string, string | null | undefined>>;
 /** Final state per node id. */
 export type FinalStates = Readonly<Record<string, NodeState>>;
 
+/** An EC public key as node:crypto imports it (JWK members base64url). */
+export interface PublicJwk {
+  readonly kty: string;
+  readonly crv: string;
+  readonly x: string;
+  readonly y: string;
+}
+
+/** What the primary holds at the end for one key name: versions oldest first, and their public keys. */
+export interface FinalKey {
+  readonly versions: readonly string[];
+  readonly publicKeys: Readonly<Record<string, PublicJwk>>;
+}
+/** Final keys by name; a name absent here never came to exist. */
+export type FinalKeys = Readonly<Record<string, FinalKey>>;
+
 export function isRegisterOp(op: Operation): op is RegisterOp {
   return op.kind === 'write' || op.kind === 'read';
 }
 
 export function isVersionsOp(op: Operation): op is VersionsOp {
   return op.kind === 'versions';
+}
+
+export function isKeyOp(op: Operation): op is KeyOp {
+  return op.kind === 'key';
 }
 
 /** The value as the checkers compare it: "not found" is always undefined. */
@@ -104,6 +153,16 @@ export function validateHistory(history: History): string[] {
         problems.push(`${where}: versions must be a list of strings`);
       }
       if (complete === undefined) problems.push(`${where}: a versions observation needs completeMs`);
+      return;
+    }
+    if (isKeyOp(op)) {
+      if (!['create', 'rotate', 'delete', 'sign', 'verify'].includes(op.action)) problems.push(`${where}: bad key action`);
+      if (!['ok', 'fail', 'unknown'].includes(op.outcome)) problems.push(`${where}: bad outcome`);
+      if (op.outcome === 'ok' && complete === undefined) problems.push(`${where}: an ok operation needs completeMs`);
+      if (op.outcome === 'ok' && op.action === 'sign' && (op.version === undefined || op.message === undefined || op.signature === undefined)) {
+        problems.push(`${where}: an ok sign needs its version, message and signature`);
+      }
+      if (op.outcome === 'ok' && op.action === 'verify' && typeof op.verified !== 'boolean') problems.push(`${where}: an ok verify needs its answer`);
       return;
     }
     if (!isRegisterOp(op)) {
@@ -146,6 +205,13 @@ export function formatOperation(op: Operation): string {
   const span = `[${op.invokeMs}, ${complete ?? '∞'}]`;
   const who = op.process === undefined ? '' : `p${op.process} `;
   if (isVersionsOp(op)) return `${who}versions ${op.key} → [${op.versions.join(', ')}] ${span}`;
+  if (isKeyOp(op)) {
+    const version = op.version === undefined ? '' : `/${op.version.slice(0, 8)}`;
+    const answer = op.action === 'verify' && op.outcome === 'ok' ? ` → ${op.verified}` : '';
+    const sig = op.signature === undefined ? '' : ` sig ${op.signature.slice(0, 10)}…`;
+    const extra = op.secondary ? ` from ${op.secondary.region}@${op.secondary.primaryIndex}` : '';
+    return `${who}${op.action} key ${op.key}${version}${sig}${answer} ${op.outcome}${extra} ${span}`;
+  }
   const value = op.kind === 'read' && op.outcome !== 'ok' ? '?' : (valueOf(op) ?? 'not found');
   const arrow = op.kind === 'write' ? `write ${op.key} := ${value}` : `read ${op.key} → ${value}`;
   const extra = op.secondary ? ` from ${op.secondary.region}@${op.secondary.primaryIndex}` : '';

@@ -1,10 +1,14 @@
-// The short version of `make nemesis`: two seeds of about 20 s against a real
-// three-node cluster. Every check must pass, and the run must have done real
-// work — a harness that records nothing, or a nemesis that never fires, would
-// pass trivially. The recorded history must also be tight enough to catch a
-// stale read planted into it, or the passes would mean little.
+// The short version of `make nemesis`: two seeds of about 16 s against real
+// clusters, one of a single region of three nodes and one of two regions
+// (3 + 3) whose first fault kills the whole primary region, so that reads
+// served by the failed-over secondary are recorded and checked. Every check
+// must pass, and the run must have done real work — a harness that records
+// nothing, or a nemesis that never fires, would pass trivially. The recorded
+// history must also be tight enough to catch a stale read planted into it, or
+// the passes would mean little.
 
 import t from 'tap';
+import { checkSecondaryReads } from './checks.js';
 import { checkLinearizability } from './linearizability.js';
 import { plantStaleRead } from './fixtures.js';
 import { isRegisterOp, type RegisterOp } from './history.js';
@@ -13,21 +17,38 @@ import { runOnce } from './runner.js';
 
 t.setTimeout(170_000);
 
-for (const seed of [101, 202]) {
-  t.test(`nemesis seed ${seed}`, async (t) => {
-    const r = await runOnce({ seed, timeMs: 20_000 });
+for (const { seed, twoRegions } of [
+  { seed: 101, twoRegions: false },
+  { seed: 202, twoRegions: true },
+]) {
+  t.test(`nemesis seed ${seed}${twoRegions ? ', two regions' : ''}`, async (t) => {
+    const r = await runOnce({ seed, timeMs: 16_000, twoRegions, firstFault: twoRegions ? 'kill-region' : undefined });
     t.comment(summary(r));
     t.ok(r.ok, r.ok ? 'every check passes' : failureReport(r));
     t.ok(r.operations > 500, `real work was done (${r.operations} operations)`);
     t.ok(r.okOperations > 200, `many operations were acknowledged (${r.okOperations})`);
     t.ok(r.faults > 0, `faults were injected (${r.faults})`);
     t.ok(r.history.some((op) => op.kind === 'versions'), 'version lists were observed');
-    t.equal(Object.keys(r.finalStates).length, 3, 'every node gave its final state');
+    t.ok(r.signatures > 20, `keys were used to sign (${r.signatures} signatures, checked locally)`);
+    t.ok(r.history.some((op) => op.kind === 'key' && op.action === 'delete' && op.outcome === 'ok'), 'keys were deleted');
+    t.ok(r.history.some((op) => op.kind === 'key' && op.action === 'rotate' && op.outcome === 'ok'), 'keys were rotated');
+    t.equal(Object.keys(r.finalStates).length, twoRegions ? 6 : 3, 'every node gave its final state');
 
     const registers = r.history.filter((op): op is RegisterOp => isRegisterOp(op));
-    const planted = plantStaleRead(registers.slice(0, 400), seed, 3);
+    const planted = plantStaleRead(registers.filter((op) => !op.secondary).slice(0, 400), seed, 3);
     if (planted !== undefined) {
       t.not(checkLinearizability(planted.history).ok, true, 'a stale read planted into the recorded history is caught');
+    }
+    if (!twoRegions) return;
+    const secondary = registers.filter((op) => op.secondary !== undefined && op.outcome === 'ok');
+    t.ok(secondary.length > 0, `the failed-over secondary served reads, with their primary index (${secondary.length})`);
+    const top = secondary.reduce((a, b) => (b.secondary!.primaryIndex > a.secondary!.primaryIndex ? b : a), secondary[0]!);
+    t.ok(top !== undefined && top.secondary!.primaryIndex > 0, 'the primary index is recorded');
+    if (top !== undefined) {
+      // The same client reading from that region later, at an older index: must be caught.
+      const end = r.history.reduce((m, op) => Math.max(m, op.completeMs ?? op.invokeMs), 0);
+      const older: RegisterOp = { ...top, invokeMs: end + 1, completeMs: end + 2, secondary: { ...top.secondary!, primaryIndex: top.secondary!.primaryIndex - 1 } };
+      t.notOk(checkSecondaryReads([...registers, older]).ok, 'a secondary read older than one the client saw is caught');
     }
   });
 }

@@ -1,5 +1,6 @@
 // The nemesis of issue 6: a seeded schedule of faults against a TestCluster of
-// real processes. One fault at a time, each held for a while and then healed,
+// real processes. One fault at a time (sometimes a second one on top of it,
+// e.g. a pause during a partition), each held for a while and then healed,
 // so that the run alternates between trouble and recovery (the moments where
 // consensus bugs show); heal() undoes whatever is still in effect, whatever
 // happened, so a run always ends on a whole, connected cluster.
@@ -14,7 +15,7 @@ import { AdminClient } from '../../src/transport/peer-service.js';
 import type { NodeInfo, TestCluster } from '../integration/cluster.js';
 import { prng } from './fixtures.js';
 
-export type FaultKind = 'kill' | 'pause' | 'partition-minority' | 'partition-leader' | 'bridge' | 'transfer' | 'kill-region';
+export type FaultKind = 'kill' | 'pause' | 'partition-minority' | 'partition-leader' | 'partition-one-way' | 'bridge' | 'transfer' | 'kill-region';
 
 export interface NemesisEvent {
   /** Ms since the run started. */
@@ -28,6 +29,10 @@ export interface NemesisOptions {
   readonly region: string;
   /** Also kill the whole region now and then (only meaningful with a secondary region). */
   readonly killRegion?: boolean;
+  /** Chance (0..1) of injecting a second fault while the first is held. */
+  readonly overlap?: number;
+  /** The first fault to inject, whatever the seed says (a short test that must see one kind). */
+  readonly firstFault?: FaultKind;
   readonly now: () => number;
   readonly log?: (line: string) => void;
 }
@@ -108,15 +113,26 @@ export class Nemesis {
 
   /** Runs faults until `untilMs` (on opts.now's clock) or stop(), then heals. */
   async run(untilMs: number): Promise<void> {
-    const kinds: FaultKind[] = ['kill', 'pause', 'partition-minority', 'partition-leader', 'bridge', 'transfer'];
+    const kinds: FaultKind[] = ['kill', 'pause', 'partition-minority', 'partition-leader', 'partition-one-way', 'bridge', 'transfer'];
     if (this.opts.killRegion) kinds.push('kill-region');
     try {
       await this.wait(this.between(500, 1500), untilMs);
+      let first = this.opts.firstFault;
       while (!this.stopping && this.opts.now() < untilMs - 1000) {
-        const kind = this.pick(kinds);
-        const holdMs = this.between(600, 3000);
+        const kind = first ?? this.pick(kinds);
+        first = undefined;
+        // A dead primary region is held long enough for the secondary to fail over (failoverAfterMs is 2 s in runs).
+        const holdMs = kind === 'kill-region' ? this.between(3000, 7000) : this.between(600, 3000);
         await this.inject(kind);
-        await this.wait(holdMs, untilMs);
+        if (this.rand() < (this.opts.overlap ?? 0)) {
+          // A second fault on top of the first, part-way through its hold.
+          const before = this.between(200, holdMs);
+          await this.wait(before, untilMs);
+          await this.inject(this.pick(kinds.filter((k) => k !== kind)));
+          await this.wait(holdMs - before, untilMs);
+        } else {
+          await this.wait(holdMs, untilMs);
+        }
         await this.heal();
         await this.wait(this.between(200, 1500), untilMs);
       }
@@ -165,8 +181,24 @@ export class Nemesis {
         const rest = ids.filter((id) => id !== alone);
         this.note(`partition [${alone}] | [${rest.join(', ')}]`);
         this.partitioned = true;
-        await this.setFaults(alone, rest);
-        await Promise.all(rest.map((id) => this.setFaults(id, [alone])));
+        await this.setFaults(alone, { dropPeers: rest });
+        await Promise.all(rest.map((id) => this.setFaults(id, { dropPeers: [alone] })));
+        break;
+      }
+      case 'partition-one-way': {
+        // Either a mute node (often the leader): it still hears the others
+        // but nothing it sends arrives; or a deaf one: it sends, but nothing
+        // the others send it arrives.
+        const id = await this.victim();
+        const rest = ids.filter((x) => x !== id);
+        this.partitioned = true;
+        if (this.rand() < 0.5) {
+          this.note(`one-way: ${id} -/-> [${rest.join(', ')}] (${id} still hears them)`);
+          await this.setFaults(id, { dropOutboundTo: rest });
+        } else {
+          this.note(`one-way: [${rest.join(', ')}] -/-> ${id} (${id} still heard)`);
+          await Promise.all(rest.map((x) => this.setFaults(x, { dropOutboundTo: [id] })));
+        }
         break;
       }
       case 'bridge': {
@@ -177,7 +209,7 @@ export class Nemesis {
         if (a === undefined || b === undefined) return;
         this.note(`bridge ${a} <-> ${bridge} <-> ${b} (${a} and ${b} cut)`);
         this.partitioned = true;
-        await Promise.all([this.setFaults(a, [b]), this.setFaults(b, [a])]);
+        await Promise.all([this.setFaults(a, { dropPeers: [b] }), this.setFaults(b, { dropPeers: [a] })]);
         break;
       }
       case 'transfer': {
@@ -198,14 +230,19 @@ export class Nemesis {
     this.faults++;
   }
 
-  /** Fault injection is refused by a node that is down or stopped; such a node has no faults to undo. */
-  private async setFaults(id: string, dropPeers: string[]): Promise<void> {
+  /**
+   * Adds faults to a node's (merge), so that overlapping faults add up;
+   * `clear` replaces them all with none. Fault injection is refused by a node
+   * that is down or stopped; such a node has no faults to undo.
+   */
+  private async setFaults(id: string, faults: { dropPeers?: string[]; dropOutboundTo?: string[] } | 'clear'): Promise<void> {
+    const request = faults === 'clear' ? { dropPeers: [], dropOutboundTo: [], merge: false } : { dropPeers: faults.dropPeers ?? [], dropOutboundTo: faults.dropOutboundTo ?? [], merge: true };
     if (!this.cluster.isRunning(id) || this.paused.has(id)) return;
     // A node restarted by the previous heal may not listen yet: give it a few seconds.
     const until = Date.now() + 5000;
     for (;;) {
       try {
-        await adminCall(this.cluster.node(id).peer, 'setFaults', { dropPeers, merge: false });
+        await adminCall(this.cluster.node(id).peer, 'setFaults', request);
         return;
       } catch (e) {
         if (Date.now() >= until || !this.cluster.isRunning(id)) {
@@ -232,7 +269,7 @@ export class Nemesis {
     if (this.partitioned) {
       this.note('heal partitions');
       // A restarted node starts without faults; the others need clearing.
-      await Promise.all(this.cluster.nodes.map((n) => this.setFaults(n.id, [])));
+      await Promise.all(this.cluster.nodes.map((n) => this.setFaults(n.id, 'clear')));
       this.partitioned = false;
     }
   }

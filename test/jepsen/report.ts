@@ -6,7 +6,11 @@ import { formatHistory, formatOperation } from './history.js';
 import type { RunResult } from './runner.js';
 
 export function summary(r: RunResult): string {
-  return `seed ${r.seed}: ${r.operations} operations checked (${r.okOperations} ok), ${r.faults} faults injected: ${r.ok ? 'PASS' : 'FAIL'}`;
+  const regions = r.twoRegions ? `two regions, ${r.secondaryReads} reads served by a failed-over secondary, ` : '';
+  return (
+    `seed ${r.seed}: ${r.operations} operations checked (${r.okOperations} ok; ${r.keyOperations} key operations, ${r.signatures} signatures), ` +
+    `${regions}${r.faults} faults injected: ${r.ok ? 'PASS' : 'FAIL'}`
+  );
 }
 
 /** Everything needed to understand a failing run without rerunning it. */

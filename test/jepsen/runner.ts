@@ -1,5 +1,6 @@
 // The workload runner of issue 6: a real cluster, several sequential clients
-// doing the register workload through the SDK while the nemesis works, a
+// doing the register workload and a few doing the key workload
+// (keys-workload.ts) through the SDK while the nemesis works, a
 // recorded history, the final state read from every node, and the verdict of
 // the checkers. Everything it starts it also ends, pass or fail.
 
@@ -12,9 +13,10 @@ import { KeyraftClient, KeyraftError } from '../../src/client/index.js';
 import { TestCluster, eventually } from '../integration/cluster.js';
 import { type CheckResult, runChecks } from './checks.js';
 import { prng } from './fixtures.js';
-import { type FinalStates, type NodeState, type Operation, type Outcome, type RegisterOp, serializeHistory } from './history.js';
+import { type FinalKeys, type FinalStates, type NodeState, type Operation, type Outcome, type RegisterOp, serializeHistory } from './history.js';
+import { KeyPool, keyWorkload, readFinalKeys, versionsKey } from './keys-workload.js';
 import { type LinearizabilityResult, checkLinearizability } from './linearizability.js';
-import { Nemesis } from './nemesis.js';
+import { type FaultKind, Nemesis } from './nemesis.js';
 
 export interface RunOptions {
   readonly seed: number;
@@ -22,7 +24,13 @@ export interface RunOptions {
   /** Two regions (3+3) instead of one region of 3. */
   readonly twoRegions?: boolean;
   readonly clients?: number;
+  /** Processes doing the key workload, besides the register clients (default 2). */
+  readonly keyClients?: number;
   readonly keys?: number;
+  /** Chance that the nemesis adds a second fault while holding one (default 0.3). */
+  readonly overlap?: number;
+  /** Passed to the nemesis: the first fault, whatever the seed says. */
+  readonly firstFault?: FaultKind;
   readonly log?: (line: string) => void;
 }
 
@@ -34,6 +42,13 @@ export interface RunResult {
   readonly faults: number;
   readonly history: Operation[];
   readonly finalStates: FinalStates;
+  readonly finalKeys: FinalKeys;
+  /** Ok register reads that a failed-over secondary served. */
+  readonly secondaryReads: number;
+  /** Key workload operations, and how many of them were ok signatures. */
+  readonly keyOperations: number;
+  readonly signatures: number;
+  readonly twoRegions: boolean;
   readonly linearizability: LinearizabilityResult;
   readonly checks: CheckResult;
   readonly schedule: string;
@@ -79,10 +94,11 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     failoverAfterMs: 2000,
     failbackAfterMs: 2000,
   });
-  const nemesis = new Nemesis(cluster, { seed: opts.seed, region: PRIMARY, killRegion: opts.twoRegions === true, now, log });
+  const nemesis = new Nemesis(cluster, { seed: opts.seed, region: PRIMARY, killRegion: opts.twoRegions === true, overlap: opts.overlap ?? 0.3, firstFault: opts.firstFault, now, log });
   const history: Operation[] = [];
   const clients: KeyraftClient[] = [];
   let finalStates: FinalStates = {};
+  let finalKeys: FinalKeys = {};
   let verdict: Pick<RunResult, 'ok' | 'linearizability' | 'checks'> | undefined;
   let error: string | undefined;
   try {
@@ -99,20 +115,40 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
       clients.push(client);
       return { id, client, rand: prng(opts.seed * 7919 + id) };
     });
+    const pool = new KeyPool();
+    const keyProcs = Array.from({ length: opts.keyClients ?? 2 }, (_, i) => {
+      const id = ctxs.length + i;
+      const client = new KeyraftClient({ endpoints: cluster.endpoints(PRIMARY), timeoutMs: 3000, endpointCooldownMs: 500 });
+      clients.push(client);
+      return { id, client, rand: prng(opts.seed * 7919 + id) };
+    });
     const progress = setInterval(() => {
       const done = history.length;
       log(`  ${Math.round((now() - start) / 1000)}s: ${done} operations, ${nemesis.faults} faults`);
     }, 5000);
     try {
-      await Promise.all([nemesis.run(until), ...ctxs.map((c) => workload(c, keys, until, now, history))]);
+      await Promise.all([
+        nemesis.run(until),
+        ...ctxs.map((c) => workload(c, keys, until, now, history)),
+        ...keyProcs.map((p) => keyWorkload(p, pool, { vault: VAULT, primary: PRIMARY, until, now }, history)),
+      ]);
     } finally {
       clearInterval(progress);
     }
     log(`  workload done: ${history.length} operations, ${nemesis.faults} faults; settling`);
+    const settle = now();
     finalStates = await readFinalStates(cluster, keys);
+    finalKeys = await readFinalKeys(setup, VAULT, pool.names);
+    log(`  final states and ${Object.keys(finalKeys).length} keys read in ${Math.round(now() - settle)}ms`);
+    // The final version lists are observations too: every earlier one must be a prefix.
+    for (const [name, k] of Object.entries(finalKeys)) {
+      const at = now();
+      history.push({ kind: 'versions', key: versionsKey(name), versions: [...k.versions], invokeMs: at, completeMs: at });
+    }
     const linearizability = checkLinearizability(history);
-    const checks = runChecks(history, finalStates);
+    const checks = runChecks(history, finalStates, finalKeys);
     verdict = { ok: linearizability.ok === true && checks.ok, linearizability, checks };
+    log(`  checked in ${Math.round(now() - settle)}ms since the workload ended`);
   } catch (e) {
     error = e instanceof Error ? (e.stack ?? e.message) : String(e);
   } finally {
@@ -127,6 +163,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     for (const n of cluster.nodes) if (existsSync(n.logFile)) copyFileSync(n.logFile, join(keptDir, `${n.id}.log`));
     writeFileSync(join(keptDir, 'history.json'), serializeHistory(history));
     writeFileSync(join(keptDir, 'final-states.json'), JSON.stringify(finalStates, null, 2));
+    writeFileSync(join(keptDir, 'final-keys.json'), JSON.stringify(finalKeys, null, 2));
     writeFileSync(join(keptDir, 'schedule.txt'), `seed ${opts.seed}\n${nemesis.formatSchedule()}\n`);
   }
   await cluster.destroy();
@@ -138,6 +175,11 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     faults: nemesis.faults,
     history,
     finalStates,
+    finalKeys,
+    secondaryReads: history.filter((op) => op.kind === 'read' && op.outcome === 'ok' && op.secondary !== undefined).length,
+    keyOperations: history.filter((op) => op.kind === 'key').length,
+    signatures: history.filter((op) => op.kind === 'key' && op.action === 'sign' && op.outcome === 'ok').length,
+    twoRegions: opts.twoRegions === true,
     linearizability: verdict?.linearizability ?? { ok: 'unknown', key: '', reason: 'not checked' },
     checks: verdict?.checks ?? { ok: false, anomalies: [] },
     schedule: nemesis.formatSchedule(),
