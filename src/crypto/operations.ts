@@ -3,10 +3,8 @@
 // (outside the JS heap, printed as nothing but their type) and is built once
 // per key version: the server caches it. Operations change no state.
 //
-// The methods are async so that callers need not change if the private RSA
-// operations move off the event loop; today privateEncrypt/privateDecrypt,
-// which have no async form in node:crypto, run on it (0.3 ms at 2048 bits,
-// a few ms at 4096).
+// The methods are async: the private RSA operations run on worker threads
+// (rsa-private.ts), the rest is quick enough for the event loop.
 //
 // Empty byte fields mean "absent" (proto3 sends absent bytes as empty).
 
@@ -17,7 +15,6 @@ import {
   createPrivateKey,
   createPublicKey,
   createSecretKey,
-  privateDecrypt,
   publicEncrypt,
   randomBytes,
   type CipherGCMTypes,
@@ -28,6 +25,7 @@ import { ecdsaSign, ecdsaVerify, CURVE_ORDER } from './ecdsa.js';
 import { badAlgorithm, badParameter, decryptionFailed, CryptoError } from './errors.js';
 import { OCT_KEY_SIZES, bytesToBigInt, parseCurve, toNodeJwk, type Curve, type Kty, type PrivateJwk } from './jwk.js';
 import { HASH_BYTES, pkcs1Sign, pkcs1Verify, pssSign, pssVerify, type HashName } from './rsa.js';
+import { rsaPrivate } from './rsa-private.js';
 
 export const ENCRYPT_ALGORITHMS = ['RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5', 'A128GCM', 'A192GCM', 'A256GCM', 'A128CBCPAD', 'A192CBCPAD', 'A256CBCPAD'] as const;
 export const WRAP_ALGORITHMS = ['RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5', 'A128KW', 'A192KW', 'A256KW'] as const;
@@ -182,7 +180,7 @@ export class UsableKey {
     const tag = optionalBytes(params.tag, 'tag');
     if (has(RSA_ENCRYPTION, alg)) {
       noExtras(alg, { iv, aad, tag });
-      return { value: this.#rsaDecrypt(alg, value, 'decryption') };
+      return { value: await this.#rsaDecrypt(alg, value, 'decryption') };
     }
     if (has(AES_GCM, alg)) {
       const secret = this.#aesKey(alg, AES_GCM[alg]!);
@@ -227,7 +225,7 @@ export class UsableKey {
 
   async unwrapKey(alg: string, wrapped: Uint8Array): Promise<OperationResult> {
     const value = requireBytes(wrapped, 'value');
-    if (has(RSA_ENCRYPTION, alg)) return { value: this.#rsaDecrypt(alg, value, 'unwrap') };
+    if (has(RSA_ENCRYPTION, alg)) return { value: await this.#rsaDecrypt(alg, value, 'unwrap') };
     if (has(AES_KW, alg)) {
       const secret = this.#aesKey(alg, AES_KW[alg]!);
       if (value.length < 24 || value.length % 8 !== 0) throw badParameter(`${alg} unwraps 24 bytes or more, a multiple of 8`);
@@ -311,13 +309,17 @@ export class UsableKey {
     return publicEncrypt({ key: m.publicKey, padding: spec.padding, ...(spec.oaepHash ? { oaepHash: spec.oaepHash } : {}) }, value);
   }
 
-  #rsaDecrypt(alg: string, value: Buffer, what: 'decryption' | 'unwrap'): Buffer {
+  async #rsaDecrypt(alg: string, value: Buffer, what: 'decryption' | 'unwrap'): Promise<Buffer> {
     const m = this.#rsa(alg);
     if (alg === 'RSA1_5') throw badAlgorithm(RSA1_5_DECRYPT_REFUSED);
     const spec = RSA_ENCRYPTION[alg]!;
     const k = Math.ceil(m.modBits / 8);
     if (value.length !== k) throw badParameter(`${alg} ciphertext is ${k} bytes with a ${m.modBits}-bit key, got ${value.length}`);
-    return decipher(() => privateDecrypt({ key: m.privateKey, padding: spec.padding, oaepHash: spec.oaepHash! }, value), what);
+    try {
+      return await rsaPrivate({ op: 'decrypt', key: m.privateKey, padding: spec.padding, oaepHash: spec.oaepHash!, data: value });
+    } catch {
+      throw decryptionFailed(what);
+    }
   }
 
   #aesKey(alg: string, bits: number): KeyObject {

@@ -3,7 +3,8 @@
 // encodings of RFC 8017 are built here and only the raw RSA operation is left
 // to node:crypto (OpenSSL, with its blinding of private operations).
 
-import { constants, createHash, privateEncrypt, publicDecrypt, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { constants, createHash, publicDecrypt, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { rsaPrivate } from './rsa-private.js';
 
 export type HashName = 'sha256' | 'sha384' | 'sha512';
 
@@ -18,8 +19,8 @@ const DIGEST_INFO_PREFIX: Readonly<Record<HashName, Buffer>> = {
 };
 
 /** RSASSA-PKCS1-v1_5 over a digest: OpenSSL adds the type-1 padding. */
-export function pkcs1Sign(privateKey: KeyObject, hash: HashName, digest: Buffer): Buffer {
-  return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([DIGEST_INFO_PREFIX[hash], digest]));
+export function pkcs1Sign(privateKey: KeyObject, hash: HashName, digest: Buffer): Promise<Buffer> {
+  return rsaPrivate({ op: 'sign', key: privateKey, padding: constants.RSA_PKCS1_PADDING, data: Buffer.concat([DIGEST_INFO_PREFIX[hash], digest]) });
 }
 
 /**
@@ -41,7 +42,7 @@ export function pkcs1Verify(publicKey: KeyObject, modBits: number, hash: HashNam
 }
 
 /** RSASSA-PSS over a digest, salt length = hash length, MGF1 with the same hash (RFC 8017 §9.1.1). */
-export function pssSign(privateKey: KeyObject, modBits: number, hash: HashName, digest: Buffer): Buffer {
+export function pssSign(privateKey: KeyObject, modBits: number, hash: HashName, digest: Buffer): Promise<Buffer> {
   const k = Math.ceil(modBits / 8);
   const emBits = modBits - 1;
   const emLen = Math.ceil(emBits / 8);
@@ -57,7 +58,7 @@ export function pssSign(privateKey: KeyObject, modBits: number, hash: HashName, 
   db[0] = db[0]! & (0xff >> (8 * emLen - emBits));
   // The RSA input is k bytes; when emLen < k the leading byte is zero.
   const em = Buffer.concat([Buffer.alloc(k - emLen), db, h, Buffer.from([0xbc])]);
-  return privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, em);
+  return rsaPrivate({ op: 'sign', key: privateKey, padding: constants.RSA_NO_PADDING, data: em });
 }
 
 /** EMSA-PSS-VERIFY (RFC 8017 §9.1.2) with sLen = hLen; false for anything malformed. */
