@@ -10,11 +10,12 @@ import { Command } from 'commander';
 import Table from 'cli-table3';
 import { KeyraftClient } from '../../src/client/index.js';
 import { TestCluster, eventually } from '../../test/integration/cluster.js';
-import type { FromWorker, System, ToWorker, WorkResult, WorkSpec } from './common.js';
+import { type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES } from './common.js';
 import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
 import { Histogram } from './hist.js';
 import { type LimitResult, cryptoLimits, diskLimits } from './limits.js';
 import { chart } from './svg.js';
+import { RESTART_TARGET_MS, RSS_TARGET_MB, type ScaleResult, runScale } from './scale.js';
 
 const KEYRAFT_CASES = ['set', 'get', 'sign-es256', 'sign-rs256', 'encrypt-oaep256', 'encrypt-a256gcm', 'decrypt-oaep256'];
 const LABEL: Record<string, string> = {
@@ -41,11 +42,12 @@ const program = new Command('bench')
   .option('--no-echo', 'skip the grpc-js echo ceiling')
   .option('--no-limits', 'skip the disk and node:crypto limits')
   .option('--limit-duration <s>', 'seconds per disk and crypto limit', '1')
+  .option('--scale <n>', 'Scale: secrets stored in a 3-node cluster for RSS, restart, snapshot and latency growth (0 skips it)', '100000')
   .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
 program.parse();
 const o = program.opts<{
   duration: string; warmup: string; concurrency: string; cases: string; workers: string; nodes: string; twoRegion?: boolean;
-  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string;
+  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string;
 }>();
 const durationMs = Number(o.duration) * 1000;
 const warmupMs = Number(o.warmup) * 1000;
@@ -53,6 +55,8 @@ const concurrencies = list(o.concurrency).map(Number);
 const cases = list(o.cases);
 const workers = Number(o.workers);
 for (const c of cases) if (!KEYRAFT_CASES.includes(c)) program.error(`unknown case ${c}; known: ${KEYRAFT_CASES.join(', ')}`);
+const scaleN = Number(o.scale);
+if (!Number.isInteger(scaleN) || scaleN < 0) program.error('bad --scale: a number of secrets, or 0');
 if (!(durationMs > 0) || concurrencies.some((c) => !(c >= 1)) || !(workers >= 1)) program.error('bad --duration, --concurrency or --workers');
 
 const t0 = Date.now();
@@ -249,6 +253,49 @@ async function runEtcd(): Promise<void> {
   }
 }
 
+let scale: ScaleResult | undefined;
+
+async function runScalePart(): Promise<void> {
+  scale = await runScale({
+    n: scaleN,
+    progress,
+    onCleanup: (f) => {
+      cleanups.push(f);
+      return () => {
+        const i = cleanups.indexOf(f);
+        if (i >= 0) cleanups.splice(i, 1);
+      };
+    },
+  });
+}
+
+function reportScale(s: ScaleResult): void {
+  const plain = { style: { head: [], border: [] } };
+  const mark = (met: boolean) => (met ? 'met' : 'MISSED');
+  console.log(`\nScale: ${fmt(s.stored)} secrets of ${VALUE_BYTES} B in 3 nodes, one region (filled at ${fmt(s.fillPerSec)}/s, ${s.fillSeconds.toFixed(0)} s)`);
+  const lat = new Table({ ...plain, head: ['SetSecret with … stored', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p50 growth', 'p99 growth', 'RSS MB (nodes)'] });
+  for (const r of s.latency) {
+    const first = s.latency.find((x) => x.concurrency === r.concurrency)!;
+    const rss = s.rssAt.find((x) => x.stored === r.stored);
+    lat.push([fmt(r.stored), r.concurrency, fmt(r.opsPerSec), ms(r.p50Ms), ms(r.p99Ms), ratio(r.p50Ms, first.p50Ms), ratio(r.p99Ms, first.p99Ms), r.concurrency === 1 && rss !== undefined ? Object.values(rss.rssMb).join(' / ') : '']);
+  }
+  console.log(lat.toString());
+  const t = new Table({ ...plain, head: ['Scale', 'value', `target`, ''] });
+  for (const x of s.nodes) t.push([`${x.id} (${x.role}) RSS (peak)`, `${x.rssMb.toFixed(0)} MB (${x.peakRssMb.toFixed(0)} MB)`, `< ${RSS_TARGET_MB} MB`, mark(x.rssMb < RSS_TARGET_MB)]);
+  for (const x of s.nodes) t.push([`${x.id} data folder`, `${x.dataDirMb.toFixed(1)} MB`, '', '']);
+  for (const r of s.restarts) {
+    t.push([`${r.id} (${r.role}) ${r.how}: start to serving`, `${fmt(r.servingMs)} ms (GetStatus ${fmt(r.statusMs)} ms)`, `< ${RESTART_TARGET_MS / 1000} s`, mark(r.servingMs < RESTART_TARGET_MS)]);
+    t.push([`${r.id} RSS after restart (3 s later)`, `${r.rssMbAtServing.toFixed(0)} MB (${r.rssMbSettled.toFixed(0)} MB)`, `< ${RSS_TARGET_MB} MB`, mark(Math.max(r.rssMbAtServing, r.rssMbSettled) < RSS_TARGET_MB)]);
+  }
+  if (s.snapshot !== undefined) {
+    t.push(['snapshot (applied state records)', `${fmt(s.snapshot.records)} records, ${(s.snapshot.bytes / (1024 * 1024)).toFixed(1)} MB`, '', '']);
+    const c = s.snapshot.catchUp;
+    if (c !== undefined) t.push([`${c.id} catch-up, ${fmt(c.entriesBehind)} entries behind`, `${fmt(c.ms)} ms (${c.installed ? 'snapshot installed' : 'from the log'})`, '', '']);
+  }
+  console.log(t.toString());
+  console.log(`Targets: RSS under ${RSS_TARGET_MB} MB ${mark(s.targets.rssMet)}; restart to serving under ${RESTART_TARGET_MS / 1000} s ${mark(s.targets.restartMet)}`);
+}
+
 // ---- The report ----
 function report(meta: Record<string, unknown>): void {
   const plain = { style: { head: [], border: [] } };
@@ -295,11 +342,13 @@ function report(meta: Record<string, unknown>): void {
     console.log(t.toString());
   }
 
+  if (scale !== undefined) reportScale(scale);
+
   mkdirSync(o.out, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const json = join(o.out, `${stamp}.json`);
   const svg = join(o.out, `${stamp}.svg`);
-  writeFileSync(json, JSON.stringify({ ...meta, results, limits }, null, 2) + '\n');
+  writeFileSync(json, JSON.stringify({ ...meta, results, limits, ...(scale === undefined ? {} : { scale }) }, null, 2) + '\n');
   const bySeries = new Map<string, { x: number; y: number; c: number }[]>();
   for (const r of results) {
     if (r.system === 'echo') continue;
@@ -322,6 +371,7 @@ async function main(): Promise<void> {
     meta.keyraftCluster = `keyraft ${k.regions === 2 ? `${o.nodes}+${o.nodes} nodes, two regions` : `${o.nodes} nodes`}`;
   }
   if (o.etcd) await runEtcd();
+  if (scaleN > 0) await runScalePart();
   progress('done');
   report(meta);
 }
