@@ -2,9 +2,9 @@
 // node dist/scripts/bench/run.js --help for the flags.
 
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import Table from 'cli-table3';
@@ -14,6 +14,7 @@ import { type FromWorker, type System, type ToWorker, type WorkResult, type Work
 import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
 import { Histogram } from './hist.js';
 import { type LimitResult, cryptoLimits, diskLimits } from './limits.js';
+import { type ProfileSummary, summarizeProfile } from './profile.js';
 import { chart } from './svg.js';
 import { RESTART_TARGET_MS, RSS_TARGET_MB, type ScaleResult, runScale } from './scale.js';
 
@@ -43,11 +44,12 @@ const program = new Command('bench')
   .option('--no-limits', 'skip the disk and node:crypto limits')
   .option('--limit-duration <s>', 'seconds per disk and crypto limit', '1')
   .option('--scale <n>', 'Scale: secrets stored in a 3-node cluster for RSS, restart, snapshot and latency growth (0 skips it)', '100000')
+  .option('--profile', 'run the keyraft nodes under --cpu-prof and report where their time went')
   .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
 program.parse();
 const o = program.opts<{
   duration: string; warmup: string; concurrency: string; cases: string; workers: string; nodes: string; twoRegion?: boolean;
-  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string;
+  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; profile?: boolean;
 }>();
 const durationMs = Number(o.duration) * 1000;
 const warmupMs = Number(o.warmup) * 1000;
@@ -60,6 +62,8 @@ if (!Number.isInteger(scaleN) || scaleN < 0) program.error('bad --scale: a numbe
 if (!(durationMs > 0) || concurrencies.some((c) => !(c >= 1)) || !(workers >= 1)) program.error('bad --duration, --concurrency or --workers');
 
 const t0 = Date.now();
+/** Names this run's JSON, SVG and profile folder. */
+const RUN_STAMP = new Date(t0).toISOString().replace(/[:.]/g, '-');
 const progress = (s: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}\n`);
 
 // ---- Everything started is stopped at the end, on failure and on Ctrl-C too ----
@@ -191,14 +195,17 @@ async function runKeyraft(): Promise<{ nodes: number; regions: number }> {
   const perRegion = Number(o.nodes);
   const regions = o.twoRegion ? [{ name: 'east', nodes: perRegion }, { name: 'west', nodes: perRegion }] : [{ name: 'east', nodes: perRegion }];
   progress(`keyraft: starting ${regions.map((r) => r.nodes).join(' + ')} nodes`);
-  const cluster = await TestCluster.create({ regions });
+  const profileDir = join(o.out, `${RUN_STAMP}-profiles`);
+  const cluster = await TestCluster.create({ regions, ...(o.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
   const stop = async () => {
     await cluster.destroy();
   };
+  const nodeOfPid = new Map<number, string>();
   cleanups.push(stop);
   let admin: KeyraftClient | undefined;
+  let leaderId = '';
   try {
-    cluster.startAll();
+    for (const n of cluster.nodes) nodeOfPid.set(cluster.start(n.id).pid ?? -1, n.id);
     const primary = cluster.endpoints('east');
     admin = new KeyraftClient({ endpoints: primary, regionAware: false, timeoutMs: 20_000 });
     const a = admin;
@@ -211,6 +218,7 @@ async function runKeyraft(): Promise<{ nodes: number; regions: number }> {
       30_000,
       250,
     );
+    leaderId = cluster.nodes.find((n) => n.client === leader)?.id ?? '';
     // The leader first: both systems are driven at their leader.
     const endpoints = [leader, ...primary.filter((e) => e !== leader)];
     progress(`keyraft: leader ${leader}; creating the vault, keys and secrets`);
@@ -228,9 +236,26 @@ async function runKeyraft(): Promise<{ nodes: number; regions: number }> {
   } finally {
     admin?.close();
     progress('keyraft: stopping the cluster');
+    // SIGTERM first when profiling: a node writes its profile as it exits.
+    if (o.profile) for (const n of cluster.nodes) await cluster.stop(n.id).catch(() => undefined);
     cleanups.splice(cleanups.indexOf(stop), 1);
     await stop();
+    if (o.profile) readProfiles(profileDir, nodeOfPid, leaderId);
   }
+}
+
+const profiles: (ProfileSummary & { node: string; leader: boolean })[] = [];
+
+function readProfiles(dir: string, nodeOfPid: Map<number, string>, leaderId: string): void {
+  if (!existsSync(dir)) {
+    progress(`no profiles in ${dir}`);
+    return;
+  }
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
+    const node = nodeOfPid.get(Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(f)?.[1]));
+    if (node !== undefined) profiles.push({ ...summarizeProfile(join(dir, f)), node, leader: node === leaderId });
+  }
+  profiles.sort((a, b) => Number(b.leader) - Number(a.leader) || a.node.localeCompare(b.node));
 }
 
 async function runEtcd(): Promise<void> {
@@ -297,6 +322,23 @@ function reportScale(s: ScaleResult): void {
 }
 
 // ---- The report ----
+const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
+
+function reportProfiles(): void {
+  const plain = { style: { head: [], border: [] } };
+  const leader = profiles.find((p) => p.leader) ?? profiles[0]!;
+  console.log(`\nWhere ${leader.node}'s time went (the leader, --cpu-prof over its whole life, ${fmt(leader.totalMs)} ms sampled; profiles in ${dirname(leader.file)})`);
+  const t = new Table({ ...plain, head: ['component', 'share', 'function', 'share'] });
+  for (let i = 0; i < Math.max(leader.components.length, leader.functions.length); i++) {
+    const c = leader.components[i];
+    const f = leader.functions[i];
+    t.push([c?.name ?? '', c ? pct(c.share) : '', f?.name ?? '', f ? pct(f.share) : '']);
+  }
+  console.log(t.toString());
+  for (const p of profiles.filter((x) => x !== leader)) {
+    console.log(`${p.node}: ${p.components.slice(0, 5).map((c) => `${c.name} ${pct(c.share)}`).join(', ')}`);
+  }
+}
 function report(meta: Record<string, unknown>): void {
   const plain = { style: { head: [], border: [] } };
   const main = new Table({ ...plain, head: ['case', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors'] });
@@ -343,12 +385,12 @@ function report(meta: Record<string, unknown>): void {
   }
 
   if (scale !== undefined) reportScale(scale);
+  if (profiles.length > 0) reportProfiles();
 
   mkdirSync(o.out, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const json = join(o.out, `${stamp}.json`);
-  const svg = join(o.out, `${stamp}.svg`);
-  writeFileSync(json, JSON.stringify({ ...meta, results, limits, ...(scale === undefined ? {} : { scale }) }, null, 2) + '\n');
+  const json = join(o.out, `${RUN_STAMP}.json`);
+  const svg = join(o.out, `${RUN_STAMP}.svg`);
+  writeFileSync(json, JSON.stringify({ ...meta, results, limits, ...(scale === undefined ? {} : { scale }), ...(profiles.length > 0 ? { profiles } : {}) }, null, 2) + '\n');
   const bySeries = new Map<string, { x: number; y: number; c: number }[]>();
   for (const r of results) {
     if (r.system === 'echo') continue;

@@ -50,6 +50,8 @@ export interface ClusterOptions {
   readonly geoRetainEntries?: number;
   /** Simulated latency of traffic into the secondary region. */
   readonly latencyMs?: number;
+  /** Flags for node itself, before the script (e.g. --cpu-prof for the benchmark). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface NodeInfo {
@@ -69,6 +71,7 @@ export class TestCluster {
     readonly dir: string,
     readonly topologyFile: string,
     readonly masterKeyFile: string,
+    private readonly nodeArgs: readonly string[],
   ) {}
 
   static async create(opts: ClusterOptions = {}): Promise<TestCluster> {
@@ -82,7 +85,7 @@ export class TestCluster {
       failbackAfterMs: opts.failbackAfterMs ?? 3000,
       raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000, geoRetainEntries: opts.geoRetainEntries ?? 200_000 },
     };
-    const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'));
+    const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'), opts.nodeArgs ?? []);
     for (const [i, r] of regions.entries()) {
       const nodes = [];
       for (let n = 1; n <= r.nodes; n++) {
@@ -125,6 +128,7 @@ export class TestCluster {
     if (this.isRunning(id)) throw new Error(`${id} is already running`);
     const n = this.node(id);
     const args = [
+      ...this.nodeArgs,
       NODE_ENTRY,
       '--topology', this.topologyFile,
       '--node', id,
