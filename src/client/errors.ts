@@ -14,6 +14,17 @@ export interface ServedBy {
   region: string;
   /** SERVING | NO_QUORUM | STANDBY | FAILED_OVER */
   mode: string;
+  /**
+   * A secondary's answer (`keyraft-primary-index`): the primary log index
+   * its state reflects. Absent from the primary region's answers.
+   */
+  primaryIndex?: number;
+  /**
+   * A successful write's answer (`keyraft-commit-index`): the primary log
+   * index of the entry that carried the write (for a retry the server
+   * deduplicated, the first attempt's entry), when the server knows it.
+   */
+  commitIndex?: number;
   /** Every `keyraft-*` metadata entry, for what later servers add. */
   metadata: Record<string, string>;
 }
@@ -76,13 +87,25 @@ export function servedByFrom(endpoint: string, ...sources: (grpc.Metadata | unde
     }
   }
   if (Object.keys(metadata).length === 0) return undefined;
-  return {
+  const servedBy: ServedBy = {
     endpoint,
     node: metadata['keyraft-node'] ?? '',
     region: metadata['keyraft-region'] ?? '',
     mode: metadata['keyraft-mode'] ?? '',
     metadata,
   };
+  const primaryIndex = logIndex(metadata['keyraft-primary-index']);
+  if (primaryIndex !== undefined) servedBy.primaryIndex = primaryIndex;
+  const commitIndex = logIndex(metadata['keyraft-commit-index']);
+  if (commitIndex !== undefined) servedBy.commitIndex = commitIndex;
+  return servedBy;
+}
+
+/** A log index from metadata; undefined when absent or not a non-negative integer. */
+function logIndex(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 const PREFIX = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/;

@@ -24,6 +24,12 @@ const DEADLINE_MARGIN_MS = 250;
 /** Secondary → primary node → primary leader, at most. */
 const MAX_HOPS = 2;
 const HOPS_KEY = 'keyraft-hops';
+/**
+ * On a successful write: the primary log index of the entry that carried it
+ * (for a retry deduplicated by request id, the first attempt's entry, when
+ * known). A forwarded write relays it from the leader that served it.
+ */
+export const COMMIT_INDEX_KEY = 'keyraft-commit-index';
 /** Time kept to answer the client when forwarding got no answer. */
 const FORWARD_RESERVE_MS = 100;
 
@@ -62,6 +68,14 @@ function timeLeft(call: grpc.ServerUnaryCall<unknown, unknown>): number {
 
 export type Impl<Req, Res> = (request: Req, timeoutMs: number) => Promise<Res>;
 
+/** What a write reports besides its response; CommandRunner.run fills it in. */
+export interface WriteReceipt {
+  /** The log index of the entry that carried the write, when known (see COMMIT_INDEX_KEY). */
+  commitIndex?: number;
+}
+
+export type WriteImpl<Req, Res> = (request: Req, timeoutMs: number, receipt: WriteReceipt) => Promise<Res>;
+
 export interface RouteOptions {
   /** Served by a FAILED_OVER secondary (the seed's read-only list). */
   readonly failover?: boolean;
@@ -88,7 +102,7 @@ export class Router {
     });
   }
 
-  write<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: Impl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  write<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: WriteImpl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
     return this.serve(async (call, callback) => {
       if (this.ctx.regionRole === 'secondary') {
         // STANDBY forwards; FAILED_OVER refuses every write.
@@ -98,7 +112,8 @@ export class Router {
       const deadline = Date.now() + timeLeft(call);
       if (this.ctx.replica.isLeader) {
         try {
-          return this.answer(call, callback, await impl(call.request, deadline - Date.now()));
+          const receipt: WriteReceipt = {};
+          return this.answer(call, callback, await impl(call.request, deadline - Date.now(), receipt), receipt);
         } catch (e) {
           // Leadership moved between the check and the proposal: forward instead.
           if (!(e instanceof ReplicaError && e.reason === 'NOT_LEADER')) throw e;
@@ -135,8 +150,10 @@ export class Router {
     };
   }
 
-  private answer<Req, Res>(call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>, response: Res): void {
-    call.sendMetadata(responseMetadata(this.ctx));
+  private answer<Req, Res>(call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>, response: Res, receipt?: WriteReceipt): void {
+    const md = responseMetadata(this.ctx);
+    if (receipt?.commitIndex !== undefined) md.set(COMMIT_INDEX_KEY, String(receipt.commitIndex));
+    call.sendMetadata(md);
     callback(null, response);
   }
 

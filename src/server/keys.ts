@@ -30,6 +30,7 @@ import {
   validateKeyName,
 } from '../vault/index.js';
 import { apiService } from './api.js';
+import type { WriteReceipt } from './handler.js';
 import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
 
 const encoder = new TextEncoder();
@@ -104,6 +105,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
     attributes: { keyOps: string[]; enabled: boolean; notBefore: number; expires: number; tags: Record<string, string>; exportable: boolean },
     rotation: boolean,
     timeoutMs: number,
+    receipt: WriteReceipt,
   ) => {
     const deadline = Date.now() + timeoutMs;
     await runner.ensureDataKey(timeoutMs);
@@ -128,6 +130,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
         },
       },
       Math.max(1, deadline - Date.now()),
+      receipt,
     );
     return keyView(expectResult(result, 'key').key);
   };
@@ -158,13 +161,13 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
     );
 
   return {
-    createKey: router.write(methods.CreateKey!, async (req: Parameters<typeof validateCreateKeyRequest>[0], timeoutMs) => {
+    createKey: router.write(methods.CreateKey!, async (req: Parameters<typeof validateCreateKeyRequest>[0], timeoutMs, receipt) => {
       const v = validateCreateKeyRequest(req);
       const material = await generateKey({ kty: v.kty, keySize: v.keySize, curve: v.curve }).catch(cryptoFailure);
       const { keyOps, enabled, notBefore, expires, tags, exportable } = v;
-      return addVersion(v.requestId, v, material, { keyOps, enabled, notBefore, expires, tags, exportable }, false, timeoutMs);
+      return addVersion(v.requestId, v, material, { keyOps, enabled, notBefore, expires, tags, exportable }, false, timeoutMs, receipt);
     }),
-    importKey: router.write(methods.ImportKey!, async (req: Parameters<typeof validateImportKeyRequest>[0], timeoutMs) => {
+    importKey: router.write(methods.ImportKey!, async (req: Parameters<typeof validateImportKeyRequest>[0], timeoutMs, receipt) => {
       const v = validateImportKeyRequest(req);
       let material;
       try {
@@ -173,14 +176,14 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
         cryptoFailure(e);
       }
       const { keyOps, enabled, notBefore, expires, tags, exportable } = v;
-      return addVersion(v.requestId, v, material, { keyOps, enabled, notBefore, expires, tags, exportable }, false, timeoutMs);
+      return addVersion(v.requestId, v, material, { keyOps, enabled, notBefore, expires, tags, exportable }, false, timeoutMs, receipt);
     }),
-    rotateKey: router.write(methods.RotateKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
+    rotateKey: router.write(methods.RotateKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
       await read(timeoutMs);
       const spec = state().latestKeySpec(r.vault, r.name);
       const material = await generateKey({ kty: spec.kty as never, keySize: spec.keySize, curve: spec.curve as never }).catch(cryptoFailure);
-      return addVersion(r.requestId, r, material, spec.attributes, true, timeoutMs);
+      return addVersion(r.requestId, r, material, spec.attributes, true, timeoutMs, receipt);
     }),
     getKey: router.read(
       methods.GetKey!,
@@ -205,7 +208,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       await read(timeoutMs);
       return state().listKeyVersions(l.vault, l.name ?? validateKeyName(undefined), l.pageSize, l.pageToken);
     }),
-    updateKeyProperties: router.write(methods.UpdateKeyProperties!, async (req: Parameters<typeof validateUpdateKeyPropertiesRequest>[0], timeoutMs) => {
+    updateKeyProperties: router.write(methods.UpdateKeyProperties!, async (req: Parameters<typeof validateUpdateKeyPropertiesRequest>[0], timeoutMs, receipt) => {
       const u = validateUpdateKeyPropertiesRequest(req);
       const result = await runner.run(
         u.requestId,
@@ -225,12 +228,13 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
           },
         },
         timeoutMs,
+        receipt,
       );
       return keyView(expectResult(result, 'key').key);
     }),
-    deleteKey: router.write(methods.DeleteKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
+    deleteKey: router.write(methods.DeleteKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
-      const d = expectResult(await runner.run(r.requestId, { op: 'deleteKey', deleteKey: { vault: r.vault, name: r.name } }, timeoutMs), 'deletedKey').deletedKey;
+      const d = expectResult(await runner.run(r.requestId, { op: 'deleteKey', deleteKey: { vault: r.vault, name: r.name } }, timeoutMs, receipt), 'deletedKey').deletedKey;
       return { ...d, key: keyView(d.key) };
     }),
     getDeletedKey: router.read(methods.GetDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
@@ -245,13 +249,13 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       const page = state().listDeletedKeys(l.vault, l.pageSize, l.pageToken, Date.now());
       return { keys: page.keys.map((d) => ({ ...d, key: keyView(d.key) })), nextPageToken: page.nextPageToken };
     }),
-    recoverDeletedKey: router.write(methods.RecoverDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
+    recoverDeletedKey: router.write(methods.RecoverDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
-      return keyView(expectResult(await runner.run(r.requestId, { op: 'recoverKey', recoverKey: { vault: r.vault, name: r.name } }, timeoutMs), 'key').key);
+      return keyView(expectResult(await runner.run(r.requestId, { op: 'recoverKey', recoverKey: { vault: r.vault, name: r.name } }, timeoutMs, receipt), 'key').key);
     }),
-    purgeDeletedKey: router.write(methods.PurgeDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
+    purgeDeletedKey: router.write(methods.PurgeDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
-      await runner.run(r.requestId, { op: 'purgeKey', purgeKey: { vault: r.vault, name: r.name } }, timeoutMs);
+      await runner.run(r.requestId, { op: 'purgeKey', purgeKey: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return {};
     }),
     backupKey: router.read(
@@ -273,10 +277,10 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       },
       FAILOVER_READ,
     ),
-    restoreKey: router.write(methods.RestoreKey!, async (req: Parameters<typeof validateRestoreKeyRequest>[0], timeoutMs) => {
+    restoreKey: router.write(methods.RestoreKey!, async (req: Parameters<typeof validateRestoreKeyRequest>[0], timeoutMs, receipt) => {
       const r = validateRestoreKeyRequest(req);
       const { name, versions } = parseBackup(r.backup, (b) => envelope.openBlob(b, BACKUP_PURPOSE));
-      const result = await runner.run(r.requestId, { op: 'restoreKey', restoreKey: { vault: r.vault, name, versions } }, timeoutMs);
+      const result = await runner.run(r.requestId, { op: 'restoreKey', restoreKey: { vault: r.vault, name, versions } }, timeoutMs, receipt);
       return keyView(expectResult(result, 'key').key);
     }),
     encrypt: cipher('encrypt'),

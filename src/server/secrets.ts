@@ -61,7 +61,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
   };
 
   return {
-    setSecret: router.write(methods.SetSecret!, async (req: SetSecretRequest, timeoutMs) => {
+    setSecret: router.write(methods.SetSecret!, async (req: SetSecretRequest, timeoutMs, receipt) => {
       const v = validateSetSecretRequest(req);
       const deadline = Date.now() + timeoutMs;
       await runner.ensureDataKey(timeoutMs);
@@ -72,6 +72,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
         v.requestId,
         { op: 'setSecret', setSecret: { vault: v.vault, name: v.name, version, sealedValue, attributes } },
         Math.max(1, deadline - Date.now()),
+        receipt,
       );
       // A retried request answers the version its first attempt created.
       const properties = expectResult(result, 'secret').secret;
@@ -93,7 +94,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       await read(timeoutMs);
       return state().listSecretVersions(l.vault ?? validateVaultName(undefined), l.name ?? validateSecretName(undefined), l.pageSize, l.pageToken);
     }),
-    updateSecretProperties: router.write(methods.UpdateSecretProperties!, async (req: UpdateSecretPropertiesRequest, timeoutMs) => {
+    updateSecretProperties: router.write(methods.UpdateSecretProperties!, async (req: UpdateSecretPropertiesRequest, timeoutMs, receipt) => {
       const u = validateUpdateSecretPropertiesRequest(req);
       const result = await runner.run(
         u.requestId,
@@ -112,12 +113,13 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
           },
         },
         timeoutMs,
+        receipt,
       );
       return expectResult(result, 'secret').secret;
     }),
-    deleteSecret: router.write(methods.DeleteSecret!, async (req: SecretRef, timeoutMs) => {
+    deleteSecret: router.write(methods.DeleteSecret!, async (req: SecretRef, timeoutMs, receipt) => {
       const r = validateSecretRef(req);
-      const result = await runner.run(r.requestId, { op: 'deleteSecret', deleteSecret: { vault: r.vault, name: r.name } }, timeoutMs);
+      const result = await runner.run(r.requestId, { op: 'deleteSecret', deleteSecret: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return expectResult(result, 'deletedSecret').deletedSecret;
     }),
     getDeletedSecret: router.read(methods.GetDeletedSecret!, async (req: SecretRef, timeoutMs) => {
@@ -130,14 +132,14 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       await read(timeoutMs);
       return state().listDeletedSecrets(l.vault ?? validateVaultName(undefined), l.pageSize, l.pageToken, Date.now());
     }),
-    recoverDeletedSecret: router.write(methods.RecoverDeletedSecret!, async (req: SecretRef, timeoutMs) => {
+    recoverDeletedSecret: router.write(methods.RecoverDeletedSecret!, async (req: SecretRef, timeoutMs, receipt) => {
       const r = validateSecretRef(req);
-      const result = await runner.run(r.requestId, { op: 'recoverSecret', recoverSecret: { vault: r.vault, name: r.name } }, timeoutMs);
+      const result = await runner.run(r.requestId, { op: 'recoverSecret', recoverSecret: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return expectResult(result, 'secret').secret;
     }),
-    purgeDeletedSecret: router.write(methods.PurgeDeletedSecret!, async (req: SecretRef, timeoutMs) => {
+    purgeDeletedSecret: router.write(methods.PurgeDeletedSecret!, async (req: SecretRef, timeoutMs, receipt) => {
       const r = validateSecretRef(req);
-      await runner.run(r.requestId, { op: 'purgeSecret', purgeSecret: { vault: r.vault, name: r.name } }, timeoutMs);
+      await runner.run(r.requestId, { op: 'purgeSecret', purgeSecret: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return {};
     }),
     backupSecret: router.read(methods.BackupSecret!, async (req: SecretRef, timeoutMs) => {
@@ -152,11 +154,11 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       // The blob is sealed as a whole; the values inside stay sealed as well.
       return { value: Buffer.from(envelope.sealBlob(encoder.encode(JSON.stringify(json)), BACKUP_PURPOSE)) };
     }, FAILOVER_READ),
-    restoreSecret: router.write(methods.RestoreSecret!, async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs) => {
+    restoreSecret: router.write(methods.RestoreSecret!, async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs, receipt) => {
       const vault = validateVaultName(req.vault);
       const requestId = validateRequestId(req.requestId);
       const backup = parseBackup(req.backup, (sealed) => envelope.openBlob(sealed, BACKUP_PURPOSE));
-      const result = await runner.run(requestId, { op: 'restoreSecret', restoreSecret: { vault, name: backup.name, versions: backup.versions } }, timeoutMs);
+      const result = await runner.run(requestId, { op: 'restoreSecret', restoreSecret: { vault, name: backup.name, versions: backup.versions } }, timeoutMs, receipt);
       return expectResult(result, 'secret').secret;
     }),
   };

@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Envelope } from '../crypto/envelope.js';
 import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
 import { apiService } from './api.js';
-import type { RouteOptions, Router, ServerContext } from './handler.js';
+import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
 import { keyHandlers } from './keys.js';
 import { secretHandlers } from './secrets.js';
 import type { StatusCollector } from './status.js';
@@ -26,12 +26,17 @@ export class CommandRunner {
 
   constructor(private readonly deps: ServiceDeps) {}
 
-  /** Proposes `op`, waits until it is applied here, and returns its result or throws its error. */
-  async run(requestId: string, op: CommandOp, timeoutMs: number): Promise<ApplyResult> {
+  /**
+   * Proposes `op`, waits until it is applied here, and returns its result or
+   * throws its error. On success, `receipt` (the write's, from Router.write)
+   * gets the log index of the entry that made the result.
+   */
+  async run(requestId: string, op: CommandOp, timeoutMs: number, receipt: WriteReceipt | undefined): Promise<ApplyResult> {
     // Without a client id, one is made up: the command is still applied once.
     const cmd = { requestId: requestId || randomBytes(16).toString('hex'), timeMs: Date.now(), ...op } as Command;
     const outcome = (await this.deps.ctx.replica.propose(encodeCommand(cmd), timeoutMs)) as CommandOutcome;
     if ('error' in outcome) throw outcome.error;
+    if (receipt !== undefined) receipt.commitIndex = outcome.index;
     return outcome.result;
   }
 
@@ -43,7 +48,8 @@ export class CommandRunner {
     if (this.deps.envelope.activeKeyId !== undefined) return;
     this.installingKey ??= (async () => {
       const { keyId, wrapped } = this.deps.envelope.newDataKey();
-      await this.run('', { op: 'installDataKey', installDataKey: { keyId, wrappedKey: wrapped } }, timeoutMs);
+      // Its own entry: the write that needed the key reports the index of its own.
+      await this.run('', { op: 'installDataKey', installDataKey: { keyId, wrappedKey: wrapped } }, timeoutMs, undefined);
     })().finally(() => {
       this.installingKey = undefined;
     });

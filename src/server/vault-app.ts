@@ -14,7 +14,8 @@ import type { Application, StateWrite } from '../replica/replica.js';
 import { EntryType } from '../raft/index.js';
 import { ErrorKind, VaultError, VaultState, decodeCommand, type ApplyResult, type Command } from '../vault/index.js';
 
-export type CommandOutcome = { result: ApplyResult } | { error: VaultError };
+/** `index`: the log index of the entry that made `result` (the first one's for a deduplicated retry), when known. */
+export type CommandOutcome = { result: ApplyResult; index?: number } | { error: VaultError };
 
 /** What applying a GeoEntry answers its proposer. */
 export interface GeoOutcome {
@@ -52,7 +53,7 @@ export class VaultApp implements Application {
       // A wrong master key throws here and stops the node: it could open nothing.
       this.envelope.installDataKey(cmd.installDataKey.keyId, cmd.installDataKey.wrappedKey);
     }
-    return { outcome: 'error' in outcome ? { error: outcome.error } : { result: outcome.result }, writes: outcome.mutations };
+    return { outcome: 'error' in outcome ? { error: outcome.error } : { result: outcome.result, index: outcome.index }, writes: outcome.mutations };
   }
 
   private applyGeo(data: Uint8Array, index: number): { result: GeoOutcome; writes: StateWrite[] } {

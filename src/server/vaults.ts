@@ -20,12 +20,13 @@ export function vaultHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Un
   const read = async (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
 
   return {
-    createVault: router.write(methods.CreateVault!, async (req: CreateVaultRequest, timeoutMs) => {
+    createVault: router.write(methods.CreateVault!, async (req: CreateVaultRequest, timeoutMs, receipt) => {
       const v = validateCreateVaultRequest(req);
       const result = await runner.run(
         v.requestId,
         { op: 'createVault', createVault: { name: v.name, softDeleteRetentionDays: v.softDeleteRetentionDays, purgeProtection: v.purgeProtection } },
         timeoutMs,
+        receipt,
       );
       return expectResult(result, 'vault').vault;
     }),
@@ -39,9 +40,9 @@ export function vaultHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Un
       await read(timeoutMs);
       return state().listVaults(l.pageSize, l.pageToken);
     }, FAILOVER_READ),
-    deleteVault: router.write(methods.DeleteVault!, async (req: { name: string; requestId?: string }, timeoutMs) => {
+    deleteVault: router.write(methods.DeleteVault!, async (req: { name: string; requestId?: string }, timeoutMs, receipt) => {
       const name = validateVaultName(req.name);
-      const result = await runner.run(validateRequestId(req.requestId), { op: 'deleteVault', deleteVault: { name } }, timeoutMs);
+      const result = await runner.run(validateRequestId(req.requestId), { op: 'deleteVault', deleteVault: { name } }, timeoutMs, receipt);
       return { vault: expectResult(result, 'vault').vault };
     }),
   };

@@ -20,5 +20,10 @@ export type ApplyResult =
   /** PurgeSecret, PurgeKey, InstallDataKey. */
   | { kind: 'none' };
 
-/** `mutations` is empty whenever `error` is set: a refused command changes nothing. */
-export type ApplyOutcome = ({ result: ApplyResult } | { error: VaultError }) & { mutations: Mutation[] };
+/**
+ * `mutations` is empty whenever `error` is set: a refused command changes
+ * nothing. `index` is the log index of the entry whose apply made `result`:
+ * the command's own, or for a request id seen before the first one's (absent
+ * when that is not known).
+ */
+export type ApplyOutcome = ({ result: ApplyResult; index?: number } | { error: VaultError }) & { mutations: Mutation[] };

@@ -27,6 +27,11 @@ import * as qk from './queries-keys.js';
 import { Store, VaultBug } from './store.js';
 import { validateRequestId } from './validate.js';
 
+/** `{ index }` for a usable log index, `{}` otherwise (0 is what the dedup table stores when it has none). */
+function knownIndex(index: number): { index?: number } {
+  return Number.isSafeInteger(index) && index > 0 ? { index } : {};
+}
+
 /** How many request ids are remembered for deduplication, the oldest forgotten first. */
 export const MAX_REMEMBERED_REQUESTS = 10_000;
 /** Expired soft-deleted secrets and keys removed per command: bounded so no command is slow. */
@@ -97,7 +102,7 @@ export class VaultState {
             mutations: [],
           };
         }
-        return { result: structuredClone(seen.result), mutations: [] };
+        return { result: structuredClone(seen.result), ...knownIndex(seen.index), mutations: [] };
       }
     }
     store.begin();
@@ -113,7 +118,7 @@ export class VaultState {
     }
     if (requestId !== '') this.remember(requestId, index, fp, result);
     this.sweep(timeMs);
-    return { result: structuredClone(result), mutations: store.end() };
+    return { result: structuredClone(result), ...knownIndex(index), mutations: store.end() };
   }
 
   getVault(name: string): VaultInfo {
@@ -217,7 +222,7 @@ export class VaultState {
   private remember(requestId: string, index: number, fp: string, result: ApplyResult): void {
     const store = this.store;
     const seq = store.nextRequestSeq;
-    store.putRequest(requestId, { seq, index: Number.isSafeInteger(index) ? index : 0, fp, result: structuredClone(result) });
+    store.putRequest(requestId, { seq, index: knownIndex(index).index ?? 0, fp, result: structuredClone(result) });
     while (store.requests.size > MAX_REMEMBERED_REQUESTS) {
       store.removeRequest(store.requests.keys().next().value!);
     }

@@ -3,7 +3,8 @@
 
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { fromServiceError, KeyraftError, statusName } from '../../src/client/index.js';
+import { fromServiceError, KeyraftClient, KeyraftError, statusName, type ServedBy } from '../../src/client/index.js';
+import { startFake } from './fake-server.js';
 
 function metadata(entries: Record<string, string>): grpc.Metadata {
   const md = new grpc.Metadata();
@@ -34,6 +35,7 @@ t.test('reason from the trailer, message without its prefix, who answered from t
     node: 'west-2',
     region: 'west',
     mode: 'FAILED_OVER',
+    primaryIndex: 42,
     metadata: { ...served, 'keyraft-primary-index': '42' },
   });
 });
@@ -87,4 +89,29 @@ t.test('status names', async (t) => {
   const e = new KeyraftError(grpc.status.UNAVAILABLE, 'NO_QUORUM', 'x').withAttempts(4);
   t.equal(e.attempts, 4);
   t.equal(e.codeName, 'UNAVAILABLE');
+});
+
+t.test('a write names the log index of its entry, a secondary read the primary index it reflects', async (t) => {
+  const fake = await startFake(
+    'east-1',
+    {
+      SetSecret: (req) => ({ properties: { vault: req.vault, name: req.name, version: 'a'.repeat(32) }, value: req.value }),
+      GetSecret: (req) => ({ properties: { vault: req.vault, name: req.name, version: 'a'.repeat(32) }, value: 'x' }),
+      DeleteSecret: () => ({}),
+    },
+    { headers: (method): Record<string, string> => (method === 'SetSecret' ? { 'keyraft-commit-index': '17' } : method === 'GetSecret' ? { 'keyraft-primary-index': '12' } : {}) },
+  );
+  t.teardown(() => fake.close());
+  const client = new KeyraftClient({ regionAware: false, endpoints: [fake.address], retries: 0 });
+  t.teardown(() => client.close());
+  const served: ServedBy[] = [];
+  await client.setSecret({ vault: 'v1', name: 'db', value: 'x' }, { onServedBy: (s) => served.push(s) });
+  t.equal(served[0]?.commitIndex, 17, 'keyraft-commit-index, as a number');
+  t.equal(client.lastServedBy?.commitIndex, 17);
+  t.notOk('primaryIndex' in served[0]!, 'no primary index from the primary region');
+  await client.getSecret({ vault: 'v1', name: 'db' });
+  t.equal(client.lastServedBy?.primaryIndex, 12, 'keyraft-primary-index, as a number');
+  t.notOk('commitIndex' in client.lastServedBy!, 'reads carry no commit index');
+  await client.deleteSecret({ vault: 'v1', name: 'db' });
+  t.equal(client.lastServedBy?.commitIndex, undefined, 'absent when the server does not say');
 });

@@ -43,6 +43,8 @@ export interface FakeOptions {
   mode?: () => string;
   /** Default: one the OS picks. A fake restarted on its old port is the same node come back. */
   port?: number;
+  /** More `keyraft-*` response headers for a method's answers (e.g. keyraft-commit-index). */
+  headers?: (method: string) => Record<string, string>;
 }
 
 /** Metadata a keyraft node attaches to every response. */
@@ -65,7 +67,9 @@ export async function startFake(node: string, handlers: Record<string, Handler>,
         const request = call.request as Record<string, unknown>;
         calls.set(method, [...(calls.get(method) ?? []), request]);
         const handler = handlers[method];
-        call.sendMetadata(identity(node, options));
+        const headers = identity(node, options);
+        for (const [k, v] of Object.entries(options.headers?.(method) ?? {})) headers.set(k, v);
+        call.sendMetadata(headers);
         if (handler === undefined) {
           callback({ code: grpc.status.UNIMPLEMENTED, details: `UNIMPLEMENTED: ${method}` });
           return;

@@ -3,7 +3,7 @@
 // a clear status with its reason and change nothing.
 
 import t from 'tap';
-import { KeyraftClient, KeyraftError } from '../../src/client/index.js';
+import { KeyraftClient, KeyraftError, type ServedBy } from '../../src/client/index.js';
 import { TestCluster, eventually } from './cluster.js';
 
 t.setTimeout(120_000);
@@ -129,6 +129,42 @@ t.test('the Vaults and Secrets API on a running cluster', async (t) => {
     const tampered = Buffer.from(backup.value);
     tampered[tampered.length - 1]! ^= 1;
     t.equal(await reason(client.restoreSecret({ vault: 'dst', backup: tampered })), 'INVALID_ARGUMENT BAD_BACKUP');
+  });
+
+  t.test('every write names the log index of its own entry, wherever it arrives', async (t) => {
+    await client.createVault({ name: 'idx' });
+    let last = 0;
+    for (const n of cluster.nodes) {
+      const pinned = new KeyraftClient({ regionAware: false, endpoints: [n.client], retries: 0 });
+      const served: ServedBy[] = [];
+      await pinned.setSecret({ vault: 'idx', name: 's', value: n.id }, { onServedBy: (s) => served.push(s) });
+      const index = served[0]?.commitIndex;
+      t.ok(index !== undefined && index > last, `${n.id}: keyraft-commit-index ${index} (forwarded to the leader by a follower)`);
+      t.equal(served[0]?.metadata['keyraft-commit-index'], String(index), 'the raw header');
+      last = index ?? last;
+      pinned.close();
+    }
+    const status = await client.getStatus({});
+    t.ok(status.nodes.some((n) => n.commitIndex >= last), 'at or below the commit index');
+    t.equal((await client.setSecret({ vault: 'idx', name: 's', value: 'again' }, { onServedBy: (s) => (last = s.commitIndex ?? 0) })).value, 'again');
+    t.ok(last > 0);
+
+    // A retry the state machine deduplicates answers the first entry's index.
+    const [a, b] = cluster.nodes;
+    const first: ServedBy[] = [];
+    const retry: ServedBy[] = [];
+    const onA = new KeyraftClient({ regionAware: false, endpoints: [a!.client], retries: 0 });
+    const onB = new KeyraftClient({ regionAware: false, endpoints: [b!.client], retries: 0 });
+    await onA.setSecret({ vault: 'idx', name: 'once', value: '1', requestId: 'idx-once' }, { onServedBy: (s) => first.push(s) });
+    await client.setSecret({ vault: 'idx', name: 'other', value: 'x' });
+    await onB.setSecret({ vault: 'idx', name: 'once', value: '1', requestId: 'idx-once' }, { onServedBy: (s) => retry.push(s) });
+    t.ok(first[0]?.commitIndex !== undefined && first[0].commitIndex > last, 'a fresh write');
+    t.equal(retry[0]?.commitIndex, first[0]?.commitIndex, 'the retry names the first entry');
+    onA.close();
+    onB.close();
+    const reads: ServedBy[] = [];
+    await client.getSecret({ vault: 'idx', name: 'once' }, { onServedBy: (s) => reads.push(s) });
+    t.equal(reads[0]?.commitIndex, undefined, 'reads carry none');
   });
 
   t.test('every node answers, and says who it is', async (t) => {

@@ -6,7 +6,7 @@
 // under writes, and the secondary's own leader killed during the failover.
 
 import t, { type Test } from 'tap';
-import { KeyraftClient, KeyraftError } from '../../src/client/index.js';
+import { KeyraftClient, KeyraftError, type ServedBy } from '../../src/client/index.js';
 import { TestCluster, eventually } from './cluster.js';
 
 t.setTimeout(300_000);
@@ -212,7 +212,10 @@ t.test('a manual failover drill holds until a manual failback', async (t) => {
   await sleep(3000);
   t.equal(await regionMode(west, 'west'), 'FAILED_OVER', 'no automatic failback from a manual failover');
   t.match(await client.failback({ reason: 'drill over' }), { name: 'west', mode: 'STANDBY', manual: false });
-  t.equal((await west.setSecret({ vault: VAULT, name: 'x', value: 'y' })).value, 'y', 'writes through the secondary again');
+  const served: ServedBy[] = [];
+  t.equal((await west.setSecret({ vault: VAULT, name: 'x', value: 'y' }, { onServedBy: (s) => served.push(s) })).value, 'y', 'writes through the secondary again');
+  t.equal(served[0]?.region, 'east', 'answered by the primary, relayed by the STANDBY secondary');
+  t.ok((served[0]?.commitIndex ?? 0) > 0, `with the index of the write's entry (keyraft-commit-index ${served[0]?.commitIndex})`);
 });
 
 t.test('a secondary too far behind catches up from a primary snapshot', async (t) => {

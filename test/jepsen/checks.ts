@@ -198,12 +198,19 @@ export function checkNodesConverged(finalStates: FinalStates): CheckResult {
  * (1) monotonic: a process never reads from a region a primaryIndex lower
  * than one it already read from that region (over all keys, since the index
  * is the region's position in the one primary log);
- * (2) neither from the future nor stale relative to their own index: among
- * the writes of the key whose primaryIndex is known (ok writes carrying it),
- * the value must be that of the highest-indexed one at or below the read's
- * primaryIndex ("not found" if there is none). Writes whose index is not known
- * (unknown outcome, or ok without primaryIndex) may have committed anywhere,
- * so their values are accepted too.
+ * (2) neither from the future nor older than their own index P: the state at
+ * P holds the value of the key's last write at or below P. Acknowledged
+ * writes whose primaryIndex is known (the server's keyraft-commit-index) are
+ * placed exactly; the others (unknown outcome, or ok without an index) are
+ * placed as tightly as real time allows, the primary log being one sequence:
+ * a write lies above every known index acknowledged before it was invoked
+ * and, if it was acknowledged, below every known index invoked after that.
+ * So a read at P may return the value of the highest known write at or below
+ * P (or "not found" if there is none), unless an unindexed acknowledged write
+ * surely lies between the two; or the value of an unindexed write that could
+ * lie above that highest known write and at or below P. Nothing else: not a
+ * value whose write is known or bound to lie above P (from the future), nor
+ * one overwritten at or below P (older than its index).
  */
 export function checkSecondaryReads(history: History): CheckResult {
   const anomalies: Anomaly[] = [];
@@ -227,42 +234,90 @@ export function checkSecondaryReads(history: History): CheckResult {
     }
   }
 
-  const byKey = new Map<string, { indexed: RegisterOp[]; floating: Set<string | undefined> }>();
+  const known = (w: RegisterOp): boolean => w.outcome === 'ok' && w.primaryIndex !== undefined;
+  const knownWrites = history.filter((op): op is RegisterOp => isRegisterOp(op) && op.kind === 'write' && known(op));
+  /** An unindexed write's index lies in (above, below), by real time against the known ones. */
+  const placed = (w: RegisterOp): Floating => {
+    let above = 0;
+    let below = Infinity;
+    const acked = w.outcome === 'ok' ? completeOf(w) : undefined;
+    for (const k of knownWrites) {
+      if (completeOf(k)! < w.invokeMs) above = Math.max(above, k.primaryIndex!);
+      if (acked !== undefined && acked < k.invokeMs) below = Math.min(below, k.primaryIndex!);
+    }
+    return { write: w, above, below };
+  };
+  const byKey = new Map<string, { indexed: RegisterOp[]; floating: Floating[] }>();
   for (const [key, writes] of writesByKey(history)) {
     const effective = writes.filter((w) => w.outcome !== 'fail');
-    const known = (w: RegisterOp): boolean => w.outcome === 'ok' && w.primaryIndex !== undefined;
     byKey.set(key, {
       indexed: effective.filter(known).sort((a, b) => a.primaryIndex! - b.primaryIndex!),
-      floating: new Set(effective.filter((w) => !known(w)).map(valueOf)),
+      floating: effective.filter((w) => !known(w)).map(placed),
     });
   }
+
   for (const r of reads) {
-    const { indexed, floating } = byKey.get(r.key) ?? { indexed: [], floating: new Set() };
-    const atOrBelow = indexed.filter((w) => w.primaryIndex! <= r.secondary.primaryIndex);
-    const topIndex = atOrBelow.at(-1)?.primaryIndex;
+    const p = r.secondary.primaryIndex;
+    const { indexed, floating } = byKey.get(r.key) ?? { indexed: [], floating: [] };
+    const atOrBelow = indexed.filter((w) => w.primaryIndex! <= p);
+    const topIndex = atOrBelow.at(-1)?.primaryIndex ?? 0;
     const current = atOrBelow.filter((w) => w.primaryIndex === topIndex);
-    const allowed = new Set<string | undefined>([...current.map(valueOf), ...floating]);
-    if (current.length === 0) allowed.add(undefined);
+    // Could lie in (topIndex, p]; surely does (an acknowledged one).
+    const possible = floating.filter((f) => Math.max(f.above, topIndex) + 1 <= Math.min(p, f.below - 1));
+    const between = possible.filter((f) => f.write.outcome === 'ok' && f.above >= topIndex && f.below <= p + 1);
+    const allowed = new Set<string | undefined>(possible.map((f) => valueOf(f.write)));
+    if (between.length === 0) {
+      for (const w of current) allowed.add(valueOf(w));
+      if (current.length === 0) allowed.add(undefined);
+    }
     const v = valueOf(r);
     if (allowed.has(v)) continue;
-    const future = indexed.filter((w) => valueOf(w) === v && w.primaryIndex! > r.secondary.primaryIndex);
+
+    const sameValue = floating.filter((f) => valueOf(f.write) === v);
+    const future = indexed.filter((w) => valueOf(w) === v && w.primaryIndex! > p);
     const older = atOrBelow.filter((w) => valueOf(w) === v);
-    const why =
-      older.length > 0
-        ? `older than its index: ${show(v)} was overwritten at index ${topIndex}`
-        : future.length > 0
-          ? `from the future: ${show(v)} was committed at index ${future[0]!.primaryIndex}`
-          : v === undefined
-            ? `"not found", though the key was written at index ${topIndex}`
-            : `${show(v)} was never written`;
+    let why: string;
+    let shown: RegisterOp[];
+    if (sameValue.some((f) => f.above >= p)) {
+      const f = sameValue.find((x) => x.above >= p)!;
+      why = `from the future: ${show(v)} was written after index ${f.above} was acknowledged`;
+      shown = [...knownWrites.filter((k) => k.primaryIndex === f.above), f.write];
+    } else if (sameValue.length > 0) {
+      const f = sameValue[0]!;
+      why = `older than its index: ${show(v)} was acknowledged before index ${f.below} was written, and overwritten at index ${topIndex}`;
+      shown = [f.write, ...current];
+    } else if (future.length > 0) {
+      why = `from the future: ${show(v)} was committed at index ${future[0]!.primaryIndex}`;
+      shown = [...atOrBelow, ...future];
+    } else if (between.length > 0 && (older.length > 0 || (v === undefined && current.length === 0))) {
+      const f = between[0]!;
+      why = `older than its index: ${show(v)} was overwritten by ${show(valueOf(f.write))}, written between indexes ${f.above} and ${f.below}`;
+      shown = [...current, f.write];
+    } else if (older.length > 0) {
+      why = `older than its index: ${show(v)} was overwritten at index ${topIndex}`;
+      shown = [...older, ...current];
+    } else if (v === undefined) {
+      why = `"not found", though the key was written at index ${topIndex}`;
+      shown = current;
+    } else {
+      why = `${show(v)} was never written`;
+      shown = [];
+    }
     anomalies.push({
       check: 'secondary-read',
       key: r.key,
-      message: `read of ${r.key} from ${r.secondary.region} at index ${r.secondary.primaryIndex} is ${why}`,
-      ops: [...older, ...current, ...future, r],
+      message: `read of ${r.key} from ${r.secondary.region} at index ${p} is ${why}`,
+      ops: [...new Set([...shown, r])],
     });
   }
   return result(anomalies);
+}
+
+/** A write whose log index is not known, with the bounds real time gives it: above < index < below. */
+interface Floating {
+  readonly write: RegisterOp;
+  readonly above: number;
+  readonly below: number;
 }
 
 /** Whether an ES256 signature (r||s) over SHA-256(message) verifies under the public key, checked locally. */

@@ -35,6 +35,8 @@ for (const { seed, twoRegions } of [
     t.equal(Object.keys(r.finalStates).length, twoRegions ? 6 : 3, 'every node gave its final state');
 
     const registers = r.history.filter((op): op is RegisterOp => isRegisterOp(op));
+    const acked = registers.filter((op) => op.kind === 'write' && op.outcome === 'ok');
+    t.ok(acked.length > 0 && acked.every((w) => w.primaryIndex !== undefined), `every acknowledged write carries its commit index (${acked.length})`);
     const planted = plantStaleRead(registers.filter((op) => !op.secondary).slice(0, 400), seed, 3);
     if (planted !== undefined) {
       t.not(checkLinearizability(planted.history).ok, true, 'a stale read planted into the recorded history is caught');
@@ -49,6 +51,14 @@ for (const { seed, twoRegions } of [
       const end = r.history.reduce((m, op) => Math.max(m, op.completeMs ?? op.invokeMs), 0);
       const older: RegisterOp = { ...top, invokeMs: end + 1, completeMs: end + 2, secondary: { ...top.secondary!, primaryIndex: top.secondary!.primaryIndex - 1 } };
       t.notOk(checkSecondaryReads([...registers, older]).ok, 'a secondary read older than one the client saw is caught');
+    }
+    // A secondary read given the value of a write committed above its index: must be caught.
+    const ahead = secondary
+      .map((read) => ({ read, later: acked.find((w) => w.key === read.key && w.primaryIndex! > read.secondary!.primaryIndex && w.value !== read.value) }))
+      .find((x) => x.later !== undefined);
+    if (ahead !== undefined) {
+      const future: RegisterOp = { ...ahead.read, value: ahead.later!.value ?? null };
+      t.notOk(checkSecondaryReads(registers.map((op) => (op === ahead.read ? future : op))).ok, 'a secondary read from the future is caught');
     }
   });
 }

@@ -197,9 +197,11 @@ async function workload(c: ClientCtx, keys: readonly string[], until: number, no
     if (r < 0.45) {
       const value = `p${c.id}-${n++}`;
       const invokeMs = now();
+      // The primary log index of the write's entry (keyraft-commit-index), which places it exactly for checkSecondaryReads.
+      let primaryIndex: number | undefined;
       try {
-        await c.client.setSecret({ vault: VAULT, name: key, value });
-        history.push({ process: c.id, kind: 'write', key, value, invokeMs, completeMs: now(), outcome: 'ok' });
+        await c.client.setSecret({ vault: VAULT, name: key, value }, { onServedBy: (s) => (primaryIndex = s.commitIndex) });
+        history.push({ process: c.id, kind: 'write', key, value, invokeMs, completeMs: now(), outcome: 'ok', ...(primaryIndex === undefined ? {} : { primaryIndex }) });
       } catch (e) {
         const outcome = writeOutcome(e);
         const op: RegisterOp = { process: c.id, kind: 'write', key, value, invokeMs, outcome };

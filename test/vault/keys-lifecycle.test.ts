@@ -254,18 +254,18 @@ t.test('key commands are deduplicated by request id like the others', async (t) 
   h.now += 5000;
   // A retry prepared by another leader: new version id, new material, new time.
   const retry = h.run({ ...keyOp('VAULT1', 'K', { version: ver(2), spec: P256 }), requestId: 'req-1' });
-  t.same(retry, { result: (first as { result: unknown }).result, mutations: [] });
+  t.same(retry, { result: (first as { result: unknown }).result, index: (first as { index?: number }).index, mutations: [] });
   t.same(h.dump(), before);
   h.ok({ ...keyOp('vault1', 'k', { version: ver(3), rotation: true }), requestId: 'rot' });
   t.same(h.run({ ...keyOp('vault1', 'k', { version: ver(4), rotation: true }), requestId: 'rot' }).mutations, [], 'a retried rotation');
   t.equal(h.state.listKeyVersions('vault1', 'k', 0, '').keys.length, 2);
   const del = h.run({ op: 'deleteKey', deleteKey: ref('k'), requestId: 'del' });
   h.ok({ op: 'recoverKey', recoverKey: ref('k') });
-  t.same(h.run({ op: 'deleteKey', deleteKey: ref('k'), requestId: 'del' }), { result: (del as { result: unknown }).result, mutations: [] }, 'the first outcome, even if the state moved on');
+  t.same(h.run({ op: 'deleteKey', deleteKey: ref('k'), requestId: 'del' }), { result: (del as { result: unknown }).result, index: (del as { index?: number }).index, mutations: [] }, 'the first outcome, even if the state moved on');
   t.equal(h.fail({ op: 'deleteKey', deleteKey: ref('k'), requestId: 'req-1' }).reason, 'REQUEST_ID_REUSED');
   t.equal(h.fail({ op: 'deleteSecret', deleteSecret: ref('k'), requestId: 'del' }).reason, 'REQUEST_ID_REUSED', 'a secret of the same name is another target');
   const reloaded = VaultState.load(h.state.records());
-  t.same(reloaded.apply(h.command({ op: 'deleteKey', deleteKey: ref('k'), requestId: 'del' }), 99), { result: (del as { result: unknown }).result, mutations: [] }, 'remembered across a reload');
+  t.same(reloaded.apply(h.command({ op: 'deleteKey', deleteKey: ref('k'), requestId: 'del' }), 99), { result: (del as { result: unknown }).result, index: (del as { index?: number }).index, mutations: [] }, 'remembered across a reload, with its index');
 });
 
 t.test('load rebuilds keys from their records and refuses records it cannot place', async (t) => {

@@ -230,14 +230,15 @@ t.test('a request id applied before answers its first result again and writes no
   h.now += 5000;
   // A retry prepared by another leader: new version id, new time, new ciphertext.
   const retry = h.run({ ...setOp('ABC', 'S', 'y', {}, ver(2)), requestId: 'req-1' });
-  t.same(retry, { result: (first as { result: unknown }).result, mutations: [] });
+  t.same(retry, { result: (first as { result: unknown }).result, index: (first as { index?: number }).index, mutations: [] }, 'the first result, and the index of the entry that made it');
+  t.ok((first as { index?: number }).index! > 0, 'a fresh apply reports its own index');
   t.same(h.dump(), before);
   t.equal(h.state.listSecretVersions('abc', 's', 0, '').secrets.length, 1, 'applied once');
 
   const vault = h.run({ op: 'createVault', createVault: { name: 'v2x', softDeleteRetentionDays: 0, purgeProtection: false }, requestId: 'req-2' });
   h.ok({ op: 'deleteVault', deleteVault: { name: 'v2x' } });
   const again = h.run({ op: 'createVault', createVault: { name: 'v2x', softDeleteRetentionDays: 0, purgeProtection: false }, requestId: 'req-2' });
-  t.same(again, { result: (vault as { result: unknown }).result, mutations: [] }, 'the first outcome, even if the state moved on');
+  t.same(again, { result: (vault as { result: unknown }).result, index: (vault as { index?: number }).index, mutations: [] }, 'the first outcome, even if the state moved on');
   t.equal(h.state.listVaults(0, '').vaults.length, 1);
 });
 
