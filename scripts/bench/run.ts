@@ -36,8 +36,7 @@ const program = new Command('bench')
   .option('--concurrency <list>', 'calls in flight, comma-separated', '1,16,64')
   .option('--cases <list>', `keyraft cases: ${KEYRAFT_CASES.join(',')}`, KEYRAFT_CASES.join(','))
   .option('--workers <n>', 'client processes per case (at most the concurrency)', String(Math.max(2, cpus().length)))
-  .option('--nodes <n>', 'keyraft nodes per region', '3')
-  .option('--two-region', 'the two-region cluster (3 + 3) instead of one region')
+  .option('--clusters <list>', 'keyraft clusters, comma-separated: N (one region of N nodes) or N+M (two regions)', '3+3,1')
   .option('--no-keyraft', 'skip keyraft')
   .option('--no-etcd', 'skip etcd')
   .option('--no-echo', 'skip the grpc-js echo ceiling')
@@ -48,7 +47,7 @@ const program = new Command('bench')
   .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
 program.parse();
 const o = program.opts<{
-  duration: string; warmup: string; concurrency: string; cases: string; workers: string; nodes: string; twoRegion?: boolean;
+  duration: string; warmup: string; concurrency: string; cases: string; workers: string; clusters: string;
   keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; profile?: boolean;
 }>();
 const durationMs = Number(o.duration) * 1000;
@@ -56,6 +55,8 @@ const warmupMs = Number(o.warmup) * 1000;
 const concurrencies = list(o.concurrency).map(Number);
 const cases = list(o.cases);
 const workers = Number(o.workers);
+const clusters = list(o.clusters);
+for (const c of clusters) if (!/^[1-9]\d*(\+[1-9]\d*)?$/.test(c)) program.error(`bad cluster ${c}: N or N+M`);
 for (const c of cases) if (!KEYRAFT_CASES.includes(c)) program.error(`unknown case ${c}; known: ${KEYRAFT_CASES.join(', ')}`);
 const scaleN = Number(o.scale);
 if (!Number.isInteger(scaleN) || scaleN < 0) program.error('bad --scale: a number of secrets, or 0');
@@ -112,6 +113,8 @@ function next(child: ChildProcess, timeoutMs: number): Promise<FromWorker> {
 // ---- One case: workers in their own processes, started together, merged ----
 interface CaseResult {
   system: System;
+  /** keyraft: the cluster's shape, N or N+M nodes. */
+  cluster?: string;
   op: string;
   label: string;
   concurrency: number;
@@ -127,7 +130,13 @@ interface CaseResult {
 }
 const results: CaseResult[] = [];
 
-async function runCase(system: System, op: string, concurrency: number, base: Omit<WorkSpec, 'system' | 'op' | 'concurrency' | 'worker' | 'durationMs' | 'warmupMs'>): Promise<CaseResult> {
+async function runCase(
+  system: System,
+  op: string,
+  concurrency: number,
+  base: Omit<WorkSpec, 'system' | 'op' | 'concurrency' | 'worker' | 'durationMs' | 'warmupMs'>,
+  cluster?: string,
+): Promise<CaseResult> {
   const n = Math.min(workers, concurrency);
   const procs = Array.from({ length: n }, () => forkChild(WORKER));
   try {
@@ -146,7 +155,7 @@ async function runCase(system: System, op: string, concurrency: number, base: Om
     for (const r of outs) hist.addSparse(r.hist, r.maxUs);
     const firstError = outs.find((r) => r.firstError !== undefined)?.firstError;
     const res: CaseResult = {
-      system, op, label: `${system} ${LABEL[op] ?? op}`, concurrency, workers: n,
+      system, ...(cluster === undefined ? {} : { cluster }), op, label: `${system}${cluster === undefined ? '' : ` ${cluster}`} ${LABEL[op] ?? op}`, concurrency, workers: n,
       opsPerSec: outs.reduce((s, r) => s + (r.count * 1000) / r.elapsedMs, 0),
       count: hist.total,
       errors: outs.reduce((s, r) => s + r.errors, 0),
@@ -191,11 +200,10 @@ async function runEcho(): Promise<void> {
   }
 }
 
-async function runKeyraft(): Promise<{ nodes: number; regions: number }> {
-  const perRegion = Number(o.nodes);
-  const regions = o.twoRegion ? [{ name: 'east', nodes: perRegion }, { name: 'west', nodes: perRegion }] : [{ name: 'east', nodes: perRegion }];
-  progress(`keyraft: starting ${regions.map((r) => r.nodes).join(' + ')} nodes`);
-  const profileDir = join(o.out, `${RUN_STAMP}-profiles`);
+async function runKeyraft(shape: string): Promise<void> {
+  const regions = shape.split('+').map((n, i) => ({ name: i === 0 ? 'east' : 'west', nodes: Number(n) }));
+  progress(`keyraft ${shape}: starting ${regions.map((r) => `${r.nodes} in ${r.name}`).join(', ')}`);
+  const profileDir = join(o.out, `${RUN_STAMP}-profiles`, shape);
   const cluster = await TestCluster.create({ regions, ...(o.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
   const stop = async () => {
     await cluster.destroy();
@@ -231,8 +239,7 @@ async function runKeyraft(): Promise<{ nodes: number; regions: number }> {
     for (let i = 0; i < 16; i++) await a.setSecret({ vault, name: `get-${i}`, value });
     const ct = await a.encrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: Buffer.alloc(32, 7) });
     const base = { endpoints, vault, getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64') };
-    for (const op of cases) for (const c of concurrencies) await runCase('keyraft', op, c, base);
-    return { nodes: cluster.nodes.length, regions: regions.length };
+    for (const op of cases) for (const c of concurrencies) await runCase('keyraft', op, c, base, shape);
   } finally {
     admin?.close();
     progress('keyraft: stopping the cluster');
@@ -240,22 +247,21 @@ async function runKeyraft(): Promise<{ nodes: number; regions: number }> {
     if (o.profile) for (const n of cluster.nodes) await cluster.stop(n.id).catch(() => undefined);
     cleanups.splice(cleanups.indexOf(stop), 1);
     await stop();
-    if (o.profile) readProfiles(profileDir, nodeOfPid, leaderId);
+    if (o.profile) readProfiles(profileDir, nodeOfPid, leaderId, shape);
   }
 }
 
-const profiles: (ProfileSummary & { node: string; leader: boolean })[] = [];
+const profiles: (ProfileSummary & { cluster: string; node: string; leader: boolean })[] = [];
 
-function readProfiles(dir: string, nodeOfPid: Map<number, string>, leaderId: string): void {
+function readProfiles(dir: string, nodeOfPid: Map<number, string>, leaderId: string, cluster: string): void {
   if (!existsSync(dir)) {
     progress(`no profiles in ${dir}`);
     return;
   }
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
     const node = nodeOfPid.get(Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(f)?.[1]));
-    if (node !== undefined) profiles.push({ ...summarizeProfile(join(dir, f)), node, leader: node === leaderId });
+    if (node !== undefined) profiles.push({ ...summarizeProfile(join(dir, f)), cluster, node, leader: node === leaderId });
   }
-  profiles.sort((a, b) => Number(b.leader) - Number(a.leader) || a.node.localeCompare(b.node));
 }
 
 async function runEtcd(): Promise<void> {
@@ -324,10 +330,12 @@ function reportScale(s: ScaleResult): void {
 // ---- The report ----
 const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
 
-function reportProfiles(): void {
+function reportProfiles(cluster: string): void {
   const plain = { style: { head: [], border: [] } };
-  const leader = profiles.find((p) => p.leader) ?? profiles[0]!;
-  console.log(`\nWhere ${leader.node}'s time went (the leader, --cpu-prof over its whole life, ${fmt(leader.totalMs)} ms sampled; profiles in ${dirname(leader.file)})`);
+  const mine = profiles.filter((p) => p.cluster === cluster);
+  const leader = mine.find((p) => p.leader) ?? mine[0];
+  if (leader === undefined) return;
+  console.log(`\nkeyraft ${cluster}: where ${leader.node}'s time went (the leader, --cpu-prof over its whole life, ${fmt(leader.totalMs)} ms sampled; profiles in ${dirname(leader.file)})`);
   const t = new Table({ ...plain, head: ['component', 'share', 'function', 'share'] });
   for (let i = 0; i < Math.max(leader.components.length, leader.functions.length); i++) {
     const c = leader.components[i];
@@ -335,7 +343,7 @@ function reportProfiles(): void {
     t.push([c?.name ?? '', c ? pct(c.share) : '', f?.name ?? '', f ? pct(f.share) : '']);
   }
   console.log(t.toString());
-  for (const p of profiles.filter((x) => x !== leader)) {
+  for (const p of mine.filter((x) => x !== leader)) {
     console.log(`${p.node}: ${p.components.slice(0, 5).map((c) => `${c.name} ${pct(c.share)}`).join(', ')}`);
   }
 }
@@ -346,13 +354,16 @@ function report(meta: Record<string, unknown>): void {
   console.log('\nThroughput and latency (client processes over gRPC, 127.0.0.1)');
   console.log(main.toString());
 
-  const find = (system: System, op: string, c: number) => results.find((r) => r.system === system && r.op === op && r.concurrency === c);
-  const ratios = new Table({ ...plain, head: ['keyraft / etcd', 'in flight', 'throughput', 'p99'] });
-  for (const [k, e] of [['set', 'put'], ['get', 'range']] as const) {
-    for (const c of concurrencies) {
-      const kr = find('keyraft', k, c);
-      const er = find('etcd', e, c);
-      if (kr !== undefined && er !== undefined) ratios.push([`${LABEL[k]} / ${LABEL[e]}`, c, ratio(kr.opsPerSec, er.opsPerSec), ratio(kr.p99Ms, er.p99Ms)]);
+  const find = (system: System, op: string, c: number, cluster?: string) =>
+    results.find((r) => r.system === system && r.op === op && r.concurrency === c && r.cluster === cluster);
+  const ratios = new Table({ ...plain, head: ['keyraft / etcd (3 members)', 'keyraft nodes', 'in flight', 'throughput', 'p99'] });
+  for (const shape of clusters) {
+    for (const [k, e] of [['set', 'put'], ['get', 'range']] as const) {
+      for (const c of concurrencies) {
+        const kr = find('keyraft', k, c, shape);
+        const er = find('etcd', e, c);
+        if (kr !== undefined && er !== undefined) ratios.push([`${LABEL[k]} / ${LABEL[e]}`, shape, c, ratio(kr.opsPerSec, er.opsPerSec), ratio(kr.p99Ms, er.p99Ms)]);
+      }
     }
   }
   if (ratios.length > 0) {
@@ -372,20 +383,23 @@ function report(meta: Record<string, unknown>): void {
     'encrypt-oaep256': 'RSA-OAEP-256 encrypt (UsableKey)', 'encrypt-a256gcm': 'A256GCM encrypt 256 B (UsableKey)', 'decrypt-oaep256': 'RSA-OAEP-256 decrypt (UsableKey)',
   };
   if (echoMax > 0) {
-    const t = new Table({ ...plain, head: ['keyraft case (best in flight)', 'calls/s', 'ceiling', 'of ceiling'] });
-    for (const op of cases) {
-      const best = results.filter((r) => r.system === 'keyraft' && r.op === op).sort((a, b) => b.opsPerSec - a.opsPerSec)[0];
-      if (best === undefined) continue;
-      const cr = limits.find((l) => l.name === cryptoOf[op])?.opsPerSec;
-      const ceiling = cr === undefined ? echoMax : Math.min(cr, echoMax);
-      t.push([`${LABEL[op]} (${best.concurrency})`, fmt(best.opsPerSec), `${fmt(ceiling)} (${cr !== undefined && cr < echoMax ? 'crypto' : 'echo'})`, `${((100 * best.opsPerSec) / ceiling).toFixed(0)} %`]);
+    const t = new Table({ ...plain, head: ['keyraft case (best in flight)', 'keyraft nodes', 'calls/s', 'ceiling', 'of ceiling'] });
+    for (const shape of clusters) {
+      for (const op of cases) {
+        const best = results.filter((r) => r.system === 'keyraft' && r.cluster === shape && r.op === op).sort((a, b) => b.opsPerSec - a.opsPerSec)[0];
+        if (best === undefined) continue;
+        const cr = limits.find((l) => l.name === cryptoOf[op])?.opsPerSec;
+        const ceiling = cr === undefined ? echoMax : Math.min(cr, echoMax);
+        const source = cr !== undefined && cr < echoMax ? 'crypto' : 'echo';
+        t.push([`${LABEL[op]} (${best.concurrency})`, shape, fmt(best.opsPerSec), `${fmt(ceiling)} (${source})`, `${((100 * best.opsPerSec) / ceiling).toFixed(0)} %`]);
+      }
     }
     console.log(`\nAgainst the ceilings (grpc-js echo best: ${fmt(echoMax)}/s)`);
     console.log(t.toString());
   }
 
   if (scale !== undefined) reportScale(scale);
-  if (profiles.length > 0) reportProfiles();
+  for (const shape of clusters) reportProfiles(shape);
 
   mkdirSync(o.out, { recursive: true });
   const json = join(o.out, `${RUN_STAMP}.json`);
@@ -398,7 +412,7 @@ function report(meta: Record<string, unknown>): void {
     pts.push({ x: r.opsPerSec, y: r.p99Ms, c: r.concurrency });
     bySeries.set(r.label, pts);
   }
-  writeFileSync(svg, chart(`p99 latency against throughput — ${String(meta.keyraftCluster ?? '')}, etcd 3 members`, [...bySeries].map(([label, points]) => ({ label, points }))));
+  writeFileSync(svg, chart(`p99 latency against throughput — keyraft ${clusters.join(' and ')} nodes, etcd 3 members`, [...bySeries].map(([label, points]) => ({ label, points }))));
   console.log(`\nJSON: ${json}\nSVG:  ${svg}`);
 }
 
@@ -409,8 +423,8 @@ async function main(): Promise<void> {
   if (o.limits) await runLimits();
   if (o.echo) await runEcho();
   if (o.keyraft) {
-    const k = await runKeyraft();
-    meta.keyraftCluster = `keyraft ${k.regions === 2 ? `${o.nodes}+${o.nodes} nodes, two regions` : `${o.nodes} nodes`}`;
+    meta.keyraftClusters = clusters;
+    for (const shape of clusters) await runKeyraft(shape);
   }
   if (o.etcd) await runEtcd();
   if (scaleN > 0) await runScalePart();
