@@ -125,16 +125,17 @@ export class VaultApp implements Application {
     return writes;
   }
 
+  /** Streams the vault records into the new state as they are read: a restart holds no copy of them all. */
   async reload(records: AsyncIterable<[string, Uint8Array]>): Promise<void> {
-    const all: [string, Uint8Array][] = [];
+    const loader = VaultState.loader();
     let geo = initialGeoMeta();
     this.staged = new Map();
     for await (const [key, value] of records) {
       if (key === GEO_META_KEY) geo = decodeGeoMeta(value);
       else if (key.startsWith(GEO_STAGE_PREFIX)) this.staged.set(key.slice(GEO_STAGE_PREFIX.length), value);
-      else if (!isGeoRecord(key)) all.push([key, value]);
+      else if (!isGeoRecord(key)) loader.add(key, value);
     }
-    this.state = VaultState.load(all);
+    this.state = loader.finish();
     this.geo = geo;
     for (const k of this.state.dataKeys().keys) this.envelope.installDataKey(k.keyId, k.wrappedKey);
   }

@@ -3,7 +3,7 @@
 // small field checks of a command that apply must not trust.
 
 import { invalid, notFound, precondition, quote, type Reason, VaultError } from './errors.js';
-import { DAY_MS, type Deletion, type Entry, type Kind, type Shelf, type VaultEntry, type VaultRecord, type VersionOf, isExpired, latest, lower } from './model.js';
+import { DAY_MS, type Deletion, type Entry, type Kind, type Shelf, type VaultEntry, type VaultRecord, type VersionOf, NO_TAGS, isExpired, latest, lower } from './model.js';
 import type { ApplyResult } from './outcome.js';
 import type { Store } from './store.js';
 import { validateVaultName } from './validate.js';
@@ -77,9 +77,12 @@ export function claimName<K extends Kind>(
   return true;
 }
 
-/** Sorted, and copied through defineProperty semantics so that a "__proto__" tag stays data. */
-export const sortedTags = (tags: Record<string, string>) =>
-  Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** Sorted, and copied through defineProperty semantics so that a "__proto__" tag stays data; no tags share NO_TAGS. */
+export function sortedTags(tags: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(tags);
+  if (entries.length === 0) return NO_TAGS;
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
 
 export function epochMs(field: string, v: unknown): number {
   if (!Number.isSafeInteger(v) || (v as number) < 0) throw invalid('BAD_PARAMETER', `${field} must be a non-negative integer`);

@@ -18,4 +18,5 @@ export {
   type KeyList,
   type SecretList,
   type VaultList,
+  type VaultLoader,
 } from './state.js';

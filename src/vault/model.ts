@@ -49,7 +49,12 @@ export interface Entry<R extends VersionRecord | KeyVersion> {
   name: string;
   /** Oldest first; versions are only ever added, so index === seq. */
   versions: R[];
-  byVersion: Map<string, R>;
+  /**
+   * By version id, built by findVersion only once an entry has more than
+   * INDEX_VERSIONS_AFTER versions (most have one: a Map each would cost more
+   * than the version); kept up to date by Store.putVersion once built.
+   */
+  byVersion: Map<string, R> | undefined;
   deleted: Deletion | null;
 }
 export type SecretEntry = Entry<VersionRecord>;
@@ -96,6 +101,56 @@ export const lower = (name: string) => name.toLowerCase();
 export const isExpired = (d: Deletion, nowMs: number) => nowMs >= d.scheduledPurgeMs;
 
 export const latest = <R extends VersionRecord | KeyVersion>(e: Entry<R>): R => e.versions[e.versions.length - 1]!;
+
+/** Up to this many versions, a lookup by id scans them instead of keeping a Map. */
+export const INDEX_VERSIONS_AFTER = 8;
+
+/** The version with this id, if the entry has it. */
+export function findVersion<R extends VersionRecord | KeyVersion>(e: Entry<R>, id: string): R | undefined {
+  const vs = e.versions;
+  if (vs.length <= INDEX_VERSIONS_AFTER) {
+    for (let i = vs.length - 1; i >= 0; i--) if (vs[i]!.version === id) return vs[i];
+    return undefined;
+  }
+  let index = e.byVersion;
+  if (index === undefined) {
+    index = new Map();
+    for (const r of vs) index.set(r.version, r);
+    e.byVersion = index;
+  }
+  return index.get(id);
+}
+
+/** The tags of most versions: shared, so never mutated (frozen, so that a mistake throws). */
+export const NO_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Kept bytes up to this size share slabs of KEPT_SLAB_BYTES; larger ones get an ArrayBuffer of their own. */
+const KEPT_SHARED_MAX = 2048;
+const KEPT_SLAB_BYTES = 16 * 1024;
+let keptSlab = new ArrayBuffer(0);
+let keptOffset = 0;
+
+/**
+ * A copy of bytes to keep in the state (sealed values, sealed private keys,
+ * wrapped data keys), never a view pinning a larger buffer (a decoded
+ * command, a read buffer). An ArrayBuffer each would cost about 190 bytes
+ * more than a 300-byte value, so small ones are views into slabs that hold
+ * nothing but such bytes: not Node's Buffer pool, where the kept bytes would
+ * sit among short-lived buffers and pin their slabs. A plain Uint8Array, as
+ * before; whatever leaves the state is copied again.
+ */
+export function keptBytes(b: Uint8Array): Uint8Array {
+  const n = b.byteLength;
+  if (n === 0 || n > KEPT_SHARED_MAX) return new Uint8Array(b);
+  if (keptOffset + n > keptSlab.byteLength) {
+    keptSlab = new ArrayBuffer(KEPT_SLAB_BYTES);
+    keptOffset = 0;
+  }
+  const out = new Uint8Array(keptSlab, keptOffset, n);
+  out.set(b);
+  keptOffset += n;
+  return out;
+}
 
 // Views.
 

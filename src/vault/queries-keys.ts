@@ -16,6 +16,7 @@ import {
   copyKeyAttributes,
   copyKeyMaterial,
   deletedKeyView,
+  findVersion,
   isExpired,
   keyBundle,
   keyPropertiesView,
@@ -36,7 +37,7 @@ function liveKey(vault: VaultEntry, name: string): KeyEntry {
 
 function keyVersion(k: KeyEntry, version: string): KeyVersion {
   const ref = validateVersionRef(version);
-  const ver = ref === '' ? latest(k) : k.byVersion.get(ref);
+  const ver = ref === '' ? latest(k) : findVersion(k, ref);
   if (!ver) throw notFound('KEY_VERSION_NOT_FOUND', `key ${quote(k.name)} has no version ${ref}`);
   return ver;
 }
@@ -99,12 +100,12 @@ export function listKeyVersions(store: Store, vault: string, name: string, pageS
   const after = decodePageToken('kr', pageToken);
   let start = 0;
   if (after !== undefined) {
-    const ver = k.byVersion.get(after);
+    const ver = findVersion(k, after);
     // Versions are never removed one by one: a missing one means the token is from another key.
     if (!ver) throw invalid('INVALID_PAGE_TOKEN', `the page token does not belong to the versions of key ${quote(k.name)}`);
     start = ver.seq + 1;
   }
-  return collectPage('kr', versionIds(k, start), size, (id) => keyPropertiesView(ve.rec, k, k.byVersion.get(id)!));
+  return collectPage('kr', versionIds(k, start), size, (id) => keyPropertiesView(ve.rec, k, findVersion(k, id)!));
 }
 
 export function getDeletedKey(store: Store, vault: string, name: string, nowMs: number): DeletedKeyInfo {

@@ -17,6 +17,7 @@ import {
   type VersionRecord,
   copyAttributes,
   deletedView,
+  findVersion,
   isExpired,
   latest,
   lower,
@@ -54,7 +55,7 @@ export function getSecret(store: Store, vault: string, name: string, version: st
   const ve = vaultOf(store, vault);
   const s = liveSecret(ve, name);
   const ref = validateVersionRef(version);
-  const ver = ref === '' ? latest(s) : s.byVersion.get(ref);
+  const ver = ref === '' ? latest(s) : findVersion(s, ref);
   if (!ver) throw notFound('SECRET_VERSION_NOT_FOUND', `secret ${quote(s.name)} has no version ${ref}`);
   const a = ver.attributes;
   const what = `version ${ver.version} of secret ${quote(s.name)}`;
@@ -93,12 +94,12 @@ export function listSecretVersions(
   const after = decodePageToken('r', pageToken);
   let start = 0;
   if (after !== undefined) {
-    const ver = s.byVersion.get(after);
+    const ver = findVersion(s, after);
     // Versions are never removed one by one: a missing one means the token is from another secret.
     if (!ver) throw invalid('INVALID_PAGE_TOKEN', `the page token does not belong to the versions of secret ${quote(s.name)}`);
     start = ver.seq + 1;
   }
-  return collectPage('r', versionIds(s, start), size, (id) => propertiesView(ve.rec, s, s.byVersion.get(id)!));
+  return collectPage('r', versionIds(s, start), size, (id) => propertiesView(ve.rec, s, findVersion(s, id)!));
 }
 
 export function* versionIds(e: Entry<VersionRecord | KeyVersion>, start: number): Generator<string> {

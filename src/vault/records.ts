@@ -12,7 +12,7 @@
 //   request/<requestId>                {seq, index, fp, result}: deduplication
 
 import type { ApplyResult } from './outcome.js';
-import type { DataKeyRecord, Deletion, KeyVersion, Kind, VaultRecord, VersionRecord } from './model.js';
+import { type DataKeyRecord, type Deletion, type KeyVersion, type Kind, type VaultRecord, type VersionRecord, NO_TAGS, keptBytes } from './model.js';
 
 export type Mutation = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
 
@@ -83,7 +83,13 @@ const dec = new TextDecoder('utf-8', { fatal: true });
 const json = (v: unknown) => enc.encode(JSON.stringify(v));
 const parse = (b: Uint8Array): Record<string, unknown> => JSON.parse(dec.decode(b)) as Record<string, unknown>;
 const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
-const unb64 = (s: unknown) => new Uint8Array(Buffer.from(s as string, 'base64'));
+/** These bytes stay in the state: see keptBytes. */
+const unb64 = (s: unknown): Uint8Array => keptBytes(Buffer.from(s as string, 'base64'));
+/** A copy through defineProperty semantics, so that a "__proto__" tag stays data; none share NO_TAGS. */
+function tagsOf(t: unknown): Record<string, string> {
+  const entries = Object.entries(t as Record<string, string>);
+  return entries.length === 0 ? NO_TAGS : Object.fromEntries(entries);
+}
 
 export function encodeVault(r: VaultRecord): Uint8Array {
   return json({ name: r.name, retentionDays: r.retentionDays, purgeProtection: r.purgeProtection, createdMs: r.createdMs });
@@ -134,7 +140,7 @@ export function decodeVersion(b: Uint8Array): VersionRecord {
     sealedValue: unb64(o.sealedValue),
     attributes: {
       contentType: o.contentType as string,
-      tags: Object.fromEntries(Object.entries(o.tags as Record<string, string>)),
+      tags: tagsOf(o.tags),
       enabled: o.enabled as boolean,
       notBefore: o.notBefore as number,
       expires: o.expires as number,
@@ -183,7 +189,7 @@ export function decodeKeyVersion(b: Uint8Array): KeyVersion {
       enabled: o.enabled as boolean,
       notBefore: o.notBefore as number,
       expires: o.expires as number,
-      tags: Object.fromEntries(Object.entries(o.tags as Record<string, string>)),
+      tags: tagsOf(o.tags),
       exportable: o.exportable as boolean,
     },
     createdMs: o.createdMs as number,

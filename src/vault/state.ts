@@ -24,7 +24,7 @@ import type { ApplyOutcome, ApplyResult } from './outcome.js';
 import type { Mutation } from './records.js';
 import * as q from './queries.js';
 import * as qk from './queries-keys.js';
-import { Store, VaultBug } from './store.js';
+import { Store, StoreLoader, VaultBug } from './store.js';
 import { validateRequestId } from './validate.js';
 
 /** `{ index }` for a usable log index, `{}` otherwise (0 is what the dedup table stores when it has none). */
@@ -60,6 +60,11 @@ export interface DeletedKeyList {
   nextPageToken: string;
 }
 
+export interface VaultLoader {
+  add(key: string, value: Uint8Array): void;
+  finish(): VaultState;
+}
+
 export class VaultState {
   private store = new Store();
 
@@ -68,6 +73,23 @@ export class VaultState {
     const state = new VaultState();
     state.store = Store.load(records);
     return state;
+  }
+
+  /**
+   * load() one record at a time, for records that are streamed (a restart
+   * reads them from disk): nothing but the state itself is kept. finish()
+   * throws what load() would.
+   */
+  static loader(): VaultLoader {
+    const loader = new StoreLoader();
+    return {
+      add: (key, value) => loader.add(key, value),
+      finish: () => {
+        const state = new VaultState();
+        state.store = loader.finish();
+        return state;
+      },
+    };
   }
 
   /**

@@ -10,6 +10,8 @@ import {
   type VaultEntry,
   type VaultRecord,
   type VersionOf,
+  INDEX_VERSIONS_AFTER,
+  keptBytes,
   lower,
   newVaultEntry,
   shelfOf,
@@ -52,6 +54,24 @@ export class VaultBug extends Error {
 /** Sorts by purge date first; the padding makes string order numeric order. */
 export const purgeQueueKey = (d: Deletion, kind: Kind, v: string, n: string) =>
   `${String(d.scheduledPurgeMs).padStart(16, '0')}/${kind}/${v}/${n}`;
+
+/**
+ * The versions with one more at the end. Most entries keep one or a few
+ * versions: those get an array of exactly their size (push would reserve 17
+ * slots for the first); longer ones grow by push as usual.
+ */
+function withVersion<R>(versions: R[], rec: R): R[] {
+  const n = versions.length;
+  if (n === 0) return [rec];
+  if (n >= INDEX_VERSIONS_AFTER) {
+    versions.push(rec);
+    return versions;
+  }
+  const out = new Array<R>(n + 1);
+  for (let i = 0; i < n; i++) out[i] = versions[i]!;
+  out[n] = rec;
+  return out;
+}
 
 export class Store {
   readonly vaults = new Map<string, VaultEntry>();
@@ -110,7 +130,7 @@ export class Store {
     const n = lower(name);
     let e = shelf.byName.get(n);
     if (!e) {
-      e = { name, versions: [], byVersion: new Map(), deleted: null };
+      e = { name, versions: [], byVersion: undefined, deleted: null };
       shelf.byName.set(n, e);
     }
     if (e.deleted) this.purgeQueue.delete(purgeQueueKey(e.deleted, kind, v, n));
@@ -133,11 +153,11 @@ export class Store {
       if (e.versions[rec.seq]!.version !== rec.version) throw new VaultBug('version replaced at the wrong position');
       e.versions[rec.seq] = rec;
     } else if (rec.seq === e.versions.length) {
-      e.versions.push(rec);
+      e.versions = withVersion(e.versions, rec);
     } else {
       throw new VaultBug('gap in version order');
     }
-    e.byVersion.set(rec.version, rec);
+    e.byVersion?.set(rec.version, rec);
     this.put(recordKeys.version(kind, v, lower(e.name), rec.version), encodeVersionOf(kind, rec));
   }
 
@@ -165,7 +185,7 @@ export class Store {
   rewrapDataKey(keyId: string, wrappedKey: Uint8Array): void {
     const rec = this.dataKeys.get(keyId);
     if (rec === undefined) throw new Error(`no data key ${keyId} to rewrap`);
-    rec.wrappedKey = wrappedKey;
+    rec.wrappedKey = keptBytes(wrappedKey);
     this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
   }
 
@@ -200,61 +220,9 @@ export class Store {
 
   /** Records may come in any order (LevelDB gives them sorted by key, vaults last). */
   static load(records: Iterable<readonly [string, Uint8Array]>): Store {
-    const vaults: VaultRecord[] = [];
-    const entries: { kind: Kind; v: string; name: string; deleted: Deletion | null }[] = [];
-    const versions: { kind: Kind; v: string; n: string; rec: VersionOf[Kind] }[] = [];
-    const dataKeys: { keyId: string; rec: DataKeyRecord }[] = [];
-    const requests: { id: string; rec: RequestRecord }[] = [];
-    for (const [key, value] of records) {
-      const k = parseKey(key);
-      switch (k.type) {
-        case 'vault':
-          vaults.push(decodeVault(value));
-          break;
-        case 'entry': {
-          const h = decodeHeader(value);
-          entries.push({ kind: k.kind, v: k.vault, name: h.name, deleted: h.deleted });
-          break;
-        }
-        case 'version':
-          versions.push({ kind: k.kind, v: k.vault, n: k.name, rec: decodeVersionOf(k.kind, value) });
-          break;
-        case 'dataKey':
-          dataKeys.push({ keyId: k.keyId, rec: decodeDataKey(value) });
-          break;
-        case 'request':
-          requests.push({ id: k.requestId, rec: decodeRequest(value) });
-          break;
-      }
-    }
-    const store = new Store();
-    for (const rec of vaults) store.putVault(rec);
-    for (const { kind, v, name, deleted } of entries) {
-      if (!store.vaults.has(v)) throw new Error(`vault state: ${kind} ${name} of a missing vault ${v}`);
-      store.putEntry(kind, v, name, deleted);
-    }
-    versions.sort((a, b) => a.rec.seq - b.rec.seq);
-    for (const { kind, v, n, rec } of versions) {
-      const vault = store.vaults.get(v);
-      const e = vault && shelfOf(vault, kind).byName.get(n);
-      if (!e) throw new Error(`vault state: version ${rec.version} of a missing ${kind} ${v}/${n}`);
-      store.putVersion(kind, v, e, rec);
-    }
-    for (const [v, vault] of store.vaults) {
-      for (const kind of KINDS) {
-        for (const [n, e] of shelfOf(vault, kind).byName) {
-          if (e.versions.length === 0) throw new Error(`vault state: ${kind} ${v}/${n} has no versions`);
-        }
-      }
-    }
-    dataKeys.sort((a, b) => a.rec.seq - b.rec.seq);
-    for (const { keyId, rec } of dataKeys) {
-      store.dataKeys.set(keyId, rec);
-      store.nextDataKeySeq = rec.seq + 1;
-    }
-    requests.sort((a, b) => a.rec.seq - b.rec.seq);
-    for (const { id, rec } of requests) store.putRequest(id, rec);
-    return store;
+    const loader = new StoreLoader();
+    for (const [key, value] of records) loader.add(key, value);
+    return loader.finish();
   }
 
   private put(key: string, value: Uint8Array): void {
@@ -264,4 +232,176 @@ export class Store {
   private del(key: string): void {
     this.out?.push({ op: 'del', key });
   }
+}
+
+type AnyVersion = VersionOf[Kind];
+type AnyEntry = Entry<AnyVersion>;
+
+/** Stands in for a vault whose entries came before its own record (key order puts vaults last). */
+const AWAITED_VAULT: VaultRecord = Object.freeze({ name: '', retentionDays: 0, purgeProtection: false, createdMs: 0 });
+
+/**
+ * Builds a Store from its records as they come, one at a time, so that a
+ * restart holds no more than the state itself. In key order (LevelDB's)
+ * headers come before their versions, the versions of one entry together, and
+ * vaults last; anything else is accepted too, at the cost of buffering it
+ * until finish(). finish() makes the same checks as ever: no entry of a
+ * missing vault, no version of a missing entry, no gap, no entry without
+ * versions.
+ */
+export class StoreLoader {
+  private readonly store = new Store();
+  /** Vaults that entries named before their record came: the error of the first such entry. */
+  private readonly awaited = new Map<string, string>();
+  /** The versions of one entry as they come in a row; run[0..runLength) are current. */
+  private runEntry: AnyEntry | undefined = undefined;
+  private readonly run: AnyVersion[] = [];
+  private runLength = 0;
+  /** Versions of entries not seen yet (records out of key order). */
+  private readonly orphans: { kind: Kind; v: string; n: string; rec: AnyVersion }[] = [];
+  /** Versions that could not simply be placed (an entry's versions in more than one run): merged in finish(). */
+  private readonly pending = new Map<AnyEntry, AnyVersion[]>();
+  private readonly dataKeys: { keyId: string; rec: DataKeyRecord }[] = [];
+  private readonly requests: { id: string; rec: RequestRecord }[] = [];
+
+  add(key: string, value: Uint8Array): void {
+    const k = parseKey(key);
+    const store = this.store;
+    switch (k.type) {
+      case 'vault': {
+        const rec = decodeVault(value);
+        const v = lower(rec.name);
+        const entry = store.vaults.get(v);
+        if (entry) entry.rec = rec;
+        else store.vaults.set(v, newVaultEntry(rec));
+        store.vaultNames.insert(v);
+        this.awaited.delete(v);
+        break;
+      }
+      case 'entry': {
+        const h = decodeHeader(value);
+        if (!store.vaults.has(k.vault)) {
+          store.vaults.set(k.vault, newVaultEntry(AWAITED_VAULT));
+          this.awaited.set(k.vault, `vault state: ${k.kind} ${h.name} of a missing vault ${k.vault}`);
+        }
+        store.putEntry(k.kind, k.vault, h.name, h.deleted);
+        break;
+      }
+      case 'version': {
+        const rec = decodeVersionOf(k.kind, value);
+        const vault = store.vaults.get(k.vault);
+        const e = vault && shelfOf(vault, k.kind).byName.get(k.name);
+        if (!e) {
+          this.orphans.push({ kind: k.kind, v: k.vault, n: k.name, rec });
+        } else {
+          if (e !== this.runEntry) {
+            this.flush();
+            this.runEntry = e;
+          }
+          this.run[this.runLength++] = rec;
+        }
+        break;
+      }
+      case 'dataKey':
+        this.dataKeys.push({ keyId: k.keyId, rec: decodeDataKey(value) });
+        break;
+      case 'request':
+        this.requests.push({ id: k.requestId, rec: decodeRequest(value) });
+        break;
+    }
+  }
+
+  finish(): Store {
+    this.flush();
+    this.run.length = 0;
+    const store = this.store;
+    for (const message of this.awaited.values()) throw new Error(message);
+    // Input order among versions of one entry: the orphans came before its header, so before the rest.
+    const early = new Map<AnyEntry, AnyVersion[]>();
+    for (const { kind, v, n, rec } of this.orphans) {
+      const vault = store.vaults.get(v);
+      const e = vault && shelfOf(vault, kind).byName.get(n);
+      if (!e) throw new Error(`vault state: version ${rec.version} of a missing ${kind} ${v}/${n}`);
+      const list = early.get(e);
+      if (list) list.push(rec);
+      else early.set(e, [rec]);
+    }
+    this.orphans.length = 0;
+    for (const [e, recs] of early) merge(e, [...recs, ...e.versions, ...(this.pending.get(e) ?? [])]);
+    for (const [e, recs] of this.pending) if (!early.has(e)) merge(e, [...e.versions, ...recs]);
+    this.pending.clear();
+    for (const [v, vault] of store.vaults) {
+      for (const kind of KINDS) {
+        for (const [n, e] of shelfOf(vault, kind).byName) {
+          if (e.versions.length === 0) throw new Error(`vault state: ${kind} ${v}/${n} has no versions`);
+        }
+      }
+    }
+    this.dataKeys.sort((a, b) => a.rec.seq - b.rec.seq);
+    for (const { keyId, rec } of this.dataKeys) {
+      store.dataKeys.set(keyId, rec);
+      store.nextDataKeySeq = rec.seq + 1;
+    }
+    this.requests.sort((a, b) => a.rec.seq - b.rec.seq);
+    for (const { id, rec } of this.requests) store.putRequest(id, rec);
+    return store;
+  }
+
+  /**
+   * Places a run of versions. The usual case, an entry's versions all in one
+   * run with positions 0..n-1, becomes an array of exactly n; anything else
+   * waits for finish().
+   */
+  private flush(): void {
+    const e = this.runEntry;
+    if (e === undefined) return;
+    const run = this.run;
+    const n = this.runLength;
+    this.runEntry = undefined;
+    this.runLength = 0;
+    if (e.versions.length === 0 && !this.pending.has(e)) {
+      const placed = new Array<AnyVersion>(n);
+      let ok = true;
+      for (let i = 0; i < n && ok; i++) {
+        const seq = run[i]!.seq;
+        ok = Number.isInteger(seq) && seq >= 0 && seq < n && placed[seq] === undefined;
+        if (ok) placed[seq] = run[i]!;
+      }
+      if (ok) {
+        e.versions = placed;
+        return;
+      }
+    }
+    for (let i = 0; i < n; i++) this.defer(e, run[i]!);
+  }
+
+  private defer(e: AnyEntry, rec: AnyVersion): void {
+    const list = this.pending.get(e);
+    if (list) list.push(rec);
+    else this.pending.set(e, [rec]);
+  }
+}
+
+/**
+ * Sets an entry's versions from all of its records (in the order they came),
+ * added as the writers would in order of position, the same order among
+ * equal positions: the same version again replaces it, another one at a
+ * taken position or a gap is a bug.
+ */
+function merge(e: AnyEntry, recs: AnyVersion[]): void {
+  const all = recs.sort((a, b) => a.seq - b.seq);
+  const out: AnyVersion[] = [];
+  for (const rec of all) {
+    if (!Number.isInteger(rec.seq) || rec.seq < 0) {
+      throw new VaultBug(`version ${rec.version} at a bad position`);
+    } else if (rec.seq < out.length) {
+      if (out[rec.seq]!.version !== rec.version) throw new VaultBug('version replaced at the wrong position');
+      out[rec.seq] = rec;
+    } else if (rec.seq === out.length) {
+      out.push(rec);
+    } else {
+      throw new VaultBug('gap in version order');
+    }
+  }
+  e.versions = out.slice();
 }
