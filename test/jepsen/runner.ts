@@ -16,7 +16,7 @@ import { prng } from './fixtures.js';
 import { type FinalKeys, type FinalStates, type NodeState, type Operation, type Outcome, type RegisterOp, serializeHistory } from './history.js';
 import { KeyPool, keyWorkload, readFinalKeys, versionsKey } from './keys-workload.js';
 import { type LinearizabilityResult, checkLinearizability } from './linearizability.js';
-import { type FaultKind, Nemesis } from './nemesis.js';
+import { type FaultKind, Nemesis, adminCall } from './nemesis.js';
 
 export interface RunOptions {
   readonly seed: number;
@@ -241,10 +241,50 @@ async function workload(c: ClientCtx, keys: readonly string[], until: number, no
 }
 
 /** After the heal: every node answers for every key, each through a client pinned to it. */
+/**
+ * A STANDBY secondary forwards reads to the primary, and a FAILED_OVER one
+ * may legitimately lag: to compare the secondary's own state, wait until
+ * every secondary node reflects the primary's last committed entry, then
+ * fail it over by hand so that it answers from its state.
+ */
+async function failOverCaughtUp(cluster: TestCluster): Promise<void> {
+  const secondary = cluster.nodes.filter((n) => n.region !== PRIMARY);
+  if (secondary.length === 0) return;
+  type Status = { commitIndex: string | number; primaryIndex: string | number; mode: string };
+  await eventually(
+    'the secondary region to catch up with the primary',
+    async () => {
+      const primary = await Promise.all(cluster.regionNodes(PRIMARY).map((n) => adminCall<Status>(n.peer, 'nodeStatus', {})));
+      const commit = Math.max(...primary.map((s) => Number(s.commitIndex)));
+      const behind = await Promise.all(secondary.map((n) => adminCall<Status>(n.peer, 'nodeStatus', {})));
+      return behind.every((s) => Number(s.primaryIndex) >= commit) ? true : undefined;
+    },
+    60_000,
+    250,
+  );
+  const west = new KeyraftClient({ regionAware: false, endpoints: [secondary[0]!.client], timeoutMs: 5000 });
+  try {
+    await west.failover({ reason: 'nemesis: compare the secondary state' });
+  } finally {
+    west.close();
+  }
+  await eventually(
+    'the secondary to serve from its own state',
+    async () => {
+      const modes = await Promise.all(secondary.map((n) => adminCall<Status>(n.peer, 'nodeStatus', {})));
+      return modes.every((s) => s.mode === 'FAILED_OVER') ? true : undefined;
+    },
+    30_000,
+    200,
+  );
+}
+
 async function readFinalStates(cluster: TestCluster, keys: readonly string[]): Promise<FinalStates> {
   await sleep(2000);
   const states: Record<string, NodeState> = {};
-  for (const n of cluster.nodes) {
+  const primaryFirst = [...cluster.regionNodes(PRIMARY), ...cluster.nodes.filter((n) => n.region !== PRIMARY)];
+  for (const n of primaryFirst) {
+    if (n.region !== PRIMARY && Object.keys(states).length === cluster.regionNodes(PRIMARY).length) await failOverCaughtUp(cluster);
     const pinned = new KeyraftClient({ regionAware: false, endpoints: [n.client], retries: 3, timeoutMs: 3000 });
     try {
       const state: Record<string, string | null> = {};
