@@ -45,8 +45,12 @@ export interface ScaleNode {
   readonly rssMb: number;
   /** Peak RSS of the process (VmHWM). */
   readonly peakRssMb: number;
+  /** RSS after IDLE_MS without traffic: V8 shrinks its heap once allocation stops. */
+  readonly idleRssMb: number;
   readonly dataDirMb: number;
 }
+
+const IDLE_MS = 20_000;
 
 export interface ScaleRestart {
   readonly id: string;
@@ -320,11 +324,17 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     await sleep(2000);
     const byId = await roles();
     leader = [...byId.values()].find((x) => x.role === 'leader')?.id ?? leader;
+    const afterFill = new Map(cluster.nodes.map((x) => [x.id, procStatus(pid(x.id))]));
+    progress(`scale: RSS right after the fill ${[...afterFill].map(([id, st]) => `${id} ${st.rssMb.toFixed(0)} MB`).join(', ')}; ${IDLE_MS / 1000} s idle`);
+    await sleep(IDLE_MS);
     const nodes: ScaleNode[] = cluster.nodes.map((x) => {
-      const st = procStatus(pid(x.id));
-      return { id: x.id, role: byId.get(x.id)?.role ?? '?', rssMb: st.rssMb, peakRssMb: st.peakMb, dataDirMb: mb(duBytes(x.dataDir)) };
+      const st = afterFill.get(x.id)!;
+      const idle = procStatus(pid(x.id));
+      return { id: x.id, role: byId.get(x.id)?.role ?? '?', rssMb: st.rssMb, peakRssMb: idle.peakMb, idleRssMb: idle.rssMb, dataDirMb: mb(duBytes(x.dataDir)) };
     });
-    for (const x of nodes) progress(`scale: ${x.id} (${x.role}) RSS ${x.rssMb.toFixed(0)} MB (peak ${x.peakRssMb.toFixed(0)} MB), data ${x.dataDirMb.toFixed(1)} MB`);
+    for (const x of nodes) {
+      progress(`scale: ${x.id} (${x.role}) RSS ${x.rssMb.toFixed(0)} MB, ${x.idleRssMb.toFixed(0)} MB idle (peak ${x.peakRssMb.toFixed(0)} MB), data ${x.dataDirMb.toFixed(1)} MB`);
+    }
 
     // ---- Restarts: a follower after SIGTERM, then the leader after kill -9 ----
     const restarts: ScaleRestart[] = [];
