@@ -213,7 +213,10 @@ export function encodeCommand(cmd: Command): Uint8Array {
   const { requestId, timeMs, op } = cmd;
   const body = (cmd as unknown as Record<string, unknown>)[op];
   const bytes = t.encode(t.fromObject({ requestId, timeMs, [op]: body })).finish();
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // A copy with a buffer of its own: protobufjs writes into a slab of Node's
+  // Buffer pool, and a view would keep that whole slab (and whatever else
+  // shares it) alive for as long as the entry stays in the Raft log.
+  return new Uint8Array(bytes);
 }
 
 /** Throws VaultError(InvalidArgument, BAD_COMMAND) on anything that is not a known command. */
