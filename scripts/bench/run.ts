@@ -259,7 +259,10 @@ function readProfiles(dir: string, nodeOfPid: Map<number, string>, leaderId: str
     return;
   }
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
-    const node = nodeOfPid.get(Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(f)?.[1]));
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>: thread 0 is the node's event loop; the others are
+    // its RSA worker threads, left in the folder.
+    const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\./.exec(f);
+    const node = m?.[2] === '0' ? nodeOfPid.get(Number(m[1])) : undefined;
     if (node !== undefined) profiles.push({ ...summarizeProfile(join(dir, f)), cluster, node, leader: node === leaderId });
   }
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { KeyraftClient } from '../../src/client/index.js';
+import { API_FILES, GRPC_LOADER_OPTIONS } from '../../src/protos.js';
 import { ECHO_SERVICE, VALUE_BYTES, etcdProtoFile, type FromWorker, type ToWorker, type WorkSpec } from './common.js';
 import { Histogram } from './hist.js';
 
@@ -27,23 +27,38 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
   const value = randomBytes(VALUE_BYTES);
   switch (spec.system) {
     case 'keyraft': {
-      const client = new KeyraftClient({ endpoints: spec.endpoints, regionAware: false, timeoutMs: 10_000 });
+      // Plain grpc-js stubs on the first endpoint (the leader), as for etcd and
+      // the echo service: the SDK's routing and retries would cost the load
+      // generator CPU that the figure should not include.
+      const def = protoLoader.loadSync(API_FILES, GRPC_LOADER_OPTIONS);
+      const pkg = grpc.loadPackageDefinition(def) as unknown as { keyraft: { v1: Record<'Secrets' | 'Keys', grpc.ServiceClientConstructor> } };
+      const secrets = new pkg.keyraft.v1.Secrets(spec.endpoints[0]!, grpc.credentials.createInsecure());
+      const keys = new pkg.keyraft.v1.Keys(spec.endpoints[0]!, grpc.credentials.createInsecure());
+      const [setSecret, getSecret] = [unary<object>(secrets, 'setSecret'), unary<object>(secrets, 'getSecret')];
+      const [sign, encrypt, decrypt] = [unary<object>(keys, 'sign'), unary<object>(keys, 'encrypt'), unary<object>(keys, 'decrypt')];
       const vault = spec.vault ?? 'bench';
       const text = value.toString('base64').slice(0, VALUE_BYTES);
       const digest = createHash('sha256').update(value).digest();
       const gets = spec.getNames ?? 16;
+      const ciphertext = Buffer.from(spec.ciphertext ?? '', 'base64');
       const ops: Record<string, Op> = {
-        set: (slot) => client.setSecret({ vault, name: `w${spec.worker}-${slot}`, value: text }),
-        get: (_s, i) => client.getSecret({ vault, name: `get-${i % gets}` }),
-        'sign-es256': () => client.sign({ vault, name: 'es256', algorithm: 'ES256', digest }),
-        'sign-rs256': () => client.sign({ vault, name: 'rsa', algorithm: 'RS256', digest }),
-        'encrypt-oaep256': () => client.encrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: value.subarray(0, 32) }),
-        'encrypt-a256gcm': () => client.encrypt({ vault, name: 'aes', algorithm: 'A256GCM', value }),
-        'decrypt-oaep256': () => client.decrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: Buffer.from(spec.ciphertext ?? '', 'base64') }),
+        set: (slot) => setSecret({ vault, name: `w${spec.worker}-${slot}`, value: text }),
+        get: (_s, i) => getSecret({ vault, name: `get-${i % gets}` }),
+        'sign-es256': () => sign({ vault, name: 'es256', algorithm: 'ES256', digest }),
+        'sign-rs256': () => sign({ vault, name: 'rsa', algorithm: 'RS256', digest }),
+        'encrypt-oaep256': () => encrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: value.subarray(0, 32) }),
+        'encrypt-a256gcm': () => encrypt({ vault, name: 'aes', algorithm: 'A256GCM', value }),
+        'decrypt-oaep256': () => decrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: ciphertext }),
       };
       const op = ops[spec.op];
       if (op === undefined) throw new Error(`unknown keyraft case ${spec.op}`);
-      return { op, close: () => client.close() };
+      return {
+        op,
+        close: () => {
+          secrets.close();
+          keys.close();
+        },
+      };
     }
     case 'etcd': {
       const def = protoLoader.loadSync(etcdProtoFile(), { keepCase: false, longs: String, defaults: false });
