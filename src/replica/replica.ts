@@ -342,11 +342,12 @@ export class Replica {
     if (rd.hardState !== undefined) ops.push(store.hardStateOp(rd.hardState));
     this.persistEntries(rd.entries, ops);
     const applied = installedGen === undefined ? this.applyEntries(rd.committedEntries, ops) : [];
-    // Applied state needs no fsync of its own: the entries it comes from are
-    // durable (committed on a quorum of synced logs), and after a crash the
-    // state and its applied index, written in one batch, roll back together
-    // and are applied again from the log.
-    await store.write(ops, rd.mustSync || installedGen !== undefined);
+    // Applied state is synced too. Unsynced, it would survive kill -9 (the
+    // OS has it) but not a power loss that lands after LevelDB switched to a
+    // new log file: LevelDB does not sync the old file at the switch, so a
+    // later synced batch (with a higher applied index) could survive while
+    // an earlier unsynced one is lost, leaving state behind its applied index.
+    await store.write(ops, rd.mustSync || applied.length > 0 || installedGen !== undefined);
 
     if (installedGen !== undefined) {
       store.gen = installedGen;
