@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Replica } from '../replica/replica.js';
-import type { NodeStore } from '../storage/store.js';
+import { type NodeStore, recordChunks } from '../storage/store.js';
 import type { FollowEvent, GeoSnapshotChunk, PrimaryHealth } from './codec.js';
 import { GeoServiceDefinition } from './codec.js';
 
@@ -49,20 +49,10 @@ export class GeoSource {
     const view = await this.opts.store.openStateSnapshot();
     this.opts.logger.info({ follower: call.request.follower, index: view.meta.index }, 'streaming a snapshot to the secondary');
     try {
-      let records: GeoSnapshotChunk['records'] = [];
-      let bytes = 0;
-      const flush = async (done: boolean) => {
+      for await (const { records, done } of recordChunks(view.records, SNAPSHOT_CHUNK_BYTES)) {
         const chunk: GeoSnapshotChunk = { index: view.meta.index, term: view.meta.term, records, done };
-        records = [];
-        bytes = 0;
         if (!call.write(chunk)) await new Promise((r) => call.once('drain', r));
-      };
-      for await (const [key, value] of view.records) {
-        records.push({ key, value });
-        bytes += key.length + value.length;
-        if (bytes >= SNAPSHOT_CHUNK_BYTES) await flush(false);
       }
-      await flush(true);
       call.end();
     } finally {
       await view.close();

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message } from '../raft/index.js';
 import type { RaftTransport } from '../replica/replica.js';
-import type { NodeStore } from '../storage/store.js';
+import { type NodeStore, recordChunks } from '../storage/store.js';
 import { RaftClient, type SnapshotChunk, RaftServiceDefinition, wireMessageProblem } from './peer-service.js';
 
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -233,22 +233,12 @@ export class PeerTransport implements RaftTransport {
           (err, ack) => (err ? reject(err) : resolve(ack?.applied ?? false)),
         );
         void (async () => {
-          let records: SnapshotChunk['records'] = [];
-          let bytes = 0;
           let first = true;
-          const flush = async (done: boolean): Promise<void> => {
+          for await (const { records, done } of recordChunks(view.records, SNAPSHOT_CHUNK_BYTES)) {
             const chunk: SnapshotChunk = { message: first ? message : undefined, records, done };
             first = false;
-            records = [];
-            bytes = 0;
             if (!call.write(chunk)) await new Promise((r) => call.once('drain', r));
-          };
-          for await (const [key, value] of view.records) {
-            records.push({ key, value });
-            bytes += key.length + value.length;
-            if (bytes >= SNAPSHOT_CHUNK_BYTES) await flush(false);
           }
-          await flush(true);
           call.end();
         })().catch((err: unknown) => {
           call.cancel();
