@@ -81,17 +81,8 @@ export function plantStaleRead(history: readonly RegisterOp[], pick: number, del
   return { history: [...history, planted], planted };
 }
 
-/** A small deterministic PRNG (mulberry32) for the large generated histories. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (mulberry32, the simulator's) for the large generated histories. */
+export { mulberry32 as prng } from '../sim/random.js';
 
 export function randomSteps(rand: () => number, count: number, keys: readonly string[], maxJitter: number, processes = 8): Step[] {
   const outcomes: Step['outcome'][] = ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'fail', 'unknown', 'lost'];

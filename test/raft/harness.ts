@@ -23,20 +23,12 @@ import {
   type Ready,
   type Snapshot,
 } from '../../src/raft/index.js';
+import { mulberry32 } from '../sim/random.js';
 
 export type Options = Partial<Omit<RaftConfig, 'id' | 'random'>>;
 
-/** mulberry32: a tiny seeded PRNG in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a tiny seeded PRNG in [0, 1), the simulator's. */
+export const seeded = mulberry32;
 
 function hash(s: string): number {
   let h = 2166136261;

@@ -1,6 +1,12 @@
 // A small seeded PRNG (mulberry32): the whole simulation draws from it, so a
 // seed replays a run exactly.
 
+/** The same generator as a plain function, for tests that only need numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  const r = new Random(seed);
+  return () => r.next();
+}
+
 export class Random {
   private state: number;
 
