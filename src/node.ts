@@ -21,6 +21,7 @@ import { apiPackageDefinition } from './server/api.js';
 import { Router, type ServerContext } from './server/handler.js';
 import { GeoFollower } from './geo/follower.js';
 import { GeoSource } from './geo/source.js';
+import { boundHeapGrowth } from './heap-growth.js';
 import { registerPublicServices } from './server/services.js';
 import { StatusCollector, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
@@ -72,6 +73,7 @@ function bind(server: grpc.Server, address: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  boundHeapGrowth();
   const args = readArgs();
   const topology = loadTopology(args.topology);
   const { node: self, region } = findNode(topology, args.node);

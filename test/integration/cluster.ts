@@ -16,6 +16,12 @@ import { AdminClient } from '../../src/transport/peer-service.js';
 // The repository, whether this runs from test/ (tests) or dist/test/ (scripts).
 const ROOT = dirname(PROTO_ROOT);
 export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
+/**
+ * Node flags every keyraft node runs with, as scripts/start-node.sh passes
+ * them: a young generation of 2 x 8 MB instead of 2 x 16 MB, which V8 also
+ * gives back once the node is idle (measured with 100,000 secrets).
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=8'];
 
 /** Ports already given out by this process: the OS may offer a just-closed one again. */
 const handedOut = new Set<number>();
@@ -128,6 +134,7 @@ export class TestCluster {
     if (this.isRunning(id)) throw new Error(`${id} is already running`);
     const n = this.node(id);
     const args = [
+      ...NODE_FLAGS,
       ...this.nodeArgs,
       NODE_ENTRY,
       '--topology', this.topologyFile,
