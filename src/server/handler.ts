@@ -237,7 +237,7 @@ export class Router {
   > {
     let client = this.clients.get(address);
     if (client === undefined) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure());
+      client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.enable_channelz': 0 });
       this.clients.set(address, client);
     }
     return new Promise((resolve) => {

@@ -17,6 +17,7 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
+  'grpc.enable_channelz': 0,
 };
 
 const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
