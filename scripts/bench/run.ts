@@ -317,12 +317,12 @@ function reportScale(s: ScaleResult): void {
   const t = new Table({ ...plain, head: ['Scale', 'value', `target`, ''] });
   for (const x of s.nodes) {
     t.push([`${x.id} (${x.role}) RSS after the fill (peak)`, `${x.rssMb.toFixed(0)} MB (${x.peakRssMb.toFixed(0)} MB)`, `< ${RSS_TARGET_MB} MB`, mark(x.rssMb < RSS_TARGET_MB)]);
-    t.push([`${x.id} RSS after 20 s idle`, `${x.idleRssMb.toFixed(0)} MB`, `< ${RSS_TARGET_MB} MB`, mark(x.idleRssMb < RSS_TARGET_MB)]);
+    t.push([`${x.id} RSS after 20 s idle`, `${x.idleRssMb.toFixed(0)} MB (${x.idleFileRssMb.toFixed(0)} MB of it file-backed)`, `< ${RSS_TARGET_MB} MB`, mark(x.idleRssMb < RSS_TARGET_MB)]);
   }
   for (const x of s.nodes) t.push([`${x.id} data folder`, `${x.dataDirMb.toFixed(1)} MB`, '', '']);
   for (const r of s.restarts) {
     t.push([`${r.id} (${r.role}) ${r.how}: start to serving`, `${fmt(r.servingMs)} ms (GetStatus ${fmt(r.statusMs)} ms)`, `< ${RESTART_TARGET_MS / 1000} s`, mark(r.servingMs < RESTART_TARGET_MS)]);
-    t.push([`${r.id} RSS after restart (3 s later)`, `${r.rssMbAtServing.toFixed(0)} MB (${r.rssMbSettled.toFixed(0)} MB)`, `< ${RSS_TARGET_MB} MB`, mark(Math.max(r.rssMbAtServing, r.rssMbSettled) < RSS_TARGET_MB)]);
+    t.push([`${r.id} RSS after restart (3 s later)`, `${r.rssMbAtServing.toFixed(0)} MB (${r.rssMbSettled.toFixed(0)} MB, ${r.fileRssMbSettled.toFixed(0)} MB of it file-backed)`, `< ${RSS_TARGET_MB} MB`, mark(Math.max(r.rssMbAtServing, r.rssMbSettled) < RSS_TARGET_MB)]);
   }
   if (s.snapshot !== undefined) {
     t.push(['snapshot (applied state records)', `${fmt(s.snapshot.records)} records, ${(s.snapshot.bytes / (1024 * 1024)).toFixed(1)} MB`, '', '']);

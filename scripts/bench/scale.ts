@@ -47,6 +47,8 @@ export interface ScaleNode {
   readonly peakRssMb: number;
   /** RSS after IDLE_MS without traffic: V8 shrinks its heap once allocation stops. */
   readonly idleRssMb: number;
+  /** Of idleRssMb, pages of mapped files: Node's own executable (~45 MB) and the LevelDB tables it has open. */
+  readonly idleFileRssMb: number;
   readonly dataDirMb: number;
 }
 
@@ -64,6 +66,8 @@ export interface ScaleRestart {
   /** RSS once serving, and a few seconds later. */
   readonly rssMbAtServing: number;
   readonly rssMbSettled: number;
+  /** Of rssMbSettled, pages of mapped files. */
+  readonly fileRssMbSettled: number;
 }
 
 export interface ScaleSnapshot {
@@ -106,14 +110,15 @@ export const RESTART_TARGET_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
-function procStatus(pid: number | undefined): { rssMb: number; peakMb: number } {
-  if (pid === undefined) return { rssMb: Number.NaN, peakMb: Number.NaN };
+function procStatus(pid: number | undefined): { rssMb: number; peakMb: number; fileMb: number } {
+  const unknown = { rssMb: Number.NaN, peakMb: Number.NaN, fileMb: Number.NaN };
+  if (pid === undefined) return unknown;
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? Number.NaN);
-    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024, fileMb: kb('RssFile') / 1024 };
   } catch {
-    return { rssMb: Number.NaN, peakMb: Number.NaN };
+    return unknown;
   }
 }
 
@@ -330,7 +335,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const nodes: ScaleNode[] = cluster.nodes.map((x) => {
       const st = afterFill.get(x.id)!;
       const idle = procStatus(pid(x.id));
-      return { id: x.id, role: byId.get(x.id)?.role ?? '?', rssMb: st.rssMb, peakRssMb: idle.peakMb, idleRssMb: idle.rssMb, dataDirMb: mb(duBytes(x.dataDir)) };
+      return { id: x.id, role: byId.get(x.id)?.role ?? '?', rssMb: st.rssMb, peakRssMb: idle.peakMb, idleRssMb: idle.rssMb, idleFileRssMb: idle.fileMb, dataDirMb: mb(duBytes(x.dataDir)) };
     });
     for (const x of nodes) {
       progress(`scale: ${x.id} (${x.role}) RSS ${x.rssMb.toFixed(0)} MB, ${x.idleRssMb.toFixed(0)} MB idle (peak ${x.peakRssMb.toFixed(0)} MB), data ${x.dataDirMb.toFixed(1)} MB`);
@@ -361,8 +366,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       }, 120_000, 25);
       const rssMbAtServing = procStatus(pid(id)).rssMb;
       await sleep(3000);
-      const rssMbSettled = procStatus(pid(id)).rssMb;
-      const r: ScaleRestart = { id, role, how, statusMs, servingMs, rssMbAtServing, rssMbSettled };
+      const settled = procStatus(pid(id));
+      const rssMbSettled = settled.rssMb;
+      const r: ScaleRestart = { id, role, how, statusMs, servingMs, rssMbAtServing, rssMbSettled, fileRssMbSettled: settled.fileMb };
       restarts.push(r);
       progress(`scale: ${id} (${role}, ${how}) answered GetStatus after ${statusMs} ms, served GetSecret after ${servingMs} ms; RSS ${rssMbAtServing.toFixed(0)} MB, ${rssMbSettled.toFixed(0)} MB 3 s later`);
     };
