@@ -15,6 +15,12 @@
 // RFC 6979: a vault signing with OpenSSL's CSPRNG gains nothing from
 // determinism, and random k costs no HMAC-DRBG code.
 //
+// Everything but the last step depends on neither the key nor the digest:
+// k, r = x(k·G) mod n, the blinding factor b and w = (k·b)^-1. Such a
+// presignature (r, b, w) is computed ahead on a worker thread (see
+// ecdsa-presign.ts); signing is then s = (b·z + (b·r)·d)·w mod n. Each one
+// is used once and lives only in memory, like k did.
+//
 // Verification uses the private scalar, which the vault has: the standard
 // check x(u1·G + u2·Q) mod n = r, with u1 = z/s and u2 = r/s, is the same as
 // x(((z + r·d)/s)·G) mod n = r because Q = d·G. That is one native scalar
@@ -70,11 +76,65 @@ function modInverse(a: bigint, n: bigint): bigint {
   return t0 < 0n ? t0 + n : t0;
 }
 
+/** (z + r·d)·w·b mod n, with d only ever multiplied by b·r: with w = (den·b)^-1, it is (z + r·d) / den. */
+function blindedProduct(n: bigint, z: bigint, r: bigint, d: bigint, b: bigint, w: bigint): bigint {
+  const numerator = (b * z + ((b * r) % n) * d) % n;
+  return (numerator * w) % n;
+}
+
 /** (z + r·d) / den mod n, blinded as the header explains. */
 function blindedQuotient(n: bigint, bytes: number, z: bigint, r: bigint, d: bigint, den: bigint): bigint {
   const b = randomScalar(n, bytes);
-  const numerator = (b * z + ((b * r) % n) * d) % n;
-  return (numerator * modInverse((den * b) % n, n)) % n;
+  return blindedProduct(n, z, r, d, b, modInverse((den * b) % n, n));
+}
+
+/** What a signature needs besides the key and the digest; secret, and used once. */
+export interface Presignature {
+  /** x(k·G) mod n, never 0. */
+  readonly r: bigint;
+  /** The blinding factor. */
+  readonly b: bigint;
+  /** (k·b)^-1 mod n. */
+  readonly w: bigint;
+}
+
+export function presign(curve: Curve): Presignature {
+  const n = CURVE_ORDER[curve];
+  const { bytes } = CURVE_INFO[curve];
+  for (;;) {
+    const k = randomScalar(n, bytes);
+    const r = baseMulXModN(curve, k);
+    if (r === undefined || r === 0n) continue;
+    const b = randomScalar(n, bytes);
+    return { r, b, w: modInverse((k * b) % n, n) };
+  }
+}
+
+/** `count` presignatures as r‖b‖w each, to cross a thread boundary. */
+export function encodePresignatures(curve: Curve, count: number): Uint8Array {
+  const { bytes } = CURVE_INFO[curve];
+  const out = new Uint8Array(count * 3 * bytes);
+  for (let i = 0; i < count; i++) {
+    const p = presign(curve);
+    const at = i * 3 * bytes;
+    out.set(bigIntToBytes(p.r, bytes), at);
+    out.set(bigIntToBytes(p.b, bytes), at + bytes);
+    out.set(bigIntToBytes(p.w, bytes), at + 2 * bytes);
+  }
+  return out;
+}
+
+export function decodePresignatures(curve: Curve, encoded: Uint8Array): Presignature[] {
+  const { bytes } = CURVE_INFO[curve];
+  const size = 3 * bytes;
+  if (encoded.length % size !== 0) throw new RangeError(`presignatures for ${curve} come in ${size}-byte records`);
+  const out: Presignature[] = [];
+  for (let at = 0; at < encoded.length; at += size) {
+    const part = (i: number) => bytesToBigInt(encoded.subarray(at + i * bytes, at + (i + 1) * bytes));
+    out.push({ r: part(0), b: part(1), w: part(2) });
+  }
+  encoded.fill(0);
+  return out;
 }
 
 /** bits2int of SEC 1 / RFC 6979 §2.3.2: the leftmost bits of the digest, as many as n has. */
@@ -85,15 +145,15 @@ function digestToInt(curve: Curve, digest: Buffer): bigint {
   return excess > 0 ? z >> BigInt(excess) : z;
 }
 
-export function ecdsaSign(curve: Curve, d: bigint, digest: Buffer): Buffer {
+/** Signs with `pre` when given (it must be fresh: see Presignature), else with a presignature computed here. */
+export function ecdsaSign(curve: Curve, d: bigint, digest: Buffer, pre?: Presignature): Buffer {
   const n = CURVE_ORDER[curve];
   const { bytes } = CURVE_INFO[curve];
   const z = digestToInt(curve, digest);
   for (;;) {
-    const k = randomScalar(n, bytes);
-    const r = baseMulXModN(curve, k);
-    if (r === undefined || r === 0n) continue;
-    const s = blindedQuotient(n, bytes, z, r, d, k);
+    const { r, b, w } = pre ?? presign(curve);
+    pre = undefined;
+    const s = blindedProduct(n, z, r, d, b, w);
     if (s === 0n) continue;
     return Buffer.concat([bigIntToBytes(r, bytes), bigIntToBytes(s, bytes)]);
   }

@@ -22,6 +22,7 @@ import {
 } from 'node:crypto';
 import { inspect } from 'node:util';
 import { ecdsaSign, ecdsaVerify, CURVE_ORDER } from './ecdsa.js';
+import { takePresignature } from './ecdsa-presign.js';
 import { badAlgorithm, badParameter, decryptionFailed, CryptoError } from './errors.js';
 import { OCT_KEY_SIZES, bytesToBigInt, parseCurve, toNodeJwk, type Curve, type Kty, type PrivateJwk } from './jwk.js';
 import { HASH_BYTES, pkcs1Sign, pkcs1Verify, pssSign, pssVerify, type HashName } from './rsa.js';
@@ -244,7 +245,7 @@ export class UsableKey {
     const scheme = this.#scheme(alg, digest);
     const dg = requireBytes(digest, 'digest');
     const m = this.#m;
-    if (scheme.kind === 'ecdsa' && m.kty === 'EC') return ecdsaSign(m.curve, m.d, dg);
+    if (scheme.kind === 'ecdsa' && m.kty === 'EC') return ecdsaSign(m.curve, m.d, dg, takePresignature(m.curve));
     if (scheme.kind === 'pkcs1' && m.kty === 'RSA') return pkcs1Sign(m.privateKey, scheme.hash, dg);
     if (scheme.kind === 'pss' && m.kty === 'RSA') return pssSign(m.privateKey, m.modBits, scheme.hash, dg);
     throw badAlgorithm(`${alg} is not valid for this key`);
