@@ -1,7 +1,8 @@
 // The host loop around the consensus core (etcd's "raftNode"): it ticks the
 // core, persists each Ready with one synced LevelDB batch — log, hard state,
 // applied state and applied index together (group commit) — then sends the
-// messages, and resolves the proposals and reads that wait on the batch.
+// messages and resolves the reads that wait on the batch. A proposal is
+// resolved as soon as its entry is applied (see handleReady).
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -342,6 +343,11 @@ export class Replica {
     if (rd.hardState !== undefined) ops.push(store.hardStateOp(rd.hardState));
     this.persistEntries(rd.entries, ops);
     const applied = installedGen === undefined ? this.applyEntries(rd.committedEntries, ops) : [];
+    // Their writers hear now, not after this batch's fsync: an applied entry
+    // is committed, so it is already durable in a quorum's logs, and should
+    // this node fail before the batch is on disk, it applies the entry again
+    // from the log on restart, to the same result.
+    for (const { entry, result } of applied) this.resolveProposal(entry, result);
     // Applied state is synced too. Unsynced, it would survive kill -9 (the
     // OS has it) but not a power loss that lands after LevelDB switched to a
     // new log file: LevelDB does not sync the old file at the switch, so a
@@ -361,11 +367,11 @@ export class Replica {
       // Entries after the snapshot in the same Ready apply on the new state.
       const ops2: BatchOp[] = [];
       const more = this.applyEntries(rd.committedEntries, ops2);
+      for (const { entry, result } of more) this.resolveProposal(entry, result);
       await store.write(ops2, true);
       applied.push(...more);
     }
     if (!sendFirst) this.sendMessages(rd.messages);
-    for (const { entry, result } of applied) this.resolveProposal(entry, result);
     for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index);
     this.raw.advance();
     this.reads.applied(this.appliedMeta.index);
