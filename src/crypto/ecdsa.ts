@@ -82,10 +82,16 @@ function blindedProduct(n: bigint, z: bigint, r: bigint, d: bigint, b: bigint, w
   return (numerator * w) % n;
 }
 
+/** A fresh blinding factor b and w = (den·b)^-1 mod n: the inversion only ever sees den·b. */
+function blindedInverse(n: bigint, bytes: number, den: bigint): { b: bigint; w: bigint } {
+  const b = randomScalar(n, bytes);
+  return { b, w: modInverse((den * b) % n, n) };
+}
+
 /** (z + r·d) / den mod n, blinded as the header explains. */
 function blindedQuotient(n: bigint, bytes: number, z: bigint, r: bigint, d: bigint, den: bigint): bigint {
-  const b = randomScalar(n, bytes);
-  return blindedProduct(n, z, r, d, b, modInverse((den * b) % n, n));
+  const { b, w } = blindedInverse(n, bytes, den);
+  return blindedProduct(n, z, r, d, b, w);
 }
 
 /** What a signature needs besides the key and the digest; secret, and used once. */
@@ -105,8 +111,7 @@ export function presign(curve: Curve): Presignature {
     const k = randomScalar(n, bytes);
     const r = baseMulXModN(curve, k);
     if (r === undefined || r === 0n) continue;
-    const b = randomScalar(n, bytes);
-    return { r, b, w: modInverse((k * b) % n, n) };
+    return { r, ...blindedInverse(n, bytes, k) };
   }
 }
 
