@@ -260,7 +260,7 @@ function readProfiles(dir: string, nodeOfPid: Map<number, string>, leaderId: str
   }
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>: thread 0 is the node's event loop; the others are
-    // its RSA worker threads, left in the folder.
+    // its crypto worker threads (RSA, ECDSA presignatures), left in the folder.
     const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\./.exec(f);
     const node = m?.[2] === '0' ? nodeOfPid.get(Number(m[1])) : undefined;
     if (node !== undefined) profiles.push({ ...summarizeProfile(join(dir, f)), cluster, node, leader: node === leaderId });

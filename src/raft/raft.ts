@@ -3,6 +3,11 @@
 // leadership transfer (§3.10) and membership changes (§4, §6). It reacts to
 // ticks, messages and proposals, and leaves what it wants done in `msgs` and
 // its log's cursors; RawNode turns that into Ready batches.
+//
+// The class reads in sections, each under a "// ---- Name ----" line:
+// Queries, Transitions (become*), Ticks, Elections, Messages (step and the
+// per-role handlers), Replication, Proposals (and configuration changes),
+// Reads, Leadership transfer, Output (send), Invariants.
 
 import type { Config } from './confchange.js';
 import {
