@@ -102,9 +102,6 @@ async function main(): Promise<void> {
     logger,
   });
   await replica.open();
-  // Loading the state mapped its tables into this process; nothing else uses
-  // the store yet, so give them back.
-  await store.reopen();
 
   const primaryRegion = topology.regions.find((r) => r.role === 'primary')!;
   const isSecondary = region.role === 'secondary';

@@ -43,15 +43,23 @@ export interface PersistedRaft {
 
 /**
  * LevelDB maps every table file it keeps open into the process, up to
- * maxOpenFiles - 10 of them, so a full read of the state (at start, for a
- * snapshot) leaves the data folder resident in RSS. The smallest table cache
- * and table size LevelDB accepts bound that at about 64 MB, however large the
- * data. The store is read in full only at start and for snapshots, so
- * reopening tables costs little.
+ * maxOpenFiles - 10 of them, so a full read of the state (at start, to
+ * install a snapshot, to stream one) leaves the data folder resident in RSS.
+ * The smallest table cache and table size LevelDB accepts bound that at about
+ * 64 MB, however large the data, and a full read gives them back when it
+ * ends (releaseMappings).
  */
 const MEMORY_BOUNDS = { maxOpenFiles: 64 + 10, maxFileSize: 1024 * 1024 } as const;
 
 export class NodeStore {
+  /** Operations started and not finished; a reopen waits for them. */
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  /** Iterators open: a reopen would close them, so none is done while any is. */
+  private openIterators = 0;
+  /** Set while the database is closed for a reopen: everything else waits for it. */
+  private reopening: Promise<void> | undefined;
+
   private constructor(
     readonly db: Level<string, Uint8Array>,
     /** Generation of the state records in use. */
@@ -69,60 +77,119 @@ export class NodeStore {
   }
 
   async close(): Promise<void> {
+    await this.admit();
     await this.db.close();
   }
 
   /**
    * Closes and reopens the database, which unmaps the tables a full read
-   * mapped (see MEMORY_BOUNDS). Only while nothing else uses the store.
+   * mapped (see MEMORY_BOUNDS), unless an iterator is open (it would be
+   * closed under its reader): then it does nothing and returns false.
+   * Operations that start meanwhile wait for it; the ones in flight finish
+   * first. Tens of milliseconds: for after a full read, not routine.
    */
-  async reopen(): Promise<void> {
-    await this.db.close();
-    await this.db.open();
+  async releaseMappings(): Promise<boolean> {
+    await this.admit();
+    if (this.openIterators > 0) return false;
+    let reopened!: () => void;
+    this.reopening = new Promise<void>((resolve) => (reopened = resolve));
+    try {
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      await this.db.close();
+      await this.db.open();
+      return true;
+    } finally {
+      this.drained = undefined;
+      this.reopening = undefined;
+      reopened();
+    }
+  }
+
+  /** Waits while a reopen has the database closed. */
+  private async admit(): Promise<void> {
+    while (this.reopening !== undefined) await this.reopening;
+  }
+
+  /** Runs one database operation, counted so that a reopen can wait for it. */
+  private async use<T>(op: () => Promise<T>): Promise<T> {
+    if (this.reopening !== undefined) await this.admit();
+    this.inFlight++;
+    try {
+      return await op();
+    } finally {
+      if (--this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /**
+   * A database iterator, counted as open until it is closed. One that reads
+   * the whole state gives back the mappings it left when it closes.
+   */
+  private async openIterator(options: { gt?: string; gte?: string; lt: string }, fullRead = false) {
+    await this.admit();
+    const it = this.db.iterator(options);
+    this.openIterators++;
+    let open = true;
+    return {
+      next: () => it.next(),
+      close: async () => {
+        if (!open) return;
+        open = false;
+        this.openIterators--;
+        await it.close();
+        if (fullRead) await this.releaseMappings();
+      },
+    };
   }
 
   /** Whether this node has ever persisted Raft state. */
   async isInitialized(): Promise<boolean> {
-    return (await this.db.get(HARD_STATE_KEY)) !== undefined;
+    return (await this.use(() => this.db.get(HARD_STATE_KEY))) !== undefined;
   }
 
   async loadRaft(): Promise<PersistedRaft | undefined> {
-    const hs = await this.db.get(HARD_STATE_KEY);
-    const snap = await this.db.get(SNAPSHOT_KEY);
+    const hs = await this.use(() => this.db.get(HARD_STATE_KEY));
+    const snap = await this.use(() => this.db.get(SNAPSHOT_KEY));
     if (hs === undefined || snap === undefined) return undefined;
     const snapshot = decodeSnapshotMeta(snap);
-    const appliedBytes = await this.db.get(APPLIED_KEY);
+    const appliedBytes = await this.use(() => this.db.get(APPLIED_KEY));
     const applied = appliedBytes === undefined ? snapshot : decodeSnapshotMeta(appliedBytes);
     const entries: Entry[] = [];
-    for await (const value of this.db.values({ gt: entryKey(snapshot.index), lt: ENTRY_PREFIX + '~' })) {
-      entries.push(decodeEntry(value));
+    const it = await this.openIterator({ gt: entryKey(snapshot.index), lt: ENTRY_PREFIX + '~' });
+    try {
+      for (let next = await it.next(); next !== undefined; next = await it.next()) entries.push(decodeEntry(next[1]));
+    } finally {
+      await it.close();
     }
     return { hardState: decodeHardState(hs), snapshot, entries, applied };
   }
 
-  /** The vault state records of the generation in use, as [record key, value]. */
+  /** The vault state records of the generation in use, as [record key, value]. A full read: see MEMORY_BOUNDS. */
   async *stateRecords(gen = this.gen): AsyncGenerator<[string, Uint8Array]> {
     const prefix = genPrefix(gen);
-    for await (const [key, value] of this.db.iterator({ gt: prefix, lt: prefix + '\uffff' })) {
-      yield [key.slice(prefix.length), value];
+    const it = await this.openIterator({ gt: prefix, lt: prefix + '\uffff' }, true);
+    try {
+      for (let next = await it.next(); next !== undefined; next = await it.next()) yield [next[0].slice(prefix.length), next[1]];
+    } finally {
+      await it.close();
     }
   }
 
   async write(ops: readonly BatchOp[], sync: boolean): Promise<void> {
     if (ops.length === 0) return;
-    await this.db.batch(ops as BatchOp[], { sync });
+    await this.use(() => this.db.batch(ops as BatchOp[], { sync }));
   }
 
   /** Deletes log entries up to and including `index`, off the critical path. */
   async compactLog(index: number): Promise<void> {
-    await this.db.clear({ gte: ENTRY_PREFIX, lte: entryKey(index) });
+    await this.use(() => this.db.clear({ gte: ENTRY_PREFIX, lte: entryKey(index) }));
   }
 
   /** Removes state records of generations other than the one in use (left by an interrupted install). */
   async dropOtherGenerations(): Promise<void> {
     const keep = genPrefix(this.gen);
-    await this.db.clear({ gte: STATE_PREFIX, lt: keep });
-    await this.db.clear({ gt: keep + '\uffff', lt: STATE_PREFIX + '\uffff' });
+    await this.use(() => this.db.clear({ gte: STATE_PREFIX, lt: keep }));
+    await this.use(() => this.db.clear({ gt: keep + '\uffff', lt: STATE_PREFIX + '\uffff' }));
   }
 
   hardStateOp(hs: HardState): BatchOp {
@@ -147,11 +214,12 @@ export class NodeStore {
 
   /**
    * A consistent view of the applied state for streaming to a follower: its
-   * meta and its records, read from one LevelDB snapshot.
+   * meta and its records, read from one LevelDB snapshot. A full read: see
+   * MEMORY_BOUNDS.
    */
   async openStateSnapshot(): Promise<{ meta: SnapshotMeta; records: AsyncGenerator<[string, Uint8Array]>; close: () => Promise<void> }> {
     // One iterator over s/ and v/ gives both under the same implicit snapshot.
-    const it = this.db.iterator({ gte: 's/', lt: STATE_PREFIX + '\uffff' });
+    const it = await this.openIterator({ gte: 's/', lt: STATE_PREFIX + '\uffff' }, true);
     let meta: SnapshotMeta | undefined;
     let gen = 1;
     const pending: [string, Uint8Array][] = [];
