@@ -22,6 +22,7 @@ import { Router, type ServerContext } from './server/handler.js';
 import { GeoFollower } from './geo/follower.js';
 import { GeoSource } from './geo/source.js';
 import { boundHeapGrowth } from './heap-growth.js';
+import { startIdleCollection } from './idle-collect.js';
 import { registerPublicServices } from './server/services.js';
 import { StatusCollector, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
@@ -78,6 +79,10 @@ async function main(): Promise<void> {
   const topology = loadTopology(args.topology);
   const { node: self, region } = findNode(topology, args.node);
   const logger = pino({ level: args.logLevel, base: { node: self.id, region: region.name } });
+  const MB = 1024 * 1024;
+  startIdleCollection({
+    onCollect: (before, after, ms) => logger.info({ heldMB: Math.round(before / MB), afterMB: Math.round(after / MB), ms: Math.round(ms) }, 'collected garbage while idle'),
+  });
 
   // The master key is checked before anything on disk is touched.
   const masterKey = loadMasterKey(args.masterKey);
