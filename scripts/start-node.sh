@@ -13,8 +13,9 @@ if pid=$(pid_of "$node_id"); then
 fi
 dir="$DATA/$node_id"
 mkdir -p "$dir"
-# --max-semi-space-size: see NODE_FLAGS in test/integration/cluster.ts.
-nohup node --max-semi-space-size=8 "$ROOT/dist/src/node.js" --topology "$TOPOLOGY" --node "$node_id" \
+# --max-semi-space-size and MALLOC_MMAP_THRESHOLD_: see NODE_FLAGS and
+# NODE_ENV in test/integration/cluster.ts.
+MALLOC_MMAP_THRESHOLD_=131072 nohup node --max-semi-space-size=8 "$ROOT/dist/src/node.js" --topology "$TOPOLOGY" --node "$node_id" \
   --data-dir "$dir" --master-key "$MASTER_KEY" --fault-injection \
   >>"$dir/node.log" 2>&1 </dev/null &
 echo $! >"$dir/pid"

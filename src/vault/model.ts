@@ -124,9 +124,14 @@ export function findVersion<R extends VersionRecord | KeyVersion>(e: Entry<R>, i
 /** The tags of most versions: shared, so never mutated (frozen, so that a mistake throws). */
 export const NO_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-/** Kept bytes up to this size share slabs of KEPT_SLAB_BYTES; larger ones get an ArrayBuffer of their own. */
+/**
+ * Kept bytes up to this size share slabs of KEPT_SLAB_BYTES; larger ones get
+ * an ArrayBuffer of their own. A slab is above glibc's mmap threshold (see
+ * NODE_ENV in test/integration/cluster.ts), so it does not sit in the malloc
+ * heap among short-lived buffers.
+ */
 const KEPT_SHARED_MAX = 2048;
-const KEPT_SLAB_BYTES = 16 * 1024;
+const KEPT_SLAB_BYTES = 256 * 1024;
 let keptSlab = new ArrayBuffer(0);
 let keptOffset = 0;
 

@@ -22,6 +22,16 @@ export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
  * gives back once the node is idle (measured with 100,000 secrets).
  */
 export const NODE_FLAGS = ['--max-semi-space-size=8'];
+/**
+ * The environment every keyraft node runs with, as scripts/start-node.sh sets
+ * it. glibc raises its mmap threshold to the largest mapped block freed (up
+ * to 32 MB): from then on the state's long-lived 256 KB slabs (keptBytes)
+ * land in the heap among short-lived buffers, whose holes stay resident when
+ * freed. A fixed threshold keeps every block of 128 KB or more in a mapping
+ * of its own, returned when freed: 15-25 MB less per node with 100,000
+ * secrets.
+ */
+export const NODE_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /** Ports already given out by this process: the OS may offer a just-closed one again. */
 const handedOut = new Set<number>();
@@ -144,7 +154,7 @@ export class TestCluster {
       '--fault-injection',
       ...extraArgs,
     ];
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...NODE_ENV } });
     const log = (chunk: Buffer) => writeFileSync(n.logFile, chunk, { flag: 'a' });
     proc.stdout!.on('data', log);
     proc.stderr!.on('data', log);
