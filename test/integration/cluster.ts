@@ -223,10 +223,10 @@ export class TestCluster {
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
 
-  /** Kills every process and removes the folder. */
+  /** Kills every process and removes the folder (kept, logs and data, with KEYRAFT_KEEP_TEST_DIRS=1). */
   async destroy(): Promise<void> {
     await Promise.all(this.nodes.map((n) => this.kill(n.id)));
-    rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.KEYRAFT_KEEP_TEST_DIRS !== '1') rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
