@@ -46,8 +46,8 @@ export interface PersistedRaft {
  * maxOpenFiles - 10 of them, so a full read of the state (at start, to
  * install a snapshot, to stream one) leaves the data folder resident in RSS.
  * The smallest table cache and table size LevelDB accepts bound that at about
- * 64 MB, however large the data, and a full read gives them back when it
- * ends (releaseMappings).
+ * 64 MB, however large the data, and a full read (or clearing a whole
+ * generation) gives them back when it ends (releaseMappings).
  */
 const MEMORY_BOUNDS = { maxOpenFiles: 64 + 10, maxFileSize: 1024 * 1024 } as const;
 
@@ -185,11 +185,16 @@ export class NodeStore {
     await this.use(() => this.db.clear({ gte: ENTRY_PREFIX, lte: entryKey(index) }));
   }
 
-  /** Removes state records of generations other than the one in use (left by an interrupted install). */
+  /**
+   * Removes state records of generations other than the one in use: the
+   * state an install replaced, or what an interrupted one left. Clearing
+   * reads the whole range, so it is a full read too (see MEMORY_BOUNDS).
+   */
   async dropOtherGenerations(): Promise<void> {
     const keep = genPrefix(this.gen);
     await this.use(() => this.db.clear({ gte: STATE_PREFIX, lt: keep }));
     await this.use(() => this.db.clear({ gt: keep + '\uffff', lt: STATE_PREFIX + '\uffff' }));
+    await this.releaseMappings();
   }
 
   hardStateOp(hs: HardState): BatchOp {
