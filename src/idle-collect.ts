@@ -6,9 +6,9 @@
 // space, the half-empty pages it lay on, and the ArrayBuffers of streamed
 // records). So when a busy stretch is followed by a nearly idle interval and
 // the old generation's pages and the ArrayBuffers take GARBAGE_BYTES more
-// than after the last collection, one full, compacting collection runs: a pause of 100-200
-// ms with 100,000 secrets, once per burst, when nothing waits. A steady
-// light load never triggers it: it is never busy.
+// than after the last collection, one full, compacting collection runs: a
+// pause of 100-200 ms with 100,000 secrets, once per burst, when nothing
+// waits. A steady light load never triggers it: it is never busy.
 
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
