@@ -1,31 +1,27 @@
 // The Raft state machine: elections (§5.2, with PreVote and CheckQuorum from
-// the thesis §9.6), log replication (§5.3, §5.4), ReadIndex (§6.4),
-// leadership transfer (§3.10) and membership changes (§4, §6). It reacts to
-// ticks, messages and proposals, and leaves what it wants done in `msgs` and
-// its log's cursors; RawNode turns that into Ready batches.
+// the thesis §9.6) and log replication (§5.3, §5.4). It reacts to ticks,
+// messages and proposals, and leaves what it wants done in `msgs` and its
+// log's cursors; RawNode turns that into Ready batches.
+//
+// Three concerns live in modules of their own, each owned by this class and
+// given a narrow host view of it: ReadIndex (§6.4) in readonly.ts,
+// leadership transfer (§3.10) in transfer.ts and membership changes (§4, §6)
+// in membership.ts. This class routes messages and ticks to them, and keeps
+// what changes its own role or log: proposing and applying a conf change.
 //
 // The class reads in sections, each under a "// ---- Name ----" line:
 // Queries, Transitions (become*), Ticks, Elections, Messages (step and the
 // per-role handlers), Replication, Proposals (and configuration changes),
-// Reads, Leadership transfer, Output (send), Invariants.
+// Output (send), Invariants.
 
 import type { Config } from './confchange.js';
-import {
-  ConfChangeError,
-  LEAVE_JOINT,
-  applyChange,
-  assertConfig,
-  configFromState,
-  configMembers,
-  configToState,
-  encodeConfChange,
-  isJoint,
-  type ConfChange,
-} from './confchange.js';
+import { LEAVE_JOINT, assertConfig, configFromState, configToState, encodeConfChange, type ConfChange } from './confchange.js';
 import { RaftLog } from './log.js';
+import { Membership } from './membership.js';
 import { Progress, ProgressState } from './progress.js';
 import { VoteResult, jointCommitted, jointVote, type JointVoters } from './quorum.js';
-import { ReadOnlyQueue } from './readonly.js';
+import { ReadIndex } from './readonly.js';
+import { LeaderTransfer, TRANSFER_CONTEXT, isTransferCampaign } from './transfer.js';
 import type { ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot } from './types.js';
 import { EntryType, MessageType, NONE, ProposalDropped, StateRole, invariant, message } from './types.js';
 
@@ -64,12 +60,6 @@ export interface PersistedState {
   readonly conf: ConfState;
 }
 
-const TRANSFER_CONTEXT = new TextEncoder().encode('transfer');
-
-function isTransferCampaign(context: Uint8Array | undefined): boolean {
-  return context !== undefined && Buffer.from(context).equals(TRANSFER_CONTEXT);
-}
-
 function voteRespType(t: MessageType): MessageType {
   return t === MessageType.PreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
 }
@@ -81,18 +71,14 @@ export class Raft {
   lead: NodeId = NONE;
   role: StateRole = StateRole.Follower;
   readonly log: RaftLog;
-  config: Config;
   readonly progress = new Map<NodeId, Progress>();
   msgs: Message[] = [];
   readStates: ReadState[] = [];
-  leadTransferee: NodeId = NONE;
-  /** Index of the last conf change proposed; another waits until it is applied. */
-  pendingConfIndex = 0;
 
+  private readonly membership: Membership;
+  private readonly reads: ReadIndex;
+  private readonly transfer: LeaderTransfer;
   private votes = new Map<NodeId, boolean>();
-  private readonly readOnly = new ReadOnlyQueue();
-  /** ReadIndex requests that wait for this leader's first commit in its term. */
-  private pendingReadIndex: Message[] = [];
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -110,8 +96,29 @@ export class Raft {
     this.term = hs.term;
     this.vote = hs.vote;
     this.log = new RaftLog(persisted.snapshot, persisted.entries, hs.commit, persisted.applied);
-    this.config = configFromState(persisted.conf);
-    this.rebuildProgress();
+    this.membership = new Membership(
+      { id: this.id, log: this.log, progress: this.progress, maxInflight: cfg.maxInflight },
+      persisted.conf,
+    );
+    this.reads = new ReadIndex({
+      id: this.id,
+      log: this.log,
+      term: () => this.term,
+      voters: () => this.voters,
+      addReadState: (rs) => this.readStates.push(rs),
+      send: (m) => this.send(m),
+      bcastHeartbeat: (context) => this.bcastHeartbeat(context),
+    });
+    this.transfer = new LeaderTransfer({
+      id: this.id,
+      log: this.log,
+      progress: this.progress,
+      send: (m) => this.send(m),
+      sendAppend: (to) => this.sendAppend(to),
+      resetElectionElapsed: () => {
+        this.electionElapsed = 0;
+      },
+    });
     this.becomeFollower(this.term, NONE);
   }
 
@@ -119,6 +126,10 @@ export class Raft {
 
   get hardState(): HardState {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  private get config(): Config {
+    return this.membership.config;
   }
 
   get confState(): ConfState {
@@ -134,8 +145,9 @@ export class Raft {
     return this.config.incoming.has(this.id) || this.config.outgoing.has(this.id);
   }
 
-  private get isSingleVoter(): boolean {
-    return this.config.outgoing.size === 0 && this.config.incoming.size === 1 && this.config.incoming.has(this.id);
+  /** The node leadership is moving to, or NONE. */
+  get leadTransferee(): NodeId {
+    return this.transfer.transferee;
   }
 
   // ---- Transitions ----
@@ -149,16 +161,15 @@ export class Raft {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.cfg.electionTick + Math.floor(this.cfg.random() * this.cfg.electionTick);
-    this.abortLeaderTransfer();
+    this.transfer.abortLeaderTransfer();
     this.votes = new Map();
     for (const [id, pr] of this.progress) {
       const fresh = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight, pr.isLearner);
       if (id === this.id) fresh.match = this.log.stable;
       this.progress.set(id, fresh);
     }
-    this.pendingConfIndex = 0;
-    this.readOnly.clear();
-    this.pendingReadIndex = [];
+    this.membership.pendingConfIndex = 0;
+    this.reads.clear();
     this.broadcastPending = false;
   }
 
@@ -191,7 +202,7 @@ export class Raft {
     this.progress.get(this.id)?.becomeReplicate();
     // A conf change may sit uncommitted in the log; no other may be proposed
     // until everything up to here is applied.
-    this.pendingConfIndex = this.log.lastIndex;
+    this.membership.pendingConfIndex = this.log.lastIndex;
     // §8: an entry of its own term lets the leader learn what is committed.
     this.appendEntries([{ type: EntryType.Normal, data: new Uint8Array() }]);
   }
@@ -218,12 +229,12 @@ export class Raft {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) this.checkQuorum();
       // A transfer that did not finish within an election timeout is abandoned.
-      if (this.role === StateRole.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+      if (this.role === StateRole.Leader && this.leadTransferee !== NONE) this.transfer.abortLeaderTransfer();
     }
     if (this.role !== StateRole.Leader) return;
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
       this.heartbeatElapsed = 0;
-      this.bcastHeartbeat(this.readOnly.lastContext);
+      this.bcastHeartbeat(this.reads.lastContext);
     }
   }
 
@@ -349,13 +360,13 @@ export class Raft {
   private stepLeader(m: Message): void {
     switch (m.type) {
       case MessageType.Beat:
-        this.bcastHeartbeat(this.readOnly.lastContext);
+        this.bcastHeartbeat(this.reads.lastContext);
         return;
       case MessageType.ReadIndex:
-        this.handleReadIndex(m);
+        this.reads.handleReadIndex(m);
         return;
       case MessageType.TransferLeader:
-        this.handleTransferLeader(m.from);
+        this.transfer.handleTransferLeader(m.from);
         return;
     }
     const pr = this.progress.get(m.from);
@@ -373,10 +384,7 @@ export class Raft {
         // alive, so let one more through; it will reveal any gap.
         if (pr.state === ProgressState.Replicate && pr.inflights.full) pr.inflights.freeFirstOne();
         if (pr.match < this.log.lastIndex) this.sendAppend(m.from);
-        if (m.context !== undefined && m.context.length > 0) {
-          this.readOnly.recvAck(m.from, m.context);
-          for (const read of this.readOnly.release(m.context, this.voters)) this.answerRead(read.request, read.index);
-        }
+        if (m.context !== undefined && m.context.length > 0) this.reads.recvHeartbeatAck(m.from, m.context);
         break;
       case MessageType.SnapStatus:
         if (pr.state !== ProgressState.Snapshot) return;
@@ -422,9 +430,7 @@ export class Raft {
     while (this.sendAppend(m.from, false)) {
       // each call sends one more message
     }
-    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex) {
-      this.send(message({ type: MessageType.TimeoutNow, to: m.from }));
-    }
+    this.transfer.appendAccepted(m.from, pr);
   }
 
   private stepCandidate(m: Message): void {
@@ -537,9 +543,7 @@ export class Raft {
       return false;
     }
     this.log.restore(snap);
-    this.config = config;
-    assertConfig(this.config);
-    this.rebuildProgress();
+    this.membership.restore(config);
     return true;
   }
 
@@ -597,7 +601,7 @@ export class Raft {
     const index = jointCommitted(this.voters, (id) => this.progress.get(id)?.match ?? 0);
     const committedInTerm = this.log.committed;
     if (!this.log.maybeCommit(index, this.term)) return false;
-    if (this.log.term(committedInTerm) !== this.term) this.releasePendingReadIndex();
+    if (this.log.term(committedInTerm) !== this.term) this.reads.releasePendingReadIndex();
     return true;
   }
 
@@ -631,17 +635,9 @@ export class Raft {
 
   proposeConfChange(cc: ConfChange): void {
     this.assertCanPropose();
-    if (this.pendingConfIndex > this.log.applied) {
-      throw new ProposalDropped('a configuration change is still pending');
-    }
-    try {
-      applyChange(this.config, cc); // validates only
-    } catch (e) {
-      if (e instanceof ConfChangeError) throw new ProposalDropped(e.message);
-      throw e;
-    }
+    this.membership.checkProposal(cc);
     this.appendEntries([{ type: EntryType.ConfChange, data: encodeConfChange(cc) }]);
-    this.pendingConfIndex = this.log.lastIndex;
+    this.membership.pendingConfIndex = this.log.lastIndex;
   }
 
   private assertCanPropose(): void {
@@ -652,10 +648,8 @@ export class Raft {
 
   /** Applies a committed conf change; returns the new membership. */
   applyConfChange(cc: ConfChange): ConfState {
-    this.config = applyChange(this.config, cc);
-    assertConfig(this.config);
-    this.rebuildProgress();
-    if (this.leadTransferee !== NONE && !this.progress.has(this.leadTransferee)) this.abortLeaderTransfer();
+    this.membership.apply(cc);
+    if (this.leadTransferee !== NONE && !this.progress.has(this.leadTransferee)) this.transfer.abortLeaderTransfer();
     if (this.role === StateRole.Leader) {
       if (!this.promotable) {
         // Removed or demoted: step down; the remaining voters elect a leader.
@@ -665,90 +659,16 @@ export class Raft {
         this.broadcastPending = true;
       }
     }
-    return configToState(this.config);
+    return this.confState;
   }
 
   /** Called once the host applied up to `index`. */
   appliedTo(index: number): void {
     this.log.appliedTo(index);
     // Joint consensus with auto-leave: once the joint config is applied, leave it.
-    if (
-      this.role === StateRole.Leader &&
-      isJoint(this.config) &&
-      this.config.autoLeave &&
-      this.pendingConfIndex <= this.log.applied &&
-      this.leadTransferee === NONE
-    ) {
+    if (this.role === StateRole.Leader && this.membership.shouldAutoLeave && this.leadTransferee === NONE) {
       this.proposeConfChange(LEAVE_JOINT);
     }
-  }
-
-  private rebuildProgress(): void {
-    const members = configMembers(this.config);
-    for (const id of [...this.progress.keys()]) if (!members.has(id)) this.progress.delete(id);
-    for (const id of members) {
-      const isLearner = this.config.learners.has(id) || this.config.learnersNext.has(id);
-      const pr = this.progress.get(id);
-      if (pr === undefined) {
-        const fresh = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight, isLearner);
-        if (id === this.id) fresh.match = this.log.stable;
-        // A new member counts as active so that it can be sent a snapshot.
-        fresh.recentActive = true;
-        this.progress.set(id, fresh);
-      } else {
-        pr.isLearner = isLearner;
-      }
-    }
-  }
-
-  // ---- Reads ----
-
-  private handleReadIndex(m: Message): void {
-    if (this.isSingleVoter) {
-      this.answerRead(m, this.log.committed);
-      return;
-    }
-    // §6.4: the commit index is only known to be current once an entry of
-    // this term is committed.
-    if (this.log.term(this.log.committed) !== this.term) {
-      this.pendingReadIndex.push(m);
-      return;
-    }
-    this.readOnly.add(this.log.committed, m);
-    this.readOnly.recvAck(this.id, m.context);
-    this.bcastHeartbeat(m.context);
-  }
-
-  private releasePendingReadIndex(): void {
-    const pending = this.pendingReadIndex;
-    this.pendingReadIndex = [];
-    for (const m of pending) this.handleReadIndex(m);
-  }
-
-  private answerRead(request: Message, index: number): void {
-    if (request.from === NONE || request.from === this.id) {
-      this.readStates.push({ index, context: request.context ?? new Uint8Array() });
-    } else {
-      this.send(message({ type: MessageType.ReadIndexResp, to: request.from, index, context: request.context }));
-    }
-  }
-
-  // ---- Leadership transfer ----
-
-  private handleTransferLeader(transferee: NodeId): void {
-    const pr = this.progress.get(transferee);
-    if (pr === undefined || pr.isLearner || transferee === this.id) return;
-    if (this.leadTransferee === transferee) return;
-    this.abortLeaderTransfer();
-    // The transfer must finish within an election timeout.
-    this.electionElapsed = 0;
-    this.leadTransferee = transferee;
-    if (pr.match === this.log.lastIndex) this.send(message({ type: MessageType.TimeoutNow, to: transferee }));
-    else this.sendAppend(transferee);
-  }
-
-  private abortLeaderTransfer(): void {
-    this.leadTransferee = NONE;
   }
 
   // ---- Output ----

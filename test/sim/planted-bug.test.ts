@@ -35,7 +35,7 @@ const bugs: PlantedBug[] = [
   },
   {
     name: 'ReadIndex answered without a heartbeat round (§6.4)',
-    file: 'raft.ts',
+    file: 'readonly.ts',
     find: 'if (this.isSingleVoter) {',
     replace: 'if (this.isSingleVoter || true) {',
     expect: /stale read/,
