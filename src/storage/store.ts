@@ -177,7 +177,23 @@ export class NodeStore {
 
   async write(ops: readonly BatchOp[], sync: boolean): Promise<void> {
     if (ops.length === 0) return;
-    await this.use(() => this.db.batch(ops as BatchOp[], { sync }));
+    // The chained form: the array form copies every operation into a fresh
+    // object that the binding then reads back property by property: for the
+    // records of one SetSecret, 35 against 13 µs of CPU (20 against 3 µs
+    // before the write is even queued).
+    await this.use(async () => {
+      const batch = this.db.batch();
+      try {
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+      } catch (e) {
+        await batch.close();
+        throw e;
+      }
+      await batch.write({ sync });
+    });
   }
 
   /** Deletes log entries up to and including `index`, off the critical path. */
