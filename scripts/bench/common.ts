@@ -32,6 +32,8 @@ export interface WorkResult {
   readonly elapsedMs: number;
   readonly maxUs: number;
   readonly hist: [number, number][];
+  /** CPU time this worker used while measuring (user + system), µs. */
+  readonly cpuUs: number;
 }
 
 export type FromWorker = { type: 'ready' } | { type: 'result'; result: WorkResult } | { type: 'failed'; error: string } | { type: 'listening'; port: number };

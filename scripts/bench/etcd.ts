@@ -57,6 +57,11 @@ export class EtcdCluster {
     return c;
   }
 
+  /** The members' process ids, for the CPU they use. */
+  get pids(): number[] {
+    return this.procs.flatMap((p) => (p.pid === undefined ? [] : [p.pid]));
+  }
+
   /** The leader's client address once the cluster answers, by etcdctl endpoint status. */
   async leader(timeoutMs = 30_000): Promise<string> {
     const until = Date.now() + timeoutMs;

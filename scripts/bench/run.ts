@@ -1,8 +1,8 @@
 // `make bench`: keyraft against etcd and against the machine's limits.
 // node dist/scripts/bench/run.js --help for the flags.
 
-import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,8 +127,25 @@ interface CaseResult {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** CPU time per call of the client processes and of the server's processes (every node or member), µs. */
+  clientCpuUs: number;
+  serverCpuUs?: number;
 }
 const results: CaseResult[] = [];
+
+const CLOCK_TICKS_PER_SEC = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU time a process has used (user + system, every thread), µs; 0 once it is gone. */
+function processCpuUs(pid: number): number {
+  try {
+    // Fields after the command name, which may hold spaces: utime and stime are the 14th and 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return 0;
+  }
+}
 
 async function runCase(
   system: System,
@@ -136,6 +153,8 @@ async function runCase(
   concurrency: number,
   base: Omit<WorkSpec, 'system' | 'op' | 'concurrency' | 'worker' | 'durationMs' | 'warmupMs'>,
   cluster?: string,
+  /** The server's processes, whose CPU time per call is reported. */
+  serverPids: readonly number[] = [],
 ): Promise<CaseResult> {
   const n = Math.min(workers, concurrency);
   const procs = Array.from({ length: n }, () => forkChild(WORKER));
@@ -149,8 +168,10 @@ async function runCase(
     });
     await Promise.all(ready);
     const done = procs.map((p) => next(p, durationMs + 60_000));
+    const serverCpu0 = serverPids.reduce((sum, pid) => sum + processCpuUs(pid), 0);
     for (const p of procs) p.send({ type: 'go' } satisfies ToWorker);
     const outs = (await Promise.all(done)).map((m) => (m as { result: WorkResult }).result);
+    const serverCpuUs = serverPids.reduce((sum, pid) => sum + processCpuUs(pid), 0) - serverCpu0;
     const hist = new Histogram();
     for (const r of outs) hist.addSparse(r.hist, r.maxUs);
     const firstError = outs.find((r) => r.firstError !== undefined)?.firstError;
@@ -161,6 +182,8 @@ async function runCase(
       errors: outs.reduce((s, r) => s + r.errors, 0),
       ...(firstError === undefined ? {} : { firstError }),
       p50Ms: hist.quantileMs(0.5), p99Ms: hist.quantileMs(0.99), p999Ms: hist.quantileMs(0.999), maxMs: hist.maxUs / 1000,
+      clientCpuUs: outs.reduce((sum, r) => sum + r.cpuUs, 0) / Math.max(1, hist.total),
+      ...(serverPids.length === 0 ? {} : { serverCpuUs: serverCpuUs / Math.max(1, hist.total) }),
     };
     results.push(res);
     progress(`${res.label} c=${concurrency}: ${fmt(res.opsPerSec)}/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}${res.errors ? `, ${res.errors} errors (${firstError})` : ''}`);
@@ -194,7 +217,7 @@ async function runEcho(): Promise<void> {
   try {
     const m = await next(server, 10_000);
     if (m.type !== 'listening') throw new Error('the echo server did not start');
-    for (const c of concurrencies) await runCase('echo', 'echo', c, { endpoints: [`127.0.0.1:${m.port}`] });
+    for (const c of concurrencies) await runCase('echo', 'echo', c, { endpoints: [`127.0.0.1:${m.port}`] }, undefined, server.pid === undefined ? [] : [server.pid]);
   } finally {
     server.kill('SIGKILL');
   }
@@ -239,7 +262,8 @@ async function runKeyraft(shape: string): Promise<void> {
     for (let i = 0; i < 16; i++) await a.setSecret({ vault, name: `get-${i}`, value });
     const ct = await a.encrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: Buffer.alloc(32, 7) });
     const base = { endpoints, vault, getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64') };
-    for (const op of cases) for (const c of concurrencies) await runCase('keyraft', op, c, base, shape);
+    const pids = [...nodeOfPid.keys()].filter((pid) => pid > 0);
+    for (const op of cases) for (const c of concurrencies) await runCase('keyraft', op, c, base, shape, pids);
   } finally {
     admin?.close();
     progress('keyraft: stopping the cluster');
@@ -278,8 +302,8 @@ async function runEtcd(): Promise<void> {
     progress(`etcd: leader ${leader}`);
     // The keys Range reads, as keyraft's GetSecret reads its 16 secrets.
     etcd.seed(16, 'x'.repeat(256));
-    for (const c of concurrencies) await runCase('etcd', 'put', c, { endpoints: [leader] });
-    for (const c of concurrencies) await runCase('etcd', 'range', c, { endpoints: [leader] });
+    for (const c of concurrencies) await runCase('etcd', 'put', c, { endpoints: [leader] }, undefined, etcd.pids);
+    for (const c of concurrencies) await runCase('etcd', 'range', c, { endpoints: [leader] }, undefined, etcd.pids);
   } finally {
     progress('etcd: stopping');
     cleanups.splice(cleanups.indexOf(stop), 1);
@@ -355,9 +379,9 @@ function reportProfiles(cluster: string): void {
 }
 function report(meta: Record<string, unknown>): void {
   const plain = { style: { head: [], border: [] } };
-  const main = new Table({ ...plain, head: ['case', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors'] });
-  for (const r of results) main.push([r.label, r.concurrency, fmt(r.opsPerSec), ms(r.p50Ms), ms(r.p99Ms), ms(r.p999Ms), r.errors]);
-  console.log('\nThroughput and latency (client processes over gRPC, 127.0.0.1)');
+  const main = new Table({ ...plain, head: ['case', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU µs/call', 'client CPU µs/call'] });
+  for (const r of results) main.push([r.label, r.concurrency, fmt(r.opsPerSec), ms(r.p50Ms), ms(r.p99Ms), ms(r.p999Ms), r.errors, r.serverCpuUs === undefined ? '-' : fmt(r.serverCpuUs), fmt(r.clientCpuUs)]);
+  console.log('\nThroughput and latency (client processes over gRPC, 127.0.0.1; CPU per call: every server process (all nodes or members) and every client process)');
   console.log(main.toString());
 
   const find = (system: System, op: string, c: number, cluster?: string) =>
