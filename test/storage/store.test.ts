@@ -1,6 +1,6 @@
 // The node's LevelDB store: a full read of the state gives back the table
 // mappings it left, and the reopen that does it neither loses nor fails
-// operations started around it.
+// operations started around it; and a batch is written whole or not at all.
 
 import t, { type Test } from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -80,4 +80,17 @@ t.test('no reopen while an iterator is open: it would be closed under its reader
   while ((await records.next()).done !== true) n++;
   t.equal(n, RECORDS, 'the read went on to the end');
   t.equal(await store.releaseMappings(), true, 'done once it ended');
+});
+
+t.test('a batch is all or nothing: one bad operation writes none of it, and the store goes on', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await NodeStore.open(dir);
+  t.teardown(() => store.close().catch(() => undefined));
+  const bad = { type: 'put', key: stateKey(1, 'bad'), value: undefined } as unknown as { type: 'put'; key: string; value: Uint8Array };
+  await t.rejects(store.write([{ type: 'put', key: stateKey(1, 'first'), value: value(1) }, bad], true));
+  await store.write([{ type: 'put', key: stateKey(1, 'next'), value: value(2) }], true);
+  const keys: string[] = [];
+  for await (const [key] of store.stateRecords()) keys.push(key);
+  t.same(keys, ['next'], 'nothing of the failed batch, and later writes land');
 });
