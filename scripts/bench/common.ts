@@ -40,8 +40,10 @@ export type FromWorker = { type: 'ready' } | { type: 'result'; result: WorkResul
 
 export const VALUE_BYTES = 256;
 
+/** For bytes sent and received as they are (the echo service; requests encoded beforehand). */
+export const identity = (b: Buffer): Buffer => b;
+
 /** The grpc-js ceiling: a unary method that returns its request's bytes. */
-const identity = (b: Buffer): Buffer => b;
 export const ECHO_SERVICE: grpc.ServiceDefinition = {
   echo: {
     path: '/bench.Echo/Echo',

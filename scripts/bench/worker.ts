@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { API_FILES, loadProtoRoot } from '../../src/protos.js';
-import { ECHO_SERVICE, VALUE_BYTES, etcdProtoFile, type FromWorker, type ToWorker, type WorkSpec } from './common.js';
+import { ECHO_SERVICE, VALUE_BYTES, etcdProtoFile, identity, type FromWorker, type ToWorker, type WorkSpec } from './common.js';
 import { Histogram } from './hist.js';
 
 type Op = (slot: number, i: number) => Promise<unknown>;
@@ -27,10 +27,6 @@ function rawUnary(client: grpc.Client, path: string, decode: (b: Buffer) => unkn
     new Promise((resolve, reject) =>
       client.makeUnaryRequest(path, identity, decode, request, { deadline: Date.now() + 10_000 }, (e, res) => (e ? reject(e) : resolve(res))),
     );
-}
-
-function identity(b: Buffer): Buffer {
-  return b;
 }
 
 /** Encodes each request once: `key` names the request (a slot's secret name, say). */
