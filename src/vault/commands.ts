@@ -244,11 +244,13 @@ function plain(v: unknown, isMap = false): unknown {
   if (v instanceof Uint8Array) return new Uint8Array(v);
   if (Array.isArray(v)) return v.map((x) => plain(x));
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.entries(v as Record<string, unknown>)
-        .filter(([k]) => isMap || !k.startsWith('_'))
-        .map(([k, x]) => [k, plain(x, !isMap && MAP_FIELDS.has(k))]),
-    );
+    const o = v as Record<string, unknown>;
+    // fromEntries defines each key, so a "__proto__" tag stays data.
+    if (isMap) return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
+    // A field name never starts with "_" (only the markers do), so plain assignment is safe.
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(o)) if (!k.startsWith('_')) out[k] = plain(o[k], MAP_FIELDS.has(k));
+    return out;
   }
   return v;
 }

@@ -32,6 +32,18 @@ export interface RequestRecord {
   result: ApplyResult;
 }
 
+/**
+ * What the state keeps of a remembered request: enough to recognize a retry
+ * or a reused id. The result stays in its encoded record until a retry asks
+ * for it, which is rare: cloning it for the memory on every apply cost more
+ * than the rest of a SetSecret's bookkeeping.
+ */
+export interface RememberedRequest {
+  readonly seq: number;
+  readonly fp: string;
+  readonly record: Uint8Array;
+}
+
 /** A kind's name is its header prefix; its versions go under the name plus "v". */
 export const recordKeys = {
   vault: (v: string) => `vault/${v}`,

@@ -21,7 +21,7 @@ import type {
   VaultInfo,
 } from './model.js';
 import type { ApplyOutcome, ApplyResult } from './outcome.js';
-import type { Mutation } from './records.js';
+import { type Mutation, decodeRequest } from './records.js';
 import * as q from './queries.js';
 import * as qk from './queries-keys.js';
 import { Store, StoreLoader, VaultBug } from './store.js';
@@ -124,7 +124,8 @@ export class VaultState {
             mutations: [],
           };
         }
-        return { result: structuredClone(seen.result), ...knownIndex(seen.index), mutations: [] };
+        const first = decodeRequest(seen.record);
+        return { result: first.result, ...knownIndex(first.index), mutations: [] };
       }
     }
     store.begin();
@@ -244,10 +245,9 @@ export class VaultState {
   private remember(requestId: string, index: number, fp: string, result: ApplyResult): void {
     const store = this.store;
     const seq = store.nextRequestSeq;
-    store.putRequest(requestId, { seq, index: knownIndex(index).index ?? 0, fp, result: structuredClone(result) });
-    while (store.requests.size > MAX_REMEMBERED_REQUESTS) {
-      store.removeRequest(store.requests.keys().next().value!);
-    }
+    // Encoded at once, so later changes to the state cannot reach it.
+    store.putRequest(requestId, { seq, index: knownIndex(index).index ?? 0, fp, result });
+    store.forgetRequestsBeyond(MAX_REMEMBERED_REQUESTS);
   }
 
   /** Removes soft-deleted secrets and keys past their purge date; queries already treat them as gone. */

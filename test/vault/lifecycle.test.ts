@@ -263,15 +263,25 @@ t.test(`the last ${MAX_REMEMBERED_REQUESTS} request ids are remembered, in apply
   const h = new Harness();
   // The cheapest command that succeeds again and again: re-installing the same data key.
   const install = (i: number) => ({ op: 'installDataKey' as const, installDataKey: { keyId: 'dk', wrappedKey: new Uint8Array([1]) }, requestId: `id-${i}` });
-  for (let i = 0; i <= MAX_REMEMBERED_REQUESTS; i++) h.ok(install(i));
-  const ids = [...h.state.records()].map(([k]) => k).filter((k) => k.startsWith('request/'));
-  t.equal(ids.length, MAX_REMEMBERED_REQUESTS);
-  t.notOk(ids.includes('request/id-0'), 'the oldest was forgotten');
-  t.ok(ids.includes('request/id-1'));
+  // Past twice the limit, so that the forgotten ids are dropped from the order at least once.
+  const applied = 2 * MAX_REMEMBERED_REQUESTS + 500;
+  for (let i = 0; i < applied; i++) {
+    const out = h.run(install(i));
+    if ('error' in out) t.fail(`apply ${i}: ${out.error.reason}`);
+    if (i >= MAX_REMEMBERED_REQUESTS) {
+      const gone = out.mutations.filter((m) => m.op === 'del').map((m) => m.key);
+      if (gone.length !== 1 || gone[0] !== `request/id-${i - MAX_REMEMBERED_REQUESTS}`) t.fail(`apply ${i} forgot ${gone.join(', ')}`);
+    }
+  }
+  const first = applied - MAX_REMEMBERED_REQUESTS;
+  const ids = new Set([...h.state.records()].map(([k]) => k).filter((k) => k.startsWith('request/')));
+  t.equal(ids.size, MAX_REMEMBERED_REQUESTS);
+  t.notOk(ids.has(`request/id-${first - 1}`), 'the older ones were forgotten');
+  t.ok(ids.has(`request/id-${first}`) && ids.has(`request/id-${applied - 1}`), 'the last ones are remembered');
   h.state = VaultState.load(h.state.records());
-  t.equal(h.run(install(1)).mutations.length, 0, 'id-1 still remembered after the reload');
+  t.equal(h.run(install(first)).mutations.length, 0, 'the oldest remembered is still remembered after the reload');
   const out = h.run(install(0));
-  t.ok(out.mutations.some((m) => m.op === 'del' && m.key === 'request/id-1'), 'id-0 applies again, and now id-1 is the oldest to go');
+  t.ok(out.mutations.some((m) => m.op === 'del' && m.key === `request/id-${first}`), 'id-0 applies again, and the oldest remembered goes');
   t.ok(out.mutations.some((m) => m.op === 'put' && m.key === 'request/id-0'));
 });
 
