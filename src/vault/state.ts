@@ -141,7 +141,8 @@ export class VaultState {
     }
     if (requestId !== '') this.remember(requestId, index, fp, result);
     this.sweep(timeMs);
-    return { result: structuredClone(result), ...knownIndex(index), mutations: store.end() };
+    // No copy: the views build every result afresh, and remember() encoded it.
+    return { result, ...knownIndex(index), mutations: store.end() };
   }
 
   getVault(name: string): VaultInfo {

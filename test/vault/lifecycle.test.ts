@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { type Command, ErrorKind, MAX_REMEMBERED_REQUESTS, type SecretBackup, VaultError, VaultState } from '../../src/vault/index.js';
-import { DAY, Harness, T0, attrs, recordsOf, sealed, setOp, text, thrown, ver } from './fixtures/harness.js';
+import { DAY, Harness, T0, attrs, keyOp, recordsOf, sealed, setOp, text, thrown, ver } from './fixtures/harness.js';
 
 /** A harness holding one vault, "Vault1". */
 function vault(retention = 0, purgeProtection = false) {
@@ -331,4 +331,38 @@ t.test('apply refuses malformed commands with BAD_COMMAND or a field error, and 
     }),
     { numRuns: 1000 },
   );
+});
+
+t.test('a result shares nothing with the state: changing it changes neither the state nor what a retry answers', async (t) => {
+  const h = new Harness();
+  h.createVault('abc');
+  const vandalize = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      v.forEach(vandalize);
+      v.push('changed');
+    } else if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        if (typeof o[k] === 'object') vandalize(o[k]);
+        else o[k] = typeof o[k] === 'string' ? 'changed' : 12345;
+      }
+      o.added = 'changed';
+    }
+  };
+  const ops = [
+    { ...setOp('abc', 's', 'x', { tags: { team: 'a' } }, ver(1)), requestId: 'set' },
+    { ...keyOp('abc', 'k', { version: ver(2), attrs: { tags: { team: 'b' } } }), requestId: 'key' },
+    { op: 'deleteSecret' as const, deleteSecret: { vault: 'abc', name: 's' }, requestId: 'del' },
+  ];
+  for (const op of ops) {
+    const out = h.run(op);
+    if ('error' in out) throw out.error;
+    const before = { dump: h.dump(), result: JSON.stringify(out.result) };
+    vandalize(out.result);
+    t.same(h.dump(), before.dump, `${op.op}: the state is unchanged`);
+    const retry = h.run(op);
+    t.equal('result' in retry && JSON.stringify(retry.result), before.result, `${op.op}: a retry answers the first result`);
+    vandalize('result' in retry && retry.result);
+    t.equal(JSON.stringify((h.run(op) as { result: unknown }).result), before.result, `${op.op}: and so does the next`);
+  }
 });
