@@ -1,5 +1,6 @@
 // The physical limits the cluster's figures are read against: the disk's
-// rate of synced small writes, and node:crypto's own rate in one thread.
+// rate of synced small writes, node:crypto's own rate in one thread, and what
+// every node must spend on a write whatever the messaging costs.
 
 import { constants, createCipheriv, createHash, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,9 @@ import { generateKey } from '../../src/crypto/keys.js';
 import { bytesToBigInt, toNodeJwk } from '../../src/crypto/jwk.js';
 import { ecdsaSign } from '../../src/crypto/ecdsa.js';
 import { UsableKey } from '../../src/crypto/operations.js';
+import { EntryType } from '../../src/raft/index.js';
+import { type BatchOp, NodeStore, stateKey } from '../../src/storage/store.js';
+import { MAX_REMEMBERED_REQUESTS, VaultState, decodeCommand, encodeCommand } from '../../src/vault/index.js';
 import { VALUE_BYTES } from './common.js';
 
 export interface LimitResult {
@@ -48,6 +52,76 @@ export async function diskLimits(durationMs: number): Promise<LimitResult[]> {
     ];
   } finally {
     await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A Ready's worth of writes under load (the leader's batches at 64 in flight). */
+const WRITES_PER_BATCH = 10;
+
+/**
+ * What each node spends on one SetSecret besides messages: decoding and
+ * applying its command, then writing the entry and the records it changed,
+ * WRITES_PER_BATCH to a synced batch, as Replica.handleReady does. CPU of every thread
+ * (LevelDB's writer and its fsync included), given as writes per second of one
+ * core: a region of N nodes spends at least N times 1/rate per write, on top of
+ * the leader's gRPC call and all the messages.
+ */
+export async function writeFloor(durationMs: number): Promise<LimitResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-bench-floor-'));
+  const store = await NodeStore.open(join(dir, 'db'));
+  try {
+    const state = new VaultState();
+    let index = 0;
+    const sealed = randomBytes(VALUE_BYTES + 29); // the value and the envelope's overhead
+    const attributes = { contentType: '', tags: {}, enabled: true, notBefore: 0, expires: 0 };
+    let n = 0;
+    const setSecret = () =>
+      encodeCommand({
+        requestId: randomBytes(16).toString('hex'),
+        timeMs: Date.now(),
+        op: 'setSecret',
+        setSecret: { vault: 'bench', name: `w0-${n++ % 64}`, version: randomBytes(16).toString('hex'), sealedValue: sealed, attributes },
+      });
+    const batch = () => Array.from({ length: WRITES_PER_BATCH }, setSecret);
+    let applyUs = 0;
+    const applyAndPersist = async (entries: Uint8Array[]) => {
+      const ops: BatchOp[] = [];
+      // The writer thread is idle here (each batch is awaited), so this is the applying alone.
+      const before = process.cpuUsage();
+      for (const data of entries) {
+        index++;
+        ops.push(store.entryOp({ term: 1, index, type: EntryType.Normal, data }));
+        const outcome = state.apply(decodeCommand(data), index);
+        if ('error' in outcome) throw outcome.error; // a refused write would measure nothing
+        for (const m of outcome.mutations) {
+          const key = stateKey(store.gen, m.key);
+          ops.push(m.op === 'put' ? { type: 'put', key, value: m.value } : { type: 'del', key });
+        }
+      }
+      ops.push(store.appliedOp({ index, term: 1, conf: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false } }));
+      const applied = process.cpuUsage(before);
+      applyUs += applied.user + applied.system;
+      await store.write(ops, true);
+    };
+    const vault = { requestId: 'vault', timeMs: Date.now(), op: 'createVault', createVault: { name: 'bench', softDeleteRetentionDays: 90, purgeProtection: false } } as const;
+    await applyAndPersist([encodeCommand(vault)]);
+    // Past the remembered request ids, so that every write also forgets one, as in a long-running cluster.
+    for (let i = 0; i * WRITES_PER_BATCH < MAX_REMEMBERED_REQUESTS + 1000; i++) await applyAndPersist(batch());
+    const inputs = Array.from({ length: Math.ceil(durationMs) }, batch); // encoded beforehand, as the leader did
+    applyUs = 0;
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    let done = 0;
+    while (performance.now() - start < durationMs && done < inputs.length) await applyAndPersist(inputs[done++]!);
+    const cpu = process.cpuUsage(cpu0);
+    const writes = done * WRITES_PER_BATCH;
+    return [
+      { name: 'SetSecret decode + apply, one node (CPU)', opsPerSec: (1e6 * writes) / applyUs },
+      { name: `SetSecret apply + persist, one node (CPU, ${WRITES_PER_BATCH} per synced batch)`, opsPerSec: (1e6 * writes) / (cpu.user + cpu.system) },
+    ];
+  } finally {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

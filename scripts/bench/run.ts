@@ -13,7 +13,7 @@ import { TestCluster, eventually } from '../../test/integration/cluster.js';
 import { type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES } from './common.js';
 import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
 import { Histogram } from './hist.js';
-import { type LimitResult, cryptoLimits, diskLimits } from './limits.js';
+import { type LimitResult, cryptoLimits, diskLimits, writeFloor } from './limits.js';
 import { type ProfileSummary, summarizeProfile } from './profile.js';
 import { chart } from './svg.js';
 import { RESTART_TARGET_MS, RSS_TARGET_MB, type ScaleResult, runScale } from './scale.js';
@@ -207,6 +207,8 @@ async function runLimits(): Promise<void> {
   const d = Number(o.limitDuration) * 1000;
   progress('limits: LevelDB synced writes');
   limits.push(...(await diskLimits(d)));
+  progress('limits: what a node spends on each SetSecret');
+  limits.push(...(await writeFloor(d)));
   progress('limits: node:crypto in one thread');
   limits.push(...(await cryptoLimits(d)));
 }
