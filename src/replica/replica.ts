@@ -61,6 +61,8 @@ export class Replica {
   private ticker: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
+  /** A kick is scheduled for the end of this turn of the event loop (see propose). */
+  private kickSoon = false;
   private readonly proposals = new Map<number, ProposalWaiter>();
   private readonly reads = new ReadRounds(randomBytes(4).toString('hex'), (ctx) => {
     this.raw.readIndex(ctx);
@@ -198,7 +200,17 @@ export class Replica {
       }, timeoutMs);
       this.proposals.set(index, { term, resolve, reject, timer });
     });
-    this.kick();
+    // The Ready loop runs at the end of this turn of the event loop, so that
+    // the proposals of every request that arrived in it share one Ready: one
+    // synced batch here and one append per follower, not one for the first
+    // request and another for the rest.
+    if (!this.kickSoon) {
+      this.kickSoon = true;
+      setImmediate(() => {
+        this.kickSoon = false;
+        this.kick();
+      });
+    }
     return done;
   }
 
