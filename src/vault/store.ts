@@ -287,7 +287,7 @@ export class StoreLoader {
   /** Versions that could not simply be placed (an entry's versions in more than one run): merged in finish(). */
   private readonly pending = new Map<AnyEntry, AnyVersion[]>();
   private readonly dataKeys: { keyId: string; rec: DataKeyRecord }[] = [];
-  private readonly requests: { id: string; seq: number; remembered: RememberedRequest }[] = [];
+  private readonly requests: { id: string; remembered: RememberedRequest }[] = [];
 
   add(key: string, value: Uint8Array): void {
     const k = parseKey(key);
@@ -333,7 +333,7 @@ export class StoreLoader {
       case 'request':
         {
           const { seq, fp } = decodeRequest(value);
-          this.requests.push({ id: k.requestId, seq, remembered: { seq, fp, record: keptBytes(value) } });
+          this.requests.push({ id: k.requestId, remembered: { seq, fp, record: keptBytes(value) } });
         }
         break;
     }
@@ -370,7 +370,7 @@ export class StoreLoader {
       store.dataKeys.set(keyId, rec);
       store.nextDataKeySeq = rec.seq + 1;
     }
-    this.requests.sort((a, b) => a.seq - b.seq);
+    this.requests.sort((a, b) => a.remembered.seq - b.remembered.seq);
     for (const { id, remembered } of this.requests) store.restoreRequest(id, remembered);
     return store;
   }
