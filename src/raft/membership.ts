@@ -65,6 +65,12 @@ export class Membership {
     return isJoint(this.current) && this.current.autoLeave && this.pendingConfIndex <= this.host.log.applied;
   }
 
+  /** A new term: every member's progress starts afresh, at the end of our log. */
+  resetProgress(): void {
+    const progress = this.host.progress;
+    for (const [id, pr] of progress) progress.set(id, this.freshProgress(id, pr.isLearner));
+  }
+
   private install(config: Config): void {
     this.current = config;
     assertConfig(this.current);
@@ -72,15 +78,14 @@ export class Membership {
   }
 
   private rebuildProgress(): void {
-    const { id: self, log, progress } = this.host;
+    const progress = this.host.progress;
     const members = configMembers(this.current);
     for (const id of [...progress.keys()]) if (!members.has(id)) progress.delete(id);
     for (const id of members) {
       const isLearner = this.current.learners.has(id) || this.current.learnersNext.has(id);
       const pr = progress.get(id);
       if (pr === undefined) {
-        const fresh = new Progress(log.lastIndex + 1, this.host.maxInflight, isLearner);
-        if (id === self) fresh.match = log.stable;
+        const fresh = this.freshProgress(id, isLearner);
         // A new member counts as active so that it can be sent a snapshot.
         fresh.recentActive = true;
         progress.set(id, fresh);
@@ -88,5 +93,12 @@ export class Membership {
         pr.isLearner = isLearner;
       }
     }
+  }
+
+  private freshProgress(id: NodeId, isLearner: boolean): Progress {
+    const { log } = this.host;
+    const fresh = new Progress(log.lastIndex + 1, this.host.maxInflight, isLearner);
+    if (id === this.host.id) fresh.match = log.stable;
+    return fresh;
   }
 }

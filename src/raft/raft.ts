@@ -18,7 +18,7 @@ import type { Config } from './confchange.js';
 import { LEAVE_JOINT, assertConfig, configFromState, configToState, encodeConfChange, type ConfChange } from './confchange.js';
 import { RaftLog } from './log.js';
 import { Membership } from './membership.js';
-import { Progress, ProgressState } from './progress.js';
+import { type Progress, ProgressState } from './progress.js';
 import { VoteResult, jointCommitted, jointVote, type JointVoters } from './quorum.js';
 import { ReadIndex } from './readonly.js';
 import { LeaderTransfer, TRANSFER_CONTEXT, isTransferCampaign } from './transfer.js';
@@ -163,11 +163,7 @@ export class Raft {
     this.randomizedElectionTimeout = this.cfg.electionTick + Math.floor(this.cfg.random() * this.cfg.electionTick);
     this.transfer.abortLeaderTransfer();
     this.votes = new Map();
-    for (const [id, pr] of this.progress) {
-      const fresh = new Progress(this.log.lastIndex + 1, this.cfg.maxInflight, pr.isLearner);
-      if (id === this.id) fresh.match = this.log.stable;
-      this.progress.set(id, fresh);
-    }
+    this.membership.resetProgress();
     this.membership.pendingConfIndex = 0;
     this.reads.clear();
     this.broadcastPending = false;
