@@ -17,7 +17,7 @@ import { isGeoRecord } from '../src/geo/geo-state.js';
 import { EntryType } from '../src/raft/index.js';
 import { decodeEntry, encodeEntry } from '../src/storage/codec.js';
 import { checkKeyStamp, writeKeyStamp } from '../src/storage/keystamp.js';
-import { type BatchOp, NodeStore, stateKey } from '../src/storage/store.js';
+import { type BatchOp, NodeStore } from '../src/storage/store.js';
 import { VaultState, decodeCommand, encodeCommand } from '../src/vault/index.js';
 
 async function main(): Promise<void> {
@@ -41,9 +41,7 @@ async function main(): Promise<void> {
       envelope.installDataKey(k.keyId, k.wrappedKey);
       rewrapped.set(k.keyId, envelope.rewrap(k.keyId, newKey));
     }
-    const ops: BatchOp[] = state.rewrapDataKeys(rewrapped).map((m) =>
-      m.op === 'put' ? { type: 'put', key: stateKey(store.gen, m.key), value: m.value } : { type: 'del', key: stateKey(store.gen, m.key) },
-    );
+    const ops: BatchOp[] = state.rewrapDataKeys(rewrapped).map((m) => store.stateOp(m));
     let entries = 0;
     for await (const [key, value] of store.db.iterator({ gte: 'r/e/', lt: 'r/e/~' })) {
       const e = decodeEntry(value);

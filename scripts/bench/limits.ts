@@ -12,7 +12,7 @@ import { bytesToBigInt, toNodeJwk } from '../../src/crypto/jwk.js';
 import { ecdsaSign } from '../../src/crypto/ecdsa.js';
 import { UsableKey } from '../../src/crypto/operations.js';
 import { EntryType } from '../../src/raft/index.js';
-import { type BatchOp, NodeStore, stateKey } from '../../src/storage/store.js';
+import { type BatchOp, NodeStore } from '../../src/storage/store.js';
 import { MAX_REMEMBERED_REQUESTS, VaultState, decodeCommand, encodeCommand } from '../../src/vault/index.js';
 import { VALUE_BYTES } from './common.js';
 
@@ -94,10 +94,7 @@ export async function writeFloor(durationMs: number): Promise<LimitResult[]> {
         ops.push(store.entryOp({ term: 1, index, type: EntryType.Normal, data }));
         const outcome = state.apply(decodeCommand(data), index);
         if ('error' in outcome) throw outcome.error; // a refused write would measure nothing
-        for (const m of outcome.mutations) {
-          const key = stateKey(store.gen, m.key);
-          ops.push(m.op === 'put' ? { type: 'put', key, value: m.value } : { type: 'del', key });
-        }
+        for (const m of outcome.mutations) ops.push(store.stateOp(m));
       }
       ops.push(store.appliedOp({ index, term: 1, conf: { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false } }));
       const applied = process.cpuUsage(before);

@@ -403,7 +403,7 @@ export class Replica {
 
   private applyEntries(entries: readonly Entry[], ops: BatchOp[]): { entry: Entry; result: unknown }[] {
     const applied: { entry: Entry; result: unknown }[] = [];
-    const gen = this.opts.store.gen;
+    const store = this.opts.store;
     for (const entry of entries) {
       if (entry.index <= this.appliedMeta.index) continue;
       let result: unknown;
@@ -413,14 +413,12 @@ export class Replica {
       } else if (entry.data.length > 0) {
         const out = this.opts.app.applyCommand(entry.data, entry.index);
         result = out.result;
-        for (const w of out.writes) {
-          ops.push(w.op === 'put' ? { type: 'put', key: stateKey(gen, w.key), value: w.value } : { type: 'del', key: stateKey(gen, w.key) });
-        }
+        for (const w of out.writes) ops.push(store.stateOp(w));
       }
       this.appliedMeta = { index: entry.index, term: entry.term, conf };
       applied.push({ entry, result });
     }
-    if (applied.length > 0) ops.push(this.opts.store.appliedOp(this.appliedMeta));
+    if (applied.length > 0) ops.push(store.appliedOp(this.appliedMeta));
     return applied;
   }
 

@@ -229,6 +229,12 @@ export class NodeStore {
     return { type: 'put', key: GEN_KEY, value: new TextEncoder().encode(String(gen)) };
   }
 
+  /** A change to the applied state (a put or a delete of a state record), in the generation in use. */
+  stateOp(w: { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string }): BatchOp {
+    const key = stateKey(this.gen, w.key);
+    return w.op === 'put' ? { type: 'put', key, value: w.value } : { type: 'del', key };
+  }
+
   entryOp(e: Entry): BatchOp {
     return { type: 'put', key: entryKey(e.index), value: encodeEntry(e) };
   }
