@@ -41,6 +41,7 @@
 
 import { createHmac, createCipheriv, createDecipheriv, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { MASTER_KEY_BYTES, MasterKeyError } from './masterkey.js';
+import { randomNonSecret } from './random.js';
 
 export const FORMAT_VERSION = 0x01;
 export const DATA_KEY_BYTES = 32;
@@ -210,7 +211,7 @@ export class Envelope {
     const out = Buffer.alloc(SEALED_OVERHEAD + plaintext.length);
     out[0] = FORMAT_VERSION;
     out.write(keyId, 1, KEY_ID_BYTES, 'hex');
-    const iv = randomBytes(IV_BYTES);
+    const iv = randomNonSecret(IV_BYTES);
     iv.copy(out, HEADER_BYTES);
 
     const cipher = createCipheriv(CIPHER, key, iv, { authTagLength: TAG_BYTES });

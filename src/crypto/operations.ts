@@ -27,6 +27,7 @@ import { badAlgorithm, badParameter, decryptionFailed, CryptoError } from './err
 import { OCT_KEY_SIZES, bytesToBigInt, parseCurve, toNodeJwk, type Curve, type Kty, type PrivateJwk } from './jwk.js';
 import { HASH_BYTES, pkcs1Sign, pkcs1Verify, pssSign, pssVerify, type HashName } from './rsa.js';
 import { rsaPrivate } from './rsa-private.js';
+import { randomNonSecret } from './random.js';
 
 export const ENCRYPT_ALGORITHMS = ['RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5', 'A128GCM', 'A192GCM', 'A256GCM', 'A128CBCPAD', 'A192CBCPAD', 'A256CBCPAD'] as const;
 export const WRAP_ALGORITHMS = ['RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5', 'A128KW', 'A192KW', 'A256KW'] as const;
@@ -154,7 +155,7 @@ export class UsableKey {
     }
     if (has(AES_GCM, alg)) {
       const secret = this.#aesKey(alg, AES_GCM[alg]!);
-      const nonce = iv ?? randomBytes(GCM_IV_BYTES);
+      const nonce = iv ?? randomNonSecret(GCM_IV_BYTES);
       if (nonce.length !== GCM_IV_BYTES) throw badParameter(`${alg} takes a ${GCM_IV_BYTES}-byte IV, got ${nonce.length} bytes`);
       const cipher = createCipheriv(GCM_CIPHER[AES_GCM[alg]!]!, secret, nonce, { authTagLength: GCM_TAG_BYTES });
       if (aad !== undefined) cipher.setAAD(aad);
@@ -166,7 +167,7 @@ export class UsableKey {
     if (has(AES_CBCPAD, alg)) {
       const secret = this.#aesKey(alg, AES_CBCPAD[alg]!);
       noExtras(alg, { aad });
-      const civ = iv ?? randomBytes(CBC_IV_BYTES);
+      const civ = iv ?? randomNonSecret(CBC_IV_BYTES);
       if (civ.length !== CBC_IV_BYTES) throw badParameter(`${alg} takes a ${CBC_IV_BYTES}-byte IV, got ${civ.length} bytes`);
       const cipher = createCipheriv(`aes-${AES_CBCPAD[alg]}-cbc`, secret, civ);
       return { value: Buffer.concat([cipher.update(value), cipher.final()]), iv: civ };

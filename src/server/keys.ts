@@ -3,13 +3,13 @@
 // Cryptographic operations change no state: any node serves them from its
 // applied state after a ReadIndex, and a FAILED_OVER secondary serves them too.
 
-import { randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { CryptoError } from '../crypto/errors.js';
 import type { PublicJwk } from '../crypto/jwk.js';
 import { publicJwkToBytes } from '../crypto/jwk.js';
 import { generateKey, importJwk } from '../crypto/keys.js';
 import { UsableKey, randomBytesFor } from '../crypto/operations.js';
+import { randomHexId } from '../crypto/random.js';
 import { SealedDataError } from '../crypto/envelope.js';
 import {
   ErrorKind,
@@ -109,7 +109,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
   ) => {
     const deadline = Date.now() + timeoutMs;
     await runner.ensureDataKey(timeoutMs);
-    const version = randomBytes(16).toString('hex');
+    const version = randomHexId(16);
     const result = await runner.run(
       requestId,
       {

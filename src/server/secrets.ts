@@ -2,9 +2,9 @@
 // proposed (the log, the state and snapshots only ever hold ciphertext) and
 // opened here, on the node that serves the read.
 
-import { randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { SealedDataError } from '../crypto/envelope.js';
+import { randomHexId } from '../crypto/random.js';
 import {
   ErrorKind,
   type ListRequest,
@@ -65,7 +65,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       const v = validateSetSecretRequest(req);
       const deadline = Date.now() + timeoutMs;
       await runner.ensureDataKey(timeoutMs);
-      const version = randomBytes(16).toString('hex');
+      const version = randomHexId(16);
       const sealedValue = envelope.seal(encoder.encode(v.value), sealContext(v.name, version));
       const attributes = { contentType: v.contentType, tags: v.tags, enabled: v.enabled, notBefore: v.notBefore, expires: v.expires };
       const result = await runner.run(

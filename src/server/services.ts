@@ -1,8 +1,8 @@
 // Wires the public services (package keyraft.v1) to their handlers.
 
-import { randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { Envelope } from '../crypto/envelope.js';
+import { randomHexId } from '../crypto/random.js';
 import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
 import { apiService } from './api.js';
 import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
@@ -33,7 +33,7 @@ export class CommandRunner {
    */
   async run(requestId: string, op: CommandOp, timeoutMs: number, receipt: WriteReceipt | undefined): Promise<ApplyResult> {
     // Without a client id, one is made up: the command is still applied once.
-    const cmd = { requestId: requestId || randomBytes(16).toString('hex'), timeMs: Date.now(), ...op } as Command;
+    const cmd = { requestId: requestId || randomHexId(16), timeMs: Date.now(), ...op } as Command;
     const outcome = (await this.deps.ctx.replica.propose(encodeCommand(cmd), timeoutMs)) as CommandOutcome;
     if ('error' in outcome) throw outcome.error;
     if (receipt !== undefined) receipt.commitIndex = outcome.index;
