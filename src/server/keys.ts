@@ -95,7 +95,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
     await read(timeoutMs);
     const k = state().keyForOperation(r.vault, r.name, r.version, op, Date.now());
     checkAlgorithmForKey(r.algorithm, k);
-    return { kid: k.properties.kid, key: usable(k.properties.kid, k.kty, k.properties.name, k.properties.version, k.sealedPrivateJwk) };
+    return { kid: k.kid, key: usable(k.kid, k.kty, k.name, k.version, k.sealedPrivateJwk) };
   };
 
   const addVersion = async (

@@ -306,8 +306,15 @@ export interface DeletedKeyInfo {
   scheduledPurgeDate: number;
 }
 
-/** What the server needs to run a cryptographic operation, once the key has passed every check. */
-export interface KeyForOperation extends KeyBundle {
+/**
+ * What the server needs to run a cryptographic operation, once the key has
+ * passed every check: no view of the key's properties, which every
+ * operation would build (a JSON parse of the public JWK included) to discard.
+ */
+export interface KeyForOperation {
+  kid: string;
+  name: string;
+  version: string;
   sealedPrivateJwk: Uint8Array;
   kty: string;
   keySize: number;
@@ -330,6 +337,8 @@ export interface KeySpec {
   attributes: KeyAttributes;
 }
 
+export const keyId = (v: VaultRecord, k: KeyEntry, ver: KeyVersion): string => `keyraft://${v.name}/keys/${k.name}/${ver.version}`;
+
 export function keyPropertiesView(v: VaultRecord, k: KeyEntry, ver: KeyVersion): KeyProperties {
   const a = ver.attributes;
   const m = ver.material;
@@ -337,7 +346,7 @@ export function keyPropertiesView(v: VaultRecord, k: KeyEntry, ver: KeyVersion):
     vault: v.name,
     name: k.name,
     version: ver.version,
-    kid: `keyraft://${v.name}/keys/${k.name}/${ver.version}`,
+    kid: keyId(v, k, ver),
     kty: m.kty,
     keySize: m.keySize,
     curve: m.curve,

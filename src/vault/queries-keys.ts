@@ -19,6 +19,7 @@ import {
   findVersion,
   isExpired,
   keyBundle,
+  keyId,
   keyPropertiesView,
   latest,
   lower,
@@ -60,20 +61,22 @@ export function keyForOperation(store: Store, vault: string, name: string, versi
   const k = liveKey(ve, name);
   const ver = keyVersion(k, version);
   const a = ver.attributes;
-  const what = `version ${ver.version} of key ${quote(k.name)}`;
-  if (!a.enabled) throw forbidden('KEY_DISABLED', `${what} is disabled`);
+  const what = () => `version ${ver.version} of key ${quote(k.name)}`;
+  if (!a.enabled) throw forbidden('KEY_DISABLED', `${what()} is disabled`);
   if (a.notBefore !== 0 && nowMs < a.notBefore * 1000) {
-    throw forbidden('KEY_NOT_YET_VALID', `${what} is not valid before ${new Date(a.notBefore * 1000).toISOString()}`);
+    throw forbidden('KEY_NOT_YET_VALID', `${what()} is not valid before ${new Date(a.notBefore * 1000).toISOString()}`);
   }
   if (a.expires !== 0 && nowMs >= a.expires * 1000) {
-    throw forbidden('KEY_EXPIRED', `${what} expired at ${new Date(a.expires * 1000).toISOString()}`);
+    throw forbidden('KEY_EXPIRED', `${what()} expired at ${new Date(a.expires * 1000).toISOString()}`);
   }
   if (!a.keyOps.includes(op)) {
-    throw forbidden('OPERATION_NOT_ALLOWED', `${what} does not allow ${op}; it allows ${a.keyOps.join(', ') || 'no operation'}`);
+    throw forbidden('OPERATION_NOT_ALLOWED', `${what()} does not allow ${op}; it allows ${a.keyOps.join(', ') || 'no operation'}`);
   }
   const m = ver.material;
   return {
-    ...keyBundle(ve.rec, k, ver),
+    kid: keyId(ve.rec, k, ver),
+    name: k.name,
+    version: ver.version,
     sealedPrivateJwk: new Uint8Array(m.sealedPrivateJwk),
     kty: m.kty,
     keySize: m.keySize,
