@@ -8,6 +8,8 @@
 // once, a single node's round completes within the first request's callback,
 // so each read paid for a round of its own (a Ready of the core, about 30 µs).
 
+import { atEndOfTurn } from './end-of-turn.js';
+
 interface PendingRead {
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
@@ -25,8 +27,7 @@ export class ReadRounds {
   /** Reads waiting for the next round. */
   private next = new Set<PendingRead>();
   private current: Round | undefined;
-  /** A start is scheduled for the end of this turn of the event loop. */
-  private starting = false;
+  private readonly startSoon = atEndOfTurn(() => this.start());
   /** Rounds the leader confirmed, waiting until their index is applied here. */
   private confirmed: { readonly index: number; readonly reads: Set<PendingRead> }[] = [];
 
@@ -96,12 +97,7 @@ export class ReadRounds {
   }
 
   private maybeStart(): void {
-    if (this.current !== undefined || this.next.size === 0 || this.starting) return;
-    this.starting = true;
-    setImmediate(() => {
-      this.starting = false;
-      this.start();
-    });
+    if (this.current === undefined && this.next.size > 0) this.startSoon();
   }
 
   private start(): void {

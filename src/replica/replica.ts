@@ -9,13 +9,13 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Entry, Message, RaftConfig, Ready, SnapshotMeta } from '../raft/index.js';
 import { DEFAULT_CONFIG, EntryType, MessageType, NONE, ProposalDropped, RawNode, StateRole, bootstrapState, decodeConfChange } from '../raft/index.js';
-import type { BatchOp, NodeStore } from '../storage/store.js';
+import type { BatchOp, NodeStore, StateWrite } from '../storage/store.js';
 import { entryKey, stateKey } from '../storage/store.js';
 import { ReplicaError } from './errors.js';
+import { atEndOfTurn } from './end-of-turn.js';
 import { ReadRounds } from './read-rounds.js';
 
-/** A state change to persist with the entry that caused it. */
-export type StateWrite = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
+export type { StateWrite };
 
 /** The replicated state machine, as the replica sees it. */
 export interface Application {
@@ -61,8 +61,7 @@ export class Replica {
   private ticker: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
-  /** A kick is scheduled for the end of this turn of the event loop (see propose). */
-  private kickSoon = false;
+  private readonly kickAtEndOfTurn = atEndOfTurn(() => this.kick());
   private readonly proposals = new Map<number, ProposalWaiter>();
   private readonly reads = new ReadRounds(randomBytes(4).toString('hex'), (ctx) => {
     this.raw.readIndex(ctx);
@@ -204,13 +203,7 @@ export class Replica {
     // the proposals of every request that arrived in it share one Ready: one
     // synced batch here and one append per follower, not one for the first
     // request and another for the rest.
-    if (!this.kickSoon) {
-      this.kickSoon = true;
-      setImmediate(() => {
-        this.kickSoon = false;
-        this.kick();
-      });
-    }
+    this.kickAtEndOfTurn();
     return done;
   }
 

@@ -22,6 +22,9 @@ const STATE_PREFIX = 'v/';
 
 export type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
+/** A change to the applied state, to persist with the entry that caused it (see NodeStore.stateOp). */
+export type StateWrite = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
+
 export function entryKey(index: number): string {
   return ENTRY_PREFIX + String(index).padStart(16, '0');
 }
@@ -230,7 +233,7 @@ export class NodeStore {
   }
 
   /** A change to the applied state (a put or a delete of a state record), in the generation in use. */
-  stateOp(w: { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string }): BatchOp {
+  stateOp(w: StateWrite): BatchOp {
     const key = stateKey(this.gen, w.key);
     return w.op === 'put' ? { type: 'put', key, value: w.value } : { type: 'del', key };
   }
