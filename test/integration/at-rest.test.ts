@@ -10,7 +10,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyraftClient } from '../../src/client/index.js';
-import { TestCluster, eventually } from './cluster.js';
+import { TestCluster, atLeast, eventually } from './cluster.js';
 
 t.setTimeout(180_000);
 
@@ -108,12 +108,13 @@ t.test('keys survive kill -9 of the leader under load', async (t) => {
       }
     }
   });
-  await new Promise((r) => setTimeout(r, 1000));
+  await atLeast('key versions acknowledged', () => acked.length, 6);
   const leader = (await client.getStatus({})).regions[0]!.leader;
   await cluster.kill(leader);
   await new Promise((r) => setTimeout(r, 1500));
   cluster.start(leader);
-  await new Promise((r) => setTimeout(r, 1000));
+  // Acknowledged after the restart: writes went on past the kill.
+  await atLeast('key versions acknowledged', () => acked.length, acked.length + 6);
   running = false;
   await Promise.all(writers);
   t.ok(acked.length > 10, `${acked.length} key versions acknowledged`);

@@ -13,6 +13,8 @@ import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
 import { PROTO_ROOT } from '../../src/protos.js';
 import { AdminClient } from '../../src/transport/peer-service.js';
 
+export { atLeast, eventually } from '../wait.js';
+
 // The repository, whether this runs from test/ (tests) or dist/test/ (scripts).
 const ROOT = dirname(PROTO_ROOT);
 export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
@@ -228,19 +230,4 @@ export class TestCluster {
     await Promise.all(this.nodes.map((n) => this.kill(n.id)));
     if (process.env.KEYRAFT_KEEP_TEST_DIRS !== '1') rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
 }

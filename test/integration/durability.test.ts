@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { KeyraftClient } from '../../src/client/index.js';
 import { NodeStore } from '../../src/storage/store.js';
 import { join } from 'node:path';
-import { TestCluster, eventually } from './cluster.js';
+import { TestCluster, atLeast, eventually } from './cluster.js';
 
 t.setTimeout(120_000);
 
@@ -46,6 +46,8 @@ function startWriters(client: KeyraftClient, writers: number) {
   return {
     acked,
     failed: () => failed,
+    /** Waits until `n` more writes are acknowledged. */
+    progress: (n: number) => atLeast('acknowledged writes', () => acked.length, acked.length + n),
     stop: async () => {
       running = false;
       await Promise.all(loops);
@@ -120,12 +122,13 @@ t.test('kill -9 of the leader under concurrent writes loses nothing acknowledged
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true));
   const writers = startWriters(client, 4);
-  await new Promise((r) => setTimeout(r, 1000));
+  await writers.progress(15);
   const leader = await leaderOf(client);
   await cluster.kill(leader);
   await new Promise((r) => setTimeout(r, 2000));
   cluster.start(leader);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Acknowledged after the restart: the killed leader's term is over and writes go on.
+  await writers.progress(10);
   await writers.stop();
   t.comment(`${writers.acked.length} acknowledged, ${writers.failed()} failed (killed ${leader})`);
   await verify(t, cluster, writers.acked);
@@ -141,17 +144,18 @@ t.test('a follower, then two nodes in turn, killed under writes: nothing lost', 
   const writers = startWriters(client, 3);
   const leader = await leaderOf(client);
   const followers = cluster.nodes.map((n) => n.id).filter((id) => id !== leader);
-  await new Promise((r) => setTimeout(r, 700));
+  await writers.progress(10);
   await cluster.kill(followers[0]!);
   await new Promise((r) => setTimeout(r, 1000));
   cluster.start(followers[0]!);
   for (const id of [followers[1]!, leader]) {
-    await new Promise((r) => setTimeout(r, 1000));
+    // Writes go on between the kills, so each kill lands on a working cluster.
+    await writers.progress(10);
     await cluster.kill(id);
     await new Promise((r) => setTimeout(r, 1500));
     cluster.start(id);
   }
-  await new Promise((r) => setTimeout(r, 1500));
+  await writers.progress(10);
   await writers.stop();
   t.comment(`${writers.acked.length} acknowledged, ${writers.failed()} failed`);
   await verify(t, cluster, writers.acked);

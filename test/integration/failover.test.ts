@@ -36,6 +36,31 @@ async function twoRegions(t: Test): Promise<{ cluster: TestCluster; client: Keyr
 }
 
 
+/** Runs a write and gives the primary log index of the entry that carried it (keyraft-commit-index). */
+async function indexOf(write: (opts: { onServedBy: (s: ServedBy) => void }) => Promise<unknown>): Promise<number> {
+  let index: number | undefined;
+  await write({ onServedBy: (s) => (index = s.commitIndex) });
+  if (index === undefined) throw new Error('the write was acknowledged without keyraft-commit-index');
+  return index;
+}
+
+/**
+ * Replication to the secondary is asynchronous: a test that acts on what the
+ * secondary holds first waits until every secondary node has applied the
+ * primary's log up to `index`.
+ */
+async function secondaryHas(client: KeyraftClient, index: number, timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    `every west node to apply the primary's log up to index ${index}`,
+    async () => {
+      const behind = (await client.getStatus({})).nodes.filter((n) => n.region === 'west' && !(n.reachable && n.primaryIndex >= index));
+      if (behind.length === 0) return true;
+      throw new Error(`behind: ${behind.map((n) => `${n.id} at ${n.reachable ? n.primaryIndex : 'unreachable'}`).join(', ')}`);
+    },
+    timeoutMs,
+  );
+}
+
 async function regionMode(client: KeyraftClient, region: string): Promise<string | undefined> {
   const s = await client.getStatus({});
   return s.regions.find((r) => r.name === region)?.mode;
@@ -70,17 +95,14 @@ async function assertAllThere(t: Test, client: KeyraftClient, written: Map<strin
 t.test('the primary region is lost: the secondary serves reads, refuses writes, and fails back', async (t) => {
   const { cluster, client, west } = await twoRegions(t);
   const written = new Map<string, string>();
+  let last = 0;
   for (let i = 0; i < 20; i++) {
     const value = `v${i}`;
-    await client.setSecret({ vault: VAULT, name: `s${i}`, value });
+    last = await indexOf((o) => client.setSecret({ vault: VAULT, name: `s${i}`, value }, o));
     written.set(`s${i}`, value);
   }
   // Shipped to the secondary before the loss.
-  await eventually('west caught up', async () => {
-    const s = await west.getStatus({});
-    const lag = s.nodes.filter((n) => n.region === 'west').map((n) => n.geoLagEntries);
-    return lag.every((l) => l === 0) ? true : undefined;
-  });
+  await secondaryHas(west, last);
 
   const killed = Date.now();
   await Promise.all(cluster.regionNodes('east').map((n) => cluster.kill(n.id)));
@@ -121,7 +143,7 @@ t.test('the primary region is lost: the secondary serves reads, refuses writes, 
 
 t.test('two of three primary nodes lost: NO_QUORUM on the primary, failover, failback', async (t) => {
   const { cluster, client, west } = await twoRegions(t);
-  await client.setSecret({ vault: VAULT, name: 'kept', value: 'yes' });
+  await secondaryHas(west, await indexOf((o) => client.setSecret({ vault: VAULT, name: 'kept', value: 'yes' }, o)));
   const lonely = new KeyraftClient({ regionAware: false, endpoints: [cluster.node('east-3').client], retries: 0, timeoutMs: 2000 });
   t.teardown(() => lonely.close());
   // east-3 may still be starting on a loaded machine (the vault was created
@@ -141,8 +163,7 @@ t.test('two of three primary nodes lost: NO_QUORUM on the primary, failover, fai
 
 t.test('a partition between healthy regions: failover with stale reads, then catch-up and failback', async (t) => {
   const { cluster, client, west } = await twoRegions(t);
-  await client.setSecret({ vault: VAULT, name: 'a', value: '1' });
-  await eventually('west caught up', async () => ((await west.getStatus({})).nodes.every((n) => n.geoLagEntries === 0) ? true : undefined));
+  await secondaryHas(west, await indexOf((o) => client.setSecret({ vault: VAULT, name: 'a', value: '1' }, o)));
   const eastIds = cluster.regionNodes('east').map((n) => n.id);
   const westIds = cluster.regionNodes('west').map((n) => n.id);
   await cluster.partition(eastIds, westIds);
@@ -153,19 +174,18 @@ t.test('a partition between healthy regions: failover with stale reads, then cat
   await waitMode(west, 'FAILED_OVER');
   const stale = await west.getSecret({ vault: VAULT, name: 'a' });
   t.equal(stale.value, '1', 'the cut-off secondary serves the last state it has (stale, never from the future)');
-  await east.setSecret({ vault: VAULT, name: 'b', value: '3' });
+  const b = await indexOf((o) => east.setSecret({ vault: VAULT, name: 'b', value: '3' }, o));
   await cluster.heal();
   await waitMode(west, 'STANDBY', 30_000);
-  await eventually('west caught up after the partition', async () => ((await west.getStatus({})).nodes.every((n) => n.geoLagEntries === 0) ? true : undefined));
+  await secondaryHas(west, b);
   t.equal((await client.getSecret({ vault: VAULT, name: 'a' })).properties?.version, v2.properties?.version, 'no fork: the primary\'s history stands');
   t.equal((await client.getSecret({ vault: VAULT, name: 'b' })).value, '3');
 });
 
 t.test('primary nodes come back one at a time; the secondary leader dies during failover; failback under writes', async (t) => {
   const { cluster, client, west } = await twoRegions(t);
-  await client.setSecret({ vault: VAULT, name: 'k', value: 'v' });
   // Replication is asynchronous: what the secondary has not received when the primary dies is not there.
-  await eventually('west caught up', async () => ((await west.getStatus({})).nodes.every((n) => n.geoLagEntries === 0) ? true : undefined));
+  await secondaryHas(west, await indexOf((o) => client.setSecret({ vault: VAULT, name: 'k', value: 'v' }, o)));
   await Promise.all(cluster.regionNodes('east').map((n) => cluster.kill(n.id)));
   // Kill the secondary's leader as the failover is under way: its successor must finish it.
   const westLeader = await eventually('the west leader', async () => (await west.getStatus({})).regions.find((r) => r.name === 'west')?.leader || undefined);
@@ -203,8 +223,7 @@ t.test('primary nodes come back one at a time; the secondary leader dies during 
 
 t.test('a manual failover drill holds until a manual failback', async (t) => {
   const { client, west } = await twoRegions(t);
-  await client.setSecret({ vault: VAULT, name: 'drill', value: 'd' });
-  await eventually('west caught up', async () => ((await west.getStatus({})).nodes.every((n) => n.geoLagEntries === 0) ? true : undefined));
+  await secondaryHas(west, await indexOf((o) => client.setSecret({ vault: VAULT, name: 'drill', value: 'd' }, o)));
   const region = await client.failover({ reason: 'quarterly drill' });
   t.match(region, { name: 'west', mode: 'FAILED_OVER', manual: true });
   t.equal((await west.getSecret({ vault: VAULT, name: 'drill' })).value, 'd', 'the secondary serves reads itself');
@@ -238,15 +257,13 @@ t.test('a secondary too far behind catches up from a primary snapshot', async (t
   await eventually('the vault', () => east.createVault({ name: VAULT }).then(() => true), 20_000);
   await Promise.all(cluster.regionNodes('west').map((n) => cluster.kill(n.id)));
   const written = new Map<string, string>();
+  let last = 0;
   for (let i = 0; i < 60; i++) {
     written.set(`s${i % 25}`, `v${i}`);
-    await east.setSecret({ vault: VAULT, name: `s${i % 25}`, value: `v${i}` });
+    last = await indexOf((o) => east.setSecret({ vault: VAULT, name: `s${i % 25}`, value: `v${i}` }, o));
   }
   for (const n of cluster.regionNodes('west')) cluster.start(n.id);
-  await eventually('west caught up', async () => {
-    const s = await east.getStatus({});
-    return s.nodes.filter((n) => n.region === 'west').every((n) => n.reachable && n.geoLagEntries === 0) ? true : undefined;
-  }, 30_000);
+  await secondaryHas(east, last);
   const logs = cluster.regionNodes('west').map((n) => cluster.log(n.id)).join('\n');
   t.match(logs, /installed a primary snapshot/, 'the secondary took a snapshot');
   // Serve from the secondary's own state to see what it holds.
@@ -268,11 +285,9 @@ t.test('a simulated distance between the regions delays replication by that much
   cluster.startAll();
   const east = new KeyraftClient({ regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
   t.teardown(() => east.close());
-  await eventually('the vault', () => east.createVault({ name: VAULT }).then(() => true), 20_000);
-  await eventually('west caught up', async () => ((await east.getStatus({})).nodes.every((n) => n.reachable && n.geoLagEntries === 0) ? true : undefined), 20_000);
-  await east.setSecret({ vault: VAULT, name: 'far', value: 'away' });
+  await secondaryHas(east, await eventually('the vault', () => indexOf((o) => east.createVault({ name: VAULT }, o)), 20_000));
+  const target = await indexOf((o) => east.setSecret({ vault: VAULT, name: 'far', value: 'away' }, o));
   const written = Date.now();
-  const target = Math.max(...(await east.getStatus({})).nodes.filter((n) => n.region === 'east').map((n) => n.commitIndex));
   const took = await eventually(
     'the write on the secondary',
     async () => ((await east.getStatus({})).nodes.filter((n) => n.region === 'west').every((n) => n.primaryIndex >= target) ? Date.now() - written : undefined),

@@ -38,13 +38,13 @@ const versionOfKid = (kid: string): string => kid.slice(kid.lastIndexOf('/') + 1
 export async function keyWorkload(
   p: KeyProcess,
   pool: KeyPool,
-  opts: { vault: string; primary: string; until: number; now: () => number },
+  opts: { vault: string; primary: string; until: () => number; now: () => number },
   history: Operation[],
 ): Promise<void> {
   const { vault, now } = opts;
   const pick = <T>(items: readonly T[]): T => items[Math.floor(p.rand() * items.length)]!;
   let n = 0;
-  while (now() < opts.until) {
+  while (now() < opts.until()) {
     const r = p.rand();
     const invokeMs = now();
     const base = { process: p.id, kind: 'key' as const, invokeMs };

@@ -111,14 +111,14 @@ export class Nemesis {
     return undefined;
   }
 
-  /** Runs faults until `untilMs` (on opts.now's clock) or stop(), then heals. */
-  async run(untilMs: number): Promise<void> {
+  /** Runs faults until `untilMs()` (on opts.now's clock; it may move) or stop(), then heals. */
+  async run(untilMs: () => number): Promise<void> {
     const kinds: FaultKind[] = ['kill', 'pause', 'partition-minority', 'partition-leader', 'partition-one-way', 'bridge', 'transfer'];
     if (this.opts.killRegion) kinds.push('kill-region');
     try {
       await this.wait(this.between(500, 1500), untilMs);
       let first = this.opts.firstFault;
-      while (!this.stopping && this.opts.now() < untilMs - 1000) {
+      while (!this.stopping && this.opts.now() < untilMs() - 1000) {
         const kind = first ?? this.pick(kinds);
         first = undefined;
         // A dead primary region is held long enough for the secondary to fail over (failoverAfterMs is 2 s in runs).
@@ -145,9 +145,9 @@ export class Nemesis {
     this.stopping = true;
   }
 
-  private async wait(ms: number, untilMs: number): Promise<void> {
-    const end = Math.min(this.opts.now() + ms, untilMs);
-    while (!this.stopping && this.opts.now() < end) await sleep(Math.min(100, end - this.opts.now()));
+  private async wait(ms: number, untilMs: () => number): Promise<void> {
+    const end = this.opts.now() + ms;
+    while (!this.stopping && this.opts.now() < Math.min(end, untilMs())) await sleep(Math.min(100, end - this.opts.now()));
   }
 
   private async victim(): Promise<string> {

@@ -18,9 +18,23 @@ import { KeyPool, keyWorkload, readFinalKeys, versionsKey } from './keys-workloa
 import { type LinearizabilityResult, checkLinearizability } from './linearizability.js';
 import { type FaultKind, Nemesis, adminCall } from './nemesis.js';
 
+/** What a run has done so far: the history and the faults injected. */
+export interface RunProgress {
+  readonly history: readonly Operation[];
+  readonly faults: number;
+}
+
 export interface RunOptions {
   readonly seed: number;
+  /** The workload runs at least this long. */
   readonly timeMs: number;
+  /**
+   * Then, with this, it goes on until `enough` holds (checked every 250 ms)
+   * or until `maxTimeMs` from the start: a slow machine does less per
+   * second, and a test that asserts what the run did must not depend on how
+   * fast the machine is.
+   */
+  readonly untilEnough?: { readonly enough: (progress: RunProgress) => boolean; readonly maxTimeMs: number };
   /** Two regions (3+3) instead of one region of 3. */
   readonly twoRegions?: boolean;
   readonly clients?: number;
@@ -34,20 +48,35 @@ export interface RunOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface RunResult {
-  readonly seed: number;
-  readonly ok: boolean;
+/** Counts of what a run did. */
+export interface Tally {
   readonly operations: number;
   readonly okOperations: number;
   readonly faults: number;
-  readonly history: Operation[];
-  readonly finalStates: FinalStates;
-  readonly finalKeys: FinalKeys;
   /** Ok register reads that a failed-over secondary served. */
   readonly secondaryReads: number;
   /** Key workload operations, and how many of them were ok signatures. */
   readonly keyOperations: number;
   readonly signatures: number;
+}
+
+export function tally({ history, faults }: RunProgress): Tally {
+  return {
+    operations: history.length,
+    okOperations: history.filter((op) => (op.outcome ?? 'ok') === 'ok').length,
+    faults,
+    secondaryReads: history.filter((op) => op.kind === 'read' && op.outcome === 'ok' && op.secondary !== undefined).length,
+    keyOperations: history.filter((op) => op.kind === 'key').length,
+    signatures: history.filter((op) => op.kind === 'key' && op.action === 'sign' && op.outcome === 'ok').length,
+  };
+}
+
+export interface RunResult extends Tally {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly history: Operation[];
+  readonly finalStates: FinalStates;
+  readonly finalKeys: FinalKeys;
   readonly twoRegions: boolean;
   readonly linearizability: LinearizabilityResult;
   readonly checks: CheckResult;
@@ -109,7 +138,9 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     log(`  cluster up in ${Math.round(now())}ms (${cluster.nodes.length} nodes, logs in ${cluster.dir})`);
 
     const start = now();
-    const until = start + opts.timeMs;
+    // The workload and the nemesis run until this moment; untilEnough moves it.
+    let untilMs = start + (opts.untilEnough?.maxTimeMs ?? opts.timeMs);
+    const until = () => untilMs;
     const ctxs: ClientCtx[] = Array.from({ length: opts.clients ?? 5 }, (_, id) => {
       const client = new KeyraftClient({ endpoints: cluster.endpoints(PRIMARY), timeoutMs: 3000, endpointCooldownMs: 500 });
       clients.push(client);
@@ -126,6 +157,12 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
       const done = history.length;
       log(`  ${Math.round((now() - start) / 1000)}s: ${done} operations, ${nemesis.faults} faults`);
     }, 5000);
+    const enough = opts.untilEnough?.enough;
+    const check = setInterval(() => {
+      if (enough === undefined || now() - start < opts.timeMs || !enough({ history, faults: nemesis.faults })) return;
+      untilMs = Math.min(untilMs, now());
+      clearInterval(check);
+    }, 250);
     try {
       await Promise.all([
         nemesis.run(until),
@@ -134,6 +171,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
       ]);
     } finally {
       clearInterval(progress);
+      clearInterval(check);
     }
     log(`  workload done: ${history.length} operations, ${nemesis.faults} faults; settling`);
     const settle = now();
@@ -170,15 +208,10 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
   return {
     seed: opts.seed,
     ok,
-    operations: history.length,
-    okOperations: history.filter((op) => (op.outcome ?? 'ok') === 'ok').length,
-    faults: nemesis.faults,
+    ...tally({ history, faults: nemesis.faults }),
     history,
     finalStates,
     finalKeys,
-    secondaryReads: history.filter((op) => op.kind === 'read' && op.outcome === 'ok' && op.secondary !== undefined).length,
-    keyOperations: history.filter((op) => op.kind === 'key').length,
-    signatures: history.filter((op) => op.kind === 'key' && op.action === 'sign' && op.outcome === 'ok').length,
     twoRegions: opts.twoRegions === true,
     linearizability: verdict?.linearizability ?? { ok: 'unknown', key: '', reason: 'not checked' },
     checks: verdict?.checks ?? { ok: false, anomalies: [] },
@@ -189,9 +222,9 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
 }
 
 /** One process: one operation at a time until the deadline. */
-async function workload(c: ClientCtx, keys: readonly string[], until: number, now: () => number, history: Operation[]): Promise<void> {
+async function workload(c: ClientCtx, keys: readonly string[], until: () => number, now: () => number, history: Operation[]): Promise<void> {
   let n = 0;
-  while (now() < until) {
+  while (now() < until()) {
     const key = keys[Math.floor(c.rand() * keys.length)]!;
     const r = c.rand();
     if (r < 0.45) {

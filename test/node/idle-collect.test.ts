@@ -2,6 +2,7 @@
 // collection of real garbage while the event loop idles, none while it is busy.
 
 import t from 'tap';
+import { atLeast } from '../wait.js';
 import { GARBAGE_BYTES, IDLE_UTILIZATION, fullCollection, heldBytes, shouldCollect, startIdleCollection } from '../../src/idle-collect.js';
 
 const MB = 1024 * 1024;
@@ -42,7 +43,7 @@ t.test('a quiet process with a burst of garbage gets one full collection; a busy
   t.ok(burst.length > 0);
   burst = undefined;
   const before = heldBytes();
-  await sleep(1000);
+  await atLeast('collections once quiet', () => collections, 1, 10_000);
   t.equal(collections, 1, 'one once quiet');
   const after = heldBytes();
   t.ok(before - after >= 2 * GARBAGE_BYTES, `the garbage is gone (${Math.round(before / MB)} -> ${Math.round(after / MB)} MB)`);
@@ -61,6 +62,6 @@ t.test('what a light load leaves is left to V8; after a busy stretch it is colle
   t.equal(collections, 0, 'none without a burst');
   const busyUntil = Date.now() + 300;
   while (Date.now() < busyUntil);
-  await sleep(500);
+  await atLeast('collections once quiet after a burst', () => collections, 1, 10_000);
   t.equal(collections, 1, 'one once quiet after a burst');
 });
