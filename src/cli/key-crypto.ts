@@ -31,7 +31,7 @@ interface CipherSpec {
 const CIPHERS: CipherSpec[] = [
   {
     command: 'encrypt', method: 'encrypt', description: 'encrypt a value with a key', input: 'the plaintext', aes: 'encrypt',
-    algorithms: `${RSA_CIPHERS}, RSA1_5; A128GCM, A192GCM, A256GCM, A128CBCPAD, A192CBCPAD, A256CBCPAD (oct). For AES, without --iv the vault picks a random IV, which is printed with the GCM tag: keep both for decrypt.`,
+    algorithms: `${RSA_CIPHERS}, RSA1_5; A128GCM, A192GCM, A256GCM, A128CBCPAD, A192CBCPAD, A256CBCPAD (oct). For AES the vault picks a random IV, which is printed with the GCM tag: keep both for decrypt. Only AES-CBC takes --iv; AES-GCM refuses one, because a repeated IV under one key gives away the plaintexts.`,
   },
   {
     command: 'decrypt', method: 'decrypt', description: 'decrypt a value with a key', input: 'the ciphertext', aes: 'decrypt',
@@ -108,7 +108,11 @@ export function registerKeyCrypto(key: Command, ctx: CliContext): void {
       .option('--out-file <path>', OUT_FILE_HELP)
       .addHelpText('after', IO_HELP);
     if (spec.aes !== 'none') {
-      cmd.option('--iv <b64url>', 'AES-GCM and AES-CBC: the initialization vector', parseBase64);
+      cmd.option(
+        '--iv <b64url>',
+        spec.aes === 'encrypt' ? 'AES-CBC only: the initialization vector (default: a random one)' : 'AES-GCM and AES-CBC: the IV encrypt printed',
+        parseBase64,
+      );
       cmd.option('--aad <b64url>', 'AES-GCM: additional authenticated data', parseBase64);
     }
     if (spec.aes === 'decrypt') cmd.option('--tag <b64url>', 'AES-GCM: the authentication tag encrypt printed', parseBase64);

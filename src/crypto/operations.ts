@@ -155,8 +155,10 @@ export class UsableKey {
     }
     if (has(AES_GCM, alg)) {
       const secret = this.#aesKey(alg, AES_GCM[alg]!);
-      const nonce = iv ?? randomNonSecret(GCM_IV_BYTES);
-      if (nonce.length !== GCM_IV_BYTES) throw badParameter(`${alg} takes a ${GCM_IV_BYTES}-byte IV, got ${nonce.length} bytes`);
+      // A repeated (key, IV) pair leaks the XOR of the plaintexts and the
+      // GHASH key: only a fresh random IV is safe, so none is taken from outside.
+      if (iv !== undefined) throw badParameter(`${alg} Encrypt takes no IV: the vault generates a random one and returns it for Decrypt`);
+      const nonce = randomNonSecret(GCM_IV_BYTES);
       const cipher = createCipheriv(GCM_CIPHER[AES_GCM[alg]!]!, secret, nonce, { authTagLength: GCM_TAG_BYTES });
       if (aad !== undefined) cipher.setAAD(aad);
       const out = Buffer.concat([cipher.update(value), cipher.final()]);

@@ -60,6 +60,7 @@ export const ALGORITHMS: Readonly<Record<string, AlgorithmInfo>> = Object.freeze
 
 /** RSA keys encrypt and wrap with the same algorithms. */
 const RSA_ENCRYPTION = new Set(['RSA-OAEP', 'RSA-OAEP-256', 'RSA1_5']);
+const AES_GCM = new Set(['A128GCM', 'A192GCM', 'A256GCM']);
 
 export function validateAlgorithm(algorithm: unknown): string {
   if (algorithm === '' || algorithm === undefined || algorithm === null) throw invalid('BAD_PARAMETER', 'the algorithm is missing');
@@ -122,6 +123,13 @@ export type CipherOp = 'encrypt' | 'decrypt' | 'wrapKey' | 'unwrapKey';
 export function validateKeyOperationRequest(req: KeyOperationRequest, op?: CipherOp) {
   const use = keyUse(req);
   const info = ALGORITHMS[use.algorithm]!;
+  const iv = bytes('iv', req.iv, MAX_IV_BYTES);
+  // GCM with a repeated (key, IV) pair gives away the XOR of the plaintexts
+  // and the key to forge tags; a caller cannot be trusted never to repeat
+  // one, so, like Azure Key Vault, the vault alone picks a GCM Encrypt's IV.
+  if (op === 'encrypt' && AES_GCM.has(use.algorithm) && iv.byteLength > 0) {
+    throw invalid('BAD_PARAMETER', `${use.algorithm} Encrypt takes no IV: the vault generates a random one and returns it for Decrypt`);
+  }
   if (op !== undefined) {
     const wrap = op === 'wrapKey' || op === 'unwrapKey';
     const fits = info.use === (wrap ? 'wrap' : 'encrypt') || (wrap && RSA_ENCRYPTION.has(use.algorithm));
@@ -136,7 +144,7 @@ export function validateKeyOperationRequest(req: KeyOperationRequest, op?: Ciphe
   return {
     ...use,
     value: bytes('value', req.value, MAX_KEY_OPERATION_BYTES),
-    iv: bytes('iv', req.iv, MAX_IV_BYTES),
+    iv,
     aad: bytes('aad', req.aad, MAX_KEY_OPERATION_BYTES),
     tag: bytes('tag', req.tag, MAX_TAG_BYTES),
   };

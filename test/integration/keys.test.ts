@@ -137,6 +137,11 @@ t.test('keys on a running cluster', async (t) => {
     const gcm = await client.encrypt({ vault: VAULT, name: 'kw', algorithm: 'A256GCM', value: plaintext, aad: Buffer.from('context') });
     t.equal(gcm.iv.length, 12, 'a fresh 96-bit IV');
     t.equal(gcm.tag.length, 16);
+    t.equal(
+      await reason(client.encrypt({ vault: VAULT, name: 'kw', algorithm: 'A256GCM', value: plaintext, iv: gcm.iv })),
+      'INVALID_ARGUMENT BAD_PARAMETER',
+      'GCM Encrypt refuses a caller IV: reusing one would give away the XOR of the plaintexts',
+    );
     const back = await client.decrypt({ vault: VAULT, name: 'kw', algorithm: 'A256GCM', value: gcm.value, iv: gcm.iv, tag: gcm.tag, aad: Buffer.from('context') });
     t.ok(Buffer.from(back.value).equals(plaintext), 'AES-GCM round trip');
     t.equal(await reason(client.decrypt({ vault: VAULT, name: 'kw', algorithm: 'A256GCM', value: gcm.value, iv: gcm.iv, tag: flip(gcm.tag, 0), aad: Buffer.from('context') })), 'INVALID_ARGUMENT DECRYPTION_FAILED', 'a flipped tag bit');

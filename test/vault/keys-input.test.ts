@@ -152,6 +152,14 @@ t.test('cryptographic requests: Azure algorithm names, bounded inputs, digests o
   t.equal(reason(() => validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: 'A128KW' }, 'encrypt')), 'BAD_ALGORITHM');
   t.equal(reason(() => validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: 'A128GCM' }, 'wrapKey')), 'BAD_ALGORITHM');
   t.equal(reason(() => validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: 'ES256' }, 'decrypt')), 'BAD_ALGORITHM');
+  for (const alg of ['A128GCM', 'A192GCM', 'A256GCM']) {
+    const e = thrown(() => validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: alg, value: Buffer.from('hi'), iv: Buffer.alloc(12, 1) }, 'encrypt'));
+    t.equal(e.reason, 'BAD_PARAMETER', `${alg} Encrypt with an IV`);
+    t.match(e.message, /takes no IV/, 'says why');
+    t.equal(validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: alg, iv: new Uint8Array() }, 'encrypt').iv.length, 0, `${alg} Encrypt: an empty IV is proto3's absent one`);
+    t.same(validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: alg, iv: Buffer.alloc(12, 1) }, 'decrypt').iv, Buffer.alloc(12, 1), `${alg} Decrypt takes the IV`);
+  }
+  t.same(validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: 'A256CBCPAD', iv: Buffer.alloc(16, 2) }, 'encrypt').iv, Buffer.alloc(16, 2), 'CBC Encrypt takes an IV');
   for (const which of ['decrypt', 'unwrapKey'] as const) {
     const e = thrown(() => validateKeyOperationRequest({ vault: 'abc', name: 'k', algorithm: 'RSA1_5' }, which));
     t.equal(e.reason, 'BAD_ALGORITHM');
