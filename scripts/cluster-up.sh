@@ -5,6 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$DATA"
+# Made by an older version, it may be open to everyone: lock what is inside.
+chmod 700 "$DATA"
 if [ ! -f "$MASTER_KEY" ]; then
   node -e "import('$ROOT/dist/src/crypto/masterkey.js').then(m => console.log('created master key ' + m.createMasterKeyFile(process.argv[1]) + ' at ' + process.argv[1]))" "$MASTER_KEY"
 fi

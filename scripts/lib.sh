@@ -1,6 +1,12 @@
 # Shared by the cluster scripts: where things are, and the topology's shape.
 # Sourced, not run.
 
+# What the scripts create (data folders, node logs, pid files) and what a node
+# started from here writes (it inherits the umask: LevelDB's files too) is
+# its owner's alone: folders 0700, files 0600. The data holds sealed secrets
+# and keys, and names, tags and ciphertext in the clear.
+umask 077
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOPOLOGY=${KEYRAFT_TOPOLOGY:-$ROOT/cluster/local.json}
 DATA=${KEYRAFT_CLUSTER_DATA:-$ROOT/cluster/.data}

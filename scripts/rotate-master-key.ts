@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Envelope } from '../src/crypto/envelope.js';
 import { loadMasterKey, masterKeyFingerprint } from '../src/crypto/masterkey.js';
+import { restrictFileModes } from '../src/file-modes.js';
 import { decodeGeoEntry, encodeGeoEntry, isGeoEntryData } from '../src/geo/codec.js';
 import { isGeoRecord } from '../src/geo/geo-state.js';
 import { EntryType } from '../src/raft/index.js';
@@ -21,6 +22,8 @@ import { type BatchOp, NodeStore } from '../src/storage/store.js';
 import { VaultState, decodeCommand, encodeCommand } from '../src/vault/index.js';
 
 async function main(): Promise<void> {
+  // It writes LevelDB files into a node's data folder: they must be as private as the node's own.
+  restrictFileModes();
   const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, 'old-key': { type: 'string' }, 'new-key': { type: 'string' } } });
   const dataDir = values['data-dir'];
   if (dataDir === undefined || values['old-key'] === undefined || values['new-key'] === undefined) {

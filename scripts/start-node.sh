@@ -13,6 +13,8 @@ if pid=$(pid_of "$node_id"); then
 fi
 dir="$DATA/$node_id"
 mkdir -p "$dir"
+# Made by an older version of this script, it may be open to everyone.
+chmod 700 "$dir"
 # --max-semi-space-size and MALLOC_MMAP_THRESHOLD_: see NODE_FLAGS and
 # NODE_ENV in test/integration/cluster.ts.
 MALLOC_MMAP_THRESHOLD_=131072 nohup node --max-semi-space-size=8 "$ROOT/dist/src/node.js" --topology "$TOPOLOGY" --node "$node_id" \
