@@ -1,6 +1,7 @@
 // The short version of `make nemesis`: two seeds against real clusters, each
-// of at least 16 s and, on a slow machine, longer until it has done the work
-// checked below: one of a single region of three nodes and one of two regions
+// 16 s of faults and then, if it has not yet done the work checked below (a
+// slow machine does less), a calm in which the workload goes on until it
+// has. One seed runs a single region of three nodes, the other two regions
 // (3 + 3) whose first fault kills the whole primary region, so that reads
 // served by the failed-over secondary are recorded and checked. Every check
 // must pass, and the run must have done real work — a harness that records
@@ -16,7 +17,7 @@ import { isRegisterOp, type RegisterOp } from './history.js';
 import { failureReport, summary } from './report.js';
 import { type RunProgress, runOnce, tally } from './runner.js';
 
-// 16 s of work at least, and on a slow machine up to 90 s more until the
+// 16 s of faults, and on a slow machine up to 90 s more of work until the
 // run has done what it is checked for below.
 const MIN_TIME_MS = 16_000;
 const MAX_TIME_MS = 106_000;

@@ -32,7 +32,9 @@ export interface RunOptions {
    * Then, with this, it goes on until `enough` holds (checked every 250 ms)
    * or until `maxTimeMs` from the start: a slow machine does less per
    * second, and a test that asserts what the run did must not depend on how
-   * fast the machine is.
+   * fast the machine is. The nemesis works for the first `timeMs` only: on a
+   * slow machine a region it killed takes long to come back, and a storm
+   * that never ends would leave no time in which the primary takes writes.
    */
   readonly untilEnough?: { readonly enough: (progress: RunProgress) => boolean; readonly maxTimeMs: number };
   /** Two regions (3+3) instead of one region of 3. */
@@ -165,7 +167,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     }, 250);
     try {
       await Promise.all([
-        nemesis.run(until),
+        nemesis.run(() => Math.min(untilMs, start + opts.timeMs)),
         ...ctxs.map((c) => workload(c, keys, until, now, history)),
         ...keyProcs.map((p) => keyWorkload(p, pool, { vault: VAULT, primary: PRIMARY, until, now }, history)),
       ]);

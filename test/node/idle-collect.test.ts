@@ -45,7 +45,10 @@ t.test('a quiet process with a burst of garbage gets one full collection; a busy
   const before = heldBytes();
   await atLeast('collections once quiet', () => collections, 1, 10_000);
   t.equal(collections, 1, 'one once quiet');
-  const after = heldBytes();
+  // V8 gives the freed pages back on background threads, which a loaded
+  // machine runs late: wait for the bytes to go, within a bound.
+  let after = heldBytes();
+  await atLeast('MB of garbage given back', () => Math.floor((before - (after = heldBytes())) / MB), (2 * GARBAGE_BYTES) / MB, 10_000).catch(() => undefined);
   t.ok(before - after >= 2 * GARBAGE_BYTES, `the garbage is gone (${Math.round(before / MB)} -> ${Math.round(after / MB)} MB)`);
   await sleep(750);
   t.equal(collections, 1, 'and no more while nothing new is held');
