@@ -21,6 +21,7 @@ import { apiPackageDefinition } from './server/api.js';
 import { Router, type ServerContext } from './server/handler.js';
 import { GeoFollower } from './geo/follower.js';
 import { GeoSource } from './geo/source.js';
+import { restrictFileModes } from './file-modes.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { startIdleCollection } from './idle-collect.js';
 import { registerPublicServices } from './server/services.js';
@@ -74,6 +75,7 @@ function bind(server: grpc.Server, address: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  restrictFileModes();
   boundHeapGrowth();
   const args = readArgs();
   const topology = loadTopology(args.topology);
