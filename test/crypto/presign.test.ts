@@ -39,7 +39,8 @@ t.test('the stock refills from the worker pool and hands each presignature out o
   const curve: Curve = 'P-256';
   const { d, pub } = keyPair(curve);
   t.equal(takePresignature(curve), undefined, 'none in stock at first use: that sign is made on the spot');
-  const deadline = Date.now() + 20_000;
+  // The worker pool starts on first use: seconds on a loaded machine.
+  const deadline = Date.now() + 120_000;
   const taken: Presignature[] = [];
   while (taken.length < 2 * BATCH && Date.now() < deadline) {
     const p = takePresignature(curve);

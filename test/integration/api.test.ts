@@ -6,7 +6,7 @@ import t from 'tap';
 import { KeyraftClient, KeyraftError, type ServedBy } from '../../src/client/index.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(120_000);
+t.setTimeout(360_000);
 
 async function reason(p: Promise<unknown>): Promise<string> {
   try {

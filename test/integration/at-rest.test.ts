@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { KeyraftClient } from '../../src/client/index.js';
 import { TestCluster, atLeast, eventually } from './cluster.js';
 
-t.setTimeout(180_000);
+t.setTimeout(540_000);
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];

@@ -5,7 +5,7 @@ import t from 'tap';
 import { KeyraftClient } from '../../src/client/index.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(60_000);
+t.setTimeout(300_000);
 
 t.test('a leader stopped with SIGTERM transfers leadership first', async (t) => {
   const cluster = await TestCluster.create();

@@ -9,7 +9,7 @@ import { NodeStore } from '../../src/storage/store.js';
 import { join } from 'node:path';
 import { TestCluster, atLeast, eventually } from './cluster.js';
 
-t.setTimeout(120_000);
+t.setTimeout(360_000);
 
 interface Acked {
   name: string;

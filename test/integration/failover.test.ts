@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { KeyraftClient, KeyraftError, type ServedBy } from '../../src/client/index.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(300_000);
+t.setTimeout(900_000);
 
 const VAULT = 'geo';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { apiClient } from '../../src/server/api.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(120_000);
+t.setTimeout(360_000);
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -12,7 +12,7 @@ import { MessageType } from '../../src/raft/index.js';
 import { encodeBatch } from '../../src/storage/codec.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(60_000);
+t.setTimeout(300_000);
 
 const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
 

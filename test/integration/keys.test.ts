@@ -11,7 +11,7 @@ import type { Key } from '../../src/client/index.js';
 import { Scratch, derToRs, flip, opensslOk, rsToDer } from '../crypto/fixtures/openssl.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(180_000);
+t.setTimeout(540_000);
 
 const VAULT = 'keys';
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');

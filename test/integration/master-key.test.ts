@@ -12,7 +12,7 @@ import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
 import { NodeStore } from '../../src/storage/store.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(120_000);
+t.setTimeout(360_000);
 
 const ROTATE = fileURLToPath(new URL('../../dist/scripts/rotate-master-key.js', import.meta.url));
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(60_000);
+t.setTimeout(300_000);
 
 /** ServerReflectionRequest{list_services: "*"}: field 7, a string. */
 const LIST_SERVICES = Buffer.from([0x3a, 0x01, 0x2a]);

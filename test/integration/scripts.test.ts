@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './cluster.js';
 
-t.setTimeout(150_000);
+t.setTimeout(450_000);
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import { KeyraftClient } from '../../src/client/index.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(90_000);
+t.setTimeout(300_000);
 
 t.test('a restarted node catches up from a snapshot when its log was compacted', async (t) => {
   // Compact every 20 entries, so that 150 writes leave the stopped node far behind the log.

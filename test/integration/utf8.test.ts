@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 import { apiClient } from '../../src/server/api.js';
 import { TestCluster, eventually } from './cluster.js';
 
-t.setTimeout(90_000);
+t.setTimeout(300_000);
 
 // TLS with the cluster CA when the test cluster has one; plain otherwise.
 function credentials(cluster: TestCluster): grpc.ChannelCredentials {
