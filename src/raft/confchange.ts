@@ -173,14 +173,25 @@ function leaveJoint(c: Config): Config {
   return next;
 }
 
-/** Checks the config's own invariants: a learner is never a voter. */
-export function assertConfig(c: Config): void {
+/**
+ * Which of the config's own rules `c` breaks (a learner is never a voter...),
+ * or undefined. Apart from assertConfig so that a host can refuse a peer's
+ * config (a snapshot's) with the same rules before it reaches the core.
+ */
+export function configProblem(c: Config): string | undefined {
   for (const id of c.learners) {
-    invariant(!c.incoming.has(id) && !c.outgoing.has(id), `learner ${id} is also a voter`);
+    if (c.incoming.has(id) || c.outgoing.has(id)) return `learner ${id} is also a voter`;
   }
   for (const id of c.learnersNext) {
-    invariant(c.outgoing.has(id) && !c.incoming.has(id), `next learner ${id} must be an outgoing voter only`);
+    if (!c.outgoing.has(id) || c.incoming.has(id)) return `next learner ${id} must be an outgoing voter only`;
   }
-  invariant(c.incoming.size > 0 || configMembers(c).size === 0, 'a config with members needs voters');
-  invariant(isJoint(c) || (c.learnersNext.size === 0 && !c.autoLeave), 'joint-only fields set outside a joint config');
+  if (c.incoming.size === 0 && configMembers(c).size > 0) return 'a config with members needs voters';
+  if (!isJoint(c) && (c.learnersNext.size > 0 || c.autoLeave)) return 'joint-only fields set outside a joint config';
+  return undefined;
+}
+
+/** Checks the config's own invariants. */
+export function assertConfig(c: Config): void {
+  const problem = configProblem(c);
+  invariant(problem === undefined, problem ?? '');
 }

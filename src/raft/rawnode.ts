@@ -6,7 +6,11 @@ import { Raft, type PersistedState, type RaftConfig } from './raft.js';
 import type { ConfState, HardState, Message, NodeId, Ready, Snapshot, SoftState } from './types.js';
 import { MessageType, NONE, StateRole, invariant, message } from './types.js';
 
-export interface Status {
+/**
+ * The part of Status that costs no copies (etcd's BasicStatus): cheap enough
+ * to read for every message, as the host does to check a peer's claims.
+ */
+export interface BasicStatus {
   readonly id: NodeId;
   readonly term: number;
   readonly vote: NodeId;
@@ -15,6 +19,9 @@ export interface Status {
   readonly commit: number;
   readonly applied: number;
   readonly lastIndex: number;
+}
+
+export interface Status extends BasicStatus {
   readonly firstIndex: number;
   readonly conf: ConfState;
   /** Leader only: each member's matched index. */
@@ -176,12 +183,8 @@ export class RawNode {
     r.assertInvariants();
   }
 
-  status(): Status {
+  basicStatus(): BasicStatus {
     const r = this.raft;
-    const progress = new Map<NodeId, { match: number; next: number; state: string; isLearner: boolean }>();
-    if (r.role === StateRole.Leader) {
-      for (const [id, pr] of r.progress) progress.set(id, { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner });
-    }
     return {
       id: r.id,
       term: r.term,
@@ -191,6 +194,17 @@ export class RawNode {
       commit: r.log.committed,
       applied: r.log.applied,
       lastIndex: r.log.lastIndex,
+    };
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const progress = new Map<NodeId, { match: number; next: number; state: string; isLearner: boolean }>();
+    if (r.role === StateRole.Leader) {
+      for (const [id, pr] of r.progress) progress.set(id, { match: pr.match, next: pr.next, state: pr.state, isLearner: pr.isLearner });
+    }
+    return {
+      ...this.basicStatus(),
       firstIndex: r.log.firstIndex,
       conf: r.confState,
       progress,

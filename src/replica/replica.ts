@@ -13,6 +13,7 @@ import type { BatchOp, NodeStore, StateWrite } from '../storage/store.js';
 import { entryKey, stateKey } from '../storage/store.js';
 import { ReplicaError } from './errors.js';
 import { atEndOfTurn } from './end-of-turn.js';
+import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ReadRounds } from './read-rounds.js';
 
 export type { StateWrite };
@@ -150,17 +151,23 @@ export class Replica {
 
   // ---- Inputs ----
 
+  /**
+   * A message from a peer. What it may claim is checked first (peer-input.ts):
+   * the core asserts rather than refuses, and what it asserts is never caught,
+   * since by then its state may already be wrong.
+   */
   step(m: Message): void {
-    if (this.stopped) return;
-    try {
-      this.raw.step(m);
-    } catch (e) {
-      // Only a peer's bug (or a forged message that passed the transport's
-      // checks) gets here: the core checks before it acts, so refuse it and go on.
-      this.opts.logger.error({ err: e, type: m.type, from: m.from }, 'message refused');
-      return;
-    }
+    if (this.stopped || this.refuses(m, 'stream')) return;
+    this.raw.step(m);
     this.kick();
+  }
+
+  /** Logs and drops a peer message the core must not see. */
+  private refuses(m: Message, via: PeerChannel): boolean {
+    const problem = peerMessageProblem(m, this.raw.basicStatus(), via);
+    if (problem === undefined) return false;
+    this.opts.logger.warn({ from: m.from, type: m.type, term: m.term, problem }, 'refused a peer message');
+    return true;
   }
 
   reportUnreachable(id: string): void {
@@ -219,7 +226,8 @@ export class Replica {
    */
   async receiveSnapshot(m: Message, records: AsyncIterable<[string, Uint8Array]>): Promise<boolean> {
     this.assertUsable();
-    if (this.staged !== undefined || m.snapshot === undefined) return false;
+    // Refused before its records are written: a forged snapshot costs no disk.
+    if (this.staged !== undefined || m.snapshot === undefined || this.refuses(m, 'snapshot')) return false;
     const store = this.opts.store;
     const gen = store.gen + 1;
     this.staged = { gen, meta: m.snapshot.meta };
@@ -233,6 +241,8 @@ export class Replica {
         }
       }
       await store.write(batch, false);
+      // Checked again: our term or leader may have moved while the records came in.
+      if (this.refuses(m, 'snapshot')) return false;
       this.raw.step(m);
       this.kick();
       await this.idle();
