@@ -1,5 +1,6 @@
 // The command handlers (vaults, secrets and data keys here; keys in
-// apply-keys.ts). Each one checks every precondition first and only then
+// apply-keys.ts; principals, role assignments and token keys in
+// apply-auth.ts). Each one checks every precondition first and only then
 // writes, so a refused command leaves no trace. Everything they use comes from
 // the command (time, version ids, sealed values) or the state: they are
 // deterministic. They assume nothing about the command's shape.
@@ -18,6 +19,7 @@ import {
   sortedTags,
   vaultOf,
 } from './apply-common.js';
+import { authHandlers } from './apply-auth.js';
 import { keyHandlers } from './apply-keys.js';
 import type {
   CreateVault,
@@ -222,4 +224,5 @@ export const handlers: Record<string, Handler> = {
   restoreSecret,
   installDataKey,
   ...keyHandlers,
+  ...authHandlers,
 };

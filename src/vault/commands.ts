@@ -77,6 +77,38 @@ export interface InstallDataKey {
   wrappedKey: Uint8Array;
 }
 
+/** The token-signing key; an id already installed is left as it is. */
+export interface InstallTokenKey {
+  /** The public key's RFC 7638 thumbprint (tokenKeyId in src/auth/tokens.ts). */
+  keyId: string;
+  /** The 32-byte Ed25519 seed, sealed under a data key; the state never sees it in the clear. */
+  sealedSeed: Uint8Array;
+}
+
+export interface CreatePrincipal {
+  name: string;
+  /** The least generation to start at; absent is 0. */
+  generation?: number;
+}
+
+export interface PrincipalRefCommand {
+  name: string;
+}
+export type DeletePrincipal = PrincipalRefCommand;
+export type ResetPrincipal = PrincipalRefCommand;
+
+export interface CreateRoleAssignment {
+  /** Made on the leader: 32 lowercase hex characters. */
+  id: string;
+  principal: string;
+  role: string;
+  scope: string;
+}
+
+export interface DeleteRoleAssignment {
+  id: string;
+}
+
 export interface KeyAttributes {
   /** encrypt | decrypt | sign | verify | wrapKey | unwrapKey, among those the key type allows. */
   keyOps: string[];
@@ -165,7 +197,13 @@ export type CommandOp =
   | { op: 'deleteKey'; deleteKey: DeleteKey }
   | { op: 'recoverKey'; recoverKey: RecoverKey }
   | { op: 'purgeKey'; purgeKey: PurgeKey }
-  | { op: 'restoreKey'; restoreKey: RestoreKey };
+  | { op: 'restoreKey'; restoreKey: RestoreKey }
+  | { op: 'installTokenKey'; installTokenKey: InstallTokenKey }
+  | { op: 'createPrincipal'; createPrincipal: CreatePrincipal }
+  | { op: 'deletePrincipal'; deletePrincipal: DeletePrincipal }
+  | { op: 'resetPrincipal'; resetPrincipal: ResetPrincipal }
+  | { op: 'createRoleAssignment'; createRoleAssignment: CreateRoleAssignment }
+  | { op: 'deleteRoleAssignment'; deleteRoleAssignment: DeleteRoleAssignment };
 
 export type OpName = CommandOp['op'];
 
@@ -192,6 +230,12 @@ export const OP_NAMES: readonly OpName[] = [
   'recoverKey',
   'purgeKey',
   'restoreKey',
+  'installTokenKey',
+  'createPrincipal',
+  'deletePrincipal',
+  'resetPrincipal',
+  'createRoleAssignment',
+  'deleteRoleAssignment',
 ];
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, defaults: true, arrays: true, objects: true, oneofs: true };

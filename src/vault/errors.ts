@@ -43,7 +43,17 @@ export type Reason =
   | 'KEY_NOT_YET_VALID'
   | 'KEY_EXPIRED'
   | 'OPERATION_NOT_ALLOWED'
-  | 'BAD_ALGORITHM';
+  | 'BAD_ALGORITHM'
+  | 'PRINCIPAL_NOT_FOUND'
+  | 'PRINCIPAL_ALREADY_EXISTS'
+  | 'ROLE_ASSIGNMENT_NOT_FOUND'
+  | 'ROLE_ASSIGNMENT_ALREADY_EXISTS'
+  /** From src/auth's validateRoleAssignment, which apply calls. */
+  | 'INVALID_ROLE'
+  | 'INVALID_SCOPE'
+  | 'TOO_MANY_PRINCIPALS'
+  | 'TOO_MANY_ROLE_ASSIGNMENTS'
+  | 'TOO_MANY_TOKEN_KEYS';
 
 export class VaultError extends Error {
   override readonly name = 'VaultError';

@@ -4,6 +4,7 @@
 
 import type { VaultError } from './errors.js';
 import type { DeletedKeyInfo, DeletedSecretInfo, KeyBundle, SecretProperties, VaultInfo } from './model.js';
+import type { PrincipalInfo, RoleAssignmentInfo } from './model-auth.js';
 import type { Mutation } from './records.js';
 
 export type ApplyResult =
@@ -17,7 +18,11 @@ export type ApplyResult =
   | { kind: 'key'; key: KeyBundle }
   /** DeleteKey. */
   | { kind: 'deletedKey'; deletedKey: DeletedKeyInfo }
-  /** PurgeSecret, PurgeKey, InstallDataKey. */
+  /** CreatePrincipal, ResetPrincipal (the new generation); DeletePrincipal (the principal as it was). */
+  | { kind: 'principal'; principal: PrincipalInfo }
+  /** CreateRoleAssignment; DeleteRoleAssignment (the assignment as it was). */
+  | { kind: 'roleAssignment'; roleAssignment: RoleAssignmentInfo }
+  /** PurgeSecret, PurgeKey, InstallDataKey, InstallTokenKey. */
   | { kind: 'none' };
 
 /**

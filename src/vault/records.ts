@@ -10,6 +10,7 @@
 //   keyv/<vault>/<name>/<version>      KeyVersion, material and attributes flattened
 //   datakey/<keyId>                    {wrappedKey, seq}
 //   request/<requestId>                {seq, index, fp, result}: deduplication
+//   principal/, roleassignment/, tokenkey/, counter/   see records-auth.ts
 
 import type { ApplyResult } from './outcome.js';
 import { type DataKeyRecord, type Deletion, type KeyVersion, type Kind, type VaultRecord, type VersionRecord, NO_TAGS, keptBytes } from './model.js';
@@ -51,6 +52,10 @@ export const recordKeys = {
   version: (kind: Kind, v: string, n: string, version: string) => `${kind}v/${v}/${n}/${version}`,
   dataKey: (id: string) => `datakey/${id}`,
   request: (id: string) => `request/${id}`,
+  principal: (p: string) => `principal/${p}`,
+  roleAssignment: (id: string) => `roleassignment/${id}`,
+  tokenKey: (id: string) => `tokenkey/${id}`,
+  counter: (name: string) => `counter/${name}`,
 };
 
 export type ParsedKey =
@@ -58,7 +63,11 @@ export type ParsedKey =
   | { type: 'entry'; kind: Kind; vault: string; name: string }
   | { type: 'version'; kind: Kind; vault: string; name: string; version: string }
   | { type: 'dataKey'; keyId: string }
-  | { type: 'request'; requestId: string };
+  | { type: 'request'; requestId: string }
+  | { type: 'principal'; principal: string }
+  | { type: 'roleAssignment'; id: string }
+  | { type: 'tokenKey'; keyId: string }
+  | { type: 'counter'; name: string };
 
 export function parseKey(key: string): ParsedKey {
   const slash = key.indexOf('/');
@@ -85,6 +94,18 @@ export function parseKey(key: string): ParsedKey {
       case 'request':
         // A request id may hold "/": it is the whole rest of the key.
         return { type: 'request', requestId: rest };
+      case 'principal':
+        if (parts.length === 1) return { type: 'principal', principal: rest };
+        break;
+      case 'roleassignment':
+        if (parts.length === 1) return { type: 'roleAssignment', id: rest };
+        break;
+      case 'tokenkey':
+        if (parts.length === 1) return { type: 'tokenKey', keyId: rest };
+        break;
+      case 'counter':
+        if (parts.length === 1) return { type: 'counter', name: rest };
+        break;
     }
   }
   throw new Error(`vault state: unknown record key ${JSON.stringify(key)}`);

@@ -1,8 +1,11 @@
-// The replicated state machine for vaults, secrets and keys. It knows nothing of
-// Raft, gRPC or LevelDB: the replica feeds it committed commands in log order
-// and persists the mutations each apply returns; queries answer reads.
+// The replicated state machine for vaults, secrets and keys, and for the
+// principals, role assignments and token keys that guard them. It knows
+// nothing of Raft, gRPC or LevelDB: the replica feeds it committed commands
+// in log order and persists the mutations each apply returns; queries
+// answer reads.
 
 import { handlers } from './apply.js';
+import { authFingerprint } from './apply-auth.js';
 import type { Command } from './commands.js';
 import { ErrorKind, invalid, VaultError } from './errors.js';
 import type {
@@ -20,9 +23,11 @@ import type {
   SecretProperties,
   VaultInfo,
 } from './model.js';
+import type { PrincipalInfo, RoleAssignmentInfo, TokenKeyInfo } from './model-auth.js';
 import type { ApplyOutcome, ApplyResult } from './outcome.js';
 import { type Mutation, decodeRequest } from './records.js';
 import * as q from './queries.js';
+import * as qa from './queries-auth.js';
 import * as qk from './queries-keys.js';
 import { Store, StoreLoader, VaultBug } from './store.js';
 import { validateRequestId } from './validate.js';
@@ -230,6 +235,33 @@ export class VaultState {
   }
 
   /**
+   * The principal a token names, or undefined. Frozen, and not copied: the
+   * auth interceptor asks on every RPC.
+   */
+  principal(name: string): PrincipalInfo | undefined {
+    return qa.principal(this.store, name);
+  }
+
+  /** Every principal, by lower-cased name. */
+  listPrincipals(): PrincipalInfo[] {
+    return qa.listPrincipals(this.store);
+  }
+
+  /**
+   * A principal's role assignments (none for an unknown one), or with no
+   * argument every principal's. Frozen, and not copied: what
+   * allows() in src/auth/roles.ts takes.
+   */
+  roleAssignments(principal?: string): readonly RoleAssignmentInfo[] {
+    return qa.roleAssignments(this.store, principal);
+  }
+
+  /** The token keys, newest (the one to sign with) first, seeds still sealed. */
+  tokenKeys(): TokenKeyInfo[] {
+    return qa.tokenKeys(this.store);
+  }
+
+  /**
    * Master-key rotation, done offline on every node alike: every data key
    * under its new wrapping. Returns the records to write; nothing else changes.
    */
@@ -282,6 +314,8 @@ function parseHead(cmd: unknown) {
 
 /** The operation and its target, so that a reused request id is not mistaken for a retry. */
 function fingerprint(op: string, body: Record<string, unknown>): string {
+  const auth = authFingerprint(op, body);
+  if (auth !== undefined) return auth;
   const s = (x: unknown) => (typeof x === 'string' ? x.toLowerCase() : '');
   if (op === 'installDataKey') return `${op}:${typeof body.keyId === 'string' ? body.keyId : ''}`;
   if (op === 'createVault' || op === 'deleteVault') return `${op}:${s(body.name)}`;

@@ -36,6 +36,7 @@ import {
   recordKeys,
 } from './records.js';
 import { SortedKeys } from './sorted.js';
+import { AuthLoader, AuthStore } from './store-auth.js';
 
 const KINDS: readonly Kind[] = ['secret', 'key'];
 
@@ -92,6 +93,9 @@ export class Store {
   nextRequestSeq = 0;
 
   private out: Mutation[] | null = null;
+
+  /** Principals, role assignments and token keys: their writes go into the same mutations. */
+  readonly auth = new AuthStore((m) => this.out?.push(m));
 
   /** Starts collecting the mutations of one command. */
   begin(): void {
@@ -240,6 +244,7 @@ export class Store {
       }
     }
     for (const [id, rec] of this.dataKeys) yield [recordKeys.dataKey(id), encodeDataKey(rec)];
+    yield* this.auth.records();
     for (const [id, rec] of this.requests) yield [recordKeys.request(id), rec.record];
   }
 
@@ -288,6 +293,7 @@ export class StoreLoader {
   private readonly pending = new Map<AnyEntry, AnyVersion[]>();
   private readonly dataKeys: { keyId: string; rec: DataKeyRecord }[] = [];
   private readonly requests: { id: string; remembered: RememberedRequest }[] = [];
+  private readonly auth = new AuthLoader();
 
   add(key: string, value: Uint8Array): void {
     const k = parseKey(key);
@@ -336,6 +342,18 @@ export class StoreLoader {
           this.requests.push({ id: k.requestId, remembered: { seq, fp, record: keptBytes(value) } });
         }
         break;
+      case 'principal':
+        this.auth.principal(value);
+        break;
+      case 'roleAssignment':
+        this.auth.roleAssignment(value);
+        break;
+      case 'tokenKey':
+        this.auth.tokenKey(k.keyId, value);
+        break;
+      case 'counter':
+        this.auth.counter(k.name, value);
+        break;
     }
   }
 
@@ -370,6 +388,7 @@ export class StoreLoader {
       store.dataKeys.set(keyId, rec);
       store.nextDataKeySeq = rec.seq + 1;
     }
+    this.auth.finish(store.auth);
     this.requests.sort((a, b) => a.remembered.seq - b.remembered.seq);
     for (const { id, remembered } of this.requests) store.restoreRequest(id, remembered);
     return store;

@@ -160,6 +160,18 @@ const examples: Command[] = [
     },
   },
   { requestId: '', timeMs: 8, op: 'installDataKey', installDataKey: { keyId: 'dk-1', wrappedKey: new Uint8Array([9, 8, 7]) } },
+  { requestId: '', timeMs: 9, op: 'installTokenKey', installTokenKey: { keyId: 'tk-1', sealedSeed: new Uint8Array(69).fill(5) } },
+  { requestId: 'r3', timeMs: 10, op: 'createPrincipal', createPrincipal: { name: 'alice' } },
+  { requestId: '', timeMs: 10, op: 'createPrincipal', createPrincipal: { name: 'Bob@x', generation: 0 } },
+  { requestId: '', timeMs: 11, op: 'resetPrincipal', resetPrincipal: { name: 'alice' } },
+  {
+    requestId: '',
+    timeMs: 12,
+    op: 'createRoleAssignment',
+    createRoleAssignment: { id: ver(7), principal: 'alice', role: 'Key Vault Secrets User', scope: '/vaults/vault1' },
+  },
+  { requestId: '', timeMs: 13, op: 'deleteRoleAssignment', deleteRoleAssignment: { id: ver(7) } },
+  { requestId: '', timeMs: 14, op: 'deletePrincipal', deletePrincipal: { name: 'alice' } },
 ];
 
 t.test('every command survives encode then decode, optional fields included', async (t) => {
@@ -171,6 +183,12 @@ t.test('every command survives encode then decode, optional fields included', as
   const upd = decodeCommand(encodeCommand(examples[3]!));
   t.ok(upd.op === 'updateSecret' && !('contentType' in upd.updateSecret) && !('expires' in upd.updateSecret), 'absent optionals stay absent');
   t.ok(upd.op === 'updateSecret' && upd.updateSecret.enabled === false && upd.updateSecret.notBefore === 0, 'present falsy optionals stay present');
+  const principal = examples.map((c) => decodeCommand(encodeCommand(c))).filter((c) => c.op === 'createPrincipal');
+  t.same(
+    principal.map((c) => c.op === 'createPrincipal' && c.createPrincipal.generation),
+    [undefined, 0],
+    'an absent generation stays absent, a 0 stays 0',
+  );
 });
 
 t.test('decoded bytes are plain Uint8Arrays, not views of the input', async (t) => {
@@ -198,6 +216,8 @@ t.test('garbage never crashes: a BAD_COMMAND error, or a command that apply refu
   t.equal(thrownReason(new Uint8Array([0x52, 0x05, 0x0a])), 'BAD_COMMAND', 'length past the end');
   const state = new VaultState();
   state.apply(examples[0]!, 1);
+  // A principal, so that flipped role-assignment commands can get past its lookup.
+  state.apply(examples.find((c) => c.op === 'createPrincipal')!, 1);
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
       let c: Command;

@@ -1,7 +1,8 @@
-// Property tests over random command sequences of vaults, secrets and keys:
-// the persisted records rebuild exactly the live state (compared through the
-// queries), and apply is deterministic (same commands, same outcomes and
-// mutations, on any replica, before or after a reload).
+// Property tests over random command sequences of vaults, secrets, keys,
+// principals, role assignments and token keys: the persisted records rebuild
+// exactly the live state (compared through the queries), and apply is
+// deterministic (same commands, same outcomes and mutations, on any replica,
+// before or after a reload).
 
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
@@ -89,10 +90,49 @@ const keyOps = [
   },
 ];
 
+// Principal names overlap in case; scopes name the vaults above, in either case, or nothing valid.
+const principalName = fc.constantFrom('alice', 'ALICE', 'bob', 'svc.x');
+const assignmentId = fc.integer({ min: 1, max: 6 }).map(ver);
+const authOps = [
+  {
+    arbitrary: fc
+      .record({ name: principalName, generation: fc.constantFrom(0, 3, 50) }, { requiredKeys: ['name'] })
+      .map((createPrincipal) => ({ op: 'createPrincipal' as const, createPrincipal })),
+    weight: 2,
+  },
+  { arbitrary: fc.record({ name: principalName }).map((deletePrincipal) => ({ op: 'deletePrincipal' as const, deletePrincipal })), weight: 1 },
+  { arbitrary: fc.record({ name: principalName }).map((resetPrincipal) => ({ op: 'resetPrincipal' as const, resetPrincipal })), weight: 1 },
+  {
+    arbitrary: fc
+      .record({
+        id: assignmentId,
+        principal: principalName,
+        role: fc.constantFrom('Key Vault Reader', 'key vault secrets user', 'Cluster Administrator', 'Owner'),
+        scope: fc.constantFrom('/', '/', '/vaults/va1', '/vaults/VA1', '/vaults/vb2', '/x'),
+      })
+      .map((createRoleAssignment) => ({ op: 'createRoleAssignment' as const, createRoleAssignment })),
+    weight: 3,
+  },
+  { arbitrary: fc.record({ id: assignmentId }).map((deleteRoleAssignment) => ({ op: 'deleteRoleAssignment' as const, deleteRoleAssignment })), weight: 1 },
+  {
+    arbitrary: fc
+      .record({
+        keyId: fc.constantFrom('t1', 't2'),
+        // A value no longer than a seed is refused: it could be one in the clear.
+        sealedSeed: fc.constantFrom(new Uint8Array(69).fill(1), new Uint8Array(69).fill(2), new Uint8Array(32)),
+      })
+      .map((installTokenKey) => ({ op: 'installTokenKey' as const, installTokenKey })),
+    weight: 1,
+  },
+];
+
+const AUTH_COMMANDS = new Set(['createPrincipal', 'deletePrincipal', 'resetPrincipal', 'createRoleAssignment', 'deleteRoleAssignment', 'installTokenKey']);
+
 const KEY_COMMANDS = new Set(['createKeyVersion', 'updateKey', 'deleteKey', 'recoverKey', 'purgeKey', 'restoreKey']);
 
 const op = fc.oneof(
   ...keyOps,
+  ...authOps,
   { arbitrary: fc.record({ name: vaultName, softDeleteRetentionDays: fc.constantFrom(0, 7, 30), purgeProtection: fc.boolean() }).map((createVault) => ({ op: 'createVault' as const, createVault })), weight: 2 },
   { arbitrary: fc.record({ name: vaultName }).map((deleteVault) => ({ op: 'deleteVault' as const, deleteVault })), weight: 1 },
   {
@@ -204,8 +244,16 @@ function observe(s: VaultState, nowMs: number) {
     const p = s.listVaults(2, tok);
     return { items: p.vaults, next: p.nextPageToken };
   });
+  const principals = s.listPrincipals();
   return {
     dataKeys: s.dataKeys(),
+    auth: {
+      principals,
+      lookups: ['alice', 'Bob', 'SVC.X', 'nobody'].map((n) => s.principal(n)),
+      assignments: s.roleAssignments(),
+      each: principals.map((p) => s.roleAssignments(p.name.toUpperCase())),
+      tokenKeys: s.tokenKeys(),
+    },
     vaults: vaults.map((v) => {
       const secrets = allPages((tok) => {
         const p = s.listSecrets(v.name, 3, tok);
@@ -271,6 +319,7 @@ t.test('the records a state emitted rebuild it exactly; apply is deterministic',
   let successes = 0;
   let errors = 0;
   let keyApplied = 0;
+  let authApplied = 0;
   fc.assert(
     fc.property(commands, fc.nat(), (cmds, cut) => {
       const live = new VaultState();
@@ -280,6 +329,7 @@ t.test('the records a state emitted rebuild it exactly; apply is deterministic',
         else {
           successes++;
           if (KEY_COMMANDS.has(cmds[i]!.op)) keyApplied++;
+          if (AUTH_COMMANDS.has(cmds[i]!.op)) authApplied++;
         }
       }
       // Well-formed commands are refused for what they ask, never as malformed.
@@ -314,6 +364,7 @@ t.test('the records a state emitted rebuild it exactly; apply is deterministic',
   );
   t.ok(successes > 600 && errors > 300, `the sequences exercise both paths (${successes} applied, ${errors} refused)`);
   t.ok(keyApplied > 250, `key commands apply too (${keyApplied})`);
+  t.ok(authApplied > 150, `auth commands apply too (${authApplied})`);
 });
 
 t.test('refused commands change nothing, whatever the sequence before them', async (t) => {
