@@ -1,19 +1,23 @@
 // Fault injection on a running cluster (nodes started with --fault-injection):
-//   node dist/scripts/faults.js [--topology F] partition A1,A2 B1,B2
-//   node dist/scripts/faults.js [--topology F] one-way A1,A2 B1,B2   (what A sends B is dropped; B still reaches A)
-//   node dist/scripts/faults.js [--topology F] heal
+//   node dist/scripts/faults.js [--topology F] [--pki D] partition A1,A2 B1,B2
+//   node dist/scripts/faults.js [--topology F] [--pki D] one-way A1,A2 B1,B2   (what A sends B is dropped; B still reaches A)
+//   node dist/scripts/faults.js [--topology F] [--pki D] heal
+// It calls the Admin service with the operator's certificate from the PKI folder.
 
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { allNodes, loadTopology } from '../src/topology.js';
 import { AdminClient } from '../src/transport/peer-service.js';
+import { channelCredentials, operatorTls } from '../src/transport/tls.js';
 
 interface AdminStub {
   setFaults(req: { dropPeers: string[]; dropOutboundTo?: string[]; merge: boolean }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void): void;
 }
 
+let operator: grpc.ChannelCredentials;
+
 function setFaults(address: string, dropPeers: string[], merge: boolean, dropOutboundTo: string[] = []): Promise<void> {
-  const client = new AdminClient(address, grpc.credentials.createInsecure()) as unknown as AdminStub & grpc.Client;
+  const client = new AdminClient(address, operator) as unknown as AdminStub & grpc.Client;
   return new Promise<void>((resolve, reject) => {
     client.setFaults({ dropPeers, dropOutboundTo, merge }, { deadline: Date.now() + 2000 }, (err) => {
       client.close();
@@ -24,8 +28,12 @@ function setFaults(address: string, dropPeers: string[], merge: boolean, dropOut
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { topology: { type: 'string', default: 'cluster/local.json' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { topology: { type: 'string', default: 'cluster/local.json' }, pki: { type: 'string', default: 'cluster/.data/pki' } },
+    allowPositionals: true,
+  });
   const topology = loadTopology(values.topology!);
+  operator = channelCredentials(operatorTls(values.pki!));
   const peerOf = new Map(allNodes(topology).map(({ node }) => [node.id, node.peer]));
   const [command, a, b] = positionals;
   const calls: Promise<void>[] = [];

@@ -11,6 +11,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOPOLOGY=${KEYRAFT_TOPOLOGY:-$ROOT/cluster/local.json}
 DATA=${KEYRAFT_CLUSTER_DATA:-$ROOT/cluster/.data}
 MASTER_KEY=${KEYRAFT_MASTER_KEY:-$DATA/master.key}
+PKI=${KEYRAFT_PKI:-$DATA/pki}
 
 # topology_query EXPR: evaluates EXPR with `t` bound to the topology.
 topology_query() {

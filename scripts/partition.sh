@@ -5,4 +5,4 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 a=${1:?usage: partition.sh A B}
 b=${2:?usage: partition.sh A B}
-node "$ROOT/dist/scripts/faults.js" --topology "$TOPOLOGY" partition "$(nodes_of "$a" | paste -sd,)" "$(nodes_of "$b" | paste -sd,)"
+node "$ROOT/dist/scripts/faults.js" --topology "$TOPOLOGY" --pki "$PKI" partition "$(nodes_of "$a" | paste -sd,)" "$(nodes_of "$b" | paste -sd,)"

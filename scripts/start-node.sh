@@ -7,6 +7,7 @@ node_id=${1:?usage: start-node.sh NODE}
 is_node "$node_id" || { echo "unknown node: $node_id" >&2; exit 2; }
 [ -f "$ROOT/dist/src/node.js" ] || { echo "not built: run make build" >&2; exit 1; }
 [ -f "$MASTER_KEY" ] || { echo "no master key at $MASTER_KEY: run make cluster" >&2; exit 1; }
+[ -f "$PKI/nodes/$node_id.crt" ] || { echo "no certificate for $node_id in $PKI: run make cluster" >&2; exit 1; }
 if pid=$(pid_of "$node_id"); then
   echo "$node_id is already running (pid $pid)"
   exit 0
@@ -18,7 +19,7 @@ chmod 700 "$dir"
 # --max-semi-space-size and MALLOC_MMAP_THRESHOLD_: see NODE_FLAGS and
 # NODE_ENV in test/integration/cluster.ts.
 MALLOC_MMAP_THRESHOLD_=131072 nohup node --max-semi-space-size=8 "$ROOT/dist/src/node.js" --topology "$TOPOLOGY" --node "$node_id" \
-  --data-dir "$dir" --master-key "$MASTER_KEY" --fault-injection \
+  --data-dir "$dir" --master-key "$MASTER_KEY" --pki "$PKI" --fault-injection \
   >>"$dir/node.log" 2>&1 </dev/null &
 echo $! >"$dir/pid"
 echo "started $node_id (pid $!, log $dir/node.log)"

@@ -1,11 +1,14 @@
 // keyraftd: one node of a keyraft cluster.
 //
 //   node dist/src/node.js --topology cluster/local.json --node east-1 \
-//     --data-dir cluster/.data/east-1 --master-key cluster/.data/master.key
+//     --data-dir cluster/.data/east-1 --master-key cluster/.data/master.key \
+//     --pki cluster/.data/pki
 //
 // Every flag has an environment twin (KEYRAFT_TOPOLOGY, KEYRAFT_NODE,
-// KEYRAFT_DATA_DIR, KEYRAFT_MASTER_KEY, KEYRAFT_FAULT_INJECTION=1,
+// KEYRAFT_DATA_DIR, KEYRAFT_MASTER_KEY, KEYRAFT_PKI, KEYRAFT_FAULT_INJECTION=1,
 // KEYRAFT_LOG_LEVEL). Logs are pino JSON on stdout and never hold a secret.
+// Both ports speak TLS with the node's certificate from the PKI folder
+// (src/ops/pki.ts); the peer port asks for the caller's certificate too.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +34,8 @@ import { checkKeyStamp } from './storage/keystamp.js';
 import { NodeStore } from './storage/store.js';
 import { findNode, loadTopology } from './topology.js';
 import { AdminServiceDefinition } from './transport/peer-service.js';
+import { peerAccessInterceptor } from './transport/peer-access.js';
+import { channelCredentials, clientPortCredentials, nodeTls, peerPortCredentials } from './transport/tls.js';
 import { PEER_CHANNEL_OPTIONS, PeerTransport } from './transport/transport.js';
 
 interface NodeArgs {
@@ -38,6 +43,7 @@ interface NodeArgs {
   node: string;
   dataDir: string;
   masterKey: string;
+  pki: string;
   faultInjection: boolean;
   logLevel: string;
 }
@@ -49,6 +55,7 @@ function readArgs(): NodeArgs {
       node: { type: 'string' },
       'data-dir': { type: 'string' },
       'master-key': { type: 'string' },
+      pki: { type: 'string' },
       'fault-injection': { type: 'boolean' },
       'log-level': { type: 'string' },
     },
@@ -63,15 +70,14 @@ function readArgs(): NodeArgs {
     node,
     dataDir: values['data-dir'] ?? env.KEYRAFT_DATA_DIR ?? `cluster/.data/${node}`,
     masterKey,
+    pki: values.pki ?? env.KEYRAFT_PKI ?? 'cluster/.data/pki',
     faultInjection: values['fault-injection'] ?? env.KEYRAFT_FAULT_INJECTION === '1',
     logLevel: values['log-level'] ?? env.KEYRAFT_LOG_LEVEL ?? 'info',
   };
 }
 
-function bind(server: grpc.Server, address: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
+function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<void> {
+  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err) => (err ? reject(err) : resolve())));
 }
 
 async function main(): Promise<void> {
@@ -88,6 +94,7 @@ async function main(): Promise<void> {
 
   // The master key is checked before anything on disk is touched.
   const masterKey = loadMasterKey(args.masterKey);
+  const tls = nodeTls(args.pki, self.id);
   const envelope = new Envelope(masterKey);
   logger.info({ masterKey: masterKeyFingerprint(masterKey) }, 'master key loaded');
 
@@ -122,12 +129,23 @@ async function main(): Promise<void> {
     clientAddress: (id) => region.nodes.find((n) => n.id === id)?.client,
     primaryAddresses: primaryRegion.nodes.map((n) => n.client),
     primaryIndex: isSecondary ? () => app.geo.cursor : undefined,
+    channelCredentials: (nodeId) => channelCredentials(tls, nodeId),
   };
 
   const peers = new Map(region.nodes.filter((n) => n.id !== self.id).map((n) => [n.id, n.peer]));
-  const transport = new PeerTransport({ id: self.id, peers, store, logger, faultInjection: args.faultInjection });
+  const transport = new PeerTransport({ id: self.id, peers, store, logger, faultInjection: args.faultInjection, credentials: ctx.channelCredentials });
   transport.attach(replica);
-  const peerServer = new grpc.Server(PEER_CHANNEL_OPTIONS);
+  const peerServer = new grpc.Server({
+    ...PEER_CHANNEL_OPTIONS,
+    interceptors: [
+      peerAccessInterceptor({
+        regionOf: new Map(topology.regions.flatMap((r) => r.nodes.map((n) => [n.id, r.name] as const))),
+        selfRegion: region.name,
+        secondaryRegions: new Set(topology.regions.filter((r) => r.role === 'secondary').map((r) => r.name)),
+        logger,
+      }),
+    ],
+  });
   transport.register(peerServer);
   peerServer.addService(AdminServiceDefinition, {
     nodeStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined)),
@@ -177,6 +195,7 @@ async function main(): Promise<void> {
         failbackAfterMs: topology.failbackAfterMs,
         latencyMs: Math.max(primaryRegion.latencyMs, secondaryRegion?.latencyMs ?? 0),
         isDropped: (id) => transport.isDropped(id),
+        credentials: ctx.channelCredentials,
         logger,
       })
     : undefined;
@@ -191,8 +210,8 @@ async function main(): Promise<void> {
   health.addToServer(clientServer);
   new ReflectionService(apiPackageDefinition).addToServer(clientServer);
 
-  await bind(peerServer, self.peer);
-  await bind(clientServer, self.client);
+  await bind(peerServer, self.peer, peerPortCredentials(tls));
+  await bind(clientServer, self.client, clientPortCredentials(tls));
   replica.start(transport);
   geoFollower?.start();
   health.setStatus('', 'SERVING');

@@ -19,6 +19,8 @@ export interface WorkSpec {
   readonly worker: number;
   /** keyraft: the vault and what the cases read (base64 ciphertext for decrypt). */
   readonly vault?: string;
+  /** keyraft: the cluster CA's certificate (PEM): every keyraft port speaks TLS. */
+  readonly ca?: string;
   readonly ciphertext?: string;
   readonly getNames?: number;
 }

@@ -55,7 +55,7 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
       // generator CPU that the figure should not include.
       const root = loadProtoRoot(...API_FILES);
       const t = (name: string) => root.lookupType(`keyraft.v1.${name}`);
-      const client = new grpc.Client(spec.endpoints[0]!, grpc.credentials.createInsecure());
+      const client = new grpc.Client(spec.endpoints[0]!, grpc.credentials.createSsl(Buffer.from(spec.ca ?? '')));
       const call = (method: string, response: string) => rawUnary(client, `/keyraft.v1.${method}`, decoder(t(response)));
       const [setSecret, getSecret] = [call('Secrets/SetSecret', 'Secret'), call('Secrets/GetSecret', 'Secret')];
       const [sign, encrypt, decrypt] = [call('Keys/Sign', 'KeyOperationResult'), call('Keys/Encrypt', 'KeyOperationResult'), call('Keys/Decrypt', 'KeyOperationResult')];

@@ -3,9 +3,10 @@
 // Everything the CLI touches outside itself comes in through CliDeps, so
 // tests run the whole CLI against a fake client and capture its output.
 
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { defaultEndpoints, KeyraftClient, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
+import { defaultCaFile, defaultEndpoints, KeyraftClient, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
 import { registerCluster } from './cluster.js';
 import { registerKey } from './key.js';
 import { registerKeyCrypto } from './key-crypto.js';
@@ -52,6 +53,7 @@ export type OutputFormat = 'table' | 'json';
 
 interface GlobalOptions {
   endpoints?: string[];
+  ca?: string;
   output: OutputFormat;
   timeout?: number;
 }
@@ -83,7 +85,14 @@ export class CliContext {
           throw new UsageError(e instanceof Error ? e.message : String(e));
         }
       }
-      this.client = this.deps.newClient({ endpoints, ...(g.timeout !== undefined ? { timeoutMs: g.timeout } : {}) });
+      const caFile = g.ca ?? defaultCaFile(this.deps.env);
+      let ca: Buffer | undefined;
+      try {
+        ca = caFile === undefined ? undefined : readFileSync(caFile);
+      } catch (e) {
+        throw new UsageError(`cannot read the CA certificate ${caFile}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      this.client = this.deps.newClient({ endpoints, ...(ca !== undefined ? { ca } : {}), ...(g.timeout !== undefined ? { timeoutMs: g.timeout } : {}) });
     }
     return this.client;
   }
@@ -112,6 +121,7 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .showHelpAfterError('(add --help for usage)')
     .option('--endpoints <host:port,...>', 'nodes to talk to, most preferred first (default: KEYRAFT_ENDPOINTS, else cluster/local.json)', parseEndpointList)
+    .option('--ca <file>', "the cluster CA's certificate (default: KEYRAFT_CA, else cluster/.data/pki/ca.crt)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--timeout <ms>', 'deadline of each call, retries included (default 5000)', parseIntIn(1, 3_600_000));
   // Subcommands created from here on inherit exitOverride and the output routing.

@@ -33,6 +33,7 @@ export interface CallOptions {
 
 export interface CallerOptions {
   endpoints: readonly string[];
+  credentials: grpc.ChannelCredentials;
   timeoutMs: number;
   attemptTimeoutMs: number;
   retries: number;
@@ -219,7 +220,7 @@ export class Caller {
   private client(address: string): grpc.Client {
     let c = this.clients.get(address);
     if (c === undefined) {
-      c = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      c = new grpc.Client(address, this.o.credentials, CHANNEL_OPTIONS);
       this.clients.set(address, c);
     }
     return c;

@@ -72,6 +72,12 @@ export interface KeyraftClientOptions {
    * Cluster.GetStatus, and falls back to these when no node tells it.
    */
   endpoints: string[];
+  /**
+   * The cluster CA's certificate (PEM), which the nodes' certificates must
+   * chain to: cluster/.data/pki/ca.crt for the local cluster. Without it,
+   * the system's trusted roots. Every connection is TLS.
+   */
+  ca?: string | Buffer;
   /** The deadline of one call, retries included. Default 5000. */
   timeoutMs?: number;
   /**
@@ -123,6 +129,7 @@ export class KeyraftClient {
     const timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
     this.caller = new Caller({
       endpoints: this.endpoints,
+      credentials: grpc.credentials.createSsl(options.ca === undefined ? null : Buffer.from(options.ca)),
       timeoutMs,
       attemptTimeoutMs: positive('attemptTimeoutMs', options.attemptTimeoutMs, timeoutMs),
       retries: Math.floor(positive('retries', options.retries, DEFAULT_RETRIES, true)),

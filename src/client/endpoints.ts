@@ -108,3 +108,14 @@ export function defaultEndpoints(env: NodeJS.ProcessEnv = process.env, cwd?: str
   }
   return endpointsFromTopology(topology);
 }
+
+export const CA_ENV = 'KEYRAFT_CA';
+
+/** The cluster CA's certificate file: KEYRAFT_CA when set, else the local cluster's (cluster/.data/pki/ca.crt), if there is one. */
+export function defaultCaFile(env: NodeJS.ProcessEnv = process.env, cwd?: string): string | undefined {
+  const fromEnv = env[CA_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv;
+  const topology = findLocalTopology(cwd);
+  const local = topology === undefined ? undefined : join(dirname(topology), '.data', 'pki', 'ca.crt');
+  return local !== undefined && existsSync(local) ? local : undefined;
+}

@@ -39,6 +39,8 @@ export interface GeoFollowerOptions {
   readonly latencyMs: number;
   /** Fault injection: traffic with this primary node is dropped. */
   readonly isDropped: (nodeId: string) => boolean;
+  /** TLS to a primary node, which must present that node's certificate. */
+  readonly credentials: (nodeId: string) => grpc.ChannelCredentials;
   readonly logger: Logger;
 }
 
@@ -67,8 +69,8 @@ export class GeoFollower {
   private transferring = false;
 
   constructor(private readonly opts: GeoFollowerOptions) {
-    this.geoClients = opts.primaries.map((p) => new GeoClient(p.peer, grpc.credentials.createInsecure()));
-    this.admins = opts.primaries.map((p) => new AdminClient(p.peer, grpc.credentials.createInsecure()) as unknown as StubAdmin & grpc.Client);
+    this.geoClients = opts.primaries.map((p) => new GeoClient(p.peer, opts.credentials(p.id)));
+    this.admins = opts.primaries.map((p) => new AdminClient(p.peer, opts.credentials(p.id)) as unknown as StubAdmin & grpc.Client);
   }
 
   start(): void {

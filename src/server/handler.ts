@@ -47,6 +47,8 @@ export interface ServerContext {
   readonly primaryAddresses: readonly string[];
   /** Secondary only: the primary log index the state reflects. */
   primaryIndex?(): number;
+  /** TLS to another node, presenting this node's certificate; with an id, the server must be that node. */
+  channelCredentials(nodeId?: string): grpc.ChannelCredentials;
 }
 
 export function responseMetadata(ctx: ServerContext): grpc.Metadata {
@@ -237,7 +239,7 @@ export class Router {
   > {
     let client = this.clients.get(address);
     if (client === undefined) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.enable_channelz': 0 });
+      client = new grpc.Client(address, this.ctx.channelCredentials(), { 'grpc.enable_channelz': 0 });
       this.clients.set(address, client);
     }
     return new Promise((resolve) => {

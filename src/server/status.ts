@@ -82,7 +82,7 @@ export class StatusCollector {
     private readonly topology: Topology,
     private readonly geo: () => GeoMeta | undefined,
   ) {
-    for (const { node } of allNodes(topology)) this.admins.set(node.id, new AdminClient(node.peer, grpc.credentials.createInsecure()));
+    for (const { node } of allNodes(topology)) this.admins.set(node.id, new AdminClient(node.peer, ctx.channelCredentials(node.id)));
   }
 
   /**

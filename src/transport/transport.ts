@@ -91,6 +91,8 @@ export interface TransportOptions {
   readonly store: NodeStore;
   readonly logger: Logger;
   readonly faultInjection: boolean;
+  /** TLS to a peer, which must present that peer's certificate. */
+  readonly credentials: (nodeId: string) => grpc.ChannelCredentials;
 }
 
 export class PeerTransport implements RaftTransport {
@@ -105,7 +107,7 @@ export class PeerTransport implements RaftTransport {
   constructor(private readonly opts: TransportOptions) {
     this.peerIds = new Set(opts.peers.keys());
     for (const [id, address] of opts.peers) {
-      const client = new RaftClient(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+      const client = new RaftClient(address, opts.credentials(id), PEER_CHANNEL_OPTIONS);
       this.links.set(id, new PeerLink(id, client, () => this.host?.reportUnreachable(id)));
     }
   }

@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { fromServiceError, KeyraftClient, KeyraftError, statusName, type ServedBy } from '../../src/client/index.js';
-import { startFake } from './fake-server.js';
+import { FAKE_CA, startFake } from './fake-server.js';
 
 function metadata(entries: Record<string, string>): grpc.Metadata {
   const md = new grpc.Metadata();
@@ -102,7 +102,7 @@ t.test('a write names the log index of its entry, a secondary read the primary i
     { headers: (method): Record<string, string> => (method === 'SetSecret' ? { 'keyraft-commit-index': '17' } : method === 'GetSecret' ? { 'keyraft-primary-index': '12' } : {}) },
   );
   t.teardown(() => fake.close());
-  const client = new KeyraftClient({ regionAware: false, endpoints: [fake.address], retries: 0 });
+  const client = new KeyraftClient({ ca: FAKE_CA, regionAware: false, endpoints: [fake.address], retries: 0 });
   t.teardown(() => client.close());
   const served: ServedBy[] = [];
   await client.setSecret({ vault: 'v1', name: 'db', value: 'x' }, { onServedBy: (s) => served.push(s) });

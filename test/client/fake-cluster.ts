@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Test } from 'tap';
 import { KeyraftClient, type KeyraftClientOptions } from '../../src/client/index.js';
-import { FakeStatus, secretOf, startFake, type FakeServer, type Handler } from './fake-server.js';
+import { FAKE_CA, FakeStatus, secretOf, startFake, type FakeServer, type Handler } from './fake-server.js';
 
 export const EAST = ['east-1', 'east-2', 'east-3'];
 export const WEST = ['west-1', 'west-2'];
@@ -136,7 +136,7 @@ export async function fakeCluster(t: Test, state: Partial<ClusterState> = {}): P
 
 /** A client of the cluster, closed by the test's teardown. */
 export function clientOf(t: Test, endpoints: string[], options: Partial<KeyraftClientOptions> = {}): KeyraftClient {
-  const client = new KeyraftClient({ endpoints, ...QUICK, ...options });
+  const client = new KeyraftClient({ endpoints, ca: FAKE_CA, ...QUICK, ...options });
   t.teardown(() => client.close());
   return client;
 }

@@ -1,12 +1,30 @@
 // An in-process stand-in for a keyraft node's transport: a grpc-js server on
 // 127.0.0.1 with the public API's services, whose handlers each test writes.
 // It fakes only what the SDK's routing and retries see (statuses, trailers,
-// metadata), not the vault.
+// metadata), not the vault. It speaks TLS, as every keyraft port does, with
+// a certificate of a CA made for this process (FAKE_CA).
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { ensurePki } from '../../src/ops/pki.js';
 import { API_FILES, GRPC_LOADER_OPTIONS } from '../../src/protos.js';
+import { clientPortCredentials, nodeTls } from '../../src/transport/tls.js';
+
+const TLS = await (async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-fake-pki-'));
+  try {
+    await ensurePki(dir, [{ id: 'fake', hosts: [] }]);
+    return nodeTls(dir, 'fake');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
+/** The CA the fake servers' certificate chains to: what a client of them needs. */
+export const FAKE_CA = TLS.ca;
 
 const definition = protoLoader.loadSync(API_FILES, GRPC_LOADER_OPTIONS);
 const pkg = grpc.loadPackageDefinition(definition) as unknown as {
@@ -88,7 +106,7 @@ export async function startFake(node: string, handlers: Record<string, Handler>,
     server.addService(def, impl);
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, clientPortCredentials(TLS), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     address: `127.0.0.1:${port}`,

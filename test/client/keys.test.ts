@@ -6,13 +6,13 @@
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { KeyraftClient, KeyraftError } from '../../src/client/index.js';
-import { FakeStatus, startFake, type FakeServer, type Handler } from './fake-server.js';
+import { FAKE_CA, FakeStatus, startFake, type FakeServer, type Handler } from './fake-server.js';
 
 const FAST = { backoff: { baseMs: 1, maxMs: 5 } };
 
 async function setup(t: Test, handlers: Record<string, Handler>): Promise<{ fake: FakeServer; client: KeyraftClient }> {
   const fake = await startFake('east-1', handlers);
-  const client = new KeyraftClient({ endpoints: [fake.address], ...FAST });
+  const client = new KeyraftClient({ ca: FAKE_CA, endpoints: [fake.address], ...FAST });
   t.teardown(async () => {
     client.close();
     await fake.close();

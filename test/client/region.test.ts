@@ -164,7 +164,7 @@ t.test('a primary without quorum cools down as a whole, until a probe finds it h
 
 t.test('a STANDBY secondary that cannot reach the primary is retried, within bounds, until it fails over', { timeout: 15_000 }, async (t) => {
   const c = await fakeCluster(t);
-  // Retries are many (the 3 s deadline bounds the call) so that the failover, 100 ms on, surely comes first.
+  // Retries are many (the 3 s deadline bounds the call) so that the failover surely comes first.
   const client = clientOf(t, [c.address('west-1')], { retries: 60 });
   await client.getSecret(read);
   await c.stop(EAST);

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { KeyraftClient, KeyraftError, type KeyraftClientOptions } from '../../src/client/index.js';
 import { isRetryable } from '../../src/client/caller.js';
-import { deadAddress, FakeStatus, hang, secretOf, startFake, type FakeServer, type Handler } from './fake-server.js';
+import { deadAddress, FAKE_CA, FakeStatus, hang, secretOf, startFake, type FakeServer, type Handler } from './fake-server.js';
 
 const FAST = { backoff: { baseMs: 1, maxMs: 5 } };
 
@@ -17,7 +17,7 @@ async function setup(
 ): Promise<{ fakes: FakeServer[]; client: KeyraftClient }> {
   const fakes: FakeServer[] = [];
   for (const [node, handlers] of servers) fakes.push(await startFake(node, handlers));
-  const client = new KeyraftClient({ endpoints: fakes.map((f) => f.address), ...FAST, ...options });
+  const client = new KeyraftClient({ ca: FAKE_CA, endpoints: fakes.map((f) => f.address), ...FAST, ...options });
   t.teardown(async () => {
     client.close();
     for (const f of fakes) await f.close();
@@ -81,7 +81,7 @@ t.test('UNAVAILABLE moves the write to the next endpoint, with the same id, and 
 
 t.test('a connection failure moves on to the next endpoint', { timeout: 10_000 }, async (t) => {
   const fake = await startFake('east-2', { GetSecret: ok });
-  const client = new KeyraftClient({ endpoints: [await deadAddress(), fake.address], ...FAST });
+  const client = new KeyraftClient({ ca: FAKE_CA, endpoints: [await deadAddress(), fake.address], ...FAST });
   t.teardown(async () => {
     client.close();
     await fake.close();

@@ -1,7 +1,8 @@
 // Real keyraft node processes for integration tests: each cluster gets a
-// temporary folder (topology, master key, data), free ports on 127.0.0.1, and
-// is torn down — every process killed, every file removed — by the test that
-// made it.
+// temporary folder (topology, master key, PKI, data), free ports on
+// 127.0.0.1, and is torn down — every process killed, every file removed — by
+// the test that made it. Tests talk to it the way users do: over TLS, with
+// the cluster CA (`ca`) and, on the peer port, the operator's certificate.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
+import { ensurePki, hostsOf } from '../../src/ops/pki.js';
 import { PROTO_ROOT } from '../../src/protos.js';
 import { AdminClient } from '../../src/transport/peer-service.js';
+import { channelCredentials, operatorTls } from '../../src/transport/tls.js';
 
 export { atLeast, eventually } from '../wait.js';
 
@@ -84,6 +87,7 @@ export interface NodeInfo {
 export class TestCluster {
   readonly nodes: NodeInfo[] = [];
   private readonly procs = new Map<string, ChildProcess>();
+  private operatorCredentials: grpc.ChannelCredentials | undefined;
 
   private constructor(
     readonly dir: string,
@@ -91,6 +95,35 @@ export class TestCluster {
     readonly masterKeyFile: string,
     private readonly nodeArgs: readonly string[],
   ) {}
+
+  /** The cluster's PKI (src/ops/pki.ts): the CA, a certificate per node, the operator's. */
+  get pkiDir(): string {
+    return join(this.dir, 'pki');
+  }
+
+  /** The cluster CA's certificate, which a client needs to trust the nodes. */
+  get ca(): Buffer {
+    return readFileSync(join(this.pkiDir, 'ca.crt'));
+  }
+
+  /** TLS as the operator, for the Admin service on a peer port. */
+  operator(): grpc.ChannelCredentials {
+    this.operatorCredentials ??= channelCredentials(operatorTls(this.pkiDir));
+    return this.operatorCredentials;
+  }
+
+  /** One unary call of the Admin service on a node's peer port, as the operator. */
+  admin<T>(id: string, method: string, request: object, timeoutMs = 2000): Promise<T> {
+    const client = new AdminClient(this.node(id).peer, this.operator()) as unknown as grpc.Client &
+      Record<string, (req: object, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: unknown) => void) => void>;
+    return new Promise<T>((resolve, reject) =>
+      client[method]!(request, { deadline: Date.now() + timeoutMs }, (err, res) => {
+        client.close();
+        if (err !== null) reject(err);
+        else resolve(res as T);
+      }),
+    );
+  }
 
   static async create(opts: ClusterOptions = {}): Promise<TestCluster> {
     if (!existsSync(NODE_ENTRY)) throw new Error(`${NODE_ENTRY} is missing: run make build first`);
@@ -123,6 +156,7 @@ export class TestCluster {
     }
     writeFileSync(cluster.topologyFile, JSON.stringify(topology, null, 2));
     createMasterKeyFile(cluster.masterKeyFile);
+    await ensurePki(cluster.pkiDir, cluster.nodes.map((n) => ({ id: n.id, hosts: hostsOf([n.client, n.peer]) })));
     return cluster;
   }
 
@@ -153,6 +187,7 @@ export class TestCluster {
       '--node', id,
       '--data-dir', n.dataDir,
       '--master-key', this.masterKeyFile,
+      '--pki', this.pkiDir,
       '--fault-injection',
       ...extraArgs,
     ];
@@ -181,17 +216,8 @@ export class TestCluster {
     await Promise.all(this.nodes.filter((n) => this.isRunning(n.id)).map((n) => this.setFaults(n.id, [])));
   }
 
-  private setFaults(id: string, dropPeers: string[]): Promise<void> {
-    const client = new AdminClient(this.node(id).peer, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-      setFaults(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void): void;
-    };
-    return new Promise((resolve, reject) =>
-      client.setFaults({ dropPeers, merge: false }, { deadline: Date.now() + 3000 }, (err) => {
-        client.close();
-        if (err !== null) reject(err);
-        else resolve();
-      }),
-    );
+  private async setFaults(id: string, dropPeers: string[]): Promise<void> {
+    await this.admin(id, 'setFaults', { dropPeers, merge: false }, 3000);
   }
 
   /** kill -9, and wait until the process is gone. */

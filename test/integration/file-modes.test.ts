@@ -16,15 +16,9 @@ t.setTimeout(360_000);
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-// TLS with the cluster CA when the test cluster has one; plain otherwise.
-function credentials(cluster: TestCluster): grpc.ChannelCredentials {
-  const ca = (cluster as unknown as { ca?: Buffer }).ca;
-  return ca === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(ca);
-}
-
 function call(cluster: TestCluster, address: string, service: 'Vaults' | 'Secrets', method: string, request: object): Promise<grpc.ServiceError | null> {
   const def = apiClient(service).service[method]!;
-  const client = new grpc.Client(address, credentials(cluster));
+  const client = new grpc.Client(address, grpc.credentials.createSsl(cluster.ca));
   return new Promise((resolve) => {
     client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err) => {
       client.close();
@@ -84,12 +78,11 @@ t.test('a node started by scripts/start-node.sh: its data, its log and its pid f
   const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 1 }] });
   const [node] = cluster.nodes;
   const data = join(cluster.dir, 'scripts-data');
-  const pki = (cluster as unknown as { pkiDir?: string }).pkiDir;
   const env: NodeJS.ProcessEnv = {
     KEYRAFT_TOPOLOGY: cluster.topologyFile,
     KEYRAFT_CLUSTER_DATA: data,
     KEYRAFT_MASTER_KEY: cluster.masterKeyFile,
-    ...(pki === undefined ? {} : { KEYRAFT_PKI: pki }),
+    KEYRAFT_PKI: cluster.pkiDir,
   };
   const pidFile = join(data, node!.id, 'pid');
   t.teardown(async () => {

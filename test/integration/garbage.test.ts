@@ -10,14 +10,15 @@ import { service as healthService } from 'grpc-health-check';
 import { message } from '../../src/raft/index.js';
 import { MessageType } from '../../src/raft/index.js';
 import { encodeBatch } from '../../src/storage/codec.js';
+import { channelCredentials, nodeTls } from '../../src/transport/tls.js';
 import { TestCluster, eventually } from './cluster.js';
 
 t.setTimeout(300_000);
 
 const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
 
-function healthCheck(address: string): Promise<string> {
-  const client = new Health(address, grpc.credentials.createInsecure());
+function healthCheck(address: string, credentials: grpc.ChannelCredentials): Promise<string> {
+  const client = new Health(address, credentials);
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',
@@ -51,8 +52,8 @@ function sendRaw(address: string, bytes: Buffer): Promise<void> {
 }
 
 /** Calls a method with hand-made request bytes; resolves with the status code. */
-function callWithBytes(address: string, path: string, bytes: Buffer): Promise<{ code: number; details: string }> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+function callWithBytes(address: string, path: string, bytes: Buffer, credentials: grpc.ChannelCredentials): Promise<{ code: number; details: string }> {
+  const client = new grpc.Client(address, credentials);
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       path,
@@ -74,7 +75,10 @@ t.test('garbage on the client and peer ports never takes a node down', async (t)
   t.teardown(() => cluster.destroy());
   cluster.startAll();
   const node = cluster.node('east-1');
-  await eventually('east-1 serving', async () => ((await healthCheck(node.client)) === 'SERVING' ? true : undefined));
+  const tls = grpc.credentials.createSsl(cluster.ca);
+  // The peer port takes only certificates of the cluster CA: the garbage comes from a member, east-2.
+  const peerTls = channelCredentials(nodeTls(cluster.pkiDir, 'east-2'));
+  await eventually('east-1 serving', async () => ((await healthCheck(node.client, tls)) === 'SERVING' ? true : undefined));
 
   for (const address of [node.client, node.peer]) {
     await sendRaw(address, randomBytes(4096));
@@ -85,19 +89,19 @@ t.test('garbage on the client and peer ports never takes a node down', async (t)
   // A gRPC frame whose length prefix promises more than is sent, then a
   // protobuf that does not decode, then a message of another type.
   const truncated = Buffer.concat([Buffer.from([0, 0, 0, 1, 0]), randomBytes(16)]);
-  const r1 = await callWithBytes(node.client, '/keyraft.v1.Secrets/SetSecret', truncated);
+  const r1 = await callWithBytes(node.client, '/keyraft.v1.Secrets/SetSecret', truncated, tls);
   t.not(r1.code, grpc.status.OK, 'a truncated message is refused');
-  const r2 = await callWithBytes(node.client, '/keyraft.v1.Secrets/SetSecret', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+  const r2 = await callWithBytes(node.client, '/keyraft.v1.Secrets/SetSecret', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), tls);
   t.equal(r2.code, grpc.status.INVALID_ARGUMENT, `undecodable protobuf: ${r2.details}`);
   t.match(r2.details, /^BAD_REQUEST:/);
   // Field 1 as a varint where a string is expected: decodes to nothing useful.
-  const r3 = await callWithBytes(node.client, '/keyraft.v1.Secrets/GetSecret', Buffer.from([0x08, 0x96, 0x01]));
+  const r3 = await callWithBytes(node.client, '/keyraft.v1.Secrets/GetSecret', Buffer.from([0x08, 0x96, 0x01]), tls);
   t.equal(r3.code, grpc.status.INVALID_ARGUMENT, `wrong message type: ${r3.details}`);
-  const r4 = await callWithBytes(node.client, '/keyraft.v1.Nope/Nothing', Buffer.alloc(0));
+  const r4 = await callWithBytes(node.client, '/keyraft.v1.Nope/Nothing', Buffer.alloc(0), tls);
   t.equal(r4.code, grpc.status.UNIMPLEMENTED, 'an unknown method is unimplemented');
 
   // The peer port: undecodable Raft batches, and well-formed ones that lie.
-  const p1 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', randomBytes(64));
+  const p1 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', randomBytes(64), peerTls);
   t.not(p1.code, grpc.status.OK, 'an undecodable Raft batch is refused');
   const forged = Buffer.from(
     encodeBatch([
@@ -105,12 +109,12 @@ t.test('garbage on the client and peer ports never takes a node down', async (t)
       message({ type: 'Bogus' as MessageType, from: 'east-2', to: 'east-1', term: 1 }),
     ]),
   );
-  const p2 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', forged);
+  const p2 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', forged, peerTls);
   t.not(p2.code, grpc.status.OK, `a forged Raft message is refused: ${p2.details}`);
-  const p3 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/InstallSnapshot', randomBytes(128));
+  const p3 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/InstallSnapshot', randomBytes(128), peerTls);
   t.not(p3.code, grpc.status.OK, 'an undecodable snapshot chunk is refused');
 
   t.ok(cluster.isRunning('east-1'), 'the node process is still running');
-  t.equal(await healthCheck(node.client), 'SERVING', 'and still serving');
+  t.equal(await healthCheck(node.client, tls), 'SERVING', 'and still serving');
   t.notMatch(cluster.log('east-1'), /"level":60/, 'nothing fatal was logged');
 });

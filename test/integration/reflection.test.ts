@@ -10,8 +10,8 @@ t.setTimeout(300_000);
 /** ServerReflectionRequest{list_services: "*"}: field 7, a string. */
 const LIST_SERVICES = Buffer.from([0x3a, 0x01, 0x2a]);
 
-function listServices(address: string): Promise<string> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+function listServices(address: string, ca: Buffer): Promise<string> {
+  const client = new grpc.Client(address, grpc.credentials.createSsl(ca));
   return new Promise((resolve, reject) => {
     const call = client.makeBidiStreamRequest(
       '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
@@ -38,6 +38,6 @@ t.test('server reflection lists the public services', async (t) => {
   const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 1 }] });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const names = await eventually('a reflection answer', () => listServices(cluster.node('east-1').client));
+  const names = await eventually('a reflection answer', () => listServices(cluster.node('east-1').client, cluster.ca));
   for (const service of ['keyraft.v1.Vaults', 'keyraft.v1.Secrets', 'keyraft.v1.Cluster']) t.match(names, service, `lists ${service}`);
 });

@@ -35,7 +35,8 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   }
   const topology = join(dir, 'topology.json');
   writeFileSync(topology, JSON.stringify({ name: 'scripts-test', regions, failoverAfterMs: 3000, failbackAfterMs: 3000 }));
-  const env = { KEYRAFT_TOPOLOGY: topology, KEYRAFT_CLUSTER_DATA: join(dir, 'data') };
+  // cluster-up.sh makes the PKI under the data folder; the CLI is pointed at its CA as a person would.
+  const env = { KEYRAFT_TOPOLOGY: topology, KEYRAFT_CLUSTER_DATA: join(dir, 'data'), KEYRAFT_CA: join(dir, 'data', 'pki', 'ca.crt') };
   t.teardown(async () => {
     await run('scripts/cluster-stop.sh', [], env);
     for (const r of regions) await run('scripts/kill-region.sh', [r.name], env);

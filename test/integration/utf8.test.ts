@@ -11,12 +11,6 @@ import { TestCluster, eventually } from './cluster.js';
 
 t.setTimeout(300_000);
 
-// TLS with the cluster CA when the test cluster has one; plain otherwise.
-function credentials(cluster: TestCluster): grpc.ChannelCredentials {
-  const ca = (cluster as unknown as { ca?: Buffer }).ca;
-  return ca === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(ca);
-}
-
 interface Answer {
   code: grpc.status;
   details: string;
@@ -26,7 +20,7 @@ interface Answer {
 
 /** One unary call with the request's bytes as given. */
 function callWithBytes(cluster: TestCluster, address: string, path: string, bytes: Uint8Array): Promise<Answer> {
-  const client = new grpc.Client(address, credentials(cluster));
+  const client = new grpc.Client(address, grpc.credentials.createSsl(cluster.ca));
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       path,

@@ -10,8 +10,6 @@
 // — not the seed alone — is what a failure report shows.
 
 import type { ChildProcess } from 'node:child_process';
-import * as grpc from '@grpc/grpc-js';
-import { AdminClient } from '../../src/transport/peer-service.js';
 import type { NodeInfo, TestCluster } from '../integration/cluster.js';
 import { prng } from './fixtures.js';
 
@@ -35,20 +33,6 @@ export interface NemesisOptions {
   readonly firstFault?: FaultKind;
   readonly now: () => number;
   readonly log?: (line: string) => void;
-}
-
-type AdminStub = grpc.Client & Record<string, (req: object, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: unknown) => void) => void>;
-
-/** One unary call on a node's peer port (the Admin service TestCluster uses for SetFaults). */
-export function adminCall<T>(peer: string, method: string, request: object, timeoutMs = 2000): Promise<T> {
-  const client = new AdminClient(peer, grpc.credentials.createInsecure()) as unknown as AdminStub;
-  return new Promise<T>((resolve, reject) =>
-    client[method]!(request, { deadline: Date.now() + timeoutMs }, (err, res) => {
-      client.close();
-      if (err !== null) reject(err);
-      else resolve(res as T);
-    }),
-  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -101,7 +85,7 @@ export class Nemesis {
     for (const n of this.targets) {
       if (!this.cluster.isRunning(n.id) || this.paused.has(n.id)) continue;
       try {
-        const s = await adminCall<{ role: string; leader: string; id: string }>(n.peer, 'nodeStatus', {}, 1000);
+        const s = await this.cluster.admin<{ role: string; leader: string; id: string }>(n.id, 'nodeStatus', {}, 1000);
         if (s.role === 'leader') return s.id;
         if (s.leader) return s.leader;
       } catch {
@@ -217,7 +201,7 @@ export class Nemesis {
         if (leader === undefined) return;
         const to = this.pick(ids.filter((id) => id !== leader));
         this.note(`transfer leadership ${leader} -> ${to}`);
-        await adminCall(this.cluster.node(leader).peer, 'transferLeadership', { to }).catch(() => undefined);
+        await this.cluster.admin(leader, 'transferLeadership', { to }).catch(() => undefined);
         break;
       }
       case 'kill-region': {
@@ -242,7 +226,7 @@ export class Nemesis {
     const until = Date.now() + 5000;
     for (;;) {
       try {
-        await adminCall(this.cluster.node(id).peer, 'setFaults', request);
+        await this.cluster.admin(id, 'setFaults', request);
         return;
       } catch (e) {
         if (Date.now() >= until || !this.cluster.isRunning(id)) {

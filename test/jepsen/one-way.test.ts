@@ -5,7 +5,6 @@
 
 import t from 'tap';
 import { TestCluster, eventually } from '../integration/cluster.js';
-import { adminCall } from './nemesis.js';
 
 interface Status {
   id: string;
@@ -20,7 +19,7 @@ t.test('a leader that cannot send loses leadership, and still hears who won', as
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const status = (id: string) => adminCall<Status>(cluster.node(id).peer, 'nodeStatus', {}, 1000);
+  const status = (id: string) => cluster.admin<Status>(id, 'nodeStatus', {}, 1000);
   const old = await eventually('a leader', async () => {
     for (const n of cluster.nodes) {
       const s = await status(n.id).catch(() => undefined);
@@ -29,7 +28,7 @@ t.test('a leader that cannot send loses leadership, and still hears who won', as
     return undefined;
   });
   const others = cluster.nodes.map((n) => n.id).filter((id) => id !== old.id);
-  const set = await adminCall<{ dropPeers: string[]; dropOutboundTo: string[] }>(cluster.node(old.id).peer, 'setFaults', { dropOutboundTo: others, merge: false });
+  const set = await cluster.admin<{ dropPeers: string[]; dropOutboundTo: string[] }>(old.id, 'setFaults', { dropOutboundTo: others, merge: false });
   t.same({ dropPeers: set.dropPeers, dropOutboundTo: set.dropOutboundTo }, { dropPeers: [], dropOutboundTo: others }, 'SetFaults reports the one-way fault, and no two-way one');
 
   const next = await eventually('a new leader among the others', async () => {
@@ -50,6 +49,6 @@ t.test('a leader that cannot send loses leadership, and still hears who won', as
   const s = await status(next.id);
   t.equal(s.role, 'leader', `${next.id} keeps leading`);
 
-  const cleared = await adminCall<{ dropPeers: string[]; dropOutboundTo: string[] }>(cluster.node(old.id).peer, 'setFaults', { merge: false });
+  const cleared = await cluster.admin<{ dropPeers: string[]; dropOutboundTo: string[] }>(old.id, 'setFaults', { merge: false });
   t.same({ dropPeers: cleared.dropPeers, dropOutboundTo: cleared.dropOutboundTo }, { dropPeers: [], dropOutboundTo: [] }, 'a replacing SetFaults without lists clears both');
 });

@@ -1,0 +1,91 @@
+// TLS for every port. A node serves its client port with its certificate
+// (callers authenticate with tokens, not certificates) and its peer port with
+// mutual TLS: a caller must present a certificate of the cluster CA, and what
+// it may do depends on whom the certificate names (identityOf). Certificates
+// are made by src/ops/pki.ts; this module only reads them.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PeerCertificate } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+
+/** The URI subject alternative name of a node's certificate is this followed by its id. */
+export const NODE_URI_PREFIX = 'spiffe://keyraft/node/';
+/** The URI subject alternative name of the operator's certificate. */
+export const OPERATOR_URI = 'spiffe://keyraft/operator';
+
+/** PEM contents: the CA, and the certificate and key this process presents. */
+export interface TlsMaterial {
+  readonly ca: Buffer;
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/** A node's material from the PKI folder (src/ops/pki.ts's layout). */
+export function nodeTls(pkiDir: string, nodeId: string): TlsMaterial {
+  return readMaterial(pkiDir, join('nodes', `${nodeId}.crt`), join('nodes', `${nodeId}.key`), `node ${nodeId}`);
+}
+
+/** The operator's material: what scripts and tests use on the Admin service. */
+export function operatorTls(pkiDir: string): TlsMaterial {
+  return readMaterial(pkiDir, 'operator.crt', 'operator.key', 'the operator');
+}
+
+function readMaterial(pkiDir: string, cert: string, key: string, whose: string): TlsMaterial {
+  try {
+    return { ca: readFileSync(join(pkiDir, 'ca.crt')), cert: readFileSync(join(pkiDir, cert)), key: readFileSync(join(pkiDir, key)) };
+  } catch (e) {
+    throw new Error(`no TLS certificate for ${whose} in ${pkiDir} (${e instanceof Error ? e.message : String(e)}); scripts/cluster-up.sh creates the cluster's PKI`);
+  }
+}
+
+/** The client port: TLS, no client certificate asked (callers bring tokens). */
+export function clientPortCredentials(tls: TlsMaterial): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], false);
+}
+
+/** The peer port: mutual TLS, only certificates of the cluster CA get in. */
+export function peerPortCredentials(tls: TlsMaterial): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+}
+
+/**
+ * A channel to another node, presenting our certificate. With `expectedNode`
+ * the server must also be that node: a certificate of the cluster CA that
+ * names another node is refused, as a wrong host name would be.
+ */
+export function channelCredentials(tls: TlsMaterial, expectedNode?: string): grpc.ChannelCredentials {
+  const checkServerIdentity =
+    expectedNode === undefined
+      ? undefined
+      : (_host: string, cert: PeerCertificate): Error | undefined => {
+          const who = identityOfCertificate(cert);
+          return who?.kind === 'node' && who.id === expectedNode ? undefined : new Error(`expected node ${expectedNode}, the certificate names ${describeIdentity(who)}`);
+        };
+  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, checkServerIdentity === undefined ? {} : { checkServerIdentity });
+}
+
+export type PeerIdentity = { readonly kind: 'node'; readonly id: string } | { readonly kind: 'operator' };
+
+export function describeIdentity(who: PeerIdentity | undefined): string {
+  if (who === undefined) return 'nobody we know';
+  return who.kind === 'node' ? `node ${who.id}` : 'the operator';
+}
+
+/** Whom a certificate of the cluster CA names, from its URI subject alternative name. */
+export function identityOfCertificate(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): PeerIdentity | undefined {
+  const uris = (cert?.subjectaltname ?? '')
+    .split(', ')
+    .filter((n) => n.startsWith('URI:'))
+    .map((n) => n.slice(4));
+  if (uris.length !== 1) return undefined;
+  const uri = uris[0]!;
+  if (uri === OPERATOR_URI) return { kind: 'operator' };
+  if (uri.startsWith(NODE_URI_PREFIX) && uri.length > NODE_URI_PREFIX.length) return { kind: 'node', id: uri.slice(NODE_URI_PREFIX.length) };
+  return undefined;
+}
+
+/** Whom the caller's certificate names, on the mutual-TLS peer port. */
+export function identityOf(call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null }): PeerIdentity | undefined {
+  return identityOfCertificate(call.getAuthContext()?.sslPeerCertificate);
+}
