@@ -35,7 +35,7 @@ t.test('nothing secret reaches the disk or the logs in plaintext', async (t) => 
   cluster.startAll();
   const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
   t.teardown(() => client.close());
-  await eventually('the vault', () => client.createVault({ name: 'atrest' }).then(() => true), 20_000);
+  await eventually('the vault', () => client.createVault({ name: 'atrest' }).then(() => true), 60_000);
 
   const secrets: Buffer[] = [];
   const privateParts: { what: string; raw: Buffer }[] = [];
@@ -95,7 +95,7 @@ t.test('keys survive kill -9 of the leader under load', async (t) => {
   cluster.startAll();
   const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
   t.teardown(() => client.close());
-  await eventually('the vault', () => client.createVault({ name: 'kill9' }).then(() => true), 20_000);
+  await eventually('the vault', () => client.createVault({ name: 'kill9' }).then(() => true), 60_000);
   const acked: { name: string; version: string; x: string }[] = [];
   let running = true;
   const writers = Array.from({ length: 3 }, async (_, w) => {

@@ -31,7 +31,7 @@ async function twoRegions(t: Test): Promise<{ cluster: TestCluster; client: Keyr
     client.close();
     west.close();
   });
-  await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true), 20_000);
+  await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true), 60_000);
   return { cluster, client, west };
 }
 
@@ -254,7 +254,7 @@ t.test('a secondary too far behind catches up from a primary snapshot', async (t
     east.close();
     west.close();
   });
-  await eventually('the vault', () => east.createVault({ name: VAULT }).then(() => true), 20_000);
+  await eventually('the vault', () => east.createVault({ name: VAULT }).then(() => true), 60_000);
   await Promise.all(cluster.regionNodes('west').map((n) => cluster.kill(n.id)));
   const written = new Map<string, string>();
   let last = 0;
@@ -285,7 +285,7 @@ t.test('a simulated distance between the regions delays replication by that much
   cluster.startAll();
   const east = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
   t.teardown(() => east.close());
-  await secondaryHas(east, await eventually('the vault', () => indexOf((o) => east.createVault({ name: VAULT }, o)), 20_000));
+  await secondaryHas(east, await eventually('the vault', () => indexOf((o) => east.createVault({ name: VAULT }, o)), 60_000));
   const target = await indexOf((o) => east.setSecret({ vault: VAULT, name: 'far', value: 'away' }, o));
   const written = Date.now();
   const took = await eventually(

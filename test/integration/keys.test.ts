@@ -40,7 +40,7 @@ t.test('keys on a running cluster', async (t) => {
   cluster.startAll();
   const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 20_000 });
   t.teardown(() => client.close());
-  await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true), 20_000);
+  await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true), 60_000);
   const scratch = new Scratch();
   t.teardown(scratch.remove);
 

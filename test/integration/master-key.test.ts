@@ -78,7 +78,7 @@ t.test('rotating the master key re-wraps the data keys only, and the cluster car
   cluster.startAll();
   const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 8000 });
   t.teardown(() => client.close());
-  await eventually('the vault', () => client.createVault({ name: 'rotate' }).then(() => true), 20_000);
+  await eventually('the vault', () => client.createVault({ name: 'rotate' }).then(() => true), 60_000);
   const written = new Map<string, string>();
   for (let i = 0; i < 10; i++) {
     written.set(`s${i}`, `v${i}`);

@@ -136,7 +136,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     nemesis.startAll();
     const setup = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(PRIMARY), timeoutMs: 5000 });
     clients.push(setup);
-    await eventually('the vault', () => setup.createVault({ name: VAULT }).then(() => true), 30_000);
+    await eventually('the vault', () => setup.createVault({ name: VAULT }).then(() => true), 60_000);
     log(`  cluster up in ${Math.round(now())}ms (${cluster.nodes.length} nodes, logs in ${cluster.dir})`);
 
     const start = now();
