@@ -76,7 +76,8 @@ const adminPackage = grpc.loadPackageDefinition(
 export const AdminClient = adminPackage.keyraft.peer.v1.Admin;
 export const AdminServiceDefinition = AdminClient.service;
 
-const WIRE_TYPES = new Set<string>([
+/** The message types that travel between nodes; the others stay inside a node. */
+export const WIRE_TYPES: ReadonlySet<string> = new Set<string>([
   MessageType.App,
   MessageType.AppResp,
   MessageType.Vote,

@@ -21,7 +21,7 @@ import {
   type SnapshotMeta,
 } from '../../src/raft/index.js';
 import { type PeerChannel, type PeerCheckState, peerMessageProblem } from '../../src/replica/peer-input.js';
-import { wireMessageProblem } from '../../src/transport/peer-service.js';
+import { WIRE_TYPES, wireMessageProblem } from '../../src/transport/peer-service.js';
 import { bytes, electedNetwork, type Network } from '../raft/harness.js';
 
 function network(): Network {
@@ -244,21 +244,7 @@ t.test('whatever passes the transport and this check, the core takes without bre
   t.equal(diverged.term('a'), 3, 'in term 3');
   t.equal(diverged.log(diverged.leader()!).find((e) => e.index === 5)?.term, 3, 'whose leader has another entry at 5');
   t.equal(states['c campaigns']!().role('c'), StateRole.PreCandidate, 'c campaigns');
-  const types = [
-    MessageType.App,
-    MessageType.AppResp,
-    MessageType.Vote,
-    MessageType.VoteResp,
-    MessageType.PreVote,
-    MessageType.PreVoteResp,
-    MessageType.Snap,
-    MessageType.Heartbeat,
-    MessageType.HeartbeatResp,
-    MessageType.TimeoutNow,
-    MessageType.TransferLeader,
-    MessageType.ReadIndex,
-    MessageType.ReadIndexResp,
-  ];
+  const types = [...WIRE_TYPES] as MessageType[];
   // Numbers near the states' own (terms 2 and 3, logs to about index 6), so
   // that many messages are possible ones and reach the core.
   const small = fc.integer({ min: 0, max: 9 });
