@@ -19,7 +19,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { NODE_URI_PREFIX, OPERATOR_URI } from '../transport/tls.js';
+import { NODE_URI_PREFIX, OPERATOR_URI, type PkiPaths, pkiPaths } from '../transport/tls.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -30,26 +30,6 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 const DAY_MS = 86_400_000;
 const CA_DAYS = 3650;
 const LEAF_DAYS = 825;
-
-export interface PkiPaths {
-  readonly ca: string;
-  readonly caKey: string;
-  readonly operatorCert: string;
-  readonly operatorKey: string;
-  nodeCert(id: string): string;
-  nodeKey(id: string): string;
-}
-
-export function pkiPaths(dir: string): PkiPaths {
-  return {
-    ca: join(dir, 'ca.crt'),
-    caKey: join(dir, 'ca.key'),
-    operatorCert: join(dir, 'operator.crt'),
-    operatorKey: join(dir, 'operator.key'),
-    nodeCert: (id) => join(dir, 'nodes', `${id}.crt`),
-    nodeKey: (id) => join(dir, 'nodes', `${id}.key`),
-  };
-}
 
 export interface PkiNode {
   readonly id: string;

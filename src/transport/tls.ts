@@ -21,19 +21,42 @@ export interface TlsMaterial {
   readonly key: Buffer;
 }
 
-/** A node's material from the PKI folder (src/ops/pki.ts's layout). */
+/** Where things are in a PKI folder; src/ops/pki.ts makes them. */
+export interface PkiPaths {
+  readonly ca: string;
+  readonly caKey: string;
+  readonly operatorCert: string;
+  readonly operatorKey: string;
+  nodeCert(id: string): string;
+  nodeKey(id: string): string;
+}
+
+export function pkiPaths(dir: string): PkiPaths {
+  return {
+    ca: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    operatorCert: join(dir, 'operator.crt'),
+    operatorKey: join(dir, 'operator.key'),
+    nodeCert: (id) => join(dir, 'nodes', `${id}.crt`),
+    nodeKey: (id) => join(dir, 'nodes', `${id}.key`),
+  };
+}
+
+/** A node's material from the PKI folder. */
 export function nodeTls(pkiDir: string, nodeId: string): TlsMaterial {
-  return readMaterial(pkiDir, join('nodes', `${nodeId}.crt`), join('nodes', `${nodeId}.key`), `node ${nodeId}`);
+  const paths = pkiPaths(pkiDir);
+  return readMaterial(pkiDir, paths.nodeCert(nodeId), paths.nodeKey(nodeId), `node ${nodeId}`);
 }
 
 /** The operator's material: what scripts and tests use on the Admin service. */
 export function operatorTls(pkiDir: string): TlsMaterial {
-  return readMaterial(pkiDir, 'operator.crt', 'operator.key', 'the operator');
+  const paths = pkiPaths(pkiDir);
+  return readMaterial(pkiDir, paths.operatorCert, paths.operatorKey, 'the operator');
 }
 
 function readMaterial(pkiDir: string, cert: string, key: string, whose: string): TlsMaterial {
   try {
-    return { ca: readFileSync(join(pkiDir, 'ca.crt')), cert: readFileSync(join(pkiDir, cert)), key: readFileSync(join(pkiDir, key)) };
+    return { ca: readFileSync(pkiPaths(pkiDir).ca), cert: readFileSync(cert), key: readFileSync(key) };
   } catch (e) {
     throw new Error(`no TLS certificate for ${whose} in ${pkiDir} (${e instanceof Error ? e.message : String(e)}); scripts/cluster-up.sh creates the cluster's PKI`);
   }
@@ -73,7 +96,7 @@ export function describeIdentity(who: PeerIdentity | undefined): string {
 }
 
 /** Whom a certificate of the cluster CA names, from its URI subject alternative name. */
-export function identityOfCertificate(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): PeerIdentity | undefined {
+function identityOfCertificate(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): PeerIdentity | undefined {
   const uris = (cert?.subjectaltname ?? '')
     .split(', ')
     .filter((n) => n.startsWith('URI:'))
