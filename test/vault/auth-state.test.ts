@@ -18,7 +18,6 @@ import {
   ErrorKind,
   MAX_ROLE_ASSIGNMENTS_PER_PRINCIPAL,
   MAX_TOKEN_KEYS,
-  type Mutation,
   VaultState,
   decodeCommand,
   encodeCommand,
