@@ -1,0 +1,78 @@
+// The decision every front-end asks before any work: who is calling (the
+// bearer token, checked against the replicated principals and token keys),
+// and whether the permission table lets that principal call this RPC on
+// this vault. Two steps, because a gRPC interceptor sees the metadata (the
+// token) before the message (the vault): authenticate, then permit. Pure:
+// the clock, the issuer and the replicated state come in as arguments.
+
+import { AUTHENTICATED, OPEN, type RoleAssignment, type RpcRule, type TokenKey, TokenError, allows, permissionFor, verifyToken } from '../auth/index.js';
+
+/** What authorization reads of the replicated state. */
+export interface AuthDirectory {
+  principal(name: string): { readonly name: string; readonly generation: number } | undefined;
+  roleAssignments(principal: string): readonly RoleAssignment[];
+  /** The opened token keys, newest first. */
+  tokenKeys(): readonly TokenKey[];
+}
+
+export interface Caller {
+  readonly principal: string;
+  readonly assignments: readonly RoleAssignment[];
+  /** The token's id, for the audit log. */
+  readonly tokenId: string;
+}
+
+export interface Refusal {
+  readonly code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
+  /** The machine-readable reason (DESIGN §4): FORBIDDEN, or why the token was refused. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+const unauthenticated = (reason: string, message: string): Refusal => ({ code: 'UNAUTHENTICATED', reason, message });
+const forbidden = (message: string): Refusal => ({ code: 'PERMISSION_DENIED', reason: 'FORBIDDEN', message });
+
+/** The token of an `authorization: Bearer <token>` header; undefined when there is none of that form. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer ([^\s]+)$/i.exec(authorization?.trim() ?? '');
+  return match?.[1];
+}
+
+/**
+ * The rule for `path`, and who calls it: a Refusal when the path is
+ * unknown, or the rule needs a token and the one given (if any) does not
+ * name a principal that exists at the generation it was issued for. Open
+ * paths need no token and have no caller.
+ */
+export async function authenticate(
+  path: string,
+  authorization: string | undefined,
+  directory: AuthDirectory,
+  clock: { nowMs: number; issuer: string },
+): Promise<{ rule: RpcRule; caller: Caller | undefined } | Refusal> {
+  const rule = permissionFor(path);
+  if (rule === undefined) return forbidden(`${path} is not a method of this API`);
+  if (rule.permission === OPEN) return { rule, caller: undefined };
+  const token = bearerToken(authorization);
+  if (token === undefined) return unauthenticated('TOKEN_MISSING', 'this call needs an `authorization: Bearer <token>` header');
+  try {
+    const verified = await verifyToken(token, { keys: directory.tokenKeys(), nowMs: clock.nowMs, issuer: clock.issuer });
+    const principal = directory.principal(verified.principal);
+    if (principal === undefined) return unauthenticated('TOKEN_REVOKED', `principal ${verified.principal} does not exist`);
+    if (principal.generation !== verified.generation) return unauthenticated('TOKEN_REVOKED', `principal ${principal.name} was reset after this token was issued`);
+    return { rule, caller: { principal: principal.name, assignments: directory.roleAssignments(principal.name), tokenId: verified.tokenId } };
+  } catch (e) {
+    if (e instanceof TokenError) return unauthenticated(e.reason, e.message);
+    throw e;
+  }
+}
+
+/** Whether `caller` may make this call with this request; a Refusal (FORBIDDEN) when not. */
+export function permit(rule: RpcRule, caller: Caller | undefined, request: unknown): Refusal | undefined {
+  if (rule.permission === OPEN || rule.permission === AUTHENTICATED) return undefined;
+  if (caller === undefined) return unauthenticated('TOKEN_MISSING', 'this call needs a token');
+  const vault = rule.vaultOf(request);
+  if (allows(caller.assignments, rule.permission, vault)) return undefined;
+  const where = vault === undefined ? 'on the cluster' : `on vault ${vault}`;
+  return forbidden(`principal ${caller.principal} has no role that grants ${rule.permission} ${where}`);
+}
