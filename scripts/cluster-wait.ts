@@ -1,6 +1,6 @@
 // Waits until every node of the topology answers and every region has a
 // leader, printing progress; exits non-zero if that does not happen in time.
-//   node dist/scripts/cluster-wait.js [--topology F] [--ca cluster/.data/pki/ca.crt] [--timeout-ms N]
+//   node dist/scripts/cluster-wait.js [--topology F] [--ca cluster/.data/pki/ca.crt] [--token-file cluster/.data/admin.token] [--timeout-ms N]
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -12,12 +12,13 @@ async function main(): Promise<void> {
     options: {
       topology: { type: 'string', default: 'cluster/local.json' },
       ca: { type: 'string', default: 'cluster/.data/pki/ca.crt' },
+      'token-file': { type: 'string', default: 'cluster/.data/admin.token' },
       'timeout-ms': { type: 'string', default: '60000' },
     },
   });
   const topology = loadTopology(values.topology!);
   const first = topology.regions[0]!.nodes[0]!.client;
-  const client = new KeyraftClient({ endpoints: [first], ca: readFileSync(values.ca!), regionAware: false, retries: 0, timeoutMs: 1500 });
+  const client = new KeyraftClient({ endpoints: [first], ca: readFileSync(values.ca!), token: readFileSync(values['token-file']!, 'utf8').trim(), regionAware: false, retries: 0, timeoutMs: 1500 });
   const until = Date.now() + Number(values['timeout-ms']);
   let last = '';
   while (Date.now() < until) {

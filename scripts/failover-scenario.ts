@@ -6,7 +6,7 @@
 // primary back, measure how long until writes succeed and until failback
 // commits, and check that everything acknowledged before is still there.
 //
-//   node dist/scripts/failover-scenario.js [--runs N] [--topology cluster/local.json] [--ca cluster/.data/pki/ca.crt]
+//   node dist/scripts/failover-scenario.js [--runs N] [--topology cluster/local.json] [--ca cluster/.data/pki/ca.crt] [--token-file cluster/.data/admin.token]
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -70,13 +70,13 @@ function script(name: string, ...args: string[]): void {
   execFileSync(join(ROOT, 'scripts', name), args, { stdio: ['ignore', 'ignore', 'inherit'], env: process.env });
 }
 
-async function run(topologyPath: string, ca: Buffer, runNo: number): Promise<RunReport> {
+async function run(topologyPath: string, ca: Buffer, token: string, runNo: number): Promise<RunReport> {
   const topology = loadTopology(topologyPath);
   const primary = topology.regions.find((r) => r.role === 'primary')!;
   const secondary = topology.regions.find((r) => r.role === 'secondary')!;
-  const all = new KeyraftClient({ ca, endpoints: topology.regions.flatMap((r) => r.nodes.map((n) => n.client)), timeoutMs: 10_000 });
-  const east = new KeyraftClient({ ca, regionAware: false, endpoints: primary.nodes.map((n) => n.client), timeoutMs: 5000 });
-  const west = new KeyraftClient({ ca, regionAware: false, endpoints: secondary.nodes.map((n) => n.client), timeoutMs: 5000, retries: 2 });
+  const all = new KeyraftClient({ ca, token, endpoints: topology.regions.flatMap((r) => r.nodes.map((n) => n.client)), timeoutMs: 10_000 });
+  const east = new KeyraftClient({ ca, token, regionAware: false, endpoints: primary.nodes.map((n) => n.client), timeoutMs: 5000 });
+  const west = new KeyraftClient({ ca, token, regionAware: false, endpoints: secondary.nodes.map((n) => n.client), timeoutMs: 5000, retries: 2 });
   const c = new Check();
   try {
     const vault = `failover-${Date.now().toString(36)}-${runNo}`;
@@ -202,15 +202,17 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '1' },
       topology: { type: 'string', default: join(ROOT, 'cluster/local.json') },
       ca: { type: 'string', default: join(ROOT, 'cluster/.data/pki/ca.crt') },
+      'token-file': { type: 'string', default: join(ROOT, 'cluster/.data/admin.token') },
     },
   });
   const ca = readFileSync(values.ca!);
+  const token = readFileSync(values['token-file']!, 'utf8').trim();
   const runs = Number(values.runs);
   const reports: RunReport[] = [];
   for (let i = 1; i <= runs; i++) {
     console.log(`run ${i}/${runs}`);
     try {
-      const r = await run(values.topology!, ca, i);
+      const r = await run(values.topology!, ca, token, i);
       reports.push(r);
       console.log(
         `run ${i} passed: RTO ${r.rtoMs} ms (SDK client ${r.sdkRtoMs} ms); writes back ${r.writesBackAfterRestartMs} ms after restart (${r.writesBackAfterQuorumMs} ms after quorum); failback ${r.failbackAfterRestartMs} ms after restart; ${r.checks} checks`,

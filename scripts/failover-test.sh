@@ -10,4 +10,4 @@ for n in $(all_nodes); do pid_of "$n" >/dev/null && running=$((running + 1)); do
 if [ "$running" -lt "$(all_nodes | wc -l)" ]; then
   "$(dirname "$0")/cluster-up.sh" >/dev/null
 fi
-exec node "$ROOT/dist/scripts/failover-scenario.js" --runs "$runs" --topology "$TOPOLOGY" --ca "$PKI/ca.crt"
+exec node "$ROOT/dist/scripts/failover-scenario.js" --runs "$runs" --topology "$TOPOLOGY" --ca "$PKI/ca.crt" --token-file "$DATA/admin.token"

@@ -21,12 +21,17 @@ import { Envelope } from './crypto/envelope.js';
 import { loadMasterKey, masterKeyFingerprint } from './crypto/masterkey.js';
 import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
-import { Router, type ServerContext } from './server/handler.js';
+import { AuditLog } from './server/audit-log.js';
+import { authInterceptor } from './server/auth-interceptor.js';
+import { bootstrapAuth, needsBootstrap } from './server/bootstrap.js';
+import { toServiceError } from './server/errors.js';
+import { Router, responseMetadata, type ServerContext } from './server/handler.js';
 import { GeoFollower } from './geo/follower.js';
 import { GeoSource } from './geo/source.js';
 import { restrictFileModes } from './file-modes.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { startIdleCollection } from './idle-collect.js';
+import { principalToken } from './server/principals.js';
 import { registerPublicServices } from './server/services.js';
 import { StatusCollector, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
@@ -173,6 +178,12 @@ async function main(): Promise<void> {
         (e: unknown) => cb({ code: grpc.status.UNAVAILABLE, details: `NO_QUORUM: ${e instanceof Error ? e.message : String(e)}` }),
       );
     },
+    issueToken: (call: grpc.ServerUnaryCall<{ principal: string; ttlMs: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      principalToken(app, call.request.principal, call.request.ttlMs, topology.name).then(
+        (t) => cb(null, { token: t.token, expiresAtMs: t.expiresAtMs }),
+        (e: unknown) => cb(toServiceError(e, new grpc.Metadata())),
+      );
+    },
     geoProbe: (call: grpc.ServerUnaryCall<{ follower: string; cursor: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       if (transport.isDropped(call.request.follower)) {
         cb({ code: grpc.status.UNAVAILABLE, details: 'FAULT_INJECTED: traffic with this node is dropped' });
@@ -204,8 +215,34 @@ async function main(): Promise<void> {
   const status = new StatusCollector(ctx, topology, () => (isSecondary ? app.geo : undefined));
   // No channelz: nothing reads it, and its per-call bookkeeping was ~5 % of a
   // leader's busy time serving GetSecret.
-  const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
-  registerPublicServices(clientServer, { ctx, router, status, app, envelope });
+  // Every RPC of the client port passes one interceptor that authorizes it (DESIGN §6).
+  const audit = new AuditLog(join(args.dataDir, 'audit.log'), { node: self.id, region: region.name });
+  const auth = authInterceptor({
+    directory: app.directory,
+    issuer: topology.name,
+    nowMs: Date.now,
+    responseMetadata: () => responseMetadata(ctx),
+    onComplete: (entry) => audit.record(entry),
+  });
+  const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0, interceptors: [auth] });
+  const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name });
+  // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
+  let bootstrapping = false;
+  const bootstrap = isSecondary
+    ? undefined
+    : setInterval(() => {
+        if (bootstrapping || !replica.isLeader || !needsBootstrap(app)) return;
+        bootstrapping = true;
+        bootstrapAuth(runner, envelope, 5000)
+          .then(
+            () => logger.info('made the token key and the admin principal'),
+            (e: unknown) => logger.warn({ err: e }, 'making the token key and the admin principal failed; trying again'),
+          )
+          .finally(() => {
+            bootstrapping = false;
+          });
+      }, 200);
+  bootstrap?.unref();
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(clientServer);
   new ReflectionService(apiPackageDefinition).addToServer(clientServer);
@@ -226,12 +263,14 @@ async function main(): Promise<void> {
     if (replica.isLeader) await handOffLeadership(replica, founders, logger);
     await new Promise<void>((r) => clientServer.tryShutdown(() => r()));
     geoFollower?.stop();
+    clearInterval(bootstrap);
     await replica.stop();
     peerServer.forceShutdown();
     transport.close();
     router.close();
     status.close();
     await store.close();
+    audit.close();
     logger.info('stopped');
     process.exit(process.exitCode ?? 0);
   };

@@ -21,6 +21,8 @@ export interface WorkSpec {
   readonly vault?: string;
   /** keyraft: the cluster CA's certificate (PEM): every keyraft port speaks TLS. */
   readonly ca?: string;
+  /** keyraft: the bearer token of every call. */
+  readonly token?: string;
   readonly ciphertext?: string;
   readonly getNames?: number;
 }

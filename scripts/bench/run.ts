@@ -240,7 +240,7 @@ async function runKeyraft(shape: string): Promise<void> {
   try {
     for (const n of cluster.nodes) nodeOfPid.set(cluster.start(n.id).pid ?? -1, n.id);
     const primary = cluster.endpoints('east');
-    admin = new KeyraftClient({ ca: cluster.ca, endpoints: primary, regionAware: false, timeoutMs: 20_000 });
+    admin = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: primary, regionAware: false, timeoutMs: 20_000 });
     const a = admin;
     const leader = await eventually(
       'a keyraft leader',
@@ -263,7 +263,7 @@ async function runKeyraft(shape: string): Promise<void> {
     const value = 'x'.repeat(256);
     for (let i = 0; i < 16; i++) await a.setSecret({ vault, name: `get-${i}`, value });
     const ct = await a.encrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: Buffer.alloc(32, 7) });
-    const base = { endpoints, vault, ca: cluster.ca.toString(), getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64') };
+    const base = { endpoints, vault, ca: cluster.ca.toString(), token: await cluster.token(), getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64') };
     const pids = [...nodeOfPid.keys()].filter((pid) => pid > 0);
     for (const op of cases) for (const c of concurrencies) await runCase('keyraft', op, c, base, shape, pids);
   } finally {

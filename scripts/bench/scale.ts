@@ -175,14 +175,14 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const pid = (id: string) => procs.get(id)?.pid;
   const clients: KeyraftClient[] = [];
   const pinned = (id: string, timeoutMs = 2000) => {
-    const c = new KeyraftClient({ ca: cluster.ca, endpoints: [cluster.node(id).client], regionAware: false, retries: 0, timeoutMs });
+    const c = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: [cluster.node(id).client], regionAware: false, retries: 0, timeoutMs });
     clients.push(c);
     return c;
   };
   try {
     for (const node of cluster.nodes) start(node.id);
     const all = cluster.endpoints('east');
-    const admin = new KeyraftClient({ ca: cluster.ca, endpoints: all, regionAware: false, timeoutMs: 20_000 });
+    const admin = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: all, regionAware: false, timeoutMs: 20_000 });
     clients.push(admin);
     const roles = async () => {
       const s = await admin.getStatus({}, { timeoutMs: 3000 });
@@ -194,7 +194,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const vault = 'scale';
     await eventually('the vault', () => admin.createVault({ name: vault }).then(() => true), 20_000, 250);
     // Writes go to the leader first, as clients that know it do.
-    const writer = new KeyraftClient({ ca: cluster.ca, endpoints: [cluster.node(leader).client, ...all.filter((e) => e !== cluster.node(leader).client)], regionAware: false, timeoutMs: 30_000 });
+    const writer = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: [cluster.node(leader).client, ...all.filter((e) => e !== cluster.node(leader).client)], regionAware: false, timeoutMs: 30_000 });
     clients.push(writer);
     const value = 'v'.repeat(VALUE_BYTES);
 

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { clientCredentials } from '../../src/client/index.js';
 import { API_FILES, loadProtoRoot } from '../../src/protos.js';
 import { ECHO_SERVICE, VALUE_BYTES, etcdProtoFile, identity, type FromWorker, type ToWorker, type WorkSpec } from './common.js';
 import { Histogram } from './hist.js';
@@ -55,7 +56,7 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
       // generator CPU that the figure should not include.
       const root = loadProtoRoot(...API_FILES);
       const t = (name: string) => root.lookupType(`keyraft.v1.${name}`);
-      const client = new grpc.Client(spec.endpoints[0]!, grpc.credentials.createSsl(Buffer.from(spec.ca ?? '')));
+      const client = new grpc.Client(spec.endpoints[0]!, clientCredentials(spec.ca ?? '', spec.token));
       const call = (method: string, response: string) => rawUnary(client, `/keyraft.v1.${method}`, decoder(t(response)));
       const [setSecret, getSecret] = [call('Secrets/SetSecret', 'Secret'), call('Secrets/GetSecret', 'Secret')];
       const [sign, encrypt, decrypt] = [call('Keys/Sign', 'KeyOperationResult'), call('Keys/Encrypt', 'KeyOperationResult'), call('Keys/Decrypt', 'KeyOperationResult')];

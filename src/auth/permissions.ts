@@ -121,7 +121,6 @@ const TABLE: ReadonlyMap<string, RpcRule> = new Map<string, RpcRule>([
   [`${V}Cluster/GetStatus`, rule(AUTHENTICATED)],
   [`${V}Cluster/Failover`, rule('cluster/failover')],
   [`${V}Cluster/Failback`, rule('cluster/failover')],
-  // Not in cluster.proto yet: here first, so they cannot ship unguarded.
   [`${V}Cluster/CreatePrincipal`, rule('cluster/principals')],
   [`${V}Cluster/DeletePrincipal`, rule('cluster/principals')],
   [`${V}Cluster/ResetPrincipal`, rule('cluster/principals')],

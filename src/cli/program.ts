@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { defaultCaFile, defaultEndpoints, KeyraftClient, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
+import { defaultCaFile, defaultEndpoints, defaultTokenFile, KeyraftClient, TOKEN_ENV, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
 import { registerCluster } from './cluster.js';
 import { registerKey } from './key.js';
 import { registerKeyCrypto } from './key-crypto.js';
@@ -54,6 +54,7 @@ export type OutputFormat = 'table' | 'json';
 interface GlobalOptions {
   endpoints?: string[];
   ca?: string;
+  token?: string;
   output: OutputFormat;
   timeout?: number;
 }
@@ -92,9 +93,24 @@ export class CliContext {
       } catch (e) {
         throw new UsageError(`cannot read the CA certificate ${caFile}: ${e instanceof Error ? e.message : String(e)}`);
       }
-      this.client = this.deps.newClient({ endpoints, ...(ca !== undefined ? { ca } : {}), ...(g.timeout !== undefined ? { timeoutMs: g.timeout } : {}) });
+      const token = g.token ?? nonEmpty(this.deps.env[TOKEN_ENV]) ?? this.readTokenFile(defaultTokenFile());
+      this.client = this.deps.newClient({
+        endpoints,
+        ...(ca !== undefined ? { ca } : {}),
+        ...(token !== undefined ? { token } : {}),
+        ...(g.timeout !== undefined ? { timeoutMs: g.timeout } : {}),
+      });
     }
     return this.client;
+  }
+
+  private readTokenFile(file: string | undefined): string | undefined {
+    if (file === undefined) return undefined;
+    try {
+      return nonEmpty(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`cannot read the token file ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   print(cmd: Command, out: CommandOutput): void {
@@ -111,6 +127,8 @@ export class CliContext {
   }
 }
 
+const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s.trim() === '' ? undefined : s.trim());
+
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('keyraft')
     .description('A two-region key vault replicated with Raft: vaults, secrets, keys and the cluster.')
@@ -122,6 +140,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError('(add --help for usage)')
     .option('--endpoints <host:port,...>', 'nodes to talk to, most preferred first (default: KEYRAFT_ENDPOINTS, else cluster/local.json)', parseEndpointList)
     .option('--ca <file>', "the cluster CA's certificate (default: KEYRAFT_CA, else cluster/.data/pki/ca.crt)")
+    .option('--token <token>', 'the bearer token of every call (default: KEYRAFT_TOKEN, else the file cluster/.data/admin.token)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--timeout <ms>', 'deadline of each call, retries included (default 5000)', parseIntIn(1, 3_600_000));
   // Subcommands created from here on inherit exitOverride and the output routing.

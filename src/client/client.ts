@@ -13,6 +13,9 @@ import type { RegionStatus,
   BackupKeyResponse,
   BackupSecretResponse,
   ClusterStatus,
+  Principal,
+  RoleAssignment,
+  Token,
   CreateKeyRequest,
   CreateVaultRequest,
   DeletedKey,
@@ -78,6 +81,13 @@ export interface KeyraftClientOptions {
    * the system's trusted roots. Every connection is TLS.
    */
   ca?: string | Buffer;
+  /**
+   * The bearer token every call carries (`authorization: Bearer <token>`),
+   * or a function that returns one, asked before each attempt: a token that
+   * expires can be replaced without a new client. For the local cluster,
+   * cluster/.data/admin.token holds an administrator's.
+   */
+  token?: string | (() => string | Promise<string>);
   /** The deadline of one call, retries included. Default 5000. */
   timeoutMs?: number;
   /**
@@ -120,6 +130,26 @@ function positive(name: string, v: number | undefined, fallback: number, allowZe
   return v;
 }
 
+/** TLS to the cluster's CA (or the system's roots), and the token on every call when there is one. */
+export function clientCredentials(ca: string | Buffer | undefined, token: KeyraftClientOptions['token']): grpc.ChannelCredentials {
+  const tls = grpc.credentials.createSsl(ca === undefined ? null : Buffer.from(ca));
+  if (token === undefined) return tls;
+  const tokenOf = typeof token === 'string' ? () => token : token;
+  const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    Promise.resolve()
+      .then(tokenOf)
+      .then(
+        (t) => {
+          const md = new grpc.Metadata();
+          md.set('authorization', `Bearer ${t}`);
+          callback(null, md);
+        },
+        (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
+      );
+  });
+  return grpc.credentials.combineChannelCredentials(tls, bearer);
+}
+
 export class KeyraftClient {
   readonly endpoints: readonly string[];
   private readonly caller: Caller;
@@ -129,7 +159,7 @@ export class KeyraftClient {
     const timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
     this.caller = new Caller({
       endpoints: this.endpoints,
-      credentials: grpc.credentials.createSsl(options.ca === undefined ? null : Buffer.from(options.ca)),
+      credentials: clientCredentials(options.ca, options.token),
       timeoutMs,
       attemptTimeoutMs: positive('attemptTimeoutMs', options.attemptTimeoutMs, timeoutMs),
       retries: Math.floor(positive('retries', options.retries, DEFAULT_RETRIES, true)),
@@ -339,6 +369,42 @@ export class KeyraftClient {
 
   failback(req: { reason?: string } = {}, opts?: CallOptions): Promise<RegionStatus> {
     return this.invoke('Cluster', 'Failback', 'write', req, opts);
+  }
+
+  // ---- Principals, tokens and role assignments ----
+
+  createPrincipal(req: { name: string; requestId?: string }, opts?: CallOptions): Promise<Principal> {
+    return this.write('Cluster', 'CreatePrincipal', req, opts);
+  }
+
+  deletePrincipal(req: { name: string; requestId?: string }, opts?: CallOptions): Promise<Principal> {
+    return this.write('Cluster', 'DeletePrincipal', req, opts);
+  }
+
+  /** Voids every token issued to the principal so far. */
+  resetPrincipal(req: { name: string; requestId?: string }, opts?: CallOptions): Promise<Principal> {
+    return this.write('Cluster', 'ResetPrincipal', req, opts);
+  }
+
+  listPrincipals(req: Record<string, never> = {}, opts?: CallOptions): Promise<{ principals: Principal[] }> {
+    return this.read('Cluster', 'ListPrincipals', req, opts);
+  }
+
+  createToken(req: { principal: string; ttlMs: number }, opts?: CallOptions): Promise<Token> {
+    return this.read('Cluster', 'CreateToken', req, opts);
+  }
+
+  createRoleAssignment(req: { principal: string; role: string; scope: string; requestId?: string }, opts?: CallOptions): Promise<RoleAssignment> {
+    return this.write('Cluster', 'CreateRoleAssignment', req, opts);
+  }
+
+  deleteRoleAssignment(req: { id: string; requestId?: string }, opts?: CallOptions): Promise<RoleAssignment> {
+    return this.write('Cluster', 'DeleteRoleAssignment', req, opts);
+  }
+
+  /** One principal's, or every principal's when none is named. */
+  listRoleAssignments(req: { principal?: string } = {}, opts?: CallOptions): Promise<{ roleAssignments: RoleAssignment[] }> {
+    return this.read('Cluster', 'ListRoleAssignments', req, opts);
   }
 
   // ---- Every page ----

@@ -119,3 +119,12 @@ export function defaultCaFile(env: NodeJS.ProcessEnv = process.env, cwd?: string
   const local = topology === undefined ? undefined : join(dirname(topology), '.data', 'pki', 'ca.crt');
   return local !== undefined && existsSync(local) ? local : undefined;
 }
+
+export const TOKEN_ENV = 'KEYRAFT_TOKEN';
+
+/** The local cluster's administrator token file (cluster/.data/admin.token, written by `make cluster`), if there is one. */
+export function defaultTokenFile(cwd?: string): string | undefined {
+  const topology = findLocalTopology(cwd);
+  const local = topology === undefined ? undefined : join(dirname(topology), '.data', 'admin.token');
+  return local !== undefined && existsSync(local) ? local : undefined;
+}

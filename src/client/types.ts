@@ -223,6 +223,31 @@ export interface ClusterStatus {
   answeredBy: string;
 }
 
+export interface Principal {
+  name: string;
+  /** Tokens carry it; a reset raises it. */
+  generation: number;
+  createdMs: number;
+}
+
+export interface Token {
+  /** For `authorization: Bearer <token>`. */
+  token: string;
+  principal: string;
+  expiresAtMs: number;
+  /** The id the audit log names it by. */
+  tokenId: string;
+}
+
+export interface RoleAssignment {
+  id: string;
+  principal: string;
+  role: string;
+  /** "/" or "/vaults/<name>". */
+  scope: string;
+  createdMs: number;
+}
+
 // ---- Keys ----
 
 /**

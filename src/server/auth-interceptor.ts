@@ -4,11 +4,13 @@
 // (src/app/authorize.ts), before any handler runs. A refusal leaves like
 // every other keyraft error: a status with the reason as the message's
 // prefix and in the `keyraft-reason` trailer, and the response metadata
-// naming the node that refused.
+// naming the node that refused. Every call, refused or served, is told to
+// onComplete with its caller and status when it ends: the audit log.
 
 import * as grpc from '@grpc/grpc-js';
 import { type AuthDirectory, type Caller, type Refusal, authenticate, permit } from '../app/authorize.js';
-import { ApiError, toServiceError } from './errors.js';
+import type { AuditEntry } from './audit-log.js';
+import { ApiError, REASON_KEY, toServiceError } from './errors.js';
 
 export interface AuthInterceptorOptions {
   readonly directory: AuthDirectory;
@@ -17,9 +19,15 @@ export interface AuthInterceptorOptions {
   readonly nowMs: () => number;
   /** The metadata every response carries (keyraft-node, -region, -mode). */
   readonly responseMetadata: () => grpc.Metadata;
-  /** Told of every decision: for the audit log. */
-  readonly onDecision?: (decision: { path: string; peer: string; caller: Caller | undefined; refusal: Refusal | undefined }) => void;
+  /** Told of every call when it ends, refused or served: for the audit log. */
+  readonly onComplete?: (entry: AuditEntry) => void;
 }
+
+/**
+ * The metadata key under which a handler finds the authenticated principal.
+ * Set here and only here: whatever a caller sends under it is removed first.
+ */
+export const CALLER_KEY = 'keyraft-caller';
 
 const CODES = { UNAUTHENTICATED: grpc.status.UNAUTHENTICATED, PERMISSION_DENIED: grpc.status.PERMISSION_DENIED } as const;
 
@@ -27,18 +35,30 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
   return (method, call) => {
     const path = method.path;
     let decided: { rule: Parameters<typeof permit>[0]; caller: Caller | undefined } | undefined;
+    let request: unknown;
     let refused = false;
+    const complete = (status: Pick<grpc.StatusObject, 'code'> & { metadata?: grpc.Metadata | null }): void => {
+      const reason = status.metadata?.get(REASON_KEY)[0];
+      opts.onComplete?.({
+        path,
+        peer: call.getPeer(),
+        principal: decided?.caller?.principal,
+        request,
+        vaultField: decided?.rule.vaultField,
+        code: status.code,
+        reason: typeof reason === 'string' ? reason : undefined,
+      });
+    };
     const end = (error: unknown): void => {
       refused = true;
       const headers = opts.responseMetadata();
-      const status = toServiceError(error, headers);
+      const s = toServiceError(error, headers);
+      const status = { code: s.code!, details: s.details!, metadata: s.metadata! };
+      complete(status);
       call.sendMetadata(headers);
-      call.sendStatus({ code: status.code!, details: status.details!, metadata: status.metadata! });
+      call.sendStatus(status);
     };
-    const refuse = (refusal: Refusal): void => {
-      opts.onDecision?.({ path, peer: call.getPeer(), caller: decided?.caller, refusal });
-      end(new ApiError(CODES[refusal.code], refusal.reason, refusal.message));
-    };
+    const refuse = (refusal: Refusal): void => end(new ApiError(CODES[refusal.code], refusal.reason, refusal.message));
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
@@ -48,6 +68,8 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
               (result) => {
                 if ('code' in result) return refuse(result);
                 decided = result;
+                metadata.remove(CALLER_KEY);
+                if (result.caller !== undefined) metadata.set(CALLER_KEY, result.caller.principal);
                 nextMetadata(metadata);
               },
               // Not a refusal but our own failure: the caller hears INTERNAL
@@ -57,12 +79,16 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
           },
           onReceiveMessage: (message, nextMessage) => {
             if (refused || decided === undefined) return;
+            request ??= message;
             const refusal = permit(decided.rule, decided.caller, message);
             if (refusal !== undefined) return refuse(refusal);
-            opts.onDecision?.({ path, peer: call.getPeer(), caller: decided.caller, refusal: undefined });
             nextMessage(message);
           },
         }),
+      sendStatus: (status, next) => {
+        if (!refused) complete(status);
+        next(status);
+      },
     });
   };
 }

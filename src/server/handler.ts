@@ -93,8 +93,9 @@ export class Router {
   constructor(private readonly ctx: ServerContext) {}
 
   /** Served wherever it arrives, in any mode (cluster status). */
-  local<Req, Res>(impl: Impl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
-    return this.serve(async (call, callback) => this.answer(call, callback, await impl(call.request, timeLeft(call))));
+  /** Served by this node, whatever its region and mode; the impl sees the request's metadata (the caller, CALLER_KEY). */
+  local<Req, Res>(impl: (request: Req, timeLeftMs: number, metadata: grpc.Metadata) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return this.serve(async (call, callback) => this.answer(call, callback, await impl(call.request, timeLeft(call), call.metadata)));
   }
 
   read<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: Impl<Req, Res>, opts: RouteOptions = {}): grpc.handleUnaryCall<Req, Res> {

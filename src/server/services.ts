@@ -4,9 +4,12 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Envelope } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
 import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
+import { seesClusterDetails } from '../auth/permissions.js';
 import { apiService } from './api.js';
+import { CALLER_KEY } from './auth-interceptor.js';
 import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
 import { keyHandlers } from './keys.js';
+import { principalHandlers } from './principals.js';
 import { secretHandlers } from './secrets.js';
 import type { StatusCollector } from './status.js';
 import type { CommandOutcome, VaultApp } from './vault-app.js';
@@ -18,6 +21,8 @@ export interface ServiceDeps {
   readonly status: StatusCollector;
   readonly app: VaultApp;
   readonly envelope: Envelope;
+  /** The cluster's name: the issuer of its tokens. */
+  readonly issuer: string;
 }
 
 /** Runs commands through the log on the leader and hands back their results. */
@@ -66,14 +71,23 @@ export function expectResult<K extends ApplyResult['kind']>(result: ApplyResult,
 /** One of the seed's read-only operations: a FAILED_OVER secondary serves it. */
 export const FAILOVER_READ: RouteOptions = { failover: true };
 
-export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): void {
+/** Returns the runner, which the node's bootstrap uses as well. */
+export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): CommandRunner {
   const runner = new CommandRunner(deps);
   server.addService(apiService('Vaults'), vaultHandlers(deps, runner));
   server.addService(apiService('Secrets'), secretHandlers(deps, runner));
   server.addService(apiService('Keys'), keyHandlers(deps, runner));
   server.addService(apiService('Cluster'), {
-    getStatus: deps.router.local(() => deps.status.cluster()),
+    getStatus: deps.router.local(async (_req: unknown, _timeLeft, metadata) => {
+      const status = await deps.status.cluster();
+      const principal = metadata.get(CALLER_KEY)[0];
+      const assignments = typeof principal === 'string' ? deps.app.directory.roleAssignments(principal) : [];
+      // The peer port is the cluster's inside: its addresses are for Cluster Administrators.
+      return seesClusterDetails(assignments) ? status : { ...status, nodes: status.nodes.map((n) => ({ ...n, peerAddress: '' })) };
+    }),
     failover: deps.router.local((req: { reason?: string }) => deps.status.transition('FAILED_OVER', req.reason ?? '')),
     failback: deps.router.local((req: { reason?: string }) => deps.status.transition('STANDBY', req.reason ?? '')),
+    ...principalHandlers(deps, runner),
   });
+  return runner;
 }

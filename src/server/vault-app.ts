@@ -6,13 +6,16 @@
 // shipped in order (applied with the primary's indexes, so the secondary's
 // state is always a prefix of the primary's) and mode transitions.
 
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { AuthDirectory } from '../app/authorize.js';
+import { tokenKeyFromSeed } from '../auth/tokens.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { type GeoEntry, type SnapshotPart, decodeGeoEntry, isGeoEntryData } from '../geo/codec.js';
 import { GEO_META_KEY, GEO_STAGE_PREFIX, type GeoMeta, decodeGeoMeta, encodeGeoMeta, initialGeoMeta, isGeoRecord } from '../geo/geo-state.js';
 import type { Application, StateWrite } from '../replica/replica.js';
 import { EntryType } from '../raft/index.js';
-import { ErrorKind, VaultError, VaultState, decodeCommand, type ApplyResult, type Command } from '../vault/index.js';
+import { ErrorKind, VaultError, VaultState, decodeCommand, tokenKeySealContext, type ApplyResult, type Command } from '../vault/index.js';
 
 /** `index`: the log index of the entry that made `result` (the first one's for a deduplicated retry), when known. */
 export type CommandOutcome = { result: ApplyResult; index?: number } | { error: VaultError };
@@ -27,11 +30,37 @@ export class VaultApp implements Application {
   geo: GeoMeta = initialGeoMeta();
   /** Records of a primary snapshot being received (persisted under GEO_STAGE_PREFIX). */
   private staged = new Map<string, Uint8Array>();
+  /** The token keys of the state, opened, newest first. */
+  private openedTokenKeys: readonly KeyObject[] = [];
 
   constructor(
     private readonly envelope: Envelope,
     private readonly logger: Logger,
   ) {}
+
+  /** What the client port's authorization reads: the replicated principals, assignments and token keys. */
+  readonly directory: AuthDirectory = {
+    principal: (name) => this.state.principal(name),
+    roleAssignments: (principal) => this.state.roleAssignments(principal),
+    tokenKeys: () => this.openedTokenKeys,
+  };
+
+  /**
+   * Opens every token key of the state. Only the sealed seeds are
+   * replicated and stored; the opened keys live in memory, like data keys.
+   * A seed that does not open throws and stops the node, as a data key that
+   * does not unwrap does: it could check no token.
+   */
+  private openTokenKeys(): void {
+    this.openedTokenKeys = this.state.tokenKeys().map(({ keyId, sealedSeed }) => {
+      const seed = this.envelope.open(sealedSeed, tokenKeySealContext(keyId));
+      try {
+        return tokenKeyFromSeed(seed);
+      } finally {
+        seed.fill(0);
+      }
+    });
+  }
 
   applyCommand(data: Uint8Array, index: number): { result: CommandOutcome | GeoOutcome; writes: readonly StateWrite[] } {
     if (isGeoEntryData(data)) return this.applyGeo(data, index);
@@ -53,6 +82,7 @@ export class VaultApp implements Application {
       // A wrong master key throws here and stops the node: it could open nothing.
       this.envelope.installDataKey(cmd.installDataKey.keyId, cmd.installDataKey.wrappedKey);
     }
+    if (cmd.op === 'installTokenKey' && 'result' in outcome) this.openTokenKeys();
     return { outcome: 'error' in outcome ? { error: outcome.error } : { result: outcome.result, index: outcome.index }, writes: outcome.mutations };
   }
 
@@ -118,6 +148,7 @@ export class VaultApp implements Application {
     for (const [key, value] of this.staged) writes.push({ op: 'del', key: GEO_STAGE_PREFIX + key }, { op: 'put', key, value });
     this.state = VaultState.load(this.staged);
     for (const k of this.state.dataKeys().keys) this.envelope.installDataKey(k.keyId, k.wrappedKey);
+    this.openTokenKeys();
     this.staged = new Map();
     geo.staging = '';
     geo.cursor = part.primaryIndex;
@@ -138,5 +169,6 @@ export class VaultApp implements Application {
     this.state = loader.finish();
     this.geo = geo;
     for (const k of this.state.dataKeys().keys) this.envelope.installDataKey(k.keyId, k.wrappedKey);
+    this.openTokenKeys();
   }
 }

@@ -30,6 +30,7 @@ const ACCESS: Readonly<Record<string, Allowed>> = {
   '/keyraft.peer.v1.Admin/ProposeTransition': 'member or operator',
   '/keyraft.peer.v1.Admin/SetFaults': 'operator',
   '/keyraft.peer.v1.Admin/TransferLeadership': 'operator',
+  '/keyraft.peer.v1.Admin/IssueToken': 'operator',
 };
 
 export interface PeerAccessOptions {

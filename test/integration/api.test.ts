@@ -22,7 +22,7 @@ t.test('the Vaults and Secrets API on a running cluster', async (t) => {
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 6000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 6000 });
   t.teardown(() => client.close());
   await eventually('a leader', async () => ((await client.getStatus({})).regions[0]?.leader ? true : undefined));
 
@@ -135,7 +135,7 @@ t.test('the Vaults and Secrets API on a running cluster', async (t) => {
     await client.createVault({ name: 'idx' });
     let last = 0;
     for (const n of cluster.nodes) {
-      const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [n.client], retries: 0 });
+      const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [n.client], retries: 0 });
       const served: ServedBy[] = [];
       await pinned.setSecret({ vault: 'idx', name: 's', value: n.id }, { onServedBy: (s) => served.push(s) });
       const index = served[0]?.commitIndex;
@@ -153,8 +153,8 @@ t.test('the Vaults and Secrets API on a running cluster', async (t) => {
     const [a, b] = cluster.nodes;
     const first: ServedBy[] = [];
     const retry: ServedBy[] = [];
-    const onA = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [a!.client], retries: 0 });
-    const onB = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [b!.client], retries: 0 });
+    const onA = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [a!.client], retries: 0 });
+    const onB = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [b!.client], retries: 0 });
     await onA.setSecret({ vault: 'idx', name: 'once', value: '1', requestId: 'idx-once' }, { onServedBy: (s) => first.push(s) });
     await client.setSecret({ vault: 'idx', name: 'other', value: 'x' });
     await onB.setSecret({ vault: 'idx', name: 'once', value: '1', requestId: 'idx-once' }, { onServedBy: (s) => retry.push(s) });
@@ -169,7 +169,7 @@ t.test('the Vaults and Secrets API on a running cluster', async (t) => {
 
   t.test('every node answers, and says who it is', async (t) => {
     for (const n of cluster.nodes) {
-      const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [n.client], retries: 0 });
+      const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [n.client], retries: 0 });
       const served: string[] = [];
       await pinned.getSecret({ vault: 'src', name: 'moved' }, { onServedBy: (s) => served.push(`${s.node}/${s.region}/${s.mode}`) });
       t.equal(served[0], `${n.id}/east/SERVING`, `${n.id} serves reads itself`);

@@ -33,7 +33,7 @@ t.test('nothing secret reaches the disk or the logs in plaintext', async (t) => 
   const cluster = await TestCluster.create({ compactEvery: 10 });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: 'atrest' }).then(() => true), 60_000);
 
@@ -66,7 +66,7 @@ t.test('nothing secret reaches the disk or the logs in plaintext', async (t) => 
 
   // The lagging node comes back behind the compaction point: it gets a snapshot.
   cluster.start(lagging);
-  const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [cluster.node(lagging).client], retries: 3 });
+  const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [cluster.node(lagging).client], retries: 3 });
   t.teardown(() => pinned.close());
   await eventually(`${lagging} serves the secrets`, async () => ((await pinned.getSecret({ vault: 'atrest', name: 's14' })).value === secrets[14]!.toString() ? true : undefined));
   t.match(await eventually('the install log', async () => (/installed snapshot/.test(cluster.log(lagging)) ? 'installed snapshot' : undefined), 5000), 'installed snapshot');
@@ -93,7 +93,7 @@ t.test('keys survive kill -9 of the leader under load', async (t) => {
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: 'kill9' }).then(() => true), 60_000);
   const acked: { name: string; version: string; x: string }[] = [];
@@ -119,7 +119,7 @@ t.test('keys survive kill -9 of the leader under load', async (t) => {
   await Promise.all(writers);
   t.ok(acked.length > 10, `${acked.length} key versions acknowledged`);
   for (const n of cluster.nodes) {
-    const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [n.client], retries: 5, timeoutMs: 10_000 });
+    const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [n.client], retries: 5, timeoutMs: 10_000 });
     // The restarted leader may still be starting on a loaded machine: this
     // test is about what it kept, not how fast it comes back.
     await eventually(`${n.id} to answer`, () => pinned.getStatus({}).then(() => true), 30_000);

@@ -2,7 +2,8 @@
 // temporary folder (topology, master key, PKI, data), free ports on
 // 127.0.0.1, and is torn down — every process killed, every file removed — by
 // the test that made it. Tests talk to it the way users do: over TLS, with
-// the cluster CA (`ca`) and, on the peer port, the operator's certificate.
+// the cluster CA (`ca`) and an administrator's token (`token`) on the
+// client port, and the operator's certificate on the peer port.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { clientCredentials } from '../../src/client/index.js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
+import { issueTokenAsOperator } from '../../src/ops/issue-token.js';
 import { ensurePki, hostsOf } from '../../src/ops/pki.js';
 import { PROTO_ROOT } from '../../src/protos.js';
 import { AdminClient } from '../../src/transport/peer-service.js';
@@ -90,6 +93,7 @@ export class TestCluster {
   readonly nodes: NodeInfo[] = [];
   private readonly procs = new Map<string, ChildProcess>();
   private operatorCredentials: grpc.ChannelCredentials | undefined;
+  private adminToken: Promise<string> | undefined;
 
   private constructor(
     readonly dir: string,
@@ -112,6 +116,34 @@ export class TestCluster {
   operator(): grpc.ChannelCredentials {
     this.operatorCredentials ??= channelCredentials(operatorTls(this.pkiDir));
     return this.operatorCredentials;
+  }
+
+  /**
+   * The bootstrap administrator's token, for clients (`token: cluster.token`).
+   * A function, because the primary's leader makes the token key only once
+   * the cluster is up: a client made before gets it on its first call.
+   */
+  readonly token = (): Promise<string> => {
+    this.adminToken ??= this.issueToken('admin').catch((e: unknown) => {
+      this.adminToken = undefined;
+      throw e;
+    });
+    return this.adminToken;
+  };
+
+  /** TLS to the cluster CA with the administrator's token: for raw gRPC clients of the client port. */
+  clientCredentials(): grpc.ChannelCredentials {
+    return clientCredentials(this.ca, this.token);
+  }
+
+  /**
+   * A token for `principal` from Admin.IssueToken, as the operator, from the
+   * first node that answers with one: running ones first, then the others,
+   * which a script may have started.
+   */
+  async issueToken(principal: string, ttlMs = 3_600_000, waitMs = 60_000): Promise<string> {
+    const peers = () => [...this.nodes].sort((a, b) => Number(this.isRunning(b.id)) - Number(this.isRunning(a.id))).map((n) => n.peer);
+    return (await issueTokenAsOperator({ peers, operator: this.operator(), principal, ttlMs, waitMs })).token;
   }
 
   /** One unary call of the Admin service on a node's peer port, as the operator. */

@@ -11,7 +11,7 @@ t.test('a leader stopped with SIGTERM transfers leadership first', async (t) => 
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 6000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 6000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: 'drain' }).then(() => true));
   await client.setSecret({ vault: 'drain', name: 'before', value: 'x' });
@@ -21,7 +21,7 @@ t.test('a leader stopped with SIGTERM transfers leadership first', async (t) => 
   t.equal(await cluster.exited(leader), 0, 'it exits cleanly');
   t.match(cluster.log(leader), /transferring leadership before stopping/);
   const survivor = cluster.nodes.find((n) => n.id !== leader)!;
-  const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [survivor.client], retries: 0, timeoutMs: 2000 });
+  const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [survivor.client], retries: 0, timeoutMs: 2000 });
   t.teardown(() => pinned.close());
   const next = await eventually('a new leader', async () => {
     const l = (await pinned.getStatus({})).regions[0]!.leader;

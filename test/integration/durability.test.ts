@@ -62,7 +62,7 @@ async function settle(cluster: TestCluster): Promise<number> {
     async () => {
       const indexes = await Promise.all(
         cluster.nodes.map(async (n) => {
-          const c = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [n.client], retries: 0, timeoutMs: 2000 });
+          const c = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [n.client], retries: 0, timeoutMs: 2000 });
           try {
             const s = await c.getStatus({});
             return s.nodes.find((x) => x.id === n.id)!.appliedIndex;
@@ -82,7 +82,7 @@ async function verify(t: Test, cluster: TestCluster, acked: Acked[]): Promise<vo
   t.ok(acked.length > 20, `${acked.length} writes acknowledged`);
   await settle(cluster);
   for (const n of cluster.nodes) {
-    const c = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [n.client], retries: 2, timeoutMs: 5000 });
+    const c = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [n.client], retries: 2, timeoutMs: 5000 });
     let mismatches = 0;
     try {
       for (const a of acked) {
@@ -98,7 +98,7 @@ async function verify(t: Test, cluster: TestCluster, acked: Acked[]): Promise<vo
   // leader stopped with them would hand its leadership over (drain), and the
   // new leader's first entry could commit on two nodes before the third
   // stops, leaving applied indexes one apart over the same records.
-  const status = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: cluster.endpoints(), retries: 2, timeoutMs: 5000 });
+  const status = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: cluster.endpoints(), retries: 2, timeoutMs: 5000 });
   const leader = await leaderOf(status).finally(() => status.close());
   await Promise.all(cluster.nodes.filter((n) => n.id !== leader).map((n) => cluster.stop(n.id)));
   await cluster.stop(leader);
@@ -118,7 +118,7 @@ t.test('kill -9 of the leader under concurrent writes loses nothing acknowledged
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 6000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 6000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true));
   const writers = startWriters(client, 4);
@@ -138,7 +138,7 @@ t.test('a follower, then two nodes in turn, killed under writes: nothing lost', 
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 6000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 6000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true));
   const writers = startWriters(client, 3);

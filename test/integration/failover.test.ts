@@ -25,8 +25,8 @@ async function twoRegions(t: Test): Promise<{ cluster: TestCluster; client: Keyr
   });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 8000 });
-  const west = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: cluster.endpoints('west'), timeoutMs: 3000, retries: 2 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 8000 });
+  const west = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: cluster.endpoints('west'), timeoutMs: 3000, retries: 2 });
   t.teardown(() => {
     client.close();
     west.close();
@@ -144,7 +144,7 @@ t.test('the primary region is lost: the secondary serves reads, refuses writes, 
 t.test('two of three primary nodes lost: NO_QUORUM on the primary, failover, failback', async (t) => {
   const { cluster, client, west } = await twoRegions(t);
   await secondaryHas(west, await indexOf((o) => client.setSecret({ vault: VAULT, name: 'kept', value: 'yes' }, o)));
-  const lonely = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [cluster.node('east-3').client], retries: 0, timeoutMs: 2000 });
+  const lonely = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [cluster.node('east-3').client], retries: 0, timeoutMs: 2000 });
   t.teardown(() => lonely.close());
   // east-3 may still be starting on a loaded machine (the vault was created
   // through the others): wait until it answers, so that what is measured
@@ -167,7 +167,7 @@ t.test('a partition between healthy regions: failover with stale reads, then cat
   const eastIds = cluster.regionNodes('east').map((n) => n.id);
   const westIds = cluster.regionNodes('west').map((n) => n.id);
   await cluster.partition(eastIds, westIds);
-  const east = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 5000 });
+  const east = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 5000 });
   t.teardown(() => east.close());
   // The primary keeps its quorum and keeps taking writes: the secondary never does.
   const v2 = await east.setSecret({ vault: VAULT, name: 'a', value: '2' });
@@ -248,8 +248,8 @@ t.test('a secondary too far behind catches up from a primary snapshot', async (t
   });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const east = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
-  const west = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: cluster.endpoints('west'), timeoutMs: 5000, retries: 2 });
+  const east = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  const west = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: cluster.endpoints('west'), timeoutMs: 5000, retries: 2 });
   t.teardown(() => {
     east.close();
     west.close();
@@ -283,7 +283,7 @@ t.test('a simulated distance between the regions delays replication by that much
   });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const east = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  const east = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
   t.teardown(() => east.close());
   await secondaryHas(east, await eventually('the vault', () => indexOf((o) => east.createVault({ name: VAULT }, o)), 60_000));
   const target = await indexOf((o) => east.setSecret({ vault: VAULT, name: 'far', value: 'away' }, o));

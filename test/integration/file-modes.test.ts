@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function call(cluster: TestCluster, address: string, service: 'Vaults' | 'Secrets', method: string, request: object): Promise<grpc.ServiceError | null> {
   const def = apiClient(service).service[method]!;
-  const client = new grpc.Client(address, grpc.credentials.createSsl(cluster.ca));
+  const client = new grpc.Client(address, cluster.clientCredentials());
   return new Promise((resolve) => {
     client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err) => {
       client.close();

@@ -38,7 +38,7 @@ t.test('keys on a running cluster', async (t) => {
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 20_000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 20_000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true), 60_000);
   const scratch = new Scratch();
@@ -63,7 +63,7 @@ t.test('keys on a running cluster', async (t) => {
     t.same(versions, [rsa.properties!.version, rotated.properties!.version]);
     // Every node returns the same public key for each version.
     for (const n of cluster.nodes) {
-      const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [n.client], retries: 2 });
+      const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [n.client], retries: 2 });
       const k = await pinned.getKey({ vault: VAULT, name: 'rsa', version: rsa.properties!.version });
       t.ok(Buffer.from(k.key!.n).equals(Buffer.from(rsa.key!.n)), `${n.id} returns the same public key`);
       pinned.close();

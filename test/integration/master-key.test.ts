@@ -44,7 +44,7 @@ t.test('a wrong master key is refused before anything on disk changes', async (t
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 6000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 6000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: 'mkv' }).then(() => true));
   await client.setSecret({ vault: 'mkv', name: 'x', value: 'y' });
@@ -66,7 +66,7 @@ t.test('a wrong master key is refused before anything on disk changes', async (t
 
   // With the right key it starts and serves what it had.
   cluster.start(victim.id);
-  const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [victim.client], retries: 3, timeoutMs: 5000 });
+  const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [victim.client], retries: 3, timeoutMs: 5000 });
   t.teardown(() => pinned.close());
   const s = await eventually('the restarted node to serve', () => pinned.getSecret({ vault: 'mkv', name: 'x' }));
   t.equal(s.value, 'y');
@@ -76,7 +76,7 @@ t.test('rotating the master key re-wraps the data keys only, and the cluster car
   const cluster = await TestCluster.create();
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 8000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 8000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: 'rotate' }).then(() => true), 60_000);
   const written = new Map<string, string>();

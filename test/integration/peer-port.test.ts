@@ -87,7 +87,7 @@ t.test('the peer port refuses strangers, impostors and members out of their role
   // Another CA, with certificates that name the cluster's own nodes and operator.
   await ensurePki(strangerDir, [{ id: 'east-2', hosts: [] }]);
 
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
   t.teardown(() => client.close());
   await eventually('the cluster to take writes', () => client.createVault({ name: 'real' }).then(() => true));
   const east1 = cluster.node('east-1').peer;

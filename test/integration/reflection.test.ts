@@ -1,5 +1,5 @@
 // Generic gRPC tools work against any node: server reflection lists the
-// public services, and the standard health service answers.
+// public services to a caller with a token, and to no one else.
 
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
@@ -10,8 +10,8 @@ t.setTimeout(300_000);
 /** ServerReflectionRequest{list_services: "*"}: field 7, a string. */
 const LIST_SERVICES = Buffer.from([0x3a, 0x01, 0x2a]);
 
-function listServices(address: string, ca: Buffer): Promise<string> {
-  const client = new grpc.Client(address, grpc.credentials.createSsl(ca));
+function listServices(address: string, credentials: grpc.ChannelCredentials): Promise<string> {
+  const client = new grpc.Client(address, credentials);
   return new Promise((resolve, reject) => {
     const call = client.makeBidiStreamRequest(
       '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
@@ -38,6 +38,8 @@ t.test('server reflection lists the public services', async (t) => {
   const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 1 }] });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const names = await eventually('a reflection answer', () => listServices(cluster.node('east-1').client, cluster.ca));
+  const address = cluster.node('east-1').client;
+  const names = await eventually('a reflection answer', () => listServices(address, cluster.clientCredentials()));
   for (const service of ['keyraft.v1.Vaults', 'keyraft.v1.Secrets', 'keyraft.v1.Cluster']) t.match(names, service, `lists ${service}`);
+  await t.rejects(listServices(address, grpc.credentials.createSsl(cluster.ca)), { code: grpc.status.UNAUTHENTICATED }, 'not without a token');
 });

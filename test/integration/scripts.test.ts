@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,9 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
     rmSync(dir, { recursive: true, force: true });
   });
   const east = regions[0]!.nodes.map((n) => n.client).join(',');
-  const cli = (...args: string[]) => run('bin/keyraft', ['--endpoints', east, ...args], env, 30_000);
+  // The administrator's token that cluster-up.sh wrote, passed as a person would.
+  const tokenFile = join(dir, 'data', 'admin.token');
+  const cli = (...args: string[]) => run('bin/keyraft', ['--endpoints', east, ...args], { ...env, KEYRAFT_TOKEN: readFileSync(tokenFile, 'utf8').trim() }, 30_000);
 
   const started = Date.now();
   const up = await run('scripts/cluster-up.sh', [], env, 70_000);
@@ -52,6 +54,11 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   t.match(up.out, /6\/6 nodes up, 2\/2 regions with a leader/);
   for (const r of regions) for (const n of r.nodes) t.match(up.out, n.client, `prints ${n.id}'s endpoint`);
   t.match(up.out, /east-1.*(leader|follower)/, 'prints the status table');
+  t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'the administrator token is readable by its owner only');
+  const anonymous = await run('bin/keyraft', ['--endpoints', east, 'vault', 'list'], env, 30_000);
+  t.not(anonymous.code, 0, 'without a token, the CLI is refused');
+  // TOKEN_MISSING; or, where a local cluster of this checkout left its token file, that token is another cluster's.
+  t.match(anonymous.err, /TOKEN_(MISSING|KEY_UNKNOWN)/);
 
   t.equal((await cli('vault', 'create', '--name', 'demo')).code, 0);
   const set = await cli('secret', 'set', '--vault-name', 'demo', '--name', 'greeting', '--value', 'hello world');

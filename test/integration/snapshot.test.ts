@@ -12,7 +12,7 @@ t.test('a restarted node catches up from a snapshot when its log was compacted',
   const cluster = await TestCluster.create({ compactEvery: 20 });
   t.teardown(() => cluster.destroy());
   cluster.startAll();
-  const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(), timeoutMs: 6000 });
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 6000 });
   t.teardown(() => client.close());
   await eventually('the vault', () => client.createVault({ name: 'snap' }).then(() => true));
   const status = await client.getStatus({});
@@ -26,7 +26,7 @@ t.test('a restarted node catches up from a snapshot when its log was compacted',
     written.set(`secret-${i % 60}`, value);
   }
   cluster.start(lagging);
-  const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [cluster.node(lagging).client], retries: 0, timeoutMs: 3000 });
+  const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [cluster.node(lagging).client], retries: 0, timeoutMs: 3000 });
   t.teardown(() => pinned.close());
   await eventually(
     `${lagging} to catch up`,

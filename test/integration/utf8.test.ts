@@ -20,7 +20,7 @@ interface Answer {
 
 /** One unary call with the request's bytes as given. */
 function callWithBytes(cluster: TestCluster, address: string, path: string, bytes: Uint8Array): Promise<Answer> {
-  const client = new grpc.Client(address, grpc.credentials.createSsl(cluster.ca));
+  const client = new grpc.Client(address, cluster.clientCredentials());
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       path,

@@ -134,7 +134,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
   let error: string | undefined;
   try {
     nemesis.startAll();
-    const setup = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(PRIMARY), timeoutMs: 5000 });
+    const setup = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(PRIMARY), timeoutMs: 5000 });
     clients.push(setup);
     await eventually('the vault', () => setup.createVault({ name: VAULT }).then(() => true), 60_000);
     log(`  cluster up in ${Math.round(now())}ms (${cluster.nodes.length} nodes, logs in ${cluster.dir})`);
@@ -144,14 +144,14 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     let untilMs = start + (opts.untilEnough?.maxTimeMs ?? opts.timeMs);
     const until = () => untilMs;
     const ctxs: ClientCtx[] = Array.from({ length: opts.clients ?? 5 }, (_, id) => {
-      const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(PRIMARY), timeoutMs: 3000, endpointCooldownMs: 500 });
+      const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(PRIMARY), timeoutMs: 3000, endpointCooldownMs: 500 });
       clients.push(client);
       return { id, client, rand: prng(opts.seed * 7919 + id) };
     });
     const pool = new KeyPool();
     const keyProcs = Array.from({ length: opts.keyClients ?? 2 }, (_, i) => {
       const id = ctxs.length + i;
-      const client = new KeyraftClient({ ca: cluster.ca, endpoints: cluster.endpoints(PRIMARY), timeoutMs: 3000, endpointCooldownMs: 500 });
+      const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(PRIMARY), timeoutMs: 3000, endpointCooldownMs: 500 });
       clients.push(client);
       return { id, client, rand: prng(opts.seed * 7919 + id) };
     });
@@ -297,7 +297,7 @@ async function failOverCaughtUp(cluster: TestCluster): Promise<void> {
     60_000,
     250,
   );
-  const west = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [secondary[0]!.client], timeoutMs: 5000 });
+  const west = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [secondary[0]!.client], timeoutMs: 5000 });
   try {
     await west.failover({ reason: 'nemesis: compare the secondary state' });
   } finally {
@@ -320,7 +320,7 @@ async function readFinalStates(cluster: TestCluster, keys: readonly string[]): P
   const primaryFirst = [...cluster.regionNodes(PRIMARY), ...cluster.nodes.filter((n) => n.region !== PRIMARY)];
   for (const n of primaryFirst) {
     if (n.region !== PRIMARY && Object.keys(states).length === cluster.regionNodes(PRIMARY).length) await failOverCaughtUp(cluster);
-    const pinned = new KeyraftClient({ ca: cluster.ca, regionAware: false, endpoints: [n.client], retries: 3, timeoutMs: 3000 });
+    const pinned = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: [n.client], retries: 3, timeoutMs: 3000 });
     try {
       const state: Record<string, string | null> = {};
       for (const key of keys) {

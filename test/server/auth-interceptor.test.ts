@@ -43,7 +43,7 @@ t.test('refusals stop at the interceptor; allowed calls reach the handler', asyn
           md.set('keyraft-node', 'n1');
           return md;
         },
-        onDecision: (d) => decisions.push(`${d.caller?.principal ?? '-'} ${d.refusal?.reason ?? 'OK'}`),
+        onComplete: (d) => decisions.push(`${d.principal ?? '-'} ${d.reason ?? 'OK'}`),
       }),
     ],
   });
@@ -90,5 +90,5 @@ t.test('refusals stop at the interceptor; allowed calls reach the handler', asyn
   t.equal(allowed.value, 'hunter2');
   t.equal(served.length, 1, 'the allowed call reached the handler once');
   t.match(served[0], { vault: 'payroll', name: 'db' }, 'with its request');
-  t.same(decisions, ['- TOKEN_MISSING', 'alice FORBIDDEN', 'alice OK'], 'every decision is reported, for the audit log');
+  t.same(decisions, ['- TOKEN_MISSING', 'alice FORBIDDEN', 'alice OK'], 'every call is reported with its caller and outcome, for the audit log');
 });

@@ -1,0 +1,70 @@
+// The audit log: one JSON line per client-port request, appended to
+// <data-dir>/audit.log (0600): who called what, on which vault and object,
+// and how it ended. It holds names, versions and request ids only: the
+// fields are picked from the request one by one, so a secret value,
+// plaintext, ciphertext, digest or key material can never reach it.
+// Written through pino's asynchronous destination (sonic-boom): a request
+// does not wait for the disk.
+
+import pino from 'pino';
+
+export interface AuditEntry {
+  /** The full gRPC path, /keyraft.v1.Secrets/GetSecret. */
+  readonly path: string;
+  /** The caller's address, as grpc-js reports it. */
+  readonly peer: string;
+  /** Undefined when the caller was not authenticated (or needed not be). */
+  readonly principal: string | undefined;
+  /** The request as decoded; undefined when it never arrived (a refused token). */
+  readonly request: unknown;
+  /** Which field names the vault (Vaults RPCs: `name`). */
+  readonly vaultField: 'vault' | 'name' | undefined;
+  readonly code: number;
+  /** The keyraft reason of a refusal or error; undefined on success. */
+  readonly reason: string | undefined;
+}
+
+const str = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
+
+/** The audit line's fields of an entry: names and ids only. */
+export function auditFields(e: AuditEntry): Record<string, unknown> {
+  const r = typeof e.request === 'object' && e.request !== null ? (e.request as Record<string, unknown>) : {};
+  const vaultsRpc = e.vaultField === 'name';
+  return {
+    principal: e.principal ?? null,
+    rpc: e.path,
+    vault: e.vaultField === undefined ? null : (str(r, e.vaultField) ?? null),
+    name: vaultsRpc ? null : (str(r, 'name') ?? null),
+    version: str(r, 'version') ?? null,
+    code: e.code,
+    reason: e.reason ?? null,
+    requestId: str(r, 'requestId') ?? null,
+    caller: e.peer,
+  };
+}
+
+export class AuditLog {
+  private readonly destination: ReturnType<typeof pino.destination>;
+
+  constructor(
+    file: string,
+    private readonly who: { node: string; region: string },
+  ) {
+    this.destination = pino.destination({ dest: file, sync: false, mode: 0o600, mkdir: true });
+  }
+
+  record(entry: AuditEntry): void {
+    const line = { time: new Date().toISOString(), node: this.who.node, region: this.who.region, ...auditFields(entry) };
+    this.destination.write(`${JSON.stringify(line)}\n`);
+  }
+
+  /** Flushes what is buffered; the file may not be open yet if nothing was written. */
+  close(): void {
+    try {
+      this.destination.flushSync();
+    } catch {
+      // not open yet: nothing to flush
+    }
+    this.destination.end();
+  }
+}
