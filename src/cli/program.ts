@@ -11,6 +11,8 @@ import { registerCluster } from './cluster.js';
 import { registerKey } from './key.js';
 import { registerKeyCrypto } from './key-crypto.js';
 import { parseEndpointList, parseIntIn, UsageError } from './parse.js';
+import { registerPrincipal } from './principal.js';
+import { registerRole } from './role.js';
 import { registerSecret } from './secret.js';
 import { registerVault } from './vault.js';
 
@@ -131,7 +133,7 @@ const nonEmpty = (s: string | undefined): string | undefined => (s === undefined
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('keyraft')
-    .description('A two-region key vault replicated with Raft: vaults, secrets, keys and the cluster.')
+    .description('A two-region key vault replicated with Raft: vaults, secrets, keys, the cluster, and who may use them.')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.deps.stdout(s),
@@ -148,6 +150,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerSecret(program, ctx);
   registerKeyCrypto(registerKey(program, ctx), ctx);
   registerCluster(program, ctx);
+  registerPrincipal(program, ctx);
+  registerRole(program, ctx);
   return program;
 }
 
