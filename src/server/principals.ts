@@ -21,10 +21,12 @@ export async function principalToken(
   ttlMs: number,
   issuer: string,
 ): Promise<{ token: string; principal: string; expiresAtMs: number; tokenId: string }> {
-  const principal = app.state.principal(name);
-  if (principal === undefined) throw new VaultError(ErrorKind.NotFound, 'PRINCIPAL_NOT_FOUND', `principal ${JSON.stringify(name)} does not exist`);
+  // The key first: bootstrap installs it after the admin principal, so
+  // "no such principal" is never said of one that is about to exist.
   const key = app.directory.tokenKeys()[0];
   if (key === undefined) throw new VaultError(ErrorKind.Unavailable, 'TOKEN_KEY_MISSING', 'the cluster has no token key yet; the primary leader makes one');
+  const principal = app.state.principal(name);
+  if (principal === undefined) throw new VaultError(ErrorKind.NotFound, 'PRINCIPAL_NOT_FOUND', `principal ${JSON.stringify(name)} does not exist`);
   const t = await issueToken({ principal: principal.name, generation: principal.generation, ttlMs, nowMs: Date.now(), key, issuer });
   return { token: t.token, principal: principal.name, expiresAtMs: t.expiresAtMs, tokenId: t.tokenId };
 }
