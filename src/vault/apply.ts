@@ -115,6 +115,10 @@ const deleteVault: Handler = (store, body, timeMs) => {
   }
   for (const n of [...vault.secrets.deleted]) store.removeEntry('secret', v, n);
   for (const n of [...vault.keys.deleted]) store.removeEntry('key', v, n);
+  // A vault made again under this name must not inherit who could use this one.
+  const scope = `/vaults/${v}`;
+  const scoped = [...store.auth.assignments.values()].filter((a) => a.scope === scope).map((a) => a.id);
+  for (const id of scoped.sort()) store.auth.removeAssignment(id);
   store.removeVault(v);
   return { kind: 'vault', vault: vaultView(vault.rec) };
 };

@@ -253,6 +253,22 @@ t.test('deleting a principal deletes its role assignments, and only its', async 
   t.notOk(Object.keys(h.dump()).some((k) => k === `roleassignment/${rid(1)}`));
 });
 
+t.test('deleting a vault deletes the role assignments scoped to it, and only those', async (t) => {
+  const h = new Harness();
+  h.createVault('abc');
+  h.createVault('xyz');
+  h.ok(createPrincipal('alice'));
+  h.ok(assign(rid(1), 'alice', 'Key Vault Reader', '/vaults/ABC'));
+  h.ok(assign(rid(2), 'alice', 'Key Vault Reader', '/vaults/xyz'));
+  h.ok(assign(rid(3), 'alice', 'Key Vault Crypto User', '/'));
+  const out = h.run({ op: 'deleteVault', deleteVault: { name: 'Abc' } });
+  t.ok('result' in out);
+  t.ok(out.mutations.some((m) => m.op === 'del' && m.key === `roleassignment/${rid(1)}`), 'the vault-scoped assignment is deleted with it');
+  t.same(h.state.roleAssignments('alice').map((a) => a.id).sort(), [rid(2), rid(3)]);
+  h.createVault('abc');
+  t.notOk(allows(h.state.roleAssignments('alice'), 'secrets/readMetadata', 'abc'), 'a vault made again under the name inherits no reader');
+});
+
 t.test('a principal holds a bounded number of role assignments', async (t) => {
   const h = new Harness();
   h.ok(createPrincipal('alice'));
