@@ -308,6 +308,13 @@ t.test('every RPC × every kind of token, on a primary and on a failed-over seco
   );
   t.ok(audited.every((a) => a.node === 'east-1' && typeof a.time === 'string'), 'and the node and time');
 
+  // GetStatus: peer addresses are for Cluster Administrators.
+  const reader = new KeyraftClient({ ca: cluster.ca, token: tokens.get('no-role')!, regionAware: false, endpoints: [east.client], retries: 0 });
+  const seenByReader = await reader.getStatus();
+  reader.close();
+  t.ok(seenByReader.nodes.length === 2 && seenByReader.nodes.every((n) => n.peerAddress === '' && n.clientAddress !== ''), 'a principal without roles sees client addresses only');
+  t.ok((await admin.getStatus()).nodes.every((n) => n.peerAddress !== ''), 'a Cluster Administrator sees the peer addresses');
+
   // ---- the failed-over secondary ----
   const primaryCommit = await appliedIndex('east-1');
   await eventually('west has every primary entry', async () => {
