@@ -19,10 +19,17 @@ export interface WorkSpec {
   readonly worker: number;
   /** keyraft: the vault and what the cases read (base64 ciphertext for decrypt). */
   readonly vault?: string;
-  /** keyraft: the cluster CA's certificate (PEM): every keyraft port speaks TLS. */
+  /**
+   * Every system: the CA certificate (PEM) the worker checks the server's TLS
+   * certificate against (keyraft's cluster CA, etcd's or the echo server's
+   * bench CA): every system is driven over TLS.
+   */
   readonly ca?: string;
   /** keyraft: the bearer token of every call. */
   readonly token?: string;
+  /** etcd: the user and password the worker authenticates with once; the token it gets rides on every call. */
+  readonly user?: string;
+  readonly password?: string;
   readonly ciphertext?: string;
   readonly getNames?: number;
 }
@@ -59,6 +66,9 @@ export const ECHO_SERVICE: grpc.ServiceDefinition = {
     responseDeserialize: identity,
   },
 };
+
+/** The echo server's certificate in its PKI folder (nodes/echo.crt): it serves TLS. */
+export const ECHO_NODE = 'echo';
 
 /** scripts/bench/etcd/rpc.proto, from src (tsx) or dist. */
 export function etcdProtoFile(): string {

@@ -2,15 +2,17 @@
 // node dist/scripts/bench/run.js --help for the flags.
 
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { KeyraftClient } from '../../src/client/index.js';
+import { ensurePki } from '../../src/ops/pki.js';
+import { pkiPaths } from '../../src/transport/tls.js';
 import { TestCluster, eventually } from '../../test/integration/cluster.js';
-import { type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES } from './common.js';
+import { ECHO_NODE, type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES } from './common.js';
 import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
 import { Histogram } from './hist.js';
 import { type LimitResult, cryptoLimits, diskLimits, writeFloor } from './limits.js';
@@ -22,11 +24,17 @@ const KEYRAFT_CASES = ['set', 'get', 'sign-es256', 'sign-rs256', 'encrypt-oaep25
 const LABEL: Record<string, string> = {
   set: 'SetSecret', get: 'GetSecret', 'sign-es256': 'Sign ES256', 'sign-rs256': 'Sign RS256',
   'encrypt-oaep256': 'Encrypt RSA-OAEP-256', 'encrypt-a256gcm': 'Encrypt A256GCM', 'decrypt-oaep256': 'Decrypt RSA-OAEP-256',
-  put: 'Put', range: 'Range (linearizable)', echo: 'echo',
+  put: 'Put', range: 'Range (linearizable)', echo: 'echo (TLS)',
 };
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 const ECHO_SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** Like for like: every system runs as securely as keyraft does. */
+const SECURITY = {
+  keyraft: 'TLS on the client port, mutual TLS between nodes, a bearer JWT (EdDSA) on every call',
+  etcd: 'TLS on the client port, mutual TLS between members, JWT auth (ES256) with the token on every call',
+  echo: 'TLS (the grpc-js ceiling with encryption, no token)',
+};
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 const program = new Command('bench')
@@ -85,8 +93,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-function forkChild(file: string): ChildProcess {
-  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkChild(file: string, args: string[] = []): ChildProcess {
+  // DEP0123: grpc-js puts 127.0.0.1 in TLS's server name; the certificate is still checked (scripts/lib.sh).
+  const child = fork(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, '--disable-warning=DEP0123'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -214,14 +223,23 @@ async function runLimits(): Promise<void> {
 }
 
 async function runEcho(): Promise<void> {
-  progress('grpc-js echo ceiling: starting the echo server');
-  const server = forkChild(ECHO_SERVER);
+  progress('grpc-js echo ceiling: starting the echo server (TLS)');
+  // A PKI of its own for the echo server's certificate, as keyraft's nodes have.
+  const pkiDir = mkdtempSync(join(tmpdir(), 'keyraft-bench-echo-'));
+  const removePki = async () => rmSync(pkiDir, { recursive: true, force: true });
+  cleanups.push(removePki);
+  let server: ChildProcess | undefined;
   try {
+    await ensurePki(pkiDir, [{ id: ECHO_NODE, hosts: ['127.0.0.1'] }], 'echo-bench');
+    server = forkChild(ECHO_SERVER, [pkiDir]);
     const m = await next(server, 10_000);
     if (m.type !== 'listening') throw new Error('the echo server did not start');
-    for (const c of concurrencies) await runCase('echo', 'echo', c, { endpoints: [`127.0.0.1:${m.port}`] }, undefined, server.pid === undefined ? [] : [server.pid]);
+    const base = { endpoints: [`127.0.0.1:${m.port}`], ca: readFileSync(pkiPaths(pkiDir).ca, 'utf8') };
+    for (const c of concurrencies) await runCase('echo', 'echo', c, base, undefined, server.pid === undefined ? [] : [server.pid]);
   } finally {
-    server.kill('SIGKILL');
+    server?.kill('SIGKILL');
+    cleanups.splice(cleanups.indexOf(removePki), 1);
+    await removePki();
   }
 }
 
@@ -295,17 +313,19 @@ function readProfiles(dir: string, nodeOfPid: Map<number, string>, leaderId: str
 
 async function runEtcd(): Promise<void> {
   ensureEtcdInstalled(progress);
-  progress('etcd: starting 3 members');
+  progress('etcd: starting 3 members (client TLS, peer mutual TLS, JWT auth)');
   const etcd = await EtcdCluster.start(3);
   const stop = () => etcd.stop();
   cleanups.push(stop);
   try {
     const leader = await etcd.leader();
-    progress(`etcd: leader ${leader}`);
+    progress(`etcd: leader ${leader}; turning authentication on`);
+    etcd.enableAuth();
     // The keys Range reads, as keyraft's GetSecret reads its 16 secrets.
     etcd.seed(16, 'x'.repeat(256));
-    for (const c of concurrencies) await runCase('etcd', 'put', c, { endpoints: [leader] }, undefined, etcd.pids);
-    for (const c of concurrencies) await runCase('etcd', 'range', c, { endpoints: [leader] }, undefined, etcd.pids);
+    const base = { endpoints: [leader], ca: etcd.ca, user: etcd.user, password: etcd.password };
+    for (const c of concurrencies) await runCase('etcd', 'put', c, base, undefined, etcd.pids);
+    for (const c of concurrencies) await runCase('etcd', 'range', c, base, undefined, etcd.pids);
   } finally {
     progress('etcd: stopping');
     cleanups.splice(cleanups.indexOf(stop), 1);
@@ -384,6 +404,7 @@ function report(meta: Record<string, unknown>): void {
   const main = new Table({ ...plain, head: ['case', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU µs/call', 'client CPU µs/call'] });
   for (const r of results) main.push([r.label, r.concurrency, fmt(r.opsPerSec), ms(r.p50Ms), ms(r.p99Ms), ms(r.p999Ms), r.errors, r.serverCpuUs === undefined ? '-' : fmt(r.serverCpuUs), fmt(r.clientCpuUs)]);
   console.log('\nThroughput and latency (client processes over gRPC, 127.0.0.1; CPU per call: every server process (all nodes or members) and every client process)');
+  console.log(`Security, like for like: keyraft ${SECURITY.keyraft}; etcd ${SECURITY.etcd}; echo ${SECURITY.echo}.`);
   console.log(main.toString());
 
   const find = (system: System, op: string, c: number, cluster?: string) =>
@@ -426,7 +447,7 @@ function report(meta: Record<string, unknown>): void {
         t.push([`${LABEL[op]} (${best.concurrency})`, shape, fmt(best.opsPerSec), `${fmt(ceiling)} (${source})`, `${((100 * best.opsPerSec) / ceiling).toFixed(0)} %`]);
       }
     }
-    console.log(`\nAgainst the ceilings (grpc-js echo best: ${fmt(echoMax)}/s)`);
+    console.log(`\nAgainst the ceilings (grpc-js echo over TLS best: ${fmt(echoMax)}/s)`);
     console.log(t.toString());
   }
 
@@ -450,7 +471,7 @@ function report(meta: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const meta: Record<string, unknown> = {
-    started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, concurrencies, workers,
+    started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, concurrencies, workers, security: SECURITY,
   };
   if (o.limits) await runLimits();
   if (o.echo) await runEcho();
