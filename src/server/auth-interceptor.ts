@@ -8,7 +8,7 @@
 // onComplete with its caller and status when it ends: the audit log.
 
 import * as grpc from '@grpc/grpc-js';
-import { type AuthDirectory, type Caller, type Refusal, authenticate, permit } from '../app/authorize.js';
+import { type AuthDirectory, type Caller, type Refusal, VerifiedTokens, authenticate, permit } from '../app/authorize.js';
 import type { AuditEntry } from './audit-log.js';
 import { ApiError, REASON_KEY, toServiceError } from './errors.js';
 
@@ -32,6 +32,7 @@ export const CALLER_KEY = 'keyraft-caller';
 const CODES = { UNAUTHENTICATED: grpc.status.UNAUTHENTICATED, PERMISSION_DENIED: grpc.status.PERMISSION_DENIED } as const;
 
 export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterceptor {
+  const verified = new VerifiedTokens();
   return (method, call) => {
     const path = method.path;
     let decided: { rule: Parameters<typeof permit>[0]; caller: Caller | undefined } | undefined;
@@ -64,7 +65,7 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             const authorization = metadata.get('authorization')[0];
-            authenticate(path, typeof authorization === 'string' ? authorization : undefined, opts.directory, { nowMs: opts.nowMs(), issuer: opts.issuer }).then(
+            authenticate(path, typeof authorization === 'string' ? authorization : undefined, opts.directory, { nowMs: opts.nowMs(), issuer: opts.issuer }, verified).then(
               (result) => {
                 if ('code' in result) return refuse(result);
                 decided = result;

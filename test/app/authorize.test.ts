@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { type RoleAssignment, type TokenKey, generateTokenKey, issueToken } from '../../src/auth/index.js';
-import { type AuthDirectory, type Refusal, authenticate, bearerToken, permit } from '../../src/app/authorize.js';
+import { type AuthDirectory, type Refusal, VerifiedTokens, authenticate, bearerToken, permit } from '../../src/app/authorize.js';
 
 const ISSUER = 'test-cluster';
 const NOW = 1_800_000_000_000;
@@ -91,4 +91,33 @@ t.test('a rotated key: tokens of the key being retired still verify', async (t) 
   dir.assignments.push({ principal: 'alice', role: 'Key Vault Reader', scope: '/' });
   t.equal(await decide(dir, '/keyraft.v1.Vaults/ListVaults', await bearer('alice', 0, older), {}), 'OK');
   t.equal(await decide(dir, '/keyraft.v1.Vaults/ListVaults', await bearer('alice', 0, newer), {}), 'OK');
+});
+
+t.test('a verified token is remembered, but its principal, generation and expiry are checked on every call', async (t) => {
+  const key = generateTokenKey();
+  let keys: TokenKey[] = [key];
+  const dir = { ...directory([]), tokenKeys: () => keys };
+  dir.principals.set('alice', 0);
+  const cache = new VerifiedTokens();
+  const auth = async (authorization: string, nowMs = NOW) => {
+    const r = await authenticate(GET_SECRET, authorization, dir, { nowMs, issuer: ISSUER }, cache);
+    return isRefusal(r) ? r.reason : r.caller?.principal;
+  };
+  const token = await bearer('alice', 0, key);
+  t.equal(await auth(token), 'alice');
+
+  // Emptied in place (the same array): only a remembered verification lets the token through.
+  keys.length = 0;
+  t.equal(await auth(token), 'alice', 'the second call does not verify the signature again');
+  dir.principals.set('alice', 1);
+  t.equal(await auth(token), 'TOKEN_REVOKED', 'a reset still revokes it');
+  dir.principals.delete('alice');
+  t.equal(await auth(token), 'TOKEN_REVOKED', 'so does a delete');
+  dir.principals.set('alice', 0);
+  t.equal(await auth(token, NOW + 60_000), 'TOKEN_KEY_UNKNOWN', 'once expired it is forgotten and verified again');
+
+  keys = [key];
+  t.equal(await auth(token), 'alice');
+  keys = [generateTokenKey()];
+  t.equal(await auth(token), 'TOKEN_KEY_UNKNOWN', 'new token keys forget every verification');
 });
