@@ -231,7 +231,9 @@ async function main(): Promise<void> {
   const bootstrap = isSecondary
     ? undefined
     : setInterval(() => {
-        if (bootstrapping || !replica.isLeader || !needsBootstrap(app)) return;
+        // The token key is never removed: once there, this node has nothing more to do.
+        if (!needsBootstrap(app)) return clearInterval(bootstrap);
+        if (bootstrapping || !replica.isLeader) return;
         bootstrapping = true;
         bootstrapAuth(runner, envelope, 5000)
           .then(

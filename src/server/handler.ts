@@ -92,8 +92,7 @@ export class Router {
 
   constructor(private readonly ctx: ServerContext) {}
 
-  /** Served wherever it arrives, in any mode (cluster status). */
-  /** Served by this node, whatever its region and mode; the impl sees the request's metadata (the caller, CALLER_KEY). */
+  /** Served wherever it arrives, in any mode (cluster status); the impl sees the request's metadata (the caller, CALLER_KEY). */
   local<Req, Res>(impl: (request: Req, timeLeftMs: number, metadata: grpc.Metadata) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return this.serve(async (call, callback) => this.answer(call, callback, await impl(call.request, timeLeft(call), call.metadata)));
   }
