@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { defaultCaFile, defaultEndpoints, defaultTokenFile, KeyraftClient, TOKEN_ENV, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
+import { CA_ENV, defaultCaFile, defaultEndpoints, defaultTokenFile, KeyraftClient, TOKEN_ENV, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
 import { registerCluster } from './cluster.js';
 import { registerKey } from './key.js';
 import { registerKeyCrypto } from './key-crypto.js';
@@ -31,6 +31,12 @@ export interface CliDeps {
   /** `-` reads standard input. */
   readFile(path: string): Promise<Buffer>;
   writeFile(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * The files of the local cluster that `make cluster` started from this
+   * checkout, used when neither a flag nor the environment names them.
+   * Absent: there is none (tests, which must not depend on one).
+   */
+  localCluster?(): { caFile?: string; tokenFile?: string };
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -48,6 +54,7 @@ export function processDeps(): CliDeps {
     readFile: (path) => (path === '-' ? readStdin() : readFile(path)),
     // Backups and crypto outputs (a decrypted value, an unwrapped key): readable by their owner only, never overwritten.
     writeFile: (path, data) => writeFile(path, data, { mode: 0o600, flag: 'wx' }),
+    localCluster: () => ({ caFile: defaultCaFile({}), tokenFile: defaultTokenFile() }),
   };
 }
 
@@ -88,14 +95,15 @@ export class CliContext {
           throw new UsageError(e instanceof Error ? e.message : String(e));
         }
       }
-      const caFile = g.ca ?? defaultCaFile(this.deps.env);
+      const local = this.deps.localCluster?.() ?? {};
+      const caFile = g.ca ?? nonEmpty(this.deps.env[CA_ENV]) ?? local.caFile;
       let ca: Buffer | undefined;
       try {
         ca = caFile === undefined ? undefined : readFileSync(caFile);
       } catch (e) {
         throw new UsageError(`cannot read the CA certificate ${caFile}: ${e instanceof Error ? e.message : String(e)}`);
       }
-      const token = g.token ?? nonEmpty(this.deps.env[TOKEN_ENV]) ?? this.readTokenFile(defaultTokenFile());
+      const token = g.token ?? nonEmpty(this.deps.env[TOKEN_ENV]) ?? this.readTokenFile(local.tokenFile);
       this.client = this.deps.newClient({
         endpoints,
         ...(ca !== undefined ? { ca } : {}),

@@ -8,7 +8,7 @@ export { KeyraftError, fromServiceError, statusName, REASON_KEY } from './errors
 export type { ServedBy, ServiceErrorLike } from './errors.js';
 export { backoffCap, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
-export { defaultCaFile, defaultEndpoints, defaultTokenFile, TOKEN_ENV, endpointsFromTopology, findLocalTopology, parseEndpoints, ENDPOINTS_ENV } from './endpoints.js';
+export { CA_ENV, defaultCaFile, defaultEndpoints, defaultTokenFile, TOKEN_ENV, endpointsFromTopology, findLocalTopology, parseEndpoints, ENDPOINTS_ENV } from './endpoints.js';
 export { toProtoJson, base64url } from './json.js';
 export { fromBase64, jwkFromJson, parseJwk, publicJwk, toBase64url } from './jwk.js';
 export { digestFor, signatureHash, KEY_CURVES, KEY_OPERATIONS, KEY_TYPES, SIGNATURE_ALGORITHMS } from './algorithms.js';

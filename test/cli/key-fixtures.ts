@@ -106,6 +106,7 @@ export async function cli(argv: string[], o: CliOptions = {}): Promise<Outcome> 
       return f;
     },
     writeFile: async (path, data) => void written.set(path, data),
+    localCluster: () => ({}),
   };
   const code = await run(argv, deps);
   return { code, out, err, calls, written };

@@ -54,6 +54,7 @@ async function cli(argv: string[], answers: Record<string, unknown> = {}): Promi
     stderr: (s) => void (err += s),
     env: { KEYRAFT_ENDPOINTS: '127.0.0.1:7101', KEYRAFT_TOKEN: 'test' },
     newClient: () => client as unknown as CliClient,
+    localCluster: () => ({}),
   };
   const code = await run(argv, deps);
   return { code, out, err, calls };

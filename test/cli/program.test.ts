@@ -2,6 +2,9 @@
 // sends, what it prints in both formats, and its exit code (0 ok, 1 failed,
 // 2 misused). Values are printed by `secret show` only.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { run, type CliClient, type CliDeps } from '../../src/cli/program.js';
@@ -80,7 +83,10 @@ interface Outcome {
   written: Map<string, Uint8Array>;
 }
 
-async function cli(argv: string[], o: { failWith?: Error; env?: NodeJS.ProcessEnv; files?: Record<string, Buffer> } = {}): Promise<Outcome> {
+async function cli(
+  argv: string[],
+  o: { failWith?: Error; env?: NodeJS.ProcessEnv; files?: Record<string, Buffer>; local?: { caFile?: string; tokenFile?: string } } = {},
+): Promise<Outcome> {
   const fake = fakeClient(o.failWith);
   let out = '';
   let err = '';
@@ -100,6 +106,8 @@ async function cli(argv: string[], o: { failWith?: Error; env?: NodeJS.ProcessEn
       return f;
     },
     writeFile: async (path, data) => void written.set(path, data),
+    // Not this checkout's cluster, whether or not `make cluster` ran here.
+    localCluster: () => o.local ?? {},
   };
   const code = await run(argv, deps);
   return { code, out, err, calls: fake.calls, options, closed: fake.closed(), written };
@@ -228,6 +236,26 @@ t.test('global options reach the client, before or after the subcommand', async 
   const badEnv = await cli(['vault', 'list'], { env: { KEYRAFT_ENDPOINTS: 'nope' } });
   t.equal(badEnv.code, 2);
   t.match(badEnv.err, /KEYRAFT_ENDPOINTS/);
+});
+
+t.test("the CA and the token: a flag, else the environment, else the local cluster's files", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const local = { caFile: join(dir, 'ca.crt'), tokenFile: join(dir, 'admin.token') };
+  writeFileSync(local.caFile, 'LOCAL CA');
+  writeFileSync(local.tokenFile, 'local-token\n');
+  const env = { KEYRAFT_ENDPOINTS: 'c:3' };
+  const fromFiles = await cli(['vault', 'list'], { env, local });
+  t.same(fromFiles.options, [{ endpoints: ['c:3'], ca: Buffer.from('LOCAL CA'), token: 'local-token' }]);
+  const fromEnv = await cli(['vault', 'list'], { env: { ...env, KEYRAFT_TOKEN: 'env-token', KEYRAFT_CA: local.tokenFile }, local });
+  t.same(fromEnv.options, [{ endpoints: ['c:3'], ca: Buffer.from('local-token\n'), token: 'env-token' }]);
+  const fromFlags = await cli(['--token', 'flag-token', '--ca', local.tokenFile, 'vault', 'list'], { env: { ...env, KEYRAFT_TOKEN: 'env-token' }, local });
+  t.same(fromFlags.options, [{ endpoints: ['c:3'], ca: Buffer.from('local-token\n'), token: 'flag-token' }]);
+  const none = await cli(['vault', 'list'], { env });
+  t.same(none.options, [{ endpoints: ['c:3'] }], 'no local cluster: no CA and no token');
+  const unreadable = await cli(['vault', 'list'], { env, local: { tokenFile: join(dir, 'missing') } });
+  t.equal(unreadable.code, 2);
+  t.match(unreadable.err, /cannot read the token file/);
 });
 
 t.test('usage errors exit 2; help exits 0', async (t) => {
