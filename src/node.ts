@@ -23,6 +23,7 @@ import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
 import { AuditLog } from './server/audit-log.js';
 import { authInterceptor } from './server/auth-interceptor.js';
+import { NodeMetrics, serveMetrics } from './server/metrics.js';
 import { bootstrapAuth, needsBootstrap } from './server/bootstrap.js';
 import { toServiceError } from './server/errors.js';
 import { Router, responseMetadata, type ServerContext } from './server/handler.js';
@@ -217,12 +218,16 @@ async function main(): Promise<void> {
   // leader's busy time serving GetSecret.
   // Every RPC of the client port passes one interceptor that authorizes it (DESIGN §6).
   const audit = new AuditLog(join(args.dataDir, 'audit.log'), { node: self.id, region: region.name });
+  const metrics = new NodeMetrics(() => ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined));
   const auth = authInterceptor({
     directory: app.directory,
     issuer: topology.name,
     nowMs: Date.now,
     responseMetadata: () => responseMetadata(ctx),
-    onComplete: (entry) => audit.record(entry),
+    onComplete: (entry) => {
+      audit.record(entry);
+      metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);
+    },
   });
   const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0, interceptors: [auth] });
   const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name });
@@ -251,10 +256,11 @@ async function main(): Promise<void> {
 
   await bind(peerServer, self.peer, peerPortCredentials(tls));
   await bind(clientServer, self.client, clientPortCredentials(tls));
+  const metricsServer = self.metrics === undefined ? undefined : await serveMetrics(metrics, tls, self.metrics);
   replica.start(transport);
   geoFollower?.start();
   health.setStatus('', 'SERVING');
-  logger.info({ client: self.client, peer: self.peer, dataDir: args.dataDir }, 'node started');
+  logger.info({ client: self.client, peer: self.peer, metrics: self.metrics, dataDir: args.dataDir }, 'node started');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -273,6 +279,8 @@ async function main(): Promise<void> {
     status.close();
     await store.close();
     audit.close();
+    metrics.close();
+    metricsServer?.close();
     logger.info('stopped');
     process.exit(process.exitCode ?? 0);
   };

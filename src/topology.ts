@@ -9,6 +9,8 @@ export interface TopologyNode {
   readonly client: string;
   /** host:port of the node-to-node gRPC API. */
   readonly peer: string;
+  /** host:port of the HTTPS port for /metrics (Prometheus); none when absent. */
+  readonly metrics?: string;
 }
 
 export interface TopologyRegion {
@@ -61,7 +63,7 @@ export function parseTopology(json: unknown): Topology {
       if (typeof n.id !== 'string' || !/^[a-z0-9-]+$/.test(n.id)) fail(`region ${r.name}: bad node id ${JSON.stringify(n.id)}`);
       if (ids.has(n.id)) fail(`node id ${n.id} appears twice`);
       ids.add(n.id);
-      for (const a of [n.client, n.peer]) {
+      for (const a of n.metrics === undefined ? [n.client, n.peer] : [n.client, n.peer, n.metrics]) {
         if (typeof a !== 'string' || !/^[^:]+:\d+$/.test(a)) fail(`node ${n.id}: bad address ${JSON.stringify(a)}`);
         if (addresses.has(a)) fail(`address ${a} is used twice`);
         addresses.add(a);

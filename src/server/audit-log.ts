@@ -22,6 +22,8 @@ export interface AuditEntry {
   readonly code: number;
   /** The keyraft reason of a refusal or error; undefined on success. */
   readonly reason: string | undefined;
+  /** From the call's metadata arriving to its status leaving. */
+  readonly elapsedMs: number;
 }
 
 const str = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
@@ -40,6 +42,7 @@ export function auditFields(e: AuditEntry): Record<string, unknown> {
     reason: e.reason ?? null,
     requestId: str(r, 'requestId') ?? null,
     caller: e.peer,
+    ms: Math.round(e.elapsedMs * 1000) / 1000,
   };
 }
 

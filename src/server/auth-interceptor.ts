@@ -35,6 +35,7 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
   const verified = new VerifiedTokens();
   return (method, call) => {
     const path = method.path;
+    const started = performance.now();
     let decided: { rule: Parameters<typeof permit>[0]; caller: Caller | undefined } | undefined;
     let request: unknown;
     let refused = false;
@@ -48,6 +49,7 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
         vaultField: decided?.rule.vaultField,
         code: status.code,
         reason: typeof reason === 'string' ? reason : undefined,
+        elapsedMs: performance.now() - started,
       });
     };
     const end = (error: unknown): void => {

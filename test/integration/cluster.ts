@@ -85,6 +85,8 @@ export interface NodeInfo {
   readonly region: string;
   readonly client: string;
   readonly peer: string;
+  /** The HTTPS port of /metrics. */
+  readonly metrics: string;
   readonly dataDir: string;
   readonly logFile: string;
 }
@@ -180,11 +182,12 @@ export class TestCluster {
           region: r.name,
           client: `127.0.0.1:${await freePort()}`,
           peer: `127.0.0.1:${await freePort()}`,
+          metrics: `127.0.0.1:${await freePort()}`,
           dataDir: join(dir, id),
           logFile: join(dir, `${id}.log`),
         };
         cluster.nodes.push(node);
-        nodes.push({ id, client: node.client, peer: node.peer });
+        nodes.push({ id, client: node.client, peer: node.peer, metrics: node.metrics });
       }
       topology.regions.push({ name: r.name, role: i === 0 ? 'primary' : 'secondary', latencyMs: i === 0 ? 0 : (opts.latencyMs ?? 0), nodes });
     }

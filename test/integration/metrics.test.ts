@@ -1,0 +1,89 @@
+// Each node's Prometheus metrics, scraped over HTTPS as Prometheus would
+// (trusting the cluster CA): the named series exist, and move when a write
+// is made (requests, applied index) and when the leader is killed (leader
+// changes, term, role).
+
+import t from 'tap';
+import { get } from 'node:https';
+import { KeyraftClient } from '../../src/client/index.js';
+import { TestCluster, eventually } from './cluster.js';
+
+t.setTimeout(300_000);
+
+function scrape(address: string, ca: Buffer, path = '/metrics'): Promise<{ status: number; body: string }> {
+  const [host, port] = address.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    const req = get({ host, port: Number(port), path, ca, timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+/** The value of one series in Prometheus text; undefined when it is absent. */
+function value(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have = (m[2] ?? '').split(',');
+    if (want.every((w) => have.includes(w))) return Number(m[3]);
+  }
+  return undefined;
+}
+
+const SET = '/keyraft.v1.Secrets/SetSecret';
+
+t.test('metrics move with a write and with a killed leader', async (t) => {
+  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 3 }] });
+  t.teardown(() => cluster.destroy());
+  cluster.startAll();
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 8000 });
+  t.teardown(() => client.close());
+  await eventually('the first vault', () => client.createVault({ name: 'metrics' }), 60_000);
+
+  const all = async () => Promise.all(cluster.nodes.filter((n) => cluster.isRunning(n.id)).map(async (n) => ({ id: n.id, text: (await scrape(n.metrics, cluster.ca)).body })));
+  const sum = (scrapes: { text: string }[], name: string, labels: Record<string, string>) => scrapes.reduce((a, s) => a + (value(s.text, name, labels) ?? 0), 0);
+
+  const before = await all();
+  for (const s of before) {
+    for (const name of ['keyraft_raft_term', 'keyraft_raft_commit_index', 'keyraft_raft_applied_index', 'keyraft_raft_leader_changes_total', 'process_resident_memory_bytes']) {
+      t.ok(value(s.text, name) !== undefined, `${s.id} has ${name}`);
+    }
+    t.ok(value(s.text, 'keyraft_region_mode', { mode: 'SERVING' }) === 1, `${s.id}: its region is SERVING`);
+  }
+  t.equal(before.filter((s) => value(s.text, 'keyraft_raft_role', { role: 'leader' }) === 1).length, 1, 'one leader');
+
+  // A write: counted by RPC and code where it arrived, and applied everywhere.
+  const setsBefore = sum(before, 'keyraft_requests_total', { rpc: SET, code: '0' });
+  await client.setSecret({ vault: 'metrics', name: 'a', value: 'x' });
+  const after = await all();
+  t.ok(sum(after, 'keyraft_requests_total', { rpc: SET, code: '0' }) > setsBefore, 'keyraft_requests_total counts the SetSecret');
+  t.ok(sum(after, 'keyraft_request_duration_seconds_count', { rpc: SET }) > 0, 'and its latency');
+  const appliedBefore = Math.max(...before.map((s) => value(s.text, 'keyraft_raft_applied_index')!));
+  await eventually('every node applied the write', async () => ((await all()).every((s) => value(s.text, 'keyraft_raft_applied_index')! > appliedBefore) ? true : undefined));
+
+  // The leader killed: a survivor sees a new leader in a new term.
+  const leader = before.find((s) => value(s.text, 'keyraft_raft_role', { role: 'leader' }) === 1)!;
+  const termBefore = value(leader.text, 'keyraft_raft_term')!;
+  const changesBefore = new Map(before.map((s) => [s.id, value(s.text, 'keyraft_raft_leader_changes_total')!]));
+  await cluster.kill(leader.id);
+  // The leader changes counter samples the leader every 100 ms: wait for the sample.
+  const moved = (x: { id: string; text: string }) => value(x.text, 'keyraft_raft_leader_changes_total')! > changesBefore.get(x.id)!;
+  const survivors = await eventually('a new leader, seen by every survivor', async () => {
+    const s = await all();
+    return s.some((x) => value(x.text, 'keyraft_raft_role', { role: 'leader' }) === 1) && s.every(moved) ? s : undefined;
+  });
+  for (const s of survivors) {
+    t.ok(value(s.text, 'keyraft_raft_term')! > termBefore, `${s.id}: the term moved on`);
+    t.ok(value(s.text, 'keyraft_raft_leader_changes_total')! > changesBefore.get(s.id)!, `${s.id}: keyraft_raft_leader_changes_total counts the new leader`);
+  }
+
+  const other = await scrape(cluster.nodes.find((n) => n.id !== leader.id)!.metrics, cluster.ca, '/nope');
+  t.equal(other.status, 404, 'an unknown path is not found');
+});
