@@ -23,7 +23,8 @@ import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
 import { AuditLog } from './server/audit-log.js';
 import { authInterceptor } from './server/auth-interceptor.js';
-import { NodeMetrics, serveMetrics } from './server/metrics.js';
+import { NodeMetrics } from './server/metrics.js';
+import { serveOps } from './server/ops-http.js';
 import { bootstrapAuth, needsBootstrap } from './server/bootstrap.js';
 import { toServiceError } from './server/errors.js';
 import { Router, responseMetadata, type ServerContext } from './server/handler.js';
@@ -256,7 +257,7 @@ async function main(): Promise<void> {
 
   await bind(peerServer, self.peer, peerPortCredentials(tls));
   await bind(clientServer, self.client, clientPortCredentials(tls));
-  const metricsServer = self.metrics === undefined ? undefined : await serveMetrics(metrics, tls, self.metrics);
+  const opsServer = self.metrics === undefined ? undefined : await serveOps({ metrics, cluster: () => status.cluster(), tls, address: self.metrics });
   replica.start(transport);
   geoFollower?.start();
   health.setStatus('', 'SERVING');
@@ -280,7 +281,7 @@ async function main(): Promise<void> {
     await store.close();
     audit.close();
     metrics.close();
-    metricsServer?.close();
+    opsServer?.close();
     logger.info('stopped');
     process.exit(process.exitCode ?? 0);
   };

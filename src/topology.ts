@@ -9,7 +9,7 @@ export interface TopologyNode {
   readonly client: string;
   /** host:port of the node-to-node gRPC API. */
   readonly peer: string;
-  /** host:port of the HTTPS port for /metrics (Prometheus); none when absent. */
+  /** host:port of the HTTPS operations port: /metrics (Prometheus) and / (the status page); none when absent. */
   readonly metrics?: string;
 }
 

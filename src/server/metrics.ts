@@ -1,12 +1,10 @@
-// A node's Prometheus metrics (prom-client), served on the node's metrics
-// port (HTTPS with the node's certificate) at /metrics. Raft and region
+// A node's Prometheus metrics (prom-client), served on the node's
+// operations port (ops-http.ts) at /metrics. Raft and region
 // gauges are read from the node's own status when scraped, so they cost
 // nothing between scrapes; request counts and latencies come from the
 // client port's interceptor, which sees every call end (DESIGN §7).
 
-import { createServer, type Server } from 'node:https';
 import client from 'prom-client';
-import type { TlsMaterial } from '../transport/tls.js';
 import type { NodeStatus } from './status.js';
 
 const ROLES = ['leader', 'follower', 'candidate', 'pre-candidate', 'learner'] as const;
@@ -89,23 +87,4 @@ export class NodeMetrics {
   close(): void {
     clearInterval(this.sampler);
   }
-}
-
-/** Serves /metrics over HTTPS with the node's certificate; anything else is 404. */
-export function serveMetrics(metrics: NodeMetrics, tls: TlsMaterial, address: string): Promise<Server> {
-  const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the metrics are at /metrics\n');
-      return;
-    }
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-      (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e instanceof Error ? e.message : String(e)}\n`),
-    );
-  });
-  const i = address.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(address.slice(i + 1)), address.slice(0, i), () => resolve(server));
-  });
 }

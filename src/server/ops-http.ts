@@ -1,0 +1,46 @@
+// The node's operations port (DESIGN §7): HTTPS with the node's own
+// certificate, serving /metrics (Prometheus), / (the status page) and
+// /status.json (what the page shows). Read-only and without a token, as
+// etcd's /metrics is; so the status leaves out the peer addresses, which
+// the client port shows only to Cluster Administrators.
+
+import { createServer, type Server } from 'node:https';
+import type { TlsMaterial } from '../transport/tls.js';
+import type { NodeMetrics } from './metrics.js';
+import { STATUS_PAGE } from './status-page.js';
+import type { NodeStatus, RegionStatus } from './status.js';
+
+export interface OpsHttpOptions {
+  readonly metrics: NodeMetrics;
+  /** The cluster as this node sees it (Cluster.GetStatus's answer). */
+  readonly cluster: () => Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }>;
+  readonly tls: TlsMaterial;
+  /** host:port */
+  readonly address: string;
+}
+
+export function serveOps(o: OpsHttpOptions): Promise<Server> {
+  const server = createServer({ key: o.tls.key, cert: o.tls.cert }, (req, res) => {
+    const send = (status: number, type: string, body: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+    const fail = (e: unknown) => send(500, 'text/plain', `${e instanceof Error ? e.message : String(e)}\n`);
+    if (req.method !== 'GET') return send(405, 'text/plain', 'only GET\n');
+    switch (req.url) {
+      case '/metrics':
+        return void o.metrics.registry.metrics().then((text) => send(200, o.metrics.registry.contentType, text), fail);
+      case '/status.json':
+        return void o.cluster().then((s) => {
+          const nodes = s.nodes.map((n) => ({ ...n, peerAddress: '' }));
+          send(200, 'application/json', JSON.stringify({ ...s, nodes, atMs: Date.now() }));
+        }, fail);
+      case '/':
+        return send(200, 'text/html; charset=utf-8', STATUS_PAGE);
+      default:
+        return send(404, 'text/plain', 'not found: / (status), /status.json, /metrics\n');
+    }
+  });
+  const i = o.address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(o.address.slice(i + 1)), o.address.slice(0, i), () => resolve(server));
+  });
+}
