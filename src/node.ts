@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   checkKeyStamp(args.dataDir, masterKeyFingerprint(masterKey));
   const store = await NodeStore.open(join(args.dataDir, 'db'));
   const app = new VaultApp(envelope, logger);
+  const metrics = new NodeMetrics();
   const founders = region.nodes.map((n) => n.id);
   const replica = new Replica({
     id: self.id,
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
     store,
     app,
     logger,
+    observer: metrics,
   });
   await replica.open();
 
@@ -213,13 +215,16 @@ async function main(): Promise<void> {
       })
     : undefined;
 
+  metrics.attach({
+    status: () => ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined),
+    primaryCommit: () => geoFollower?.primaryCommitSeen ?? 0,
+  });
   const router = new Router(ctx);
   const status = new StatusCollector(ctx, topology, () => (isSecondary ? app.geo : undefined));
   // No channelz: nothing reads it, and its per-call bookkeeping was ~5 % of a
   // leader's busy time serving GetSecret.
   // Every RPC of the client port passes one interceptor that authorizes it (DESIGN §6).
   const audit = new AuditLog(join(args.dataDir, 'audit.log'), { node: self.id, region: region.name });
-  const metrics = new NodeMetrics(() => ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined));
   const auth = authInterceptor({
     directory: app.directory,
     issuer: topology.name,

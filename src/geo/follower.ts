@@ -206,6 +206,11 @@ export class GeoFollower {
     }
   }
 
+  /** The highest commit index seen on a primary node: how far the secondary could be. */
+  get primaryCommitSeen(): number {
+    return this.primaryCommit;
+  }
+
   private sawPrimary(hasLeader: boolean, commitIndex: number): void {
     this.primaryCommit = Math.max(this.primaryCommit, commitIndex);
     if (!hasLeader) return;

@@ -46,6 +46,15 @@ export interface ReplicaOptions {
   readonly store: NodeStore;
   readonly app: Application;
   readonly logger: Logger;
+  /** Told how long each Ready and each store write took, and how each proposal ended: for the metrics. */
+  readonly observer?: ReplicaObserver;
+}
+
+export interface ReplicaObserver {
+  ready(ms: number): void;
+  write(ms: number, synced: boolean): void;
+  /** `applied`, or the ReplicaError reason it failed with (NO_QUORUM, PROPOSAL_LOST, ...). */
+  proposal(outcome: string): void;
 }
 
 interface ProposalWaiter {
@@ -194,7 +203,10 @@ export class Replica {
     try {
       this.raw.propose(data);
     } catch (e) {
-      if (e instanceof ProposalDropped) throw new ReplicaError('NOT_LEADER', e.message);
+      if (e instanceof ProposalDropped) {
+        this.opts.observer?.proposal('NOT_LEADER');
+        throw new ReplicaError('NOT_LEADER', e.message);
+      }
       throw e;
     }
     const index = this.raw.raft.log.lastIndex;
@@ -335,6 +347,13 @@ export class Replica {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    const started = performance.now();
+    await this.persistAndApply(rd);
+    this.opts.observer?.ready(performance.now() - started);
+  }
+
+  /** Writes what a Ready must persist, applies what it commits and sends its messages, in the order Raft needs. */
+  private async persistAndApply(rd: Ready): Promise<void> {
     const store = this.opts.store;
     // A leader sends before it writes (thesis §10.2.1), so that its followers
     // write in parallel with it: the core counts the leader's own copy only
@@ -368,7 +387,7 @@ export class Replica {
     // new log file: LevelDB does not sync the old file at the switch, so a
     // later synced batch (with a higher applied index) could survive while
     // an earlier unsynced one is lost, leaving state behind its applied index.
-    await store.write(ops, rd.mustSync || applied.length > 0 || installedGen !== undefined);
+    await this.write(ops, rd.mustSync || applied.length > 0 || installedGen !== undefined);
 
     if (installedGen !== undefined) {
       store.gen = installedGen;
@@ -383,7 +402,7 @@ export class Replica {
       const ops2: BatchOp[] = [];
       const more = this.applyEntries(rd.committedEntries, ops2);
       for (const { entry, result } of more) this.resolveProposal(entry, result);
-      await store.write(ops2, true);
+      await this.write(ops2, true);
       applied.push(...more);
     }
     if (!sendFirst) this.sendMessages(rd.messages);
@@ -392,6 +411,12 @@ export class Replica {
     this.reads.applied(this.appliedMeta.index);
     if (applied.length > 0) this.events.emit('applied', this.appliedMeta.index);
     this.maybeCompact();
+  }
+
+  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
+    const started = performance.now();
+    await this.opts.store.write(ops, sync);
+    this.opts.observer?.write(performance.now() - started, sync);
   }
 
   private persistEntries(entries: readonly Entry[], ops: BatchOp[]): void {
@@ -459,6 +484,7 @@ export class Replica {
     if (w.term === entry.term) {
       this.proposals.delete(entry.index);
       clearTimeout(w.timer);
+      this.opts.observer?.proposal('applied');
       w.resolve(result);
     } else {
       this.settleProposal(entry.index, w, new ReplicaError('PROPOSAL_LOST', 'leadership changed before the write was committed; it was not applied'));
@@ -474,6 +500,7 @@ export class Replica {
   private settleProposal(index: number, w: ProposalWaiter, e: Error): void {
     this.proposals.delete(index);
     clearTimeout(w.timer);
+    this.opts.observer?.proposal(e instanceof ReplicaError ? e.reason : 'error');
     w.reject(e);
   }
 

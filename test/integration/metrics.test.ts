@@ -61,10 +61,16 @@ t.test('metrics move with a write and with a killed leader', async (t) => {
 
   // A write: counted by RPC and code where it arrived, and applied everywhere.
   const setsBefore = sum(before, 'keyraft_requests_total', { rpc: SET, code: '0' });
+  const proposedBefore = sum(before, 'keyraft_raft_proposals_total', { outcome: 'applied' });
+  const syncsBefore = sum(before, 'keyraft_raft_write_seconds_count', { synced: 'true' });
+  const readiesBefore = sum(before, 'keyraft_raft_ready_seconds_count', {});
   await client.setSecret({ vault: 'metrics', name: 'a', value: 'x' });
   const after = await all();
   t.ok(sum(after, 'keyraft_requests_total', { rpc: SET, code: '0' }) > setsBefore, 'keyraft_requests_total counts the SetSecret');
   t.ok(sum(after, 'keyraft_request_duration_seconds_count', { rpc: SET }) > 0, 'and its latency');
+  t.ok(sum(after, 'keyraft_raft_proposals_total', { outcome: 'applied' }) > proposedBefore, 'keyraft_raft_proposals_total counts its proposal');
+  t.ok(sum(after, 'keyraft_raft_write_seconds_count', { synced: 'true' }) > syncsBefore, 'keyraft_raft_write_seconds counts synced writes (fsync)');
+  t.ok(sum(after, 'keyraft_raft_ready_seconds_count', {}) > readiesBefore, 'keyraft_raft_ready_seconds counts Ready loops');
   const appliedBefore = Math.max(...before.map((s) => value(s.text, 'keyraft_raft_applied_index')!));
   await eventually('every node applied the write', async () => ((await all()).every((s) => value(s.text, 'keyraft_raft_applied_index')! > appliedBefore) ? true : undefined));
 
