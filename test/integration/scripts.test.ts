@@ -79,6 +79,19 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   t.equal((await cli('secret', 'set', '--vault-name', 'demo', '--name', 'p', '--value', 'during partition')).code, 0, 'writes during a partition');
   t.equal((await run('scripts/heal.sh', [], env)).code, 0);
 
+  // A rolling restart of the primary region: one node at a time, the leader last, each caught up before the next.
+  const leaderBefore = JSON.parse((await cli('cluster', 'status', '--output', 'json')).out).regions[0].leader as string;
+  const rolling = await run('scripts/rolling-restart.sh', ['east'], env, 120_000);
+  t.equal(rolling.code, 0, `rolling-restart exits 0 ${rolling.err}`);
+  const restarted = [...rolling.out.matchAll(/^== (\S+)$/gm)].map((m) => m[1]);
+  t.same([...restarted].sort(), ['east-1', 'east-2', 'east-3'], 'every east node restarted once');
+  t.equal(restarted[2], leaderBefore, 'the leader last');
+  t.equal((rolling.out.match(/caught up/g) ?? []).length, 3, 'each waited for until caught up');
+  t.comment(rolling.out.trim().split('\n').pop() ?? '');
+  const afterRolling = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'p', '--output', 'json');
+  t.equal(JSON.parse(afterRolling.out).value, 'during partition', 'nothing lost');
+  t.equal((await cli('secret', 'set', '--vault-name', 'demo', '--name', 'p', '--value', 'after rolling')).code, 0, 'writes after the rolling restart');
+
   const status = await cli('cluster', 'status', '--output', 'json');
   t.equal(status.code, 0);
   t.equal(JSON.parse(status.out).nodes.length, 6);

@@ -1,0 +1,102 @@
+// The steps of scripts/rolling-restart.sh that need the nodes' own view,
+// asked on their peer ports with the operator's certificate:
+//   node dist/scripts/rolling.js [--topology F] [--pki D] order REGION
+//     prints the region's nodes, followers first and its leader last;
+//   node dist/scripts/rolling.js [--topology F] [--pki D] [--timeout-ms N] wait NODE
+//     waits until NODE answers, its region has a leader, and NODE has
+//     applied everything that leader had committed when NODE came back;
+//     prints progress, and exits non-zero if that does not happen in time.
+
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { loadTopology } from '../src/topology.js';
+import { AdminClient } from '../src/transport/peer-service.js';
+import { channelCredentials, operatorTls } from '../src/transport/tls.js';
+
+interface Status {
+  id: string;
+  role: string;
+  leader: string;
+  commitIndex: number;
+  appliedIndex: number;
+}
+
+let operator: grpc.ChannelCredentials;
+
+function nodeStatus(peer: string): Promise<Status> {
+  const client = new AdminClient(peer, operator) as unknown as grpc.Client & {
+    nodeStatus(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, s?: Status) => void): void;
+  };
+  return new Promise((resolve, reject) =>
+    client.nodeStatus({}, { deadline: Date.now() + 1500 }, (e, s) => {
+      client.close();
+      if (e !== null || s === undefined) reject(e ?? new Error('no answer'));
+      else resolve(s);
+    }),
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    options: {
+      topology: { type: 'string', default: 'cluster/local.json' },
+      pki: { type: 'string', default: 'cluster/.data/pki' },
+      'timeout-ms': { type: 'string', default: '60000' },
+    },
+    allowPositionals: true,
+  });
+  const topology = loadTopology(values.topology!);
+  operator = channelCredentials(operatorTls(values.pki!));
+  const [command, name] = positionals;
+  const regionOf = (id: string) => topology.regions.find((r) => r.nodes.some((n) => n.id === id));
+
+  if (command === 'order' && name !== undefined) {
+    const region = topology.regions.find((r) => r.name === name);
+    if (region === undefined) throw new Error(`no region ${name} in the topology`);
+    const leaders = await Promise.all(region.nodes.map((n) => nodeStatus(n.peer).then((s) => s.leader, () => '')));
+    const leader = leaders.find((l) => l !== '') ?? '';
+    const ids = region.nodes.map((n) => n.id);
+    for (const id of [...ids.filter((id) => id !== leader), ...ids.filter((id) => id === leader)]) console.log(id);
+    return;
+  }
+
+  if (command === 'wait' && name !== undefined) {
+    const region = regionOf(name);
+    if (region === undefined) throw new Error(`no node ${name} in the topology`);
+    const self = region.nodes.find((n) => n.id === name)!;
+    const until = Date.now() + Number(values['timeout-ms']);
+    let target: number | undefined;
+    let last = '';
+    while (Date.now() < until) {
+      let line: string;
+      try {
+        const s = await nodeStatus(self.peer);
+        const leader = region.nodes.find((n) => n.id === s.leader);
+        if (leader === undefined) {
+          line = `${name} answers; waiting for its region to have a leader`;
+        } else {
+          target ??= (await nodeStatus(leader.peer)).commitIndex;
+          if (s.appliedIndex >= target) {
+            console.log(`${name} caught up: applied ${s.appliedIndex}, leader ${s.leader} had committed ${target}`);
+            return;
+          }
+          line = `${name} applied ${s.appliedIndex} of ${target}`;
+        }
+      } catch {
+        line = `waiting for ${name} to answer`;
+      }
+      if (line !== last) console.log(line);
+      last = line;
+      await sleep(200);
+    }
+    throw new Error(`${name} did not catch up within ${values['timeout-ms']} ms (last: ${last})`);
+  }
+  throw new Error('usage: rolling.js order REGION | wait NODE');
+}
+
+main().catch((e: unknown) => {
+  console.error(`rolling: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
