@@ -7,6 +7,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { issueTokenAsOperator } from '../src/ops/issue-token.js';
+import { ADMIN_PRINCIPAL } from '../src/server/bootstrap.js';
 import { allNodes, loadTopology } from '../src/topology.js';
 import { channelCredentials, operatorTls } from '../src/transport/tls.js';
 
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
       topology: { type: 'string', default: 'cluster/local.json' },
       pki: { type: 'string', default: 'cluster/.data/pki' },
       out: { type: 'string', default: 'cluster/.data/admin.token' },
-      principal: { type: 'string', default: 'admin' },
+      principal: { type: 'string', default: ADMIN_PRINCIPAL },
       'ttl-hours': { type: 'string', default: String(30 * 24) },
       'wait-ms': { type: 'string', default: '60000' },
     },

@@ -7,24 +7,17 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { allNodes, loadTopology } from '../src/topology.js';
-import { AdminClient } from '../src/transport/peer-service.js';
+import { adminCall } from '../src/transport/peer-service.js';
 import { channelCredentials, operatorTls } from '../src/transport/tls.js';
-
-interface AdminStub {
-  setFaults(req: { dropPeers: string[]; dropOutboundTo?: string[]; merge: boolean }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void): void;
-}
 
 let operator: grpc.ChannelCredentials;
 
-function setFaults(address: string, dropPeers: string[], merge: boolean, dropOutboundTo: string[] = []): Promise<void> {
-  const client = new AdminClient(address, operator) as unknown as AdminStub & grpc.Client;
-  return new Promise<void>((resolve, reject) => {
-    client.setFaults({ dropPeers, dropOutboundTo, merge }, { deadline: Date.now() + 2000 }, (err) => {
-      client.close();
-      if (err !== null) reject(new Error(`${address}: ${err.details || err.message}`));
-      else resolve();
-    });
-  });
+async function setFaults(address: string, dropPeers: string[], merge: boolean, dropOutboundTo: string[] = []): Promise<void> {
+  try {
+    await adminCall(address, operator, 'setFaults', { dropPeers, dropOutboundTo, merge }, 2000);
+  } catch (e) {
+    throw new Error(`${address}: ${(e as grpc.ServiceError).details || (e as Error).message}`);
+  }
 }
 
 async function main(): Promise<void> {

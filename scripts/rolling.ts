@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadTopology } from '../src/topology.js';
-import { AdminClient } from '../src/transport/peer-service.js';
+import { adminCall } from '../src/transport/peer-service.js';
 import { channelCredentials, operatorTls } from '../src/transport/tls.js';
 
 interface Status {
@@ -23,18 +23,7 @@ interface Status {
 
 let operator: grpc.ChannelCredentials;
 
-function nodeStatus(peer: string): Promise<Status> {
-  const client = new AdminClient(peer, operator) as unknown as grpc.Client & {
-    nodeStatus(r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, s?: Status) => void): void;
-  };
-  return new Promise((resolve, reject) =>
-    client.nodeStatus({}, { deadline: Date.now() + 1500 }, (e, s) => {
-      client.close();
-      if (e !== null || s === undefined) reject(e ?? new Error('no answer'));
-      else resolve(s);
-    }),
-  );
-}
+const nodeStatus = (peer: string): Promise<Status> => adminCall<Status>(peer, operator, 'nodeStatus', {}, 1500);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,15 +5,7 @@
 // the nodes are asked in turn until one answers or the wait is over.
 
 import * as grpc from '@grpc/grpc-js';
-import { AdminClient } from '../transport/peer-service.js';
-
-interface IssueTokenStub {
-  issueToken(
-    req: { principal: string; ttlMs: number },
-    opts: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: { token: string; expiresAtMs: number }) => void,
-  ): void;
-}
+import { adminCall } from '../transport/peer-service.js';
 
 export interface IssueTokenAsOperatorOptions {
   /** Peer addresses (host:port) to ask, in order. */
@@ -27,24 +19,13 @@ export interface IssueTokenAsOperatorOptions {
   readonly onWait?: (why: string) => void;
 }
 
-function askOne(address: string, o: IssueTokenAsOperatorOptions): Promise<{ token: string; expiresAtMs: number }> {
-  const client = new AdminClient(address, o.operator) as unknown as IssueTokenStub & grpc.Client;
-  return new Promise((resolve, reject) => {
-    client.issueToken({ principal: o.principal, ttlMs: o.ttlMs }, { deadline: Date.now() + 2000 }, (err, res) => {
-      client.close();
-      if (err !== null || res === undefined) reject(err ?? new Error('no answer'));
-      else resolve(res);
-    });
-  });
-}
-
 export async function issueTokenAsOperator(o: IssueTokenAsOperatorOptions): Promise<{ token: string; expiresAtMs: number }> {
   const until = Date.now() + o.waitMs;
   let last = '';
   for (;;) {
     for (const address of o.peers()) {
       try {
-        return await askOne(address, o);
+        return await adminCall<{ token: string; expiresAtMs: number }>(address, o.operator, 'issueToken', { principal: o.principal, ttlMs: o.ttlMs }, 2000);
       } catch (e) {
         const why = `${address}: ${(e as grpc.ServiceError).details || (e as Error).message}`;
         if (why !== last) o.onWait?.(why);

@@ -9,7 +9,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { issueToken } from '../auth/tokens.js';
 import { validateRoleAssignment } from '../auth/roles.js';
 import { randomHexId } from '../crypto/random.js';
-import { ErrorKind, ROLE_ASSIGNMENT_ID_BYTES, VaultError, validatePrincipalName, validateRequestId, validateRoleAssignmentId } from '../vault/index.js';
+import { ErrorKind, ROLE_ASSIGNMENT_ID_BYTES, VaultError, notFound, quote, validatePrincipalName, validateRequestId, validateRoleAssignmentId } from '../vault/index.js';
 import { apiService } from './api.js';
 import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
 import type { VaultApp } from './vault-app.js';
@@ -26,7 +26,7 @@ export async function principalToken(
   const key = app.directory.tokenKeys()[0];
   if (key === undefined) throw new VaultError(ErrorKind.Unavailable, 'TOKEN_KEY_MISSING', 'the cluster has no token key yet; the primary leader makes one');
   const principal = app.state.principal(name);
-  if (principal === undefined) throw new VaultError(ErrorKind.NotFound, 'PRINCIPAL_NOT_FOUND', `principal ${JSON.stringify(name)} does not exist`);
+  if (principal === undefined) throw notFound('PRINCIPAL_NOT_FOUND', `principal ${quote(name)} does not exist`);
   const t = await issueToken({ principal: principal.name, generation: principal.generation, ttlMs, nowMs: Date.now(), key, issuer });
   return { token: t.token, principal: principal.name, expiresAtMs: t.expiresAtMs, tokenId: t.tokenId };
 }

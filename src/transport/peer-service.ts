@@ -76,6 +76,24 @@ const adminPackage = grpc.loadPackageDefinition(
 export const AdminClient = adminPackage.keyraft.peer.v1.Admin;
 export const AdminServiceDefinition = AdminClient.service;
 
+type UnaryStub = (req: object, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: unknown) => void) => void;
+
+/**
+ * One unary call of the Admin service at `address` (a peer port), on a
+ * channel of its own that is closed after: for scripts and tests, which
+ * call now and then. Rejects with the grpc-js ServiceError.
+ */
+export function adminCall<T>(address: string, credentials: grpc.ChannelCredentials, method: string, request: object, timeoutMs: number): Promise<T> {
+  const client = new AdminClient(address, credentials) as unknown as grpc.Client & Record<string, UnaryStub>;
+  return new Promise<T>((resolve, reject) =>
+    client[method]!(request, { deadline: Date.now() + timeoutMs }, (err, res) => {
+      client.close();
+      if (err !== null) reject(err);
+      else resolve(res as T);
+    }),
+  );
+}
+
 /** The message types that travel between nodes; the others stay inside a node. */
 export const WIRE_TYPES: ReadonlySet<string> = new Set<string>([
   MessageType.App,

@@ -14,9 +14,10 @@ import * as grpc from '@grpc/grpc-js';
 import { clientCredentials } from '../../src/client/index.js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
 import { issueTokenAsOperator } from '../../src/ops/issue-token.js';
+import { ADMIN_PRINCIPAL } from '../../src/server/bootstrap.js';
 import { ensurePki, hostsOf } from '../../src/ops/pki.js';
 import { PROTO_ROOT } from '../../src/protos.js';
-import { AdminClient } from '../../src/transport/peer-service.js';
+import { adminCall } from '../../src/transport/peer-service.js';
 import { channelCredentials, operatorTls } from '../../src/transport/tls.js';
 
 export { atLeast, eventually } from '../wait.js';
@@ -126,7 +127,7 @@ export class TestCluster {
    * the cluster is up: a client made before gets it on its first call.
    */
   readonly token = (): Promise<string> => {
-    this.adminToken ??= this.issueToken('admin').catch((e: unknown) => {
+    this.adminToken ??= this.issueToken(ADMIN_PRINCIPAL).catch((e: unknown) => {
       this.adminToken = undefined;
       throw e;
     });
@@ -150,15 +151,7 @@ export class TestCluster {
 
   /** One unary call of the Admin service on a node's peer port, as the operator. */
   admin<T>(id: string, method: string, request: object, timeoutMs = 2000): Promise<T> {
-    const client = new AdminClient(this.node(id).peer, this.operator()) as unknown as grpc.Client &
-      Record<string, (req: object, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: unknown) => void) => void>;
-    return new Promise<T>((resolve, reject) =>
-      client[method]!(request, { deadline: Date.now() + timeoutMs }, (err, res) => {
-        client.close();
-        if (err !== null) reject(err);
-        else resolve(res as T);
-      }),
-    );
+    return adminCall<T>(this.node(id).peer, this.operator(), method, request, timeoutMs);
   }
 
   static async create(opts: ClusterOptions = {}): Promise<TestCluster> {
