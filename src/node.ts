@@ -273,16 +273,26 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A drain that hangs must not leave a node that neither serves nor
+    // exits: past the bound, say which step hung and stop anyway.
+    let step = 'handing leadership over';
+    setTimeout(() => {
+      logger.fatal({ step, afterMs: SHUTDOWN_BOUND_MS }, 'shutdown did not finish; exiting');
+      process.exit(1);
+    }, SHUTDOWN_BOUND_MS);
     health.setStatus('', 'NOT_SERVING');
     if (replica.isLeader) await handOffLeadership(replica, founders, logger);
-    await new Promise<void>((r) => clientServer.tryShutdown(() => r()));
+    step = 'finishing client calls';
+    await shutDownGracefully(clientServer, CALLS_GRACE_MS);
     geoFollower?.stop();
     clearInterval(bootstrap);
+    step = 'stopping the replica';
     await replica.stop();
     peerServer.forceShutdown();
     transport.close();
     router.close();
     status.close();
+    step = 'closing the store';
     await store.close();
     audit.close();
     metrics.close();
@@ -292,6 +302,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The longest a SIGTERM drain may take before the node exits anyway. */
+const SHUTDOWN_BOUND_MS = 15_000;
+/** How long calls in flight get to finish before they are cancelled (grpc-node's tryShutdown-then-forceShutdown). */
+const CALLS_GRACE_MS = 5_000;
+
+/** Lets the calls in flight finish, for up to graceMs; then cancels the rest. */
+function shutDownGracefully(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
 }
 
 /** A leader that is asked to stop hands leadership to the most caught-up voter first. */
