@@ -4,6 +4,10 @@
 //     --data-dir cluster/.data/east-1 --master-key cluster/.data/master.key \
 //     --pki cluster/.data/pki
 //
+// A node added online (keyraft cluster member add) is not in the topology:
+// its first start adds --join REGION --client ADDR --peer ADDR [--metrics ADDR]
+// (see src/ops/joining.ts); later starts need no more than the others.
+//
 // Every flag has an environment twin (KEYRAFT_TOPOLOGY, KEYRAFT_NODE,
 // KEYRAFT_DATA_DIR, KEYRAFT_MASTER_KEY, KEYRAFT_PKI, KEYRAFT_FAULT_INJECTION=1,
 // KEYRAFT_LOG_LEVEL). Logs are pino JSON on stdout and never hold a secret.
@@ -35,11 +39,16 @@ import { boundHeapGrowth } from './heap-growth.js';
 import { startIdleCollection } from './idle-collect.js';
 import { principalToken } from './server/principals.js';
 import { registerPublicServices } from './server/services.js';
-import { StatusCollector, ownStatus } from './server/status.js';
+import { type Member, StatusCollector, memberMessages, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
 import { checkKeyStamp } from './storage/keystamp.js';
 import { NodeStore } from './storage/store.js';
-import { findNode, loadTopology } from './topology.js';
+import { loadTopology } from './topology.js';
+import { type JoinArgs, rememberJoin, resolveSelf } from './ops/joining.js';
+import { changeMembership, watchMembership } from './ops/membership.js';
+import { MemberBook } from './replica/members.js';
+import { handOver, handOverTarget } from './replica/membership-ops.js';
+import { ClusterMap } from './transport/cluster-map.js';
 import { AdminServiceDefinition } from './transport/peer-service.js';
 import { peerAccessInterceptor } from './transport/peer-access.js';
 import { channelCredentials, clientPortCredentials, nodeTls, peerPortCredentials } from './transport/tls.js';
@@ -53,6 +62,7 @@ interface NodeArgs {
   pki: string;
   faultInjection: boolean;
   logLevel: string;
+  join?: JoinArgs;
 }
 
 function readArgs(): NodeArgs {
@@ -65,8 +75,16 @@ function readArgs(): NodeArgs {
       pki: { type: 'string' },
       'fault-injection': { type: 'boolean' },
       'log-level': { type: 'string' },
+      join: { type: 'string' },
+      client: { type: 'string' },
+      peer: { type: 'string' },
+      metrics: { type: 'string' },
     },
   });
+  const joinRegion = values.join;
+  if (joinRegion !== undefined && (values.client === undefined || values.peer === undefined)) {
+    throw new Error('--join REGION needs --client HOST:PORT and --peer HOST:PORT (and --metrics HOST:PORT for an operations port)');
+  }
   const env = process.env;
   const node = values.node ?? env.KEYRAFT_NODE;
   if (node === undefined) throw new Error('--node (or KEYRAFT_NODE) is required');
@@ -80,6 +98,9 @@ function readArgs(): NodeArgs {
     pki: values.pki ?? env.KEYRAFT_PKI ?? 'cluster/.data/pki',
     faultInjection: values['fault-injection'] ?? env.KEYRAFT_FAULT_INJECTION === '1',
     logLevel: values['log-level'] ?? env.KEYRAFT_LOG_LEVEL ?? 'info',
+    ...(joinRegion === undefined
+      ? {}
+      : { join: { region: joinRegion, client: values.client!, peer: values.peer!, ...(values.metrics !== undefined ? { metrics: values.metrics } : {}) } }),
   };
 }
 
@@ -92,7 +113,7 @@ async function main(): Promise<void> {
   boundHeapGrowth();
   const args = readArgs();
   const topology = loadTopology(args.topology);
-  const { node: self, region } = findNode(topology, args.node);
+  const { node: self, region, founders } = resolveSelf(topology, args.node, args.dataDir, args.join);
   const logger = pino({ level: args.logLevel, base: { node: self.id, region: region.name } });
   const MB = 1024 * 1024;
   startIdleCollection({
@@ -107,13 +128,18 @@ async function main(): Promise<void> {
 
   mkdirSync(args.dataDir, { recursive: true });
   checkKeyStamp(args.dataDir, masterKeyFingerprint(masterKey));
+  if (args.join !== undefined) rememberJoin(args.dataDir, args.join);
   const store = await NodeStore.open(join(args.dataDir, 'db'));
   const app = new VaultApp(envelope, logger);
   const metrics = new NodeMetrics();
-  const founders = region.nodes.map((n) => n.id);
+  // The cluster as the topology seeds it; this region's part then follows
+  // the applied membership, the other region's what its nodes report.
+  const map = new ClusterMap(topology);
+  map.setMembers(region.name, [...region.nodes.filter((n) => n.id !== self.id), self]);
   const replica = new Replica({
     id: self.id,
     founders,
+    members: new MemberBook(new Map(region.nodes.map((n) => [n.id, n]))),
     tickMs: topology.raft.tickMs,
     electionTicks: topology.raft.electionTicks,
     heartbeatTicks: topology.raft.heartbeatTicks,
@@ -126,7 +152,6 @@ async function main(): Promise<void> {
   });
   await replica.open();
 
-  const primaryRegion = topology.regions.find((r) => r.role === 'primary')!;
   const isSecondary = region.role === 'secondary';
   const ctx: ServerContext = {
     nodeId: self.id,
@@ -135,20 +160,22 @@ async function main(): Promise<void> {
     replica,
     logger,
     mode: () => (isSecondary ? app.geo.mode : replica.leader !== '' ? 'SERVING' : 'NO_QUORUM'),
-    clientAddress: (id) => region.nodes.find((n) => n.id === id)?.client,
-    primaryAddresses: primaryRegion.nodes.map((n) => n.client),
+    clientAddress: (id) => map.find(id)?.node.client,
+    get primaryAddresses() {
+      return map.primary.nodes.map((n) => n.client);
+    },
     primaryIndex: isSecondary ? () => app.geo.cursor : undefined,
     channelCredentials: (nodeId) => channelCredentials(tls, nodeId),
   };
 
-  const peers = new Map(region.nodes.filter((n) => n.id !== self.id).map((n) => [n.id, n.peer]));
-  const transport = new PeerTransport({ id: self.id, peers, store, logger, faultInjection: args.faultInjection, credentials: ctx.channelCredentials });
+  const regionPeers = () => new Map(map.region(region.name)!.nodes.map((n) => [n.id, n.peer]));
+  const transport = new PeerTransport({ id: self.id, peers: regionPeers(), store, logger, faultInjection: args.faultInjection, credentials: ctx.channelCredentials });
   transport.attach(replica);
   const peerServer = new grpc.Server({
     ...PEER_CHANNEL_OPTIONS,
     interceptors: [
       peerAccessInterceptor({
-        regionOf: new Map(topology.regions.flatMap((r) => r.nodes.map((n) => [n.id, r.name] as const))),
+        regionOf: (id) => map.find(id)?.region.name,
         selfRegion: region.name,
         secondaryRegions: new Set(topology.regions.filter((r) => r.role === 'secondary').map((r) => r.name)),
         logger,
@@ -157,7 +184,13 @@ async function main(): Promise<void> {
   });
   transport.register(peerServer);
   peerServer.addService(AdminServiceDefinition, {
-    nodeStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined)),
+    nodeStatus: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, ownStatus(ctx, replica, map, isSecondary ? app.geo : undefined)),
+    changeMembership: (call: grpc.ServerUnaryCall<{ action: string; member?: Partial<Member> }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      changeMembership(replica, call.request.action, call.request.member ?? {}).then(
+        (members) => cb(null, { members: memberMessages(members, region.name) }),
+        (e: unknown) => cb(toServiceError(e, new grpc.Metadata())),
+      );
+    },
     setFaults: (call: grpc.ServerUnaryCall<{ dropPeers: string[]; merge: boolean; dropOutboundTo?: string[] }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       try {
         const { dropPeers, merge, dropOutboundTo = [] } = call.request;
@@ -194,21 +227,20 @@ async function main(): Promise<void> {
         return;
       }
       if (!isSecondary) replica.retainLogFrom(call.request.cursor + 1);
-      cb(null, ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined));
+      cb(null, ownStatus(ctx, replica, map, isSecondary ? app.geo : undefined));
     },
   });
   const geoSource = isSecondary ? undefined : new GeoSource({ nodeId: self.id, replica, store, logger, isDropped: (id) => transport.isDropped(id) });
   geoSource?.register(peerServer);
-  const secondaryRegion = topology.regions.find((r) => r.role === 'secondary');
   const geoFollower = isSecondary
     ? new GeoFollower({
         nodeId: self.id,
         replica,
         geo: () => app.geo,
-        primaries: primaryRegion.nodes.map((n) => ({ id: n.id, peer: n.peer })),
+        primaries: map.primary.nodes,
         failoverAfterMs: topology.failoverAfterMs,
         failbackAfterMs: topology.failbackAfterMs,
-        latencyMs: Math.max(primaryRegion.latencyMs, secondaryRegion?.latencyMs ?? 0),
+        latencyMs: Math.max(...topology.regions.map((r) => r.latencyMs)),
         isDropped: (id) => transport.isDropped(id),
         credentials: ctx.channelCredentials,
         logger,
@@ -216,11 +248,20 @@ async function main(): Promise<void> {
     : undefined;
 
   metrics.attach({
-    status: () => ownStatus(ctx, replica, topology, isSecondary ? app.geo : undefined),
+    status: () => ownStatus(ctx, replica, map, isSecondary ? app.geo : undefined),
     primaryCommit: () => geoFollower?.primaryCommitSeen ?? 0,
   });
   const router = new Router(ctx);
-  const status = new StatusCollector(ctx, topology, () => (isSecondary ? app.geo : undefined));
+  const status = new StatusCollector(ctx, map, () => (isSecondary ? app.geo : undefined));
+  const followMembership = watchMembership({ replica, map, region: region.name, reports: () => status.members(), logger });
+  map.on('change', () => {
+    transport.setPeers(regionPeers());
+    geoFollower?.setPrimaries(map.primary.nodes);
+  });
+  replica.events.on('removed', (index: number) => {
+    logger.warn({ index }, 'this node was removed from its region; stopping');
+    void shutdown('REMOVED');
+  });
   // No channelz: nothing reads it, and its per-call bookkeeping was ~5 % of a
   // leader's busy time serving GetSecret.
   // Every RPC of the client port passes one interceptor that authorizes it (DESIGN §6).
@@ -281,11 +322,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_BOUND_MS);
     health.setStatus('', 'NOT_SERVING');
-    if (replica.isLeader) await handOffLeadership(replica, founders, logger);
+    if (replica.isLeader) await handOffLeadership(replica, logger);
     step = 'finishing client calls';
     await shutDownGracefully(clientServer, CALLS_GRACE_MS);
     geoFollower?.stop();
     clearInterval(bootstrap);
+    clearInterval(followMembership);
     step = 'stopping the replica';
     await replica.stop();
     peerServer.forceShutdown();
@@ -324,23 +366,12 @@ function shutDownGracefully(server: grpc.Server, graceMs: number): Promise<void>
 }
 
 /** A leader that is asked to stop hands leadership to the most caught-up voter first. */
-async function handOffLeadership(replica: Replica, founders: readonly string[], logger: pino.Logger): Promise<void> {
-  const s = replica.status();
-  let best: string | undefined;
-  let bestMatch = -1;
-  for (const [id, pr] of s.progress) {
-    if (id === replica.id || pr.isLearner || !founders.includes(id)) continue;
-    if (pr.match > bestMatch) {
-      best = id;
-      bestMatch = pr.match;
-    }
-  }
+async function handOffLeadership(replica: Replica, logger: pino.Logger): Promise<void> {
+  const to = handOverTarget(replica);
   // Nobody has acknowledged anything recent: the others are likely down.
-  if (best === undefined || bestMatch < s.commit) return;
-  logger.info({ to: best }, 'transferring leadership before stopping');
-  replica.transferLeadership(best);
-  const until = Date.now() + 1000;
-  while (replica.isLeader && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  if (to === undefined) return;
+  logger.info({ to }, 'transferring leadership before stopping');
+  await handOver(replica, 1000).catch(() => undefined);
 }
 
 main().catch((e: unknown) => {

@@ -129,6 +129,10 @@ const TABLE: ReadonlyMap<string, RpcRule> = new Map<string, RpcRule>([
   [`${V}Cluster/CreateRoleAssignment`, rule('cluster/roleAssignments')],
   [`${V}Cluster/DeleteRoleAssignment`, rule('cluster/roleAssignments')],
   [`${V}Cluster/ListRoleAssignments`, rule('cluster/roleAssignments')],
+  [`${V}Cluster/ListMembers`, rule('cluster/membership')],
+  [`${V}Cluster/AddMember`, rule('cluster/membership')],
+  [`${V}Cluster/PromoteMember`, rule('cluster/membership')],
+  [`${V}Cluster/RemoveMember`, rule('cluster/membership')],
 
   ['/grpc.health.v1.Health/Check', rule(OPEN)],
   ['/grpc.health.v1.Health/Watch', rule(OPEN)],

@@ -1,12 +1,14 @@
-// keyraft cluster status
+// keyraft cluster status|failover|failback, and cluster member (member.ts)
 
 import type { Command } from 'commander';
 import { toProtoJson } from '../client/index.js';
 import { clusterTables } from './format.js';
+import { registerMember } from './member.js';
 import type { CliContext } from './program.js';
 
 export function registerCluster(program: Command, ctx: CliContext): void {
   const cluster = program.command('cluster').description('inspect the cluster');
+  registerMember(cluster, ctx);
 
   cluster
     .command('status')

@@ -13,6 +13,7 @@ import type { RegionStatus,
   BackupKeyResponse,
   BackupSecretResponse,
   ClusterStatus,
+  Member,
   Principal,
   RoleAssignment,
   Token,
@@ -369,6 +370,27 @@ export class KeyraftClient {
 
   failback(req: { reason?: string } = {}, opts?: CallOptions): Promise<RegionStatus> {
     return this.invoke('Cluster', 'Failback', 'write', req, opts);
+  }
+
+  // ---- Membership (like etcdctl member) ----
+
+  /** Every region's members, or one region's. */
+  listMembers(req: { region?: string } = {}, opts?: CallOptions): Promise<{ members: Member[] }> {
+    return this.read('Cluster', 'ListMembers', req, opts);
+  }
+
+  /** Adds a learner to a region: start the node with --join once this returns. */
+  addMember(req: { region: string; id: string; clientAddress: string; peerAddress: string; metricsAddress?: string }, opts?: CallOptions): Promise<{ members: Member[] }> {
+    return this.invoke('Cluster', 'AddMember', 'write', req, opts);
+  }
+
+  /** Makes a caught-up learner a voter (FAILED_PRECONDITION LEARNER_NOT_READY before). */
+  promoteMember(req: { id: string }, opts?: CallOptions): Promise<{ members: Member[] }> {
+    return this.invoke('Cluster', 'PromoteMember', 'write', req, opts);
+  }
+
+  removeMember(req: { id: string }, opts?: CallOptions): Promise<{ members: Member[] }> {
+    return this.invoke('Cluster', 'RemoveMember', 'write', req, opts);
   }
 
   // ---- Principals, tokens and role assignments ----

@@ -223,6 +223,19 @@ export interface ClusterStatus {
   answeredBy: string;
 }
 
+/** A member of a region's Raft group. */
+export interface Member {
+  id: string;
+  region: string;
+  /** voter | learner */
+  role: string;
+  clientAddress: string;
+  peerAddress: string;
+  metricsAddress: string;
+  /** The leader's view: the last log index known to be on the member. */
+  matchIndex: number;
+}
+
 export interface Principal {
   name: string;
   /** Tokens carry it; a reset raises it. */

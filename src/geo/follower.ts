@@ -49,8 +49,9 @@ interface StubAdmin {
 }
 
 export class GeoFollower {
-  private readonly geoClients: InstanceType<typeof GeoClient>[];
-  private readonly admins: (StubAdmin & grpc.Client)[];
+  private primaries: readonly PrimaryPeer[] = [];
+  private geoClients: InstanceType<typeof GeoClient>[] = [];
+  private admins: (StubAdmin & grpc.Client)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private stream: grpc.ClientReadableStream<FollowEvent> | undefined;
@@ -69,8 +70,19 @@ export class GeoFollower {
   private transferring = false;
 
   constructor(private readonly opts: GeoFollowerOptions) {
-    this.geoClients = opts.primaries.map((p) => new GeoClient(p.peer, opts.credentials(p.id)));
-    this.admins = opts.primaries.map((p) => new AdminClient(p.peer, opts.credentials(p.id)) as unknown as StubAdmin & grpc.Client);
+    this.setPrimaries(opts.primaries);
+  }
+
+  /** The primary region's members now (it may add or remove nodes online). */
+  setPrimaries(primaries: readonly PrimaryPeer[]): void {
+    const same = primaries.length === this.primaries.length && primaries.every((p, i) => p.id === this.primaries[i]!.id && p.peer === this.primaries[i]!.peer);
+    if (same) return;
+    this.closeStream();
+    for (const c of [...this.geoClients, ...this.admins]) c.close();
+    this.primaries = [...primaries];
+    this.geoClients = primaries.map((p) => new GeoClient(p.peer, this.opts.credentials(p.id)));
+    this.admins = primaries.map((p) => new AdminClient(p.peer, this.opts.credentials(p.id)) as unknown as StubAdmin & grpc.Client);
+    this.source = 0;
   }
 
   start(): void {
@@ -108,9 +120,9 @@ export class GeoFollower {
     const from = Math.max(this.opts.geo().cursor, this.lastPendingIndex()) + 1;
     const n = this.geoClients.length;
     let tries = 0;
-    while (this.opts.isDropped(this.opts.primaries[this.source % n]!.id) && tries++ < n) this.source++;
+    while (this.opts.isDropped(this.primaries[this.source % n]!.id) && tries++ < n) this.source++;
     if (tries > n) return;
-    const sourceId = this.opts.primaries[this.source % n]!.id;
+    const sourceId = this.primaries[this.source % n]!.id;
     const client = this.geoClients[this.source % n]!;
     const stream = (client as unknown as { follow: (r: object) => grpc.ClientReadableStream<FollowEvent> }).follow({
       fromIndex: from,
@@ -154,7 +166,7 @@ export class GeoFollower {
     this.closeStream();
     this.pending = [];
     const n = this.geoClients.length;
-    const source = this.opts.primaries[this.source % n]!;
+    const source = this.primaries[this.source % n]!;
     const client = this.geoClients[this.source % n] as unknown as { snapshot: (r: object) => grpc.ClientReadableStream<GeoSnapshotChunk> };
     const transfer = `${this.opts.nodeId}-${Date.now().toString(36)}`;
     let seq = 0;
@@ -223,7 +235,7 @@ export class GeoFollower {
     if (!this.leading) return;
     const cursor = this.opts.geo().cursor;
     for (const [i, admin] of this.admins.entries()) {
-      if (this.opts.isDropped(this.opts.primaries[i]!.id)) continue;
+      if (this.opts.isDropped(this.primaries[i]!.id)) continue;
       admin.geoProbe({ follower: this.opts.nodeId, cursor }, { deadline: Date.now() + PROBE_MS }, (err, status) => {
         if (err === null && status !== undefined) this.sawPrimary(status.role === 'leader', status.commitIndex);
       });

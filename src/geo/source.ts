@@ -9,6 +9,7 @@ import type { Replica } from '../replica/replica.js';
 import { type NodeStore, recordChunks } from '../storage/store.js';
 import type { FollowEvent, GeoSnapshotChunk, PrimaryHealth } from './codec.js';
 import { GeoServiceDefinition } from './codec.js';
+import { isMemberRecord } from '../replica/members.js';
 
 const BATCH = 256;
 /** Small parts: each becomes one entry of the secondary's log, and a Raft message carries many. */
@@ -44,12 +45,12 @@ export class GeoSource {
     });
   }
 
-  /** Streams this node's applied state, read from one LevelDB snapshot, in chunks. */
+  /** Streams this node's applied vault state (not its region's membership), read from one LevelDB snapshot, in chunks. */
   private async snapshot(call: grpc.ServerWritableStream<{ follower: string }, GeoSnapshotChunk>): Promise<void> {
     const view = await this.opts.store.openStateSnapshot();
     this.opts.logger.info({ follower: call.request.follower, index: view.meta.index }, 'streaming a snapshot to the secondary');
     try {
-      for await (const { records, done } of recordChunks(view.records, SNAPSHOT_CHUNK_BYTES)) {
+      for await (const { records, done } of recordChunks(vaultRecords(view.records), SNAPSHOT_CHUNK_BYTES)) {
         const chunk: GeoSnapshotChunk = { index: view.meta.index, term: view.meta.term, records, done };
         if (!call.write(chunk)) await new Promise((r) => call.once('drain', r));
       }
@@ -117,4 +118,9 @@ export class GeoSource {
       replica.events.off('applied', onApplied);
     }
   }
+}
+
+/** The vault's records: a region's membership is its own, never shipped to another region. */
+async function* vaultRecords(records: AsyncIterable<[string, Uint8Array]>): AsyncGenerator<[string, Uint8Array]> {
+  for await (const r of records) if (!isMemberRecord(r[0])) yield r;
 }

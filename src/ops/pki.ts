@@ -19,7 +19,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { NODE_URI_PREFIX, OPERATOR_URI, type PkiPaths, pkiPaths } from '../transport/tls.js';
+import { NODE_URI_PREFIX, OPERATOR_URI, REGION_URI_PREFIX, type PkiPaths, pkiPaths } from '../transport/tls.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -77,9 +77,9 @@ async function createCa(name: string): Promise<{ issuer: Issuer; keyPem: string 
 }
 
 /** A leaf certificate for a node or the operator: server and client authentication. */
-async function issue(issuer: Issuer, commonName: string, uri: string, hosts: readonly string[]): Promise<{ certPem: string; keyPem: string }> {
+async function issue(issuer: Issuer, commonName: string, uris: readonly string[], hosts: readonly string[]): Promise<{ certPem: string; keyPem: string }> {
   const keys = await keyPair();
-  const names: x509.JsonGeneralName[] = [{ type: 'url', value: uri }];
+  const names: x509.JsonGeneralName[] = uris.map((value) => ({ type: 'url', value }));
   for (const h of new Set(['localhost', '127.0.0.1', ...hosts])) names.push({ type: isIP(h) === 0 ? 'dns' : 'ip', value: h });
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
@@ -133,17 +133,30 @@ export async function ensurePki(dir: string, nodes: readonly PkiNode[], clusterN
   const issued: string[] = [];
   for (const node of nodes) {
     if (existsSync(paths.nodeCert(node.id))) continue;
-    const { certPem, keyPem } = await issue(issuer, node.id, `${NODE_URI_PREFIX}${node.id}`, node.hosts);
+    const { certPem, keyPem } = await issue(issuer, node.id, [`${NODE_URI_PREFIX}${node.id}`], node.hosts);
     writeSecret(paths.nodeKey(node.id), keyPem);
     writeFileSync(paths.nodeCert(node.id), certPem, { mode: 0o644 });
     issued.push(node.id);
   }
   if (!existsSync(paths.operatorCert)) {
-    const { certPem, keyPem } = await issue(issuer, 'operator', OPERATOR_URI, []);
+    const { certPem, keyPem } = await issue(issuer, 'operator', [OPERATOR_URI], []);
     writeSecret(paths.operatorKey, keyPem);
     writeFileSync(paths.operatorCert, certPem, { mode: 0o644 });
   }
   return issued;
+}
+
+/**
+ * A certificate for a node added online (keyraft cluster member add): it
+ * names the node's region as well, since the topology does not list the
+ * node. Replaces an existing one: a replaced node gets a new key pair.
+ */
+export async function issueMemberCertificate(dir: string, node: PkiNode & { readonly region: string }): Promise<void> {
+  const paths = pkiPaths(dir);
+  const issuer = await loadIssuer(paths);
+  const { certPem, keyPem } = await issue(issuer, node.id, [`${NODE_URI_PREFIX}${node.id}`, `${REGION_URI_PREFIX}${node.region}`], node.hosts);
+  writeSecret(paths.nodeKey(node.id), keyPem);
+  writeFileSync(paths.nodeCert(node.id), certPem, { mode: 0o644 });
 }
 
 /** The host part of host:port addresses (IPv6 in brackets too). */

@@ -28,6 +28,8 @@ export interface ConfChangeSingle {
 export interface ConfChange {
   readonly changes: readonly ConfChangeSingle[];
   readonly transition: ConfChangeTransition;
+  /** Opaque to the core; the host's (etcd's ConfChange.Context): a new member's addresses. */
+  readonly context?: string;
 }
 
 export const LEAVE_JOINT: ConfChange = { changes: [], transition: ConfChangeTransition.Auto };

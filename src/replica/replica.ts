@@ -7,14 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Entry, Message, RaftConfig, Ready, SnapshotMeta } from '../raft/index.js';
-import { DEFAULT_CONFIG, EntryType, MessageType, NONE, ProposalDropped, RawNode, StateRole, bootstrapState, decodeConfChange } from '../raft/index.js';
+import type { ConfChange, ConfState, Entry, Message, RaftConfig, Ready, SnapshotMeta } from '../raft/index.js';
+import { DEFAULT_CONFIG, EntryType, MessageType, NONE, ProposalDropped, RawNode, StateRole, bootstrapState, decodeConfChange, emptyState } from '../raft/index.js';
 import type { BatchOp, NodeStore, StateWrite } from '../storage/store.js';
 import { entryKey, stateKey } from '../storage/store.js';
 import { ReplicaError } from './errors.js';
 import { atEndOfTurn } from './end-of-turn.js';
 import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ReadRounds } from './read-rounds.js';
+import { MemberBook, type MemberInfo, isMemberRecord } from './members.js';
 
 export type { StateWrite };
 
@@ -34,8 +35,13 @@ export interface RaftTransport {
 
 export interface ReplicaOptions {
   readonly id: string;
-  /** The founding voters of this node's group, used only on first start. */
+  /**
+   * The founding voters of this node's group, used only on first start; none
+   * for a node that joins a running group (it waits for the leader's snapshot).
+   */
   readonly founders: readonly string[];
+  /** The addresses of the group's members: replicated with each conf change. */
+  readonly members?: MemberBook;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
@@ -84,6 +90,8 @@ export class Replica {
   private compactedIndex = 0;
   /** A snapshot received and written under the next generation, waiting for the core. */
   private staged: { gen: number; meta: SnapshotMeta } | undefined;
+  /** The clearing of the state an install replaced, while it runs. */
+  private dropping: Promise<void> | undefined;
   private stopped = false;
   private fatal: Error | undefined;
   /** Emits 'applied' (the applied index) after each batch is applied. */
@@ -94,8 +102,11 @@ export class Replica {
    */
   private retainFrom = Infinity;
 
+  private readonly memberBook: MemberBook;
+
   constructor(private readonly opts: ReplicaOptions) {
     this.id = opts.id;
+    this.memberBook = opts.members ?? new MemberBook();
   }
 
   private raftConfig(): RaftConfig {
@@ -112,7 +123,11 @@ export class Replica {
   async open(): Promise<void> {
     const store = this.opts.store;
     const persisted = await store.loadRaft();
-    if (persisted === undefined) {
+    if (persisted === undefined && this.opts.founders.length === 0) {
+      // Joining: nothing is written until the leader's first message.
+      this.raw = new RawNode(this.raftConfig(), emptyState());
+      this.appliedMeta = emptyState().snapshot.meta;
+    } else if (persisted === undefined) {
       const boot = bootstrapState(this.opts.founders);
       if (!this.opts.founders.includes(this.id)) throw new Error(`${this.id} is not among the founders ${this.opts.founders.join(',')}`);
       await store.write([store.hardStateOp(boot.hardState), store.snapshotOp(boot.snapshot.meta), store.appliedOp(boot.snapshot.meta)], true);
@@ -134,8 +149,27 @@ export class Replica {
       this.compactedIndex = persisted.snapshot.index;
       this.persistedFirst = persisted.snapshot.index + 1;
       this.persistedLast = persisted.snapshot.index + persisted.entries.length;
+      const conf = persisted.applied.conf;
+      if (membersOf(conf).length > 0 && !membersOf(conf).includes(this.id)) {
+        throw new Error(
+          `${this.id} was removed from its region's membership (applied at index ${persisted.applied.index}); it does not rejoin on its own: ` +
+            'wipe its data folder and add it again (keyraft cluster member add)',
+        );
+      }
     }
-    await this.opts.app.reload(store.stateRecords());
+    await this.reload();
+  }
+
+  /** Hands the state records to the application, and the membership records to the member book. */
+  private async reload(): Promise<void> {
+    const members = this.memberBook;
+    async function* vaultRecords(records: AsyncIterable<[string, Uint8Array]>): AsyncGenerator<[string, Uint8Array]> {
+      for await (const r of records) {
+        if (isMemberRecord(r[0])) members.load(r[0], r[1]);
+        else yield r;
+      }
+    }
+    await this.opts.app.reload(vaultRecords(this.opts.store.stateRecords()));
   }
 
   start(transport: RaftTransport): void {
@@ -209,21 +243,48 @@ export class Replica {
       }
       throw e;
     }
-    const index = this.raw.raft.log.lastIndex;
-    const term = this.raw.raft.term;
-    const done = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const w = this.proposals.get(index);
-        if (w !== undefined) this.settleProposal(index, w, this.deadlineError('write'));
-      }, timeoutMs);
-      this.proposals.set(index, { term, resolve, reject, timer });
-    });
+    const done = this.waitForIndex(this.raw.raft.log.lastIndex, timeoutMs);
     // The Ready loop runs at the end of this turn of the event loop, so that
     // the proposals of every request that arrived in it share one Ready: one
     // synced batch here and one append per follower, not one for the first
     // request and another for the rest.
     this.kickAtEndOfTurn();
     return done;
+  }
+
+  private waitForIndex(index: number, timeoutMs: number): Promise<unknown> {
+    const term = this.raw.raft.term;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const w = this.proposals.get(index);
+        if (w !== undefined) this.settleProposal(index, w, this.deadlineError('write'));
+      }, timeoutMs);
+      this.proposals.set(index, { term, resolve, reject, timer });
+    });
+  }
+
+  /**
+   * Proposes a membership change; resolves with the membership once it is
+   * applied here. Throws ReplicaError NOT_LEADER at once when it cannot be
+   * proposed (a follower, a transfer under way, another change pending).
+   */
+  proposeConfChange(cc: ConfChange, timeoutMs: number): Promise<unknown> {
+    this.assertUsable();
+    try {
+      this.raw.proposeConfChange(cc);
+    } catch (e) {
+      if (e instanceof ProposalDropped) throw new ReplicaError('NOT_LEADER', e.message);
+      throw e;
+    }
+    const index = this.raw.raft.log.lastIndex;
+    const done = this.waitForIndex(index, timeoutMs);
+    this.kick();
+    return done;
+  }
+
+  /** The group's members as this node has applied them, with their addresses. */
+  members(): MemberInfo[] {
+    return this.memberBook.members(this.appliedMeta.conf);
   }
 
   /** Resolves once this node's applied state reflects every write committed before the call. */
@@ -243,6 +304,9 @@ export class Replica {
     const store = this.opts.store;
     const gen = store.gen + 1;
     this.staged = { gen, meta: m.snapshot.meta };
+    // The state the last install replaced is still being cleared: that
+    // clearing takes every generation but the one in use, this one's too.
+    await this.dropping;
     try {
       let batch: BatchOp[] = [];
       for await (const [key, value] of records) {
@@ -394,9 +458,10 @@ export class Replica {
       this.staged = undefined;
       this.appliedMeta = rd.snapshot!.meta;
       this.compactedIndex = this.appliedMeta.index;
-      await this.opts.app.reload(store.stateRecords());
+      await this.reload();
       this.opts.logger.info({ index: this.appliedMeta.index, term: this.appliedMeta.term }, 'installed snapshot');
-      void store.dropOtherGenerations();
+      this.events.emit('members');
+      this.dropping = store.dropOtherGenerations().catch((err: unknown) => this.opts.logger.error({ err }, 'dropping the replaced state failed'));
       this.failProposalsUpTo(this.appliedMeta.index);
       // Entries after the snapshot in the same Ready apply on the new state.
       const ops2: BatchOp[] = [];
@@ -432,12 +497,20 @@ export class Replica {
   private applyEntries(entries: readonly Entry[], ops: BatchOp[]): { entry: Entry; result: unknown }[] {
     const applied: { entry: Entry; result: unknown }[] = [];
     const store = this.opts.store;
+    let membershipChanged = false;
+    let removedAt: number | undefined;
     for (const entry of entries) {
       if (entry.index <= this.appliedMeta.index) continue;
       let result: unknown;
       let conf = this.appliedMeta.conf;
       if (entry.type === EntryType.ConfChange) {
-        conf = this.raw.applyConfChange(decodeConfChange(entry.data));
+        const cc = decodeConfChange(entry.data);
+        const wasMember = membersOf(conf).includes(this.id);
+        conf = this.raw.applyConfChange(cc);
+        for (const w of this.memberBook.apply(cc)) ops.push(store.stateOp(w));
+        result = conf;
+        membershipChanged = true;
+        if (wasMember && !membersOf(conf).includes(this.id)) removedAt = entry.index;
       } else if (entry.data.length > 0) {
         const out = this.opts.app.applyCommand(entry.data, entry.index);
         result = out.result;
@@ -447,6 +520,9 @@ export class Replica {
       applied.push({ entry, result });
     }
     if (applied.length > 0) ops.push(store.appliedOp(this.appliedMeta));
+    // Told after this turn: the batch that records the change is written first.
+    if (membershipChanged) setImmediate(() => this.events.emit('members'));
+    if (removedAt !== undefined) setImmediate(() => this.events.emit('removed', removedAt));
     return applied;
   }
 
@@ -516,4 +592,8 @@ export class Replica {
     if (this.fatal !== undefined) throw new ReplicaError('SHUTTING_DOWN', 'the node stopped after a storage failure');
     if (this.stopped) throw new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
   }
+}
+
+function membersOf(conf: ConfState): string[] {
+  return [...conf.voters, ...conf.votersOutgoing, ...conf.learners, ...conf.learnersNext];
 }

@@ -4,6 +4,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { ReplicaError } from '../replica/errors.js';
+import { MembershipError } from '../replica/membership-ops.js';
 import { ErrorKind, VaultError } from '../vault/errors.js';
 
 export const REASON_KEY = 'keyraft-reason';
@@ -34,6 +35,7 @@ const KIND_CODES: Record<ErrorKind, grpc.status> = {
 export function classify(e: unknown): { code: grpc.status; reason: string; message: string; internal: boolean } {
   if (e instanceof VaultError) return { code: KIND_CODES[e.kind], reason: e.reason, message: e.message, internal: false };
   if (e instanceof ApiError) return { code: e.code, reason: e.reason, message: e.message, internal: false };
+  if (e instanceof MembershipError) return { code: grpc.status[e.kind], reason: e.reason, message: e.message, internal: false };
   if (e instanceof ReplicaError) return { code: grpc.status.UNAVAILABLE, reason: e.reason, message: e.message, internal: false };
   return { code: grpc.status.INTERNAL, reason: 'INTERNAL', message: 'internal error', internal: true };
 }

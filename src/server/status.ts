@@ -4,9 +4,9 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { GeoMeta } from '../geo/geo-state.js';
+import { type MemberStatus, memberStatus } from '../replica/membership-ops.js';
 import type { Replica } from '../replica/replica.js';
-import type { Topology } from '../topology.js';
-import { allNodes } from '../topology.js';
+import type { ClusterMap, MapNode } from '../transport/cluster-map.js';
 import { AdminClient } from '../transport/peer-service.js';
 import { ApiError } from './errors.js';
 import type { ServerContext } from './handler.js';
@@ -31,6 +31,18 @@ export interface NodeStatus {
   lastTransitionReason: string;
   appliedAtMs: number;
   manual: boolean;
+  members: Member[];
+}
+
+/** A member of a region, as keyraft.v1.Member. */
+export interface Member {
+  id: string;
+  region: string;
+  role: string;
+  clientAddress: string;
+  peerAddress: string;
+  metricsAddress: string;
+  matchIndex: number;
 }
 
 export interface RegionStatus {
@@ -46,10 +58,13 @@ export interface RegionStatus {
 
 const PEER_STATUS_TIMEOUT_MS = 400;
 const TRANSITION_TIMEOUT_MS = 4000;
+const MEMBERSHIP_TIMEOUT_MS = 15_000;
 
-export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topology, geo?: GeoMeta): NodeStatus {
+type Stub = (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: unknown) => void) => void;
+
+export function ownStatus(ctx: ServerContext, replica: Replica, map: ClusterMap, geo?: GeoMeta): NodeStatus {
   const s = replica.status();
-  const self = allNodes(topology).find((n) => n.node.id === ctx.nodeId)!;
+  const self = map.find(ctx.nodeId);
   const isVoter = s.conf.voters.includes(ctx.nodeId) || s.conf.votersOutgoing.includes(ctx.nodeId);
   return {
     id: ctx.nodeId,
@@ -61,8 +76,8 @@ export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topolo
     leader: s.lead,
     mode: ctx.mode(),
     reachable: true,
-    clientAddress: self.node.client,
-    peerAddress: self.node.peer,
+    clientAddress: self?.node.client ?? '',
+    peerAddress: self?.node.peer ?? '',
     primaryIndex: geo?.cursor ?? 0,
     geoLagEntries: 0,
     geoLagMs: 0,
@@ -71,18 +86,48 @@ export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topolo
     lastTransitionReason: geo?.lastTransitionReason ?? '',
     appliedAtMs: geo?.appliedAtMs ?? 0,
     manual: geo?.manual ?? false,
+    members: memberMessages(memberStatus(replica), ctx.region),
   };
 }
 
+/** Members as keyraft.v1.Member messages. */
+export function memberMessages(members: readonly MemberStatus[], region: string): Member[] {
+  return members.map((m) => ({
+    id: m.id,
+    region,
+    role: m.role,
+    clientAddress: m.client,
+    peerAddress: m.peer,
+    metricsAddress: m.metrics ?? '',
+    matchIndex: m.matchIndex,
+  }));
+}
+
 export class StatusCollector {
-  private readonly admins = new Map<string, InstanceType<typeof AdminClient>>();
+  private readonly admins = new Map<string, { peer: string; client: InstanceType<typeof AdminClient> }>();
 
   constructor(
     private readonly ctx: ServerContext,
-    private readonly topology: Topology,
+    private readonly map: ClusterMap,
     private readonly geo: () => GeoMeta | undefined,
-  ) {
-    for (const { node } of allNodes(topology)) this.admins.set(node.id, new AdminClient(node.peer, ctx.channelCredentials(node.id)));
+  ) {}
+
+  /** The Admin client of a node, made on first use and remade when its address changes. */
+  private admin(node: MapNode): Record<string, Stub> {
+    let a = this.admins.get(node.id);
+    if (a === undefined || a.peer !== node.peer) {
+      (a?.client as unknown as grpc.Client | undefined)?.close();
+      a = { peer: node.peer, client: new AdminClient(node.peer, this.ctx.channelCredentials(node.id)) };
+      this.admins.set(node.id, a);
+    }
+    return a.client as unknown as Record<string, Stub>;
+  }
+
+  private call<T>(node: MapNode, method: string, req: object, timeoutMs: number): Promise<T> {
+    const stub = this.admin(node)[method]!.bind(this.admin(node));
+    return new Promise((resolve, reject) =>
+      stub(req, { deadline: Date.now() + timeoutMs }, (err, res) => (err !== null || res === undefined ? reject(err ?? new Error('no answer')) : resolve(res as T))),
+    );
   }
 
   /**
@@ -90,36 +135,35 @@ export class StatusCollector {
    * the mode change; only the secondary's leader accepts.
    */
   async transition(mode: 'FAILED_OVER' | 'STANDBY', reason: string): Promise<RegionStatus> {
-    const secondary = this.topology.regions.find((r) => r.role === 'secondary');
+    const secondary = this.map.regions.find((r) => r.role === 'secondary');
     if (secondary === undefined) throw new ApiError(grpc.status.FAILED_PRECONDITION, 'NO_SECONDARY', 'this cluster has no secondary region');
     let last = 'no secondary node answered';
     for (const node of secondary.nodes) {
-      const admin = this.admins.get(node.id) as unknown as {
-        proposeTransition: (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void;
-      };
-      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-        admin.proposeTransition({ mode, reason }, { deadline: Date.now() + TRANSITION_TIMEOUT_MS }, resolve),
-      );
-      if (err === null) return (await this.cluster()).regions.find((r) => r.name === secondary.name)!;
-      last = `${node.id}: ${err.details}`;
+      try {
+        await this.call(node, 'proposeTransition', { mode, reason }, TRANSITION_TIMEOUT_MS);
+        return (await this.cluster()).regions.find((r) => r.name === secondary.name)!;
+      } catch (e) {
+        last = `${node.id}: ${(e as grpc.ServiceError).details ?? String(e)}`;
+      }
     }
     throw new ApiError(grpc.status.UNAVAILABLE, 'NO_QUORUM', `the secondary region could not commit ${mode} (${last})`);
   }
 
   async cluster(): Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }> {
     const nodes = await Promise.all(
-      allNodes(this.topology).map(async ({ node, region }): Promise<NodeStatus> => {
-        if (node.id === this.ctx.nodeId) return ownStatus(this.ctx, this.ctx.replica, this.topology, this.geo());
-        if (!this.admins.has(node.id)) throw new Error('no admin client');
-        try {
-          return await this.peerStatus(node.id);
-        } catch {
-          return { ...unreachable(), id: node.id, region: region.name, clientAddress: node.client, peerAddress: node.peer };
-        }
-      }),
+      this.map.regions.flatMap((region) =>
+        region.nodes.map(async (node): Promise<NodeStatus> => {
+          if (node.id === this.ctx.nodeId) return ownStatus(this.ctx, this.ctx.replica, this.map, this.geo());
+          try {
+            return await this.call<NodeStatus>(node, 'nodeStatus', {}, PEER_STATUS_TIMEOUT_MS);
+          } catch {
+            return { ...unreachable(), id: node.id, region: region.name, clientAddress: node.client, peerAddress: node.peer };
+          }
+        }),
+      ),
     );
     // The geo lag: how far each secondary node is behind the primary's commit index.
-    const primaryRegion = this.topology.regions.find((r) => r.role === 'primary')!;
+    const primaryRegion = this.map.primary;
     const primaryCommit = Math.max(0, ...nodes.filter((n) => n.region === primaryRegion.name && n.reachable).map((n) => n.commitIndex));
     const now = Date.now();
     for (const n of nodes) {
@@ -127,7 +171,7 @@ export class StatusCollector {
       n.geoLagEntries = Math.max(0, primaryCommit - n.primaryIndex);
       n.geoLagMs = n.geoLagEntries === 0 || n.appliedAtMs === 0 ? 0 : Math.max(0, now - n.appliedAtMs);
     }
-    const regions = this.topology.regions.map((r): RegionStatus => {
+    const regions = this.map.regions.map((r): RegionStatus => {
       const members = nodes.filter((n) => n.region === r.name && n.reachable);
       const leaders = members.filter((n) => n.role === 'leader').sort((a, b) => b.term - a.term);
       const leader = leaders[0];
@@ -147,19 +191,58 @@ export class StatusCollector {
     return { nodes, regions, answeredBy: this.ctx.nodeId };
   }
 
-  private peerStatus(id: string): Promise<NodeStatus> {
-    const client = this.admins.get(id)! as unknown as {
-      nodeStatus: (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, s?: NodeStatus) => void) => void;
-    };
-    return new Promise((resolve, reject) => {
-      client.nodeStatus({}, { deadline: Date.now() + PEER_STATUS_TIMEOUT_MS }, (err, status) =>
-        err !== null || status === undefined ? reject(err) : resolve(status),
-      );
-    });
+  /**
+   * Each region's members as its nodes report them (its leader's report
+   * first: it knows how far each member's log is). Feeds the cluster map,
+   * so that members added or removed elsewhere are dialled, or no longer.
+   */
+  async members(): Promise<Map<string, Member[]>> {
+    const { nodes } = await this.cluster();
+    const out = new Map<string, Member[]>();
+    for (const region of this.map.regions) {
+      const reports = nodes
+        .filter((n) => n.region === region.name && n.reachable && n.members.length > 0)
+        .sort((a, b) => Number(b.role === 'leader') - Number(a.role === 'leader') || b.appliedIndex - a.appliedIndex);
+      const best = reports[0];
+      if (best !== undefined) out.set(region.name, best.members);
+    }
+    return out;
+  }
+
+  /**
+   * Cluster.AddMember / PromoteMember / RemoveMember: asks the region's nodes
+   * in turn until its leader makes the change. A leader asked to remove
+   * itself hands over and answers NOT_LEADER, and the next round finds the
+   * new one.
+   */
+  async changeMembership(action: 'add' | 'promote' | 'remove', regionName: string, member: Partial<Member>): Promise<Member[]> {
+    const region = this.map.region(regionName);
+    if (region === undefined) throw new ApiError(grpc.status.NOT_FOUND, 'REGION_NOT_FOUND', `no region named ${JSON.stringify(regionName)}`);
+    const until = Date.now() + MEMBERSHIP_TIMEOUT_MS;
+    let last = 'no node of the region answered';
+    while (Date.now() < until) {
+      for (const node of this.map.region(regionName)!.nodes) {
+        try {
+          const res = await this.call<{ members: Member[] }>(node, 'changeMembership', { action, member }, Math.max(1000, until - Date.now()));
+          return res.members;
+        } catch (e) {
+          const err = e as grpc.ServiceError;
+          const details = err.details ?? String(e);
+          const reason = /^([A-Z_]+): /.exec(details)?.[1];
+          // The leader's refusal is the answer; anyone else's only says to look further.
+          if (reason !== undefined && reason !== 'NOT_LEADER' && err.code !== grpc.status.UNAVAILABLE && err.code !== grpc.status.DEADLINE_EXCEEDED) {
+            throw new ApiError(err.code, reason, details.slice(reason.length + 2));
+          }
+          last = `${node.id}: ${details}`;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new ApiError(grpc.status.UNAVAILABLE, 'NO_QUORUM', `region ${regionName} made no membership change (${last})`);
   }
 
   close(): void {
-    for (const c of this.admins.values()) (c as unknown as grpc.Client).close();
+    for (const a of this.admins.values()) (a.client as unknown as grpc.Client).close();
   }
 }
 
@@ -184,5 +267,6 @@ function unreachable(): NodeStatus {
     lastTransitionReason: '',
     appliedAtMs: 0,
     manual: false,
+    members: [],
   };
 }

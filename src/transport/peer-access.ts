@@ -31,11 +31,13 @@ const ACCESS: Readonly<Record<string, Allowed>> = {
   '/keyraft.peer.v1.Admin/SetFaults': 'operator',
   '/keyraft.peer.v1.Admin/TransferLeadership': 'operator',
   '/keyraft.peer.v1.Admin/IssueToken': 'operator',
+  // Cluster.AddMember and the rest reach the region's leader through this.
+  '/keyraft.peer.v1.Admin/ChangeMembership': 'member or operator',
 };
 
 export interface PeerAccessOptions {
-  /** Node id → region name, for every node of the topology. */
-  readonly regionOf: ReadonlyMap<string, string>;
+  /** Node id → region name, for every node the cluster map knows. */
+  readonly regionOf: (id: string) => string | undefined;
   readonly selfRegion: string;
   readonly secondaryRegions: ReadonlySet<string>;
   readonly logger: Logger;
@@ -47,8 +49,10 @@ export function accessProblem(path: string, who: PeerIdentity | undefined, opts:
   if (allowed === undefined) return `${path} is not a peer method`;
   if (who === undefined) return 'the certificate names no node and no operator';
   if (who.kind === 'operator') return allowed === 'member or operator' || allowed === 'operator' ? undefined : `${path} is for cluster nodes, not the operator`;
-  const region = opts.regionOf.get(who.id);
-  if (region === undefined) return `node ${who.id} is not in the topology`;
+  // A node added online is not in the topology yet: its certificate, signed
+  // by the cluster CA, names its region.
+  const region = opts.regionOf(who.id) ?? who.region;
+  if (region === undefined) return `node ${who.id} is not a member of any region`;
   switch (allowed) {
     case 'region':
       return region === opts.selfRegion ? undefined : `node ${who.id} is not in region ${opts.selfRegion}`;

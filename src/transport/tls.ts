@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 export const NODE_URI_PREFIX = 'spiffe://keyraft/node/';
 /** The URI subject alternative name of the operator's certificate. */
 export const OPERATOR_URI = 'spiffe://keyraft/operator';
+export const REGION_URI_PREFIX = 'spiffe://keyraft/region/';
 
 /** PEM contents: the CA, and the certificate and key this process presents. */
 export interface TlsMaterial {
@@ -88,7 +89,11 @@ export function channelCredentials(tls: TlsMaterial, expectedNode?: string): grp
   return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, checkServerIdentity === undefined ? {} : { checkServerIdentity });
 }
 
-export type PeerIdentity = { readonly kind: 'node'; readonly id: string } | { readonly kind: 'operator' };
+/**
+ * A node certificate issued for a node added online also names its region
+ * (the topology, which only seeds the cluster, does not know it).
+ */
+export type PeerIdentity = { readonly kind: 'node'; readonly id: string; readonly region?: string } | { readonly kind: 'operator' };
 
 export function describeIdentity(who: PeerIdentity | undefined): string {
   if (who === undefined) return 'nobody we know';
@@ -101,11 +106,14 @@ function identityOfCertificate(cert: Pick<PeerCertificate, 'subjectaltname'> | u
     .split(', ')
     .filter((n) => n.startsWith('URI:'))
     .map((n) => n.slice(4));
-  if (uris.length !== 1) return undefined;
-  const uri = uris[0]!;
-  if (uri === OPERATOR_URI) return { kind: 'operator' };
-  if (uri.startsWith(NODE_URI_PREFIX) && uri.length > NODE_URI_PREFIX.length) return { kind: 'node', id: uri.slice(NODE_URI_PREFIX.length) };
-  return undefined;
+  const regions = uris.filter((u) => u.startsWith(REGION_URI_PREFIX) && u.length > REGION_URI_PREFIX.length);
+  const names = uris.filter((u) => !regions.includes(u));
+  if (names.length !== 1 || regions.length > 1) return undefined;
+  const uri = names[0]!;
+  if (uri === OPERATOR_URI) return regions.length === 0 ? { kind: 'operator' } : undefined;
+  if (!uri.startsWith(NODE_URI_PREFIX) || uri.length === NODE_URI_PREFIX.length) return undefined;
+  const id = uri.slice(NODE_URI_PREFIX.length);
+  return regions.length === 0 ? { kind: 'node', id } : { kind: 'node', id, region: regions[0]!.slice(REGION_URI_PREFIX.length) };
 }
 
 /** Whom the caller's certificate names, on the mutual-TLS peer port. */

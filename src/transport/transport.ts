@@ -102,14 +102,32 @@ export class PeerTransport implements RaftTransport {
   private dropped = new Set<string>();
   /** Fault injection: peers that what this node sends is dropped to; what they send still arrives. */
   private droppedOutbound = new Set<string>();
-  private readonly peerIds: Set<string>;
+  private peerIds = new Set<string>();
+  private readonly addresses = new Map<string, string>();
 
   constructor(private readonly opts: TransportOptions) {
-    this.peerIds = new Set(opts.peers.keys());
-    for (const [id, address] of opts.peers) {
-      const client = new RaftClient(address, opts.credentials(id), PEER_CHANNEL_OPTIONS);
-      this.links.set(id, new PeerLink(id, client, () => this.host?.reportUnreachable(id)));
+    this.setPeers(opts.peers);
+  }
+
+  /**
+   * The group's other members now (membership changes online): links to new
+   * members open, links to members gone close, and a message from a node
+   * that is no longer a member is refused as from an unknown node.
+   */
+  setPeers(peers: ReadonlyMap<string, string>): void {
+    for (const [id, link] of this.links) {
+      if (peers.get(id) === this.addresses.get(id)) continue;
+      link.close();
+      this.links.delete(id);
+      this.addresses.delete(id);
     }
+    for (const [id, address] of peers) {
+      if (id === this.opts.id || this.links.has(id)) continue;
+      const client = new RaftClient(address, this.opts.credentials(id), PEER_CHANNEL_OPTIONS);
+      this.links.set(id, new PeerLink(id, client, () => this.host?.reportUnreachable(id)));
+      this.addresses.set(id, address);
+    }
+    this.peerIds = new Set(this.links.keys());
   }
 
   attach(host: TransportHost): void {

@@ -31,6 +31,8 @@ interface Fixture {
   signature: Buffer;
   roleAssignmentId: string;
   importJwk: object;
+  /** The region whose membership the table changes: the one of the node it runs on. */
+  region: string;
 }
 
 interface Entry {
@@ -40,11 +42,13 @@ interface Entry {
    */
   notInFailover: boolean;
   request: (f: Fixture) => object;
+  /** What the right role gets, when not OK (a refusal that comes after authorization). */
+  served?: Outcome;
 }
 
 const V = 'alpha';
 const digest = Buffer.alloc(32, 9);
-const E = (notInFailover: boolean, request: (f: Fixture) => object): Entry => ({ notInFailover, request });
+const E = (notInFailover: boolean, request: (f: Fixture) => object, served?: Outcome): Entry => ({ notInFailover, request, ...(served ? { served } : {}) });
 
 // In the order they run: the right role's calls succeed one after another.
 const TABLE: Readonly<Record<string, Entry>> = {
@@ -94,6 +98,11 @@ const TABLE: Readonly<Record<string, Entry>> = {
   'Cluster/CreateRoleAssignment': E(true, () => ({ principal: 'p-ra', role: 'Key Vault Reader', scope: '/vaults/gamma' })),
   'Cluster/DeleteRoleAssignment': E(true, (f) => ({ id: f.roleAssignmentId })),
   'Cluster/ListRoleAssignments': E(false, () => ({})),
+  // A learner that never comes up: it cannot be promoted, and is removed again.
+  'Cluster/ListMembers': E(false, () => ({})),
+  'Cluster/AddMember': E(false, (f) => ({ region: f.region, id: 'ghost-1', clientAddress: '127.0.0.1:9', peerAddress: '127.0.0.1:10' })),
+  'Cluster/PromoteMember': E(false, () => ({ id: 'ghost-1' }), { code: grpc.status.FAILED_PRECONDITION, reason: 'LEARNER_NOT_READY' }),
+  'Cluster/RemoveMember': E(false, () => ({ id: 'ghost-1' })),
   // Last: the failover drill and its end.
   'Cluster/Failover': E(false, () => ({ reason: 'authorization test' })),
   'Cluster/Failback': E(false, () => ({ reason: 'authorization test' })),
@@ -163,7 +172,7 @@ function expected(path: string, c: Case, failedOver: boolean): Outcome {
   const refusal = REFUSAL[c];
   if (refusal !== undefined) return refusal;
   const rule = permissionFor(path)!;
-  const served = failedOver && entryOf(path).notInFailover ? READ_ONLY : OK;
+  const served = failedOver && entryOf(path).notInFailover ? READ_ONLY : (entryOf(path).served ?? OK);
   if (rule.permission === AUTHENTICATED) return served;
   if (c === 'no role') return FORBIDDEN;
   // `rng` is granted at any scope (Managed HSM's rng/action names no vault).
@@ -213,6 +222,7 @@ t.test('every RPC × every kind of token, on a primary and on a failed-over seco
     signature: Buffer.from((await admin.sign({ vault: V, name: 'ec', algorithm: 'ES256', digest })).value),
     roleAssignmentId: '',
     importJwk: { kty: 'oct', k: randomBytes(32), keyOps: ['encrypt', 'decrypt'] },
+    region: 'east',
   };
 
   // Principals: one per role and scope the table needs, and the ones its calls act on.
@@ -327,6 +337,7 @@ t.test('every RPC × every kind of token, on a primary and on a failed-over seco
   });
   await admin.failover({ reason: 'authorization test, secondary' });
   await eventually('west failed over', async () => ((await cluster.admin<{ mode: string }>('west-1', 'nodeStatus', {})).mode === 'FAILED_OVER' ? true : undefined));
+  fixture.region = 'west';
   await runTable(west, true);
 
   // ---- the marker secret value is nowhere on disk ----

@@ -15,7 +15,7 @@ import { clientCredentials } from '../../src/client/index.js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
 import { issueTokenAsOperator } from '../../src/ops/issue-token.js';
 import { ADMIN_PRINCIPAL } from '../../src/server/bootstrap.js';
-import { ensurePki, hostsOf } from '../../src/ops/pki.js';
+import { ensurePki, hostsOf, issueMemberCertificate } from '../../src/ops/pki.js';
 import { PROTO_ROOT } from '../../src/protos.js';
 import { adminCall } from '../../src/transport/peer-service.js';
 import { channelCredentials, operatorTls } from '../../src/transport/tls.js';
@@ -188,6 +188,36 @@ export class TestCluster {
     createMasterKeyFile(cluster.masterKeyFile);
     await ensurePki(cluster.pkiDir, cluster.nodes.map((n) => ({ id: n.id, hosts: hostsOf([n.client, n.peer]) })));
     return cluster;
+  }
+
+  /**
+   * A node the topology does not list, for `member add` (its certificate
+   * names its region); start it with `start(id, cluster.joinArgs(id))`.
+   * Reusing an id (a replaced node) keeps its addresses and wipes its data.
+   */
+  async newNode(region: string, id: string): Promise<NodeInfo> {
+    let node = this.nodes.find((n) => n.id === id);
+    if (node === undefined) {
+      node = {
+        id,
+        region,
+        client: `127.0.0.1:${await freePort()}`,
+        peer: `127.0.0.1:${await freePort()}`,
+        metrics: `127.0.0.1:${await freePort()}`,
+        dataDir: join(this.dir, id),
+        logFile: join(this.dir, `${id}.log`),
+      };
+      this.nodes.push(node);
+    }
+    rmSync(node.dataDir, { recursive: true, force: true });
+    await issueMemberCertificate(this.pkiDir, { id, region, hosts: hostsOf([node.client, node.peer]) });
+    return node;
+  }
+
+  /** The flags of a joining node's first start. */
+  joinArgs(id: string): string[] {
+    const n = this.node(id);
+    return ['--join', n.region, '--client', n.client, '--peer', n.peer, '--metrics', n.metrics];
   }
 
   node(id: string): NodeInfo {
