@@ -158,8 +158,10 @@ export class Router {
         for await (const item of impl(call.request, timeLeft(call))) {
           if (call.cancelled) return;
           sendHeaders();
-          if (!call.write(item)) await new Promise((r) => call.once('drain', r));
+          // A client that goes away mid-stream never drains: stop then too, which closes what impl holds open.
+          if (!call.write(item)) await new Promise((r) => (call.once('drain', r), call.once('cancelled', r)));
         }
+        if (call.cancelled) return;
         sendHeaders();
         call.end();
       };

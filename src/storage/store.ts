@@ -250,7 +250,8 @@ export class NodeStore {
    */
   async openStateView(): Promise<StateView> {
     await this.admit();
-    const snapshot = this.db.snapshot();
+    const db = this.db;
+    const snapshot = db.snapshot();
     this.openIterators++;
     let open = true;
     const close = async () => {
@@ -261,21 +262,21 @@ export class NodeStore {
       await this.releaseMappings();
     };
     try {
-      const applied = await this.db.get(APPLIED_KEY, { snapshot });
+      const applied = await db.get(APPLIED_KEY, { snapshot });
       if (applied === undefined) throw new Error('no applied state to read');
-      const genBytes = await this.db.get(GEN_KEY, { snapshot });
+      const genBytes = await db.get(GEN_KEY, { snapshot });
       const prefix = genPrefix(genBytes === undefined ? 1 : Number(new TextDecoder().decode(genBytes)));
       const range = { gt: prefix, lt: prefix + '\uffff', snapshot };
       return {
         meta: decodeSnapshotMeta(applied),
         count: async () => {
           let n = 0;
-          for await (const _key of this.db.keys(range)) n++;
+          for await (const _key of db.keys(range)) n++;
           return n;
         },
-        records: async function* (this: NodeStore) {
-          for await (const [key, value] of this.db.iterator(range)) yield [key.slice(prefix.length), value] as [string, Uint8Array];
-        }.bind(this),
+        records: async function* () {
+          for await (const [key, value] of db.iterator(range)) yield [key.slice(prefix.length), value] as [string, Uint8Array];
+        },
         close,
       };
     } catch (e) {
