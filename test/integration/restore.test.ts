@@ -69,6 +69,9 @@ t.test('a snapshot restores every object into a new cluster', async (t) => {
   await admin.setSecret({ vault: B, name: 'cfg', value: values.cfg[0]! });
   const rsa = await admin.createKey({ vault: A, name: 'rsa', kty: 'RSA', keySize: 2048 });
   const ec = await admin.createKey({ vault: A, name: 'ec', kty: 'EC', curve: 'P-256' });
+  // More state than one 4 MB gRPC message: the stream must carry it in chunks.
+  const bulk = Array.from({ length: 200 }, (_, i): [string, string] => [`bulk-${i}`, randomBytes(18_000).toString('base64')]);
+  for (let i = 0; i < bulk.length; i += 20) await Promise.all(bulk.slice(i, i + 20).map(([name, value]) => admin.setSecret({ vault: B, name, value })));
   await admin.createPrincipal({ name: 'reader' });
   await admin.createRoleAssignment({ principal: 'reader', role: 'Key Vault Secrets User', scope: `/vaults/${A}` });
 
@@ -86,9 +89,10 @@ t.test('a snapshot restores every object into a new cluster', async (t) => {
   t.equal(statSync(file).mode & 0o777, 0o600, 'the file is its owner\'s only');
   t.notOk(existsSync(`${file}.part`), 'no partial file is left');
   t.equal(summary.bytes, statSync(file).size, 'the summary counts the bytes written');
+  t.ok(summary.bytes > 4 * 1024 * 1024, `${summary.bytes} bytes: more than one message`);
   const header = await readSnapshotHeader(file);
   t.match(header, { format: 1, cluster: 'test', index: summary.index, records: summary.recordCount });
-  t.ok(header.index > 10 && header.records > 10, `at index ${header.index}, ${header.records} records`);
+  t.ok(header.index > 200 && header.records > 200, `at index ${header.index}, ${header.records} records`);
   const bytes = readFileSync(file);
   const clear = [...Object.values(values).flat(), ...VAULTS, 'reader'].filter((s) => bytes.includes(Buffer.from(s)));
   t.same(clear, [], 'no secret value, vault name or principal in the clear');
@@ -97,7 +101,9 @@ t.test('a snapshot restores every object into a new cluster', async (t) => {
   t.teardown(() => viaWest.close());
   const served: string[] = [];
   const westFile = join(scratch, 'west.snap');
+  const started = Date.now();
   const westSummary = await viaWest.saveSnapshot(westFile, { onServedBy: (s) => served.push(s.region) });
+  t.comment(`${westSummary.bytes} bytes in ${Date.now() - started} ms through the secondary's relay`);
   t.same(served, ['east'], 'a STANDBY secondary relays the primary\'s stream');
   t.ok(westSummary.index >= header.index && westSummary.recordCount === header.records, 'with the same state (nothing was written between)');
 
@@ -151,6 +157,8 @@ t.test('a snapshot restores every object into a new cluster', async (t) => {
   const api = await client.getSecret({ vault: A, name: 'api' });
   t.match(api, { value: values.api[0], properties: { contentType: 'text/plain', tags: { team: 'ops' } } });
   t.equal((await client.getSecret({ vault: B, name: 'cfg' })).value, values.cfg[0]);
+  const bulkBack = await Promise.all(bulk.map(async ([name]) => (await client.getSecret({ vault: B, name })).value));
+  t.same(bulkBack, bulk.map(([, value]) => value), `all ${bulk.length} bulk secrets`);
   t.same((await client.listDeletedSecrets({ vault: A })).secrets.map((s) => s.properties.name), ['gone'], 'the deleted secret is in the deleted list');
   t.equal(await reason(client.getSecret({ vault: A, name: 'gone' })), 'NOT_FOUND SECRET_NOT_FOUND', 'and not among the live ones');
 
