@@ -107,6 +107,15 @@ t.test('a snapshot restores every object into a new cluster', async (t) => {
   t.same(served, ['east'], 'a STANDBY secondary relays the primary\'s stream');
   t.ok(westSummary.index >= header.index && westSummary.recordCount === header.records, 'with the same state (nothing was written between)');
 
+  // A primary follower serves it itself (after a linearizable read), not its leader.
+  const follower = (await admin.getStatus()).nodes.find((n) => n.region === 'east' && n.role === 'follower')!;
+  const viaFollower = new KeyraftClient({ ca: old.ca, token: old.token, endpoints: [follower.clientAddress], regionAware: false, timeoutMs: 30_000 });
+  t.teardown(() => viaFollower.close());
+  const servers: string[] = [];
+  const followerSummary = await viaFollower.saveSnapshot(join(scratch, 'follower.snap'), { onServedBy: (s) => servers.push(s.node) });
+  t.same(servers, [follower.id], `the follower ${follower.id} served it`);
+  t.equal(followerSummary.recordCount, header.records, 'with the same state');
+
   // ---- refusals ----
   const readerClient = new KeyraftClient({ ca: old.ca, token: await old.issueToken('reader'), endpoints: old.endpoints('east'), retries: 0 });
   t.teardown(() => readerClient.close());
