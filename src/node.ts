@@ -41,6 +41,7 @@ import { principalToken } from './server/principals.js';
 import { registerPublicServices } from './server/services.js';
 import { type Member, StatusCollector, memberMessages, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
+import { ClusterSnapshots } from './ops/cluster-snapshot.js';
 import { checkKeyStamp } from './storage/keystamp.js';
 import { NodeStore } from './storage/store.js';
 import { loadTopology } from './topology.js';
@@ -277,7 +278,8 @@ async function main(): Promise<void> {
     },
   });
   const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0, interceptors: [auth] });
-  const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name });
+  const snapshots = new ClusterSnapshots({ replica, store, masterKey, cluster: topology.name });
+  const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
   let bootstrapping = false;
   const bootstrap = isSecondary

@@ -133,6 +133,7 @@ const TABLE: ReadonlyMap<string, RpcRule> = new Map<string, RpcRule>([
   [`${V}Cluster/AddMember`, rule('cluster/membership')],
   [`${V}Cluster/PromoteMember`, rule('cluster/membership')],
   [`${V}Cluster/RemoveMember`, rule('cluster/membership')],
+  [`${V}Cluster/SaveSnapshot`, rule('cluster/snapshot')],
 
   ['/grpc.health.v1.Health/Check', rule(OPEN)],
   ['/grpc.health.v1.Health/Watch', rule(OPEN)],

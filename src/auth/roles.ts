@@ -71,6 +71,8 @@ export const PERMISSIONS = [
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  // SaveSnapshot: the whole state, sealed, in one file.
+  'cluster/snapshot',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -86,6 +88,7 @@ export const CLUSTER_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  'cluster/snapshot',
 ]);
 
 /**
@@ -150,6 +153,7 @@ export const ROLE_PERMISSIONS = {
     'cluster/principals',
     'cluster/roleAssignments',
     'cluster/membership',
+    'cluster/snapshot',
   ],
 } as const satisfies Record<string, readonly Permission[]>;
 

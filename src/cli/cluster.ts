@@ -1,9 +1,11 @@
-// keyraft cluster status|failover|failback, and cluster member (member.ts)
+// keyraft cluster status|failover|failback|snapshot save, and cluster member (member.ts)
 
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { toProtoJson } from '../client/index.js';
-import { clusterTables } from './format.js';
+import { clusterTables, fieldTable } from './format.js';
 import { registerMember } from './member.js';
+import { UsageError } from './parse.js';
 import type { CliContext } from './program.js';
 
 export function registerCluster(program: Command, ctx: CliContext): void {
@@ -32,4 +34,30 @@ export function registerCluster(program: Command, ctx: CliContext): void {
         ctx.print(cmd, { json: toProtoJson('keyraft.v1.RegionStatus', region), table: () => `${region.name}: ${region.mode}${region.manual ? ' (manual)' : ''}, epoch ${region.epoch}` });
       });
   }
+
+  cluster
+    .command('snapshot')
+    .description('backups of the whole cluster')
+    .command('save')
+    .description('write a consistent, encrypted snapshot of the whole state to FILE (restore with scripts/restore-cluster.sh FILE)')
+    .argument('<file>', 'where to write it; must not exist')
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      // A backup is never overwritten by the next one by mistake.
+      if (existsSync(file)) throw new UsageError(`${file} exists; refusing to overwrite it`);
+      let shownAt = 0;
+      const summary = await ctx.api(cmd).saveSnapshot(file, {
+        onProgress: (bytes, chunk) => {
+          if (Date.now() - shownAt < PROGRESS_EVERY_MS) return;
+          shownAt = Date.now();
+          ctx.deps.stderr(`snapshot at index ${chunk.index}: ${chunk.recordCount} records, ${bytes} bytes written so far`);
+        },
+      });
+      ctx.deps.stderr(`snapshot saved to ${file}`);
+      ctx.print(cmd, {
+        json: summary,
+        table: () => fieldTable([['File', summary.file], ['Index', summary.index], ['Term', summary.term], ['Records', summary.recordCount], ['Bytes', summary.bytes]]),
+      });
+    });
 }
+
+const PROGRESS_EVERY_MS = 1000;

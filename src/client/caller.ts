@@ -87,7 +87,7 @@ function within(p: Promise<void>, ms: number): Promise<void> {
 
 export class Caller {
   private readonly clients = new Map<string, grpc.Client>();
-  private readonly active = new Set<grpc.ClientUnaryCall>();
+  private readonly active = new Set<{ cancel(): void }>();
   private readonly routing: Routing;
   private discovering: Promise<void> | undefined;
   private readonly probing = new Set<string>();
@@ -141,6 +141,48 @@ export class Caller {
         const delay = tries.has(address) ? backoffDelay(backoffs++, this.o.backoff, this.o.random) : 0;
         if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) throw err.withAttempts(attempts);
         if (delay > 0) await sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * A server stream: tried on endpoints in the routing's order until one
+   * answers (its first headers); after that, a failure ends the stream with
+   * that error, since what was already yielded cannot be taken back.
+   */
+  async *stream<Res>(method: AnyMethod, request: object, opts: CallOptions = {}): AsyncGenerator<Res> {
+    this.checkOpen();
+    const deadline = Date.now() + (opts.timeoutMs ?? this.o.timeoutMs);
+    if (this.routing.discoveryDue()) {
+      const discovery = this.discover();
+      if (!this.routing.discoveredOnce) await within(discovery, FIRST_DISCOVERY_WAIT_MS);
+    }
+    const tries = new Map<string, number>();
+    for (let attempts = 1; ; attempts++) {
+      const address = this.routing.pick(tries);
+      tries.set(address, (tries.get(address) ?? 0) + 1);
+      const call = this.client(address).makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new grpc.Metadata(), { deadline });
+      this.active.add(call);
+      let headers: grpc.Metadata | undefined;
+      call.on('metadata', (md: grpc.Metadata) => {
+        headers = md;
+      });
+      try {
+        for await (const item of call as AsyncIterable<Res>) yield item;
+        const servedBy = servedByFrom(address, headers) ?? { endpoint: address, node: '', region: '', mode: '', metadata: {} };
+        this.routing.succeeded(address, servedBy);
+        this.lastServedBy = servedBy;
+        opts.onServedBy?.(servedBy);
+        return;
+      } catch (e) {
+        const err = fromServiceError(e as grpc.ServiceError, address, headers);
+        if (this.closed || headers !== undefined || !MOVE_ON.has(err.code) || attempts > this.o.retries || Date.now() + MIN_ATTEMPT_MS > deadline) {
+          throw err.withAttempts(attempts);
+        }
+        this.routing.failed(address, err);
+      } finally {
+        this.active.delete(call);
+        call.cancel();
       }
     }
   }

@@ -8,8 +8,11 @@ import { Caller, type CallKind, type CallOptions } from './caller.js';
 import { parseEndpoints } from './endpoints.js';
 import { clientError, KeyraftError, type ServedBy } from './errors.js';
 import { methodDefinition, type ServiceName } from './proto.js';
+import { writeSnapshotFile } from './snapshot.js';
 import type { Topology } from './routing.js';
 import type { RegionStatus,
+  SnapshotChunk,
+  SnapshotSummary,
   BackupKeyResponse,
   BackupSecretResponse,
   ClusterStatus,
@@ -65,6 +68,8 @@ import type { RegionStatus,
 } from './types.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** The default deadline of a whole snapshot stream. */
+export const SNAPSHOT_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_RETRIES = 8;
 export const DEFAULT_ENDPOINT_COOLDOWN_MS = 2000;
 export const DEFAULT_DISCOVERY_INTERVAL_MS = 30_000;
@@ -427,6 +432,24 @@ export class KeyraftClient {
   /** One principal's, or every principal's when none is named. */
   listRoleAssignments(req: { principal?: string } = {}, opts?: CallOptions): Promise<{ roleAssignments: RoleAssignment[] }> {
     return this.read('Cluster', 'ListRoleAssignments', req, opts);
+  }
+
+  /**
+   * The bytes of a consistent, encrypted snapshot file of the whole state
+   * (Cluster.SaveSnapshot), in order. The call's deadline defaults to
+   * SNAPSHOT_TIMEOUT_MS: a large state takes a while.
+   */
+  snapshotChunks(opts: CallOptions = {}): AsyncGenerator<SnapshotChunk> {
+    return this.caller.stream<SnapshotChunk>(methodDefinition('Cluster', 'SaveSnapshot'), {}, { ...opts, timeoutMs: opts.timeoutMs ?? SNAPSHOT_TIMEOUT_MS });
+  }
+
+  /**
+   * Writes a snapshot to `file`: to `file`.part first (mode 0600), renamed
+   * once whole, so that `file` is never a partial snapshot. `onProgress` is
+   * told the bytes written so far.
+   */
+  async saveSnapshot(file: string, opts: CallOptions & { onProgress?: (bytes: number, chunk: SnapshotChunk) => void } = {}): Promise<SnapshotSummary> {
+    return writeSnapshotFile(file, this.snapshotChunks(opts), opts.onProgress);
   }
 
   // ---- Every page ----

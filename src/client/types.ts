@@ -491,3 +491,23 @@ export interface GetRandomBytesRequest {
 export interface RandomBytes {
   value: Uint8Array;
 }
+
+// ---- Cluster snapshots ----
+
+export interface SnapshotChunk {
+  /** The next bytes of the snapshot file. */
+  data: Uint8Array;
+  /** The primary log index and term the state is at, and its record count. */
+  index: number;
+  term: number;
+  recordCount: number;
+}
+
+/** What `saveSnapshot` wrote. */
+export interface SnapshotSummary {
+  file: string;
+  index: number;
+  term: number;
+  recordCount: number;
+  bytes: number;
+}

@@ -9,6 +9,8 @@
 //              FAILED_OVER: the read-only operations of the seed are served
 //              here from the replicated state; anything else is refused
 //              with READ_ONLY_FAILOVER.
+// Server streams (stream): served by any primary node; a STANDBY secondary
+// relays the stream of a primary node, chunk by chunk.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -61,7 +63,7 @@ export function responseMetadata(ctx: ServerContext): grpc.Metadata {
 }
 
 /** Milliseconds left for this call, capped by the default and the margin. */
-function timeLeft(call: grpc.ServerUnaryCall<unknown, unknown>): number {
+function timeLeft(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getDeadline'>): number {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   if (!Number.isFinite(at)) return DEFAULT_TIMEOUT_MS;
@@ -133,8 +135,101 @@ export class Router {
     });
   }
 
+  /**
+   * A server stream, served by any primary node (`impl` decides how it stays
+   * consistent); a STANDBY secondary relays a primary node's stream, a
+   * FAILED_OVER one refuses it. An error after the first message ends the
+   * stream with that error: the caller starts over.
+   */
+  stream<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: (request: Req, timeoutMs: number) => AsyncIterable<Res>): grpc.handleServerStreamingCall<Req, Res> {
+    return (call) => {
+      let headersSent = false;
+      const sendHeaders = (md: grpc.Metadata = responseMetadata(this.ctx)) => {
+        if (!headersSent) call.sendMetadata(md);
+        headersSent = true;
+      };
+      const run = async () => {
+        if ((call.request as unknown) === UNDECODABLE_REQUEST) throw undecodable();
+        if (this.ctx.regionRole === 'secondary') {
+          await this.servedBySecondary({});
+          for (const address of this.ctx.primaryAddresses) if (await this.relayStream(method, call, address, sendHeaders)) return;
+          throw new ApiError(grpc.status.UNAVAILABLE, 'PRIMARY_UNREACHABLE', 'the primary region did not answer; retry');
+        }
+        for await (const item of impl(call.request, timeLeft(call))) {
+          if (call.cancelled) return;
+          sendHeaders();
+          // A client that goes away mid-stream never drains: stop then too, which closes what impl holds open.
+          if (!call.write(item)) await new Promise((r) => (call.once('drain', r), call.once('cancelled', r)));
+        }
+        if (call.cancelled) return;
+        sendHeaders();
+        call.end();
+      };
+      run().catch((e: unknown) => {
+        if (classify(e).internal) this.ctx.logger.error({ err: e, method: call.getPath() }, 'stream failed');
+        const md = responseMetadata(this.ctx);
+        sendHeaders(md);
+        call.emit('error', toServiceError(e, md));
+      });
+    };
+  }
+
   close(): void {
     for (const c of this.clients.values()) c.close();
+  }
+
+  /**
+   * Relays the stream `address` answers with, and its metadata. False when
+   * it gave no keyraft answer at all (unreachable): another may.
+   */
+  private relayStream<Req, Res>(
+    method: grpc.MethodDefinition<Req, Res>,
+    call: grpc.ServerWritableStream<Req, Res>,
+    address: string,
+    sendHeaders: (md: grpc.Metadata) => void,
+  ): Promise<boolean> {
+    const md = call.metadata.clone();
+    const hops = Number(md.get(HOPS_KEY)[0] ?? 0);
+    if (hops >= MAX_HOPS) throw new ApiError(grpc.status.UNAVAILABLE, 'NOT_LEADER', `${this.ctx.nodeId} cannot serve this and it was forwarded ${hops} times already`);
+    md.set(HOPS_KEY, String(hops + 1));
+    const upstream = this.client(address).makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, call.request, md, {
+      deadline: call.getDeadline(),
+    });
+    call.on('cancelled', () => upstream.cancel());
+    return new Promise((resolve) => {
+      let answered = false;
+      upstream.on('metadata', (m: grpc.Metadata) => {
+        answered = true;
+        sendHeaders(m);
+      });
+      upstream.on('data', (item: Res) => {
+        if (!call.write(item)) {
+          upstream.pause();
+          call.once('drain', () => upstream.resume());
+        }
+      });
+      upstream.on('end', () => {
+        call.end();
+        resolve(true);
+      });
+      upstream.on('error', (err: grpc.ServiceError) => {
+        if (!answered && err.metadata?.get(REASON_KEY).length === 0) {
+          this.ctx.logger.debug({ problem: `${address}: ${err.details || err.message}` }, 'relaying a stream failed');
+          return resolve(false);
+        }
+        call.emit('error', err);
+        resolve(true);
+      });
+    });
+  }
+
+  private client(address: string): grpc.Client {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      client = new grpc.Client(address, this.ctx.channelCredentials(), { 'grpc.enable_channelz': 0 });
+      this.clients.set(address, client);
+    }
+    return client;
   }
 
   private serve<Req, Res>(
@@ -237,11 +332,7 @@ export class Router {
     | { kind: 'error'; error: grpc.ServiceError; metadata?: grpc.Metadata }
     | { kind: 'unreachable'; problem: string }
   > {
-    let client = this.clients.get(address);
-    if (client === undefined) {
-      client = new grpc.Client(address, this.ctx.channelCredentials(), { 'grpc.enable_channelz': 0 });
-      this.clients.set(address, client);
-    }
+    const client = this.client(address);
     return new Promise((resolve) => {
       let metadata: grpc.Metadata | undefined;
       const c = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, md, { deadline }, (err, response) => {

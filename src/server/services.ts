@@ -5,6 +5,7 @@ import type { Envelope } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
 import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
 import { seesClusterDetails } from '../auth/permissions.js';
+import type { ClusterSnapshots } from '../ops/cluster-snapshot.js';
 import { apiService } from './api.js';
 import { CALLER_KEY } from './auth-interceptor.js';
 import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
@@ -24,6 +25,8 @@ export interface ServiceDeps {
   readonly envelope: Envelope;
   /** The cluster's name: the issuer of its tokens. */
   readonly issuer: string;
+  /** Backups of the whole state (Cluster.SaveSnapshot). */
+  readonly snapshots: ClusterSnapshots;
 }
 
 /** Runs commands through the log on the leader and hands back their results. */
@@ -90,6 +93,7 @@ export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): 
     failback: deps.router.local((req: { reason?: string }) => deps.status.transition('STANDBY', req.reason ?? '')),
     ...principalHandlers(deps, runner),
     ...memberHandlers(deps),
+    saveSnapshot: deps.router.stream(apiService('Cluster').SaveSnapshot!, (_req: unknown, timeoutMs) => deps.snapshots.save(timeoutMs)),
   });
   return runner;
 }

@@ -243,6 +243,49 @@ export class NodeStore {
   }
 
   /**
+   * The applied state at one point, from an explicit LevelDB snapshot, to be
+   * read more than once (a cluster backup counts its records for the file's
+   * header, then writes them). Counted as an open iterator until closed: a
+   * reopen (releaseMappings) would close the snapshot under its reader.
+   */
+  async openStateView(): Promise<StateView> {
+    await this.admit();
+    const db = this.db;
+    const snapshot = db.snapshot();
+    this.openIterators++;
+    let open = true;
+    const close = async () => {
+      if (!open) return;
+      open = false;
+      await snapshot.close();
+      this.openIterators--;
+      await this.releaseMappings();
+    };
+    try {
+      const applied = await db.get(APPLIED_KEY, { snapshot });
+      if (applied === undefined) throw new Error('no applied state to read');
+      const genBytes = await db.get(GEN_KEY, { snapshot });
+      const prefix = genPrefix(genBytes === undefined ? 1 : Number(new TextDecoder().decode(genBytes)));
+      const range = { gt: prefix, lt: prefix + '\uffff', snapshot };
+      return {
+        meta: decodeSnapshotMeta(applied),
+        count: async () => {
+          let n = 0;
+          for await (const _key of db.keys(range)) n++;
+          return n;
+        },
+        records: async function* () {
+          for await (const [key, value] of db.iterator(range)) yield [key.slice(prefix.length), value] as [string, Uint8Array];
+        },
+        close,
+      };
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
+
+  /**
    * A consistent view of the applied state for streaming to a follower: its
    * meta and its records, read from one LevelDB snapshot. A full read: see
    * MEMORY_BOUNDS.
@@ -281,6 +324,15 @@ export class NodeStore {
     }
     return { meta, records: records(), close: () => it.close() };
   }
+}
+
+/** The applied state frozen at one point: its meta, and its records as often as they are asked for. */
+export interface StateView {
+  readonly meta: SnapshotMeta;
+  /** How many records (keys only: cheap). */
+  count(): Promise<number>;
+  records(): AsyncGenerator<[string, Uint8Array]>;
+  close(): Promise<void>;
 }
 
 /**

@@ -103,6 +103,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   'Cluster/AddMember': E(false, (f) => ({ region: f.region, id: 'ghost-1', clientAddress: '127.0.0.1:9', peerAddress: '127.0.0.1:10' })),
   'Cluster/PromoteMember': E(false, () => ({ id: 'ghost-1' }), { code: grpc.status.FAILED_PRECONDITION, reason: 'LEARNER_NOT_READY' }),
   'Cluster/RemoveMember': E(false, () => ({ id: 'ghost-1' })),
+  'Cluster/SaveSnapshot': E(true, () => ({})),
   // Last: the failover drill and its end.
   'Cluster/Failover': E(false, () => ({ reason: 'authorization test' })),
   'Cluster/Failback': E(false, () => ({ reason: 'authorization test' })),
@@ -149,12 +150,20 @@ function call(address: string, ca: Buffer, path: string, request: object, token:
   const client = new grpc.Client(address, grpc.credentials.createSsl(ca));
   const md = new grpc.Metadata();
   if (token !== undefined) md.set('authorization', `Bearer ${token}`);
+  const done = (resolve: (o: Outcome) => void) => (err: grpc.ServiceError | null) => {
+    client.close();
+    if (err === null) resolve({ code: grpc.status.OK, reason: '' });
+    else resolve({ code: err.code, reason: String(err.metadata?.get('keyraft-reason')[0] ?? '') });
+  };
   return new Promise((resolve) => {
-    client.makeUnaryRequest(path, def.requestSerialize, def.responseDeserialize, request, md, { deadline: Date.now() + 10_000 }, (err) => {
-      client.close();
-      if (err === null) resolve({ code: grpc.status.OK, reason: '' });
-      else resolve({ code: err.code, reason: String(err.metadata?.get('keyraft-reason')[0] ?? '') });
-    });
+    const options = { deadline: Date.now() + 10_000 };
+    if (!def.responseStream) return client.makeUnaryRequest(path, def.requestSerialize, def.responseDeserialize, request, md, options, done(resolve));
+    // A server stream (SaveSnapshot): read to its end.
+    const stream = client.makeServerStreamRequest(path, def.requestSerialize, def.responseDeserialize, request, md, options);
+    const end = done(resolve);
+    stream.on('data', () => undefined);
+    stream.on('end', () => end(null));
+    stream.on('error', end);
   });
 }
 

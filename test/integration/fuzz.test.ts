@@ -131,10 +131,22 @@ function requestArb(path: string): fc.Arbitrary<Request> {
 function send(client: grpc.Client, r: Request, token: string): Promise<{ code: number; details: string; response?: Buffer }> {
   const md = new grpc.Metadata();
   if (r.withToken) md.set('authorization', `Bearer ${token}`);
+  const serialize = (b: Uint8Array) => Buffer.from(b);
+  const deserialize = (b: Buffer) => b;
+  const options = { deadline: Date.now() + 15_000 };
   return new Promise((resolve) => {
-    client.makeUnaryRequest(r.path, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, r.bytes, md, { deadline: Date.now() + 15_000 }, (err, response) => {
-      resolve(err === null ? { code: grpc.status.OK, details: '', response } : { code: err.code, details: err.details });
-    });
+    const [service, method] = r.path.slice('/keyraft.v1.'.length).split('/') as [string, string];
+    if (!root.lookupService(`keyraft.v1.${service}`).methods[method]!.responseStream) {
+      client.makeUnaryRequest(r.path, serialize, deserialize, r.bytes, md, options, (err, response) => {
+        resolve(err === null ? { code: grpc.status.OK, details: '', response } : { code: err.code, details: err.details });
+      });
+      return;
+    }
+    // A server stream (SaveSnapshot): read to its end.
+    const stream = client.makeServerStreamRequest(r.path, serialize, deserialize, r.bytes, md, options);
+    stream.on('data', () => undefined);
+    stream.on('end', () => resolve({ code: grpc.status.OK, details: '' }));
+    stream.on('error', (err: grpc.ServiceError) => resolve({ code: err.code, details: err.details }));
   });
 }
 

@@ -1,8 +1,9 @@
 // The local-cluster tools as a person uses them: scripts/cluster-up.sh (what
 // `make cluster` runs) brings up two regions and exits, the keyraft CLI sets
 // and shows a secret, kill-node.sh takes a node down and the cluster keeps
-// serving, partition.sh/heal.sh cut and restore traffic, cluster-stop.sh ends
-// it all. Ports come from a generated topology, so nothing else is disturbed.
+// serving, partition.sh/heal.sh cut and restore traffic, a snapshot saved
+// with the CLI comes back in a new cluster by restore-cluster.sh, and
+// cluster-stop.sh ends it all. Ports come from a generated topology, so nothing else is disturbed.
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
@@ -96,7 +97,26 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   t.equal(status.code, 0);
   t.equal(JSON.parse(status.out).nodes.length, 6);
 
+  // Backup and restore: restore-cluster.sh refuses while the cluster runs and over its data; --force starts a new one from the file.
+  const snapshot = join(dir, 'backup.snap');
+  const save = await cli('cluster', 'snapshot', 'save', snapshot);
+  t.equal(save.code, 0, save.err);
+  t.match(save.out, /Records/, 'prints a summary table');
+  const busy = await run('scripts/restore-cluster.sh', [snapshot], env);
+  t.equal(busy.code, 1);
+  t.match(busy.err, /still running/, 'refuses while the cluster runs');
+
   const stop = await run('scripts/cluster-stop.sh', [], env);
   t.equal(stop.code, 0);
   t.match(stop.out, /stopped west-3/);
+
+  const inTheWay = await run('scripts/restore-cluster.sh', [snapshot], env);
+  t.equal(inTheWay.code, 1);
+  t.match(inTheWay.err, /not empty/, 'refuses over the old data without --force');
+  const restored = await run('scripts/restore-cluster.sh', [snapshot, '--force'], env, 90_000);
+  t.equal(restored.code, 0, `restore-cluster exits 0 ${restored.err}`);
+  t.match(restored.out, /6\/6 nodes up, 2\/2 regions with a leader/);
+  const restoredValue = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'p', '--output', 'json');
+  t.equal(JSON.parse(restoredValue.out).value, 'after rolling', 'the new cluster has the snapshot\'s state');
+  t.equal((await run('scripts/cluster-stop.sh', [], env)).code, 0);
 });
