@@ -129,6 +129,7 @@ const TABLE: ReadonlyMap<string, RpcRule> = new Map<string, RpcRule>([
   [`${V}Cluster/CreateRoleAssignment`, rule('cluster/roleAssignments')],
   [`${V}Cluster/DeleteRoleAssignment`, rule('cluster/roleAssignments')],
   [`${V}Cluster/ListRoleAssignments`, rule('cluster/roleAssignments')],
+  [`${V}Cluster/RotateMasterKey`, rule('cluster/masterKey')],
 
   ['/grpc.health.v1.Health/Check', rule(OPEN)],
   ['/grpc.health.v1.Health/Watch', rule(OPEN)],

@@ -71,6 +71,8 @@ export const PERMISSIONS = [
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  // RotateMasterKey: rewraps every data key under the nodes' new master key.
+  'cluster/masterKey',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -86,6 +88,7 @@ export const CLUSTER_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  'cluster/masterKey',
 ]);
 
 /**
@@ -150,6 +153,7 @@ export const ROLE_PERMISSIONS = {
     'cluster/principals',
     'cluster/roleAssignments',
     'cluster/membership',
+    'cluster/masterKey',
   ],
 } as const satisfies Record<string, readonly Permission[]>;
 

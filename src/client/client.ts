@@ -13,6 +13,7 @@ import type { RegionStatus,
   BackupKeyResponse,
   BackupSecretResponse,
   ClusterStatus,
+  RotateMasterKeyResponse,
   Principal,
   RoleAssignment,
   Token,
@@ -369,6 +370,14 @@ export class KeyraftClient {
 
   failback(req: { reason?: string } = {}, opts?: CallOptions): Promise<RegionStatus> {
     return this.invoke('Cluster', 'Failback', 'write', req, opts);
+  }
+
+  /**
+   * Rewraps every data key under the master key the nodes now hold as current
+   * (after each was restarted with the new key and the previous one).
+   */
+  rotateMasterKey(req: { requestId?: string } = {}, opts?: CallOptions): Promise<RotateMasterKeyResponse> {
+    return this.write('Cluster', 'RotateMasterKey', req, opts);
   }
 
   // ---- Principals, tokens and role assignments ----

@@ -9,6 +9,7 @@ import { apiService } from './api.js';
 import { CALLER_KEY } from './auth-interceptor.js';
 import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
 import { keyHandlers } from './keys.js';
+import { masterKeyHandlers } from './masterkey.js';
 import { principalHandlers } from './principals.js';
 import { secretHandlers } from './secrets.js';
 import type { StatusCollector } from './status.js';
@@ -88,6 +89,7 @@ export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): 
     failover: deps.router.local((req: { reason?: string }) => deps.status.transition('FAILED_OVER', req.reason ?? '')),
     failback: deps.router.local((req: { reason?: string }) => deps.status.transition('STANDBY', req.reason ?? '')),
     ...principalHandlers(deps, runner),
+    ...masterKeyHandlers(deps, runner),
   });
   return runner;
 }

@@ -31,6 +31,9 @@ export interface NodeStatus {
   lastTransitionReason: string;
   appliedAtMs: number;
   manual: boolean;
+  masterKeyFingerprint: string;
+  previousMasterKeyFingerprint: string;
+  previousMasterKeyNeeded: boolean;
 }
 
 export interface RegionStatus {
@@ -71,8 +74,11 @@ export function ownStatus(ctx: ServerContext, replica: Replica, topology: Topolo
     lastTransitionReason: geo?.lastTransitionReason ?? '',
     appliedAtMs: geo?.appliedAtMs ?? 0,
     manual: geo?.manual ?? false,
+    ...(ctx.masterKeys?.() ?? NO_MASTER_KEYS),
   };
 }
+
+const NO_MASTER_KEYS = { masterKeyFingerprint: '', previousMasterKeyFingerprint: '', previousMasterKeyNeeded: false };
 
 export class StatusCollector {
   private readonly admins = new Map<string, InstanceType<typeof AdminClient>>();
@@ -184,5 +190,6 @@ function unreachable(): NodeStatus {
     lastTransitionReason: '',
     appliedAtMs: 0,
     manual: false,
+    ...NO_MASTER_KEYS,
   };
 }
