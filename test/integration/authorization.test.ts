@@ -94,6 +94,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   'Cluster/CreateRoleAssignment': E(true, () => ({ principal: 'p-ra', role: 'Key Vault Reader', scope: '/vaults/gamma' })),
   'Cluster/DeleteRoleAssignment': E(true, (f) => ({ id: f.roleAssignmentId })),
   'Cluster/ListRoleAssignments': E(false, () => ({})),
+  // Every node holds the same master key: a rotation rewraps under it again.
+  'Cluster/RotateMasterKey': E(true, () => ({})),
   // Last: the failover drill and its end.
   'Cluster/Failover': E(false, () => ({ reason: 'authorization test' })),
   'Cluster/Failback': E(false, () => ({ reason: 'authorization test' })),
