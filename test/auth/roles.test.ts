@@ -58,6 +58,7 @@ const EXPECTED: Record<string, readonly Permission[]> = {
   'Cluster Administrator': [
     'vaults/read', 'vaults/write',
     'cluster/read', 'cluster/failover', 'cluster/principals', 'cluster/roleAssignments', 'cluster/membership',
+    'cluster/masterKey',
   ],
 };
 
@@ -68,6 +69,7 @@ const CLUSTER: readonly Permission[] = [
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  'cluster/masterKey',
 ];
 
 function thrown(f: () => unknown): VaultError {
