@@ -6,10 +6,13 @@
 // the leader rewraps once and the log carries the result, like any command.
 
 import * as grpc from '@grpc/grpc-js';
-import { validateRequestId } from '../vault/index.js';
+import { VaultError, validateRequestId } from '../vault/index.js';
 import { apiService } from './api.js';
 import { ApiError } from './errors.js';
 import type { CommandRunner, ServiceDeps } from './services.js';
+
+/** Data keys are installed rarely: a rotation that keeps racing one is given up, with the reason. */
+const MAX_ATTEMPTS = 3;
 
 interface RotateMasterKeyResponse {
   masterKeyFingerprint: string;
@@ -28,6 +31,7 @@ export function masterKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grp
       const fingerprint = own.masterKeyFingerprint;
       const { nodes } = await deps.status.cluster();
       const reached = nodes.filter((n) => n.reachable);
+      const unreached = nodes.filter((n) => !n.reachable).map((n) => n.id);
       const behind = reached.filter((n) => n.masterKeyFingerprint !== fingerprint);
       if (behind.length > 0) {
         const list = behind.map((n) => `${n.id} (${n.masterKeyFingerprint || 'unknown'})`).join(', ');
@@ -38,17 +42,22 @@ export function masterKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grp
         );
       }
       // Rewrap what this leader has applied of everything committed so far;
-      // a data key installed meanwhile makes apply refuse (DATA_KEYS_CHANGED).
-      await ctx.replica.linearizableRead(timeoutMs);
-      const keys = deps.app.state.dataKeys().keys.map((k) => ({ keyId: k.keyId, wrappedKey: deps.envelope.rewrap(k.keyId) }));
-      await runner.run(requestId, { op: 'rotateMasterKey', rotateMasterKey: { masterKeyFingerprint: fingerprint, keys } }, timeoutMs, receipt);
-      ctx.logger.info({ masterKey: fingerprint, dataKeys: keys.length, unreachable: nodes.filter((n) => !n.reachable).map((n) => n.id) }, 'data keys rewrapped under the master key');
-      return {
-        masterKeyFingerprint: fingerprint,
-        dataKeys: keys.length,
-        checkedNodes: reached.map((n) => n.id),
-        unreachableNodes: nodes.filter((n) => !n.reachable).map((n) => n.id),
-      };
+      // a data key installed meanwhile makes apply refuse (DATA_KEYS_CHANGED),
+      // and the next attempt includes it.
+      const deadline = Date.now() + timeoutMs;
+      let keys: { keyId: string; wrappedKey: Uint8Array }[] = [];
+      for (let attempt = 1; ; attempt++) {
+        await ctx.replica.linearizableRead(deadline - Date.now());
+        keys = deps.app.state.dataKeys().keys.map((k) => ({ keyId: k.keyId, wrappedKey: deps.envelope.rewrap(k.keyId) }));
+        try {
+          await runner.run(requestId, { op: 'rotateMasterKey', rotateMasterKey: { masterKeyFingerprint: fingerprint, keys } }, deadline - Date.now(), receipt);
+          break;
+        } catch (e) {
+          if (!(e instanceof VaultError && e.reason === 'DATA_KEYS_CHANGED') || attempt === MAX_ATTEMPTS) throw e;
+        }
+      }
+      ctx.logger.info({ masterKey: fingerprint, dataKeys: keys.length, unreachable: unreached }, 'data keys rewrapped under the master key');
+      return { masterKeyFingerprint: fingerprint, dataKeys: keys.length, checkedNodes: reached.map((n) => n.id), unreachableNodes: unreached };
     }),
   };
 }
