@@ -13,13 +13,17 @@ if pid=$(pid_of "$node_id"); then
   exit 0
 fi
 dir="$DATA/$node_id"
+# During a master-key rotation (scripts/rotate-master-key.sh) the node also
+# needs the previous key, to open the data keys wrapped before the rotation.
+previous=()
+[ -f "$MASTER_KEY.previous" ] && previous=(--previous-master-key "$MASTER_KEY.previous")
 mkdir -p "$dir"
 # Made by an older version of this script, it may be open to everyone.
 chmod 700 "$dir"
 # --max-semi-space-size and MALLOC_MMAP_THRESHOLD_: see NODE_FLAGS and
 # NODE_ENV in test/integration/cluster.ts.
 MALLOC_MMAP_THRESHOLD_=131072 nohup node --max-semi-space-size=8 "$ROOT/dist/src/node.js" --topology "$TOPOLOGY" --node "$node_id" \
-  --data-dir "$dir" --master-key "$MASTER_KEY" --pki "$PKI" --fault-injection \
+  --data-dir "$dir" --master-key "$MASTER_KEY" "${previous[@]}" --pki "$PKI" --fault-injection \
   >>"$dir/node.log" 2>&1 </dev/null &
 echo $! >"$dir/pid"
 echo "started $node_id (pid $!, log $dir/node.log)"

@@ -2,18 +2,19 @@
 //
 //   node dist/src/node.js --topology cluster/local.json --node east-1 \
 //     --data-dir cluster/.data/east-1 --master-key cluster/.data/master.key \
-//     --pki cluster/.data/pki
+//     --pki cluster/.data/pki [--previous-master-key cluster/.data/master.key.previous]
 //
 // A node added online (keyraft cluster member add) is not in the topology:
 // its first start adds --join REGION --client ADDR --peer ADDR [--metrics ADDR]
 // (see src/ops/joining.ts); later starts need no more than the others.
 //
 // Every flag has an environment twin (KEYRAFT_TOPOLOGY, KEYRAFT_NODE,
-// KEYRAFT_DATA_DIR, KEYRAFT_MASTER_KEY, KEYRAFT_PKI, KEYRAFT_FAULT_INJECTION=1,
+// KEYRAFT_DATA_DIR, KEYRAFT_MASTER_KEY, KEYRAFT_PREVIOUS_MASTER_KEY, KEYRAFT_PKI, KEYRAFT_FAULT_INJECTION=1,
 // KEYRAFT_LOG_LEVEL). Logs are pino JSON on stdout and never hold a secret.
 // Both ports speak TLS with the node's certificate from the PKI folder
 // (src/ops/pki.ts); the peer port asks for the caller's certificate too.
 
+import { createSecretKey } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +43,7 @@ import { registerPublicServices } from './server/services.js';
 import { type Member, StatusCollector, memberMessages, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
 import { ClusterSnapshots } from './ops/cluster-snapshot.js';
-import { checkKeyStamp } from './storage/keystamp.js';
+import { checkKeyStamp, readKeyStamp, writeKeyStamp } from './storage/keystamp.js';
 import { NodeStore } from './storage/store.js';
 import { loadTopology } from './topology.js';
 import { type JoinArgs, rememberJoin, resolveSelf } from './ops/joining.js';
@@ -60,6 +61,7 @@ interface NodeArgs {
   node: string;
   dataDir: string;
   masterKey: string;
+  previousMasterKey: string | undefined;
   pki: string;
   faultInjection: boolean;
   logLevel: string;
@@ -73,6 +75,7 @@ function readArgs(): NodeArgs {
       node: { type: 'string' },
       'data-dir': { type: 'string' },
       'master-key': { type: 'string' },
+      'previous-master-key': { type: 'string' },
       pki: { type: 'string' },
       'fault-injection': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -96,6 +99,7 @@ function readArgs(): NodeArgs {
     node,
     dataDir: values['data-dir'] ?? env.KEYRAFT_DATA_DIR ?? `cluster/.data/${node}`,
     masterKey,
+    previousMasterKey: values['previous-master-key'] ?? (env.KEYRAFT_PREVIOUS_MASTER_KEY || undefined),
     pki: values.pki ?? env.KEYRAFT_PKI ?? 'cluster/.data/pki',
     faultInjection: values['fault-injection'] ?? env.KEYRAFT_FAULT_INJECTION === '1',
     logLevel: values['log-level'] ?? env.KEYRAFT_LOG_LEVEL ?? 'info',
@@ -121,14 +125,21 @@ async function main(): Promise<void> {
     onCollect: (before, after, ms) => logger.info({ heldMB: Math.round(before / MB), afterMB: Math.round(after / MB), ms: Math.round(ms) }, 'collected garbage while idle'),
   });
 
-  // The master key is checked before anything on disk is touched.
+  // The master keys are checked before anything on disk is touched. During a
+  // rotation the previous key still opens the data keys wrapped before it.
   const masterKey = loadMasterKey(args.masterKey);
+  const previousKey = args.previousMasterKey === undefined ? undefined : loadMasterKey(args.previousMasterKey);
   const tls = nodeTls(args.pki, self.id);
-  const envelope = new Envelope(masterKey);
-  logger.info({ masterKey: masterKeyFingerprint(masterKey) }, 'master key loaded');
+  const envelope = new Envelope(masterKey, previousKey);
+  const keys = { current: masterKeyFingerprint(masterKey), previous: previousKey === undefined ? '' : masterKeyFingerprint(previousKey) };
+  // The snapshot files of Cluster.SaveSnapshot are encrypted under a key derived from it.
+  const snapshotKey = createSecretKey(masterKey);
+  masterKey.fill(0);
+  previousKey?.fill(0);
+  logger.info({ masterKey: keys.current, previousMasterKey: keys.previous || undefined }, 'master key loaded');
 
   mkdirSync(args.dataDir, { recursive: true });
-  checkKeyStamp(args.dataDir, masterKeyFingerprint(masterKey));
+  checkKeyStamp(args.dataDir, keys.current, keys.previous || undefined);
   if (args.join !== undefined) rememberJoin(args.dataDir, args.join);
   const store = await NodeStore.open(join(args.dataDir, 'db'));
   const app = new VaultApp(envelope, logger);
@@ -152,6 +163,17 @@ async function main(): Promise<void> {
     observer: metrics,
   });
   await replica.open();
+  // Once nothing this node holds needs the previous key (what it applied is
+  // on disk when 'applied' fires), the folder is the new key's alone.
+  let stamped = readKeyStamp(args.dataDir) === keys.current;
+  const restamp = (): void => {
+    if (stamped || envelope.previousKeyNeeded) return;
+    writeKeyStamp(args.dataDir, keys.current);
+    stamped = true;
+    logger.info({ masterKey: keys.current }, 'no data key needs the previous master key any more; data folder restamped');
+  };
+  restamp();
+  replica.events.on('applied', restamp);
 
   const isSecondary = region.role === 'secondary';
   const ctx: ServerContext = {
@@ -167,6 +189,7 @@ async function main(): Promise<void> {
     },
     primaryIndex: isSecondary ? () => app.geo.cursor : undefined,
     channelCredentials: (nodeId) => channelCredentials(tls, nodeId),
+    masterKeys: () => ({ masterKeyFingerprint: keys.current, previousMasterKeyFingerprint: keys.previous, previousMasterKeyNeeded: envelope.previousKeyNeeded }),
   };
 
   const regionPeers = () => new Map(map.region(region.name)!.nodes.map((n) => [n.id, n.peer]));
@@ -278,7 +301,7 @@ async function main(): Promise<void> {
     },
   });
   const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0, interceptors: [auth] });
-  const snapshots = new ClusterSnapshots({ replica, store, masterKey, cluster: topology.name });
+  const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
   const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
   let bootstrapping = false;

@@ -134,6 +134,7 @@ const TABLE: ReadonlyMap<string, RpcRule> = new Map<string, RpcRule>([
   [`${V}Cluster/PromoteMember`, rule('cluster/membership')],
   [`${V}Cluster/RemoveMember`, rule('cluster/membership')],
   [`${V}Cluster/SaveSnapshot`, rule('cluster/snapshot')],
+  [`${V}Cluster/RotateMasterKey`, rule('cluster/masterKey')],
 
   ['/grpc.health.v1.Health/Check', rule(OPEN)],
   ['/grpc.health.v1.Health/Watch', rule(OPEN)],

@@ -73,6 +73,8 @@ export const PERMISSIONS = [
   'cluster/membership',
   // SaveSnapshot: the whole state, sealed, in one file.
   'cluster/snapshot',
+  // RotateMasterKey: rewraps every data key under the nodes' new master key.
+  'cluster/masterKey',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -89,6 +91,7 @@ export const CLUSTER_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
   'cluster/roleAssignments',
   'cluster/membership',
   'cluster/snapshot',
+  'cluster/masterKey',
 ]);
 
 /**
@@ -154,6 +157,7 @@ export const ROLE_PERMISSIONS = {
     'cluster/roleAssignments',
     'cluster/membership',
     'cluster/snapshot',
+    'cluster/masterKey',
   ],
 } as const satisfies Record<string, readonly Permission[]>;
 

@@ -1,4 +1,4 @@
-// keyraft cluster status|failover|failback|snapshot save, and cluster member (member.ts)
+// keyraft cluster status|failover|failback|snapshot save|rotate-master-key, and cluster member (member.ts)
 
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -56,6 +56,19 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       ctx.print(cmd, {
         json: summary,
         table: () => fieldTable([['File', summary.file], ['Index', summary.index], ['Term', summary.term], ['Records', summary.recordCount], ['Bytes', summary.bytes]]),
+      });
+    });
+
+  cluster
+    .command('rotate-master-key')
+    .description('rewraps every data key under the new master key, once every node runs with it and the previous key (scripts/rotate-master-key.sh does both)')
+    .action(async (_o: unknown, cmd: Command) => {
+      ctx.deps.stderr('checking that every node holds the new master key, then rewrapping the data keys...');
+      const r = await ctx.api(cmd).rotateMasterKey();
+      const unreached = r.unreachableNodes.length > 0 ? `; not reached (they apply it when back): ${r.unreachableNodes.join(', ')}` : '';
+      ctx.print(cmd, {
+        json: toProtoJson('keyraft.v1.RotateMasterKeyResponse', r),
+        table: () => `${r.dataKeys} data keys rewrapped under master key ${r.masterKeyFingerprint}; checked ${r.checkedNodes.join(', ')}${unreached}`,
       });
     });
 }

@@ -17,6 +17,7 @@ import type { RegionStatus,
   BackupSecretResponse,
   ClusterStatus,
   Member,
+  RotateMasterKeyResponse,
   Principal,
   RoleAssignment,
   Token,
@@ -396,6 +397,14 @@ export class KeyraftClient {
 
   removeMember(req: { id: string }, opts?: CallOptions): Promise<{ members: Member[] }> {
     return this.invoke('Cluster', 'RemoveMember', 'write', req, opts);
+  }
+
+  /**
+   * Rewraps every data key under the master key the nodes now hold as current
+   * (after each was restarted with the new key and the previous one).
+   */
+  rotateMasterKey(req: { requestId?: string } = {}, opts?: CallOptions): Promise<RotateMasterKeyResponse> {
+    return this.write('Cluster', 'RotateMasterKey', req, opts);
   }
 
   // ---- Principals, tokens and role assignments ----

@@ -202,6 +202,18 @@ export interface NodeStatus {
   appliedAtMs: number;
   /** Secondary nodes: failed over by an operator (no automatic failback). */
   manual: boolean;
+  /** Fingerprints of the master key the node wraps under and of the previous one it still opens with ("" if none). */
+  masterKeyFingerprint?: string;
+  previousMasterKeyFingerprint?: string;
+  /** Some data key the node holds is still wrapped only under the previous master key. */
+  previousMasterKeyNeeded?: boolean;
+}
+
+export interface RotateMasterKeyResponse {
+  masterKeyFingerprint: string;
+  dataKeys: number;
+  checkedNodes: string[];
+  unreachableNodes: string[];
 }
 
 export interface RegionStatus {

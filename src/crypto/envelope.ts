@@ -7,6 +7,12 @@
 // key. Rotating the master key re-wraps the few data keys (rewrap) and leaves
 // every record as it is.
 //
+// During an online rotation a node holds two master keys: the current one,
+// which wraps every new data key, and the previous one, which still opens the
+// data keys wrapped before the rotation. GCM's tag tells which of the two
+// wrapped a key; the envelope remembers it, so that the node can tell when it
+// no longer needs the previous key (previousKeyNeeded).
+//
 // Both formats are fixed byte layouts, all offsets in bytes, and test/crypto
 // decrypts them with a plain createDecipheriv to hold this description true.
 //
@@ -58,11 +64,16 @@ const BLOB_AAD_PREFIX = 'keyraft backup ';
 const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
 const CIPHER = 'aes-256-gcm';
 
-/** The master key authenticates no wrapped data key it is given: almost always the wrong master key. */
+/** No master key this node holds authenticates a wrapped data key: a wrong key, or a rotation that needs the previous key too. */
 export class WrongMasterKeyError extends Error {
   override readonly name = 'WrongMasterKeyError';
-  constructor(readonly keyId: string) {
-    super(`the master key does not open data key ${keyId}: wrong master key?`);
+  constructor(readonly keyId: string, hasPrevious: boolean) {
+    super(
+      hasPrevious
+        ? `neither the master key nor the previous master key opens data key ${keyId}: wrong master key?`
+        : `the master key does not open data key ${keyId}: wrong master key, or a master-key rotation ` +
+            'this node has not applied yet (then start it with the previous master key too)',
+    );
   }
 }
 
@@ -98,12 +109,24 @@ export class Envelope {
   // util.inspect as nothing but their type, and never turned into a string.
   // Private fields keep them out of inspect/JSON output of the Envelope too.
   readonly #master: KeyObject;
+  readonly #previous: KeyObject | undefined;
   readonly #dataKeys = new Map<string, KeyObject>();
+  /** The installed data keys whose wrapping only the previous master key opens. */
+  readonly #underPrevious = new Set<string>();
   #active: string | undefined;
 
-  /** Copies `masterKey`: the caller may zero its buffer afterwards. */
-  constructor(masterKey: Uint8Array) {
+  /**
+   * Copies the keys: the caller may zero its buffers afterwards.
+   * `previousMasterKey` only opens; everything new is wrapped under `masterKey`.
+   */
+  constructor(masterKey: Uint8Array, previousMasterKey?: Uint8Array) {
     this.#master = masterKeyObject(masterKey);
+    if (previousMasterKey !== undefined) this.#previous = masterKeyObject(previousMasterKey);
+  }
+
+  /** Whether some installed data key is still wrapped only under the previous master key. */
+  get previousKeyNeeded(): boolean {
+    return this.#underPrevious.size > 0;
   }
 
   get activeKeyId(): string | undefined {
@@ -137,7 +160,7 @@ export class Envelope {
    */
   installDataKey(keyId: string, wrapped: Uint8Array): void {
     checkKeyId(keyId);
-    const raw = unwrapDataKey(this.#master, keyId, wrapped);
+    const raw = this.#unwrap(keyId, wrapped);
     try {
       const existing = this.#dataKeys.get(keyId);
       if (existing !== undefined) {
@@ -159,18 +182,56 @@ export class Envelope {
   }
 
   /**
+   * Takes an installed data key's new wrapping (a master-key rotation being
+   * applied): it must open under the current master key to the same key
+   * material. The active key does not change.
+   */
+  adoptRewrapped(keyId: string, wrapped: Uint8Array): void {
+    const key = this.#dataKeys.get(keyId);
+    if (key === undefined) {
+      throw new SealedDataError('UNKNOWN_KEY', `cannot adopt a new wrapping of data key ${printableId(keyId)}: it is not installed`);
+    }
+    const raw = unwrapDataKey(this.#master, keyId, wrapped);
+    if (raw === undefined) throw new WrongMasterKeyError(keyId, false);
+    const old = key.export();
+    try {
+      if (!timingSafeEqual(old, raw)) {
+        throw new SealedDataError('KEY_CONFLICT', `the new wrapping of data key ${keyId} holds different key material`);
+      }
+      this.#underPrevious.delete(keyId);
+    } finally {
+      old.fill(0);
+      raw.fill(0);
+    }
+  }
+
+  /** The raw data key, unwrapped under the current master key or else the previous one; the caller zeroes it. */
+  #unwrap(keyId: string, wrapped: Uint8Array): Buffer {
+    const raw = unwrapDataKey(this.#master, keyId, wrapped);
+    if (raw !== undefined) {
+      this.#underPrevious.delete(keyId);
+      return raw;
+    }
+    const old = this.#previous === undefined ? undefined : unwrapDataKey(this.#previous, keyId, wrapped);
+    if (old === undefined) throw new WrongMasterKeyError(keyId, this.#previous !== undefined);
+    this.#underPrevious.add(keyId);
+    return old;
+  }
+
+  /**
    * The installed data key `keyId`, wrapped under `newMasterKey` (master-key
    * rotation). Deterministic: every node rewraps to the same bytes, so their
    * states stay identical. Its IV comes from the new key and the key id; a
    * (master key, key id) pair only ever wraps that one data key, so an IV is
-   * never reused for another plaintext.
+   * never reused for another plaintext. Without `newMasterKey`, under this
+   * envelope's current master key (the online rotation).
    */
-  rewrap(keyId: string, newMasterKey: Uint8Array): Uint8Array {
+  rewrap(keyId: string, newMasterKey?: Uint8Array): Uint8Array {
     const key = this.#dataKeys.get(keyId);
     if (key === undefined) {
       throw new SealedDataError('UNKNOWN_KEY', `cannot rewrap data key ${printableId(keyId)}: it is not installed`);
     }
-    const master = masterKeyObject(newMasterKey);
+    const master = newMasterKey === undefined ? this.#master : masterKeyObject(newMasterKey);
     const raw = key.export();
     const iv = createHmac('sha256', master).update(`keyraft rewrap iv ${keyId}`).digest().subarray(0, IV_BYTES);
     try {
@@ -281,8 +342,8 @@ function wrapDataKey(master: KeyObject, keyId: string, raw: Uint8Array, iv: Buff
   return out;
 }
 
-/** The raw data key; the caller zeroes it. */
-function unwrapDataKey(master: KeyObject, keyId: string, wrapped: Uint8Array): Buffer {
+/** The raw data key, or undefined when `master` does not authenticate it; the caller zeroes it. */
+function unwrapDataKey(master: KeyObject, keyId: string, wrapped: Uint8Array): Buffer | undefined {
   if (!(wrapped instanceof Uint8Array) || wrapped.length !== WRAPPED_KEY_BYTES) {
     const got = wrapped instanceof Uint8Array ? `${wrapped.length} bytes` : typeof wrapped;
     throw new SealedDataError('MALFORMED', `wrapped data key ${keyId} is malformed: expected ${WRAPPED_KEY_BYTES} bytes, got ${got}`);
@@ -302,7 +363,7 @@ function unwrapDataKey(master: KeyObject, keyId: string, wrapped: Uint8Array): B
     decipher.final();
   } catch {
     raw.fill(0);
-    throw new WrongMasterKeyError(keyId);
+    return undefined;
   }
   return raw;
 }

@@ -6,7 +6,7 @@
 // File format: the base64 of the 32 bytes, one line, newline-terminated.
 
 import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { createHmac, randomBytes } from 'node:crypto';
+import { type KeyObject, createHmac, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 
 export const MASTER_KEY_BYTES = 32;
@@ -27,7 +27,7 @@ const FINGERPRINT_LABEL = 'keyraft master key fingerprint';
  * keyed by the key itself, truncated to 64 bits: reveals nothing about the
  * key, and two different keys collide only by chance.
  */
-export function masterKeyFingerprint(key: Uint8Array): string {
+export function masterKeyFingerprint(key: Uint8Array | KeyObject): string {
   return createHmac('sha256', key).update(FINGERPRINT_LABEL, 'utf8').digest('hex').slice(0, 16);
 }
 

@@ -9,6 +9,7 @@
 // ReadIndex round, and the read of the whole state, the encryption and the
 // stream fall on the node that was asked.
 
+import type { KeyObject } from 'node:crypto';
 import type { NodeStore } from '../storage/store.js';
 import { encodeSnapshot } from './snapshot-file.js';
 
@@ -23,7 +24,7 @@ export interface ClusterSnapshotsOptions {
   readonly replica: { linearizableRead(timeoutMs: number): Promise<void> };
   readonly store: NodeStore;
   /** The cluster master key: the file is encrypted under a key derived from it. */
-  readonly masterKey: Uint8Array;
+  readonly masterKey: Uint8Array | KeyObject;
   /** The topology's name, written in the file's header. */
   readonly cluster: string;
 }

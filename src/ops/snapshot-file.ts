@@ -89,7 +89,7 @@ function u32(n: number): Buffer {
  * complete). `masterKey` is the raw key or a secret KeyObject of it.
  */
 export async function* encodeSnapshot(
-  masterKey: Uint8Array,
+  masterKey: Uint8Array | KeyObject,
   meta: { cluster: string; index: number; term: number; records: number; createdMs: number },
   records: AsyncIterable<[string, Uint8Array]>,
 ): AsyncGenerator<Uint8Array> {

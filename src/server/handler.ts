@@ -35,6 +35,13 @@ export const COMMIT_INDEX_KEY = 'keyraft-commit-index';
 /** Time kept to answer the client when forwarding got no answer. */
 const FORWARD_RESERVE_MS = 100;
 
+export interface MasterKeyStatus {
+  masterKeyFingerprint: string;
+  /** "" when the node was given no previous master key. */
+  previousMasterKeyFingerprint: string;
+  previousMasterKeyNeeded: boolean;
+}
+
 export interface ServerContext {
   readonly nodeId: string;
   readonly region: string;
@@ -51,6 +58,8 @@ export interface ServerContext {
   primaryIndex?(): number;
   /** TLS to another node, presenting this node's certificate; with an id, the server must be that node. */
   channelCredentials(nodeId?: string): grpc.ChannelCredentials;
+  /** The master keys this node holds, by fingerprint (status and RotateMasterKey). */
+  masterKeys?(): MasterKeyStatus;
 }
 
 export function responseMetadata(ctx: ServerContext): grpc.Metadata {

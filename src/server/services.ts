@@ -11,6 +11,7 @@ import { CALLER_KEY } from './auth-interceptor.js';
 import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
 import { keyHandlers } from './keys.js';
 import { memberHandlers } from './members.js';
+import { masterKeyHandlers } from './masterkey.js';
 import { principalHandlers } from './principals.js';
 import { secretHandlers } from './secrets.js';
 import type { StatusCollector } from './status.js';
@@ -94,6 +95,7 @@ export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): 
     ...principalHandlers(deps, runner),
     ...memberHandlers(deps),
     saveSnapshot: deps.router.stream(apiService('Cluster').SaveSnapshot!, (_req: unknown, timeoutMs) => deps.snapshots.save(timeoutMs)),
+    ...masterKeyHandlers(deps, runner),
   });
   return runner;
 }

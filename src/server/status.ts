@@ -31,6 +31,9 @@ export interface NodeStatus {
   lastTransitionReason: string;
   appliedAtMs: number;
   manual: boolean;
+  masterKeyFingerprint: string;
+  previousMasterKeyFingerprint: string;
+  previousMasterKeyNeeded: boolean;
   members: Member[];
 }
 
@@ -87,8 +90,11 @@ export function ownStatus(ctx: ServerContext, replica: Replica, map: ClusterMap,
     appliedAtMs: geo?.appliedAtMs ?? 0,
     manual: geo?.manual ?? false,
     members: memberMessages(memberStatus(replica), ctx.region),
+    ...(ctx.masterKeys?.() ?? NO_MASTER_KEYS),
   };
 }
+
+const NO_MASTER_KEYS = { masterKeyFingerprint: '', previousMasterKeyFingerprint: '', previousMasterKeyNeeded: false };
 
 /** Members as keyraft.v1.Member messages. */
 export function memberMessages(members: readonly MemberStatus[], region: string): Member[] {
@@ -268,5 +274,6 @@ function unreachable(): NodeStatus {
     appliedAtMs: 0,
     manual: false,
     members: [],
+    ...NO_MASTER_KEYS,
   };
 }

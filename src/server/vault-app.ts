@@ -82,6 +82,11 @@ export class VaultApp implements Application {
       // A wrong master key throws here and stops the node: it could open nothing.
       this.envelope.installDataKey(cmd.installDataKey.keyId, cmd.installDataKey.wrappedKey);
     }
+    if (cmd.op === 'rotateMasterKey' && 'result' in outcome) {
+      // A node without the new master key stops here, as with a data key it
+      // cannot unwrap: it could not read its own state after a restart.
+      for (const k of cmd.rotateMasterKey.keys) this.envelope.adoptRewrapped(k.keyId, k.wrappedKey);
+    }
     if (cmd.op === 'installTokenKey' && 'result' in outcome) this.openTokenKeys();
     return { outcome: 'error' in outcome ? { error: outcome.error } : { result: outcome.result, index: outcome.index }, writes: outcome.mutations };
   }

@@ -21,6 +21,7 @@ import {
 } from './apply-common.js';
 import { authHandlers } from './apply-auth.js';
 import { keyHandlers } from './apply-keys.js';
+import { rotateMasterKey } from './apply-masterkey.js';
 import type {
   CreateVault,
   DeleteVault,
@@ -227,6 +228,7 @@ export const handlers: Record<string, Handler> = {
   purgeSecret: secretLifecycle.purge,
   restoreSecret,
   installDataKey,
+  rotateMasterKey,
   ...keyHandlers,
   ...authHandlers,
 };

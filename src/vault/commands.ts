@@ -77,6 +77,12 @@ export interface InstallDataKey {
   wrappedKey: Uint8Array;
 }
 
+/** Every data key of the state, wrapped under a new master key (online rotation). */
+export interface RotateMasterKey {
+  masterKeyFingerprint: string;
+  keys: { keyId: string; wrappedKey: Uint8Array }[];
+}
+
 /** The token-signing key; an id already installed is left as it is. */
 export interface InstallTokenKey {
   /** The public key's RFC 7638 thumbprint (tokenKeyId in src/auth/tokens.ts). */
@@ -203,7 +209,8 @@ export type CommandOp =
   | { op: 'deletePrincipal'; deletePrincipal: DeletePrincipal }
   | { op: 'resetPrincipal'; resetPrincipal: ResetPrincipal }
   | { op: 'createRoleAssignment'; createRoleAssignment: CreateRoleAssignment }
-  | { op: 'deleteRoleAssignment'; deleteRoleAssignment: DeleteRoleAssignment };
+  | { op: 'deleteRoleAssignment'; deleteRoleAssignment: DeleteRoleAssignment }
+  | { op: 'rotateMasterKey'; rotateMasterKey: RotateMasterKey };
 
 export type OpName = CommandOp['op'];
 
@@ -236,6 +243,7 @@ export const OP_NAMES: readonly OpName[] = [
   'resetPrincipal',
   'createRoleAssignment',
   'deleteRoleAssignment',
+  'rotateMasterKey',
 ];
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, defaults: true, arrays: true, objects: true, oneofs: true };

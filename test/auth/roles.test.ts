@@ -59,6 +59,7 @@ const EXPECTED: Record<string, readonly Permission[]> = {
     'vaults/read', 'vaults/write',
     'cluster/read', 'cluster/failover', 'cluster/principals', 'cluster/roleAssignments', 'cluster/membership',
     'cluster/snapshot',
+    'cluster/masterKey',
   ],
 };
 
@@ -70,6 +71,7 @@ const CLUSTER: readonly Permission[] = [
   'cluster/roleAssignments',
   'cluster/membership',
   'cluster/snapshot',
+  'cluster/masterKey',
 ];
 
 function thrown(f: () => unknown): VaultError {

@@ -305,7 +305,7 @@ t.test('the wrong master key → WrongMasterKeyError with a clear message', asyn
   const { keyId, wrapped } = ready();
   const other = new Envelope(randomBytes(32));
   const err = t.throws(() => other.installDataKey(keyId, wrapped), WrongMasterKeyError) as WrongMasterKeyError;
-  t.equal(err.message, `the master key does not open data key ${keyId}: wrong master key?`);
+  t.match(err.message, `the master key does not open data key ${keyId}: wrong master key`);
   t.equal(err.keyId, keyId);
   t.equal(other.activeKeyId, undefined, 'nothing installed');
   t.notOk(other.hasDataKey(keyId));

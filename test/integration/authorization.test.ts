@@ -104,6 +104,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   'Cluster/PromoteMember': E(false, () => ({ id: 'ghost-1' }), { code: grpc.status.FAILED_PRECONDITION, reason: 'LEARNER_NOT_READY' }),
   'Cluster/RemoveMember': E(false, () => ({ id: 'ghost-1' })),
   'Cluster/SaveSnapshot': E(true, () => ({})),
+  // Every node holds the same master key: a rotation rewraps under it again.
+  'Cluster/RotateMasterKey': E(true, () => ({})),
   // Last: the failover drill and its end.
   'Cluster/Failover': E(false, () => ({ reason: 'authorization test' })),
   'Cluster/Failback': E(false, () => ({ reason: 'authorization test' })),

@@ -366,3 +366,26 @@ t.test('a result shares nothing with the state: changing it changes neither the 
     t.equal(JSON.stringify((h.run(op) as { result: unknown }).result), before.result, `${op.op}: and so does the next`);
   }
 });
+
+t.test('rotateMasterKey rewraps every data key in place, or refuses and changes nothing', async (t) => {
+  const h = new Harness();
+  const install = (keyId: string, bytes: number[]) => ({ op: 'installDataKey' as const, installDataKey: { keyId, wrappedKey: new Uint8Array(bytes) } });
+  const rotate = (keys: { keyId: string; wrappedKey: Uint8Array }[], masterKeyFingerprint = '0123456789abcdef') => ({
+    op: 'rotateMasterKey' as const,
+    rotateMasterKey: { masterKeyFingerprint, keys },
+  });
+  h.ok(install('dk-1', [1]));
+  h.ok(install('dk-2', [2]));
+  const before = recordsOf(h.state);
+  t.equal(h.fail(rotate([{ keyId: 'dk-1', wrappedKey: new Uint8Array([11]) }])).reason, 'DATA_KEYS_CHANGED', 'a data key left out');
+  t.equal(h.fail(rotate([{ keyId: 'dk-1', wrappedKey: new Uint8Array([11]) }, { keyId: 'dk-9', wrappedKey: new Uint8Array([9]) }])).reason, 'DATA_KEYS_CHANGED', 'an unknown one');
+  t.equal(h.fail(rotate([{ keyId: 'dk-1', wrappedKey: new Uint8Array([11]) }, { keyId: 'dk-1', wrappedKey: new Uint8Array([11]) }])).reason, 'DATA_KEYS_CHANGED', 'one twice');
+  t.equal(h.fail(rotate([{ keyId: 'dk-1', wrappedKey: new Uint8Array() }, { keyId: 'dk-2', wrappedKey: new Uint8Array([2]) }])).reason, 'BAD_PARAMETER');
+  t.equal(h.fail(rotate([], 'not-a-fingerprint')).reason, 'BAD_PARAMETER');
+  t.same(recordsOf(h.state), before, 'refusals change nothing');
+
+  t.same(h.ok(rotate([{ keyId: 'dk-2', wrappedKey: new Uint8Array([22]) }, { keyId: 'dk-1', wrappedKey: new Uint8Array([11]) }])), { kind: 'none' });
+  const expected = { activeKeyId: 'dk-2', keys: [{ keyId: 'dk-1', wrappedKey: new Uint8Array([11]) }, { keyId: 'dk-2', wrappedKey: new Uint8Array([22]) }] };
+  t.same(h.state.dataKeys(), expected, 'new wrappings, install order and active key kept');
+  t.same(VaultState.load(h.state.records()).dataKeys(), expected, 'and so after a reload');
+});
