@@ -2,6 +2,7 @@
 // regions of nodes, each node with a client address and a peer address.
 
 import { readFileSync } from 'node:fs';
+import { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy } from './vault/index.js';
 
 export interface TopologyNode {
   readonly id: string;
@@ -36,6 +37,8 @@ export interface Topology {
   readonly failoverAfterMs: number;
   readonly failbackAfterMs: number;
   readonly raft: RaftTiming;
+  /** When the primary's leader replaces the active data key (README, "Data keys"). */
+  readonly dataKeys: DataKeyPolicy;
 }
 
 const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
@@ -46,6 +49,16 @@ export class TopologyError extends Error {
 
 function fail(what: string): never {
   throw new TopologyError(`topology: ${what}`);
+}
+
+function dataKeyPolicy(json: unknown): DataKeyPolicy {
+  if (json === undefined) return DEFAULT_DATA_KEY_POLICY;
+  if (typeof json !== 'object' || json === null) fail('dataKeys must be an object');
+  const p = { ...DEFAULT_DATA_KEY_POLICY, ...(json as Partial<DataKeyPolicy>) };
+  for (const [field, v] of Object.entries(p)) {
+    if (!Number.isSafeInteger(v) || v < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return p;
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
@@ -78,6 +91,7 @@ export function parseTopology(json: unknown): Topology {
     failoverAfterMs: t.failoverAfterMs ?? 3000,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
     raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
+    dataKeys: dataKeyPolicy(t.dataKeys),
   };
 }
 

@@ -129,6 +129,8 @@ const TABLE: ReadonlyMap<string, RpcRule> = new Map<string, RpcRule>([
   [`${V}Cluster/CreateRoleAssignment`, rule('cluster/roleAssignments')],
   [`${V}Cluster/DeleteRoleAssignment`, rule('cluster/roleAssignments')],
   [`${V}Cluster/ListRoleAssignments`, rule('cluster/roleAssignments')],
+  [`${V}Cluster/ListDataKeys`, rule('cluster/dataKeys')],
+  [`${V}Cluster/ResealValues`, rule('cluster/dataKeys')],
 
   ['/grpc.health.v1.Health/Check', rule(OPEN)],
   ['/grpc.health.v1.Health/Watch', rule(OPEN)],

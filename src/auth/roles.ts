@@ -71,6 +71,8 @@ export const PERMISSIONS = [
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  // The data keys' status and the background re-seal.
+  'cluster/dataKeys',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -86,6 +88,7 @@ export const CLUSTER_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  'cluster/dataKeys',
 ]);
 
 /**
@@ -150,6 +153,7 @@ export const ROLE_PERMISSIONS = {
     'cluster/principals',
     'cluster/roleAssignments',
     'cluster/membership',
+    'cluster/dataKeys',
   ],
 } as const satisfies Record<string, readonly Permission[]>;
 

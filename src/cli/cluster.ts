@@ -1,7 +1,8 @@
-// keyraft cluster status
+// keyraft cluster status|failover|failback, and the data-key commands (datakeys.ts)
 
 import type { Command } from 'commander';
 import { toProtoJson } from '../client/index.js';
+import { registerDataKeys } from './datakeys.js';
 import { clusterTables } from './format.js';
 import type { CliContext } from './program.js';
 
@@ -30,4 +31,5 @@ export function registerCluster(program: Command, ctx: CliContext): void {
         ctx.print(cmd, { json: toProtoJson('keyraft.v1.RegionStatus', region), table: () => `${region.name}: ${region.mode}${region.manual ? ' (manual)' : ''}, epoch ${region.epoch}` });
       });
   }
+  registerDataKeys(cluster, ctx);
 }

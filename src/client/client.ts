@@ -13,6 +13,8 @@ import type { RegionStatus,
   BackupKeyResponse,
   BackupSecretResponse,
   ClusterStatus,
+  ListDataKeysResponse,
+  ResealValuesResponse,
   Principal,
   RoleAssignment,
   Token,
@@ -405,6 +407,18 @@ export class KeyraftClient {
   /** One principal's, or every principal's when none is named. */
   listRoleAssignments(req: { principal?: string } = {}, opts?: CallOptions): Promise<{ roleAssignments: RoleAssignment[] }> {
     return this.read('Cluster', 'ListRoleAssignments', req, opts);
+  }
+
+  // ---- Data keys ----
+
+  listDataKeys(req: Record<string, never> = {}, opts?: CallOptions): Promise<ListDataKeysResponse> {
+    return this.read('Cluster', 'ListDataKeys', req, opts);
+  }
+
+  /** One bounded batch of the background re-seal; call until `remaining` is 0. */
+  resealValues(req: { maxValues?: number } = {}, opts?: CallOptions): Promise<ResealValuesResponse> {
+    // No request id: a batch is safe to retry as it is, since apply replaces only values still unchanged.
+    return this.invoke('Cluster', 'ResealValues', 'write', req, opts);
   }
 
   // ---- Every page ----

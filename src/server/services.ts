@@ -3,11 +3,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Envelope } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
-import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
+import { ErrorKind, VaultError, encodeCommand, rotationDue, type ApplyResult, type Command, type CommandOp, type DataKeyPolicy } from '../vault/index.js';
 import { seesClusterDetails } from '../auth/permissions.js';
 import { apiService } from './api.js';
 import { CALLER_KEY } from './auth-interceptor.js';
 import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
+import { dataKeyHandlers } from './datakeys.js';
 import { keyHandlers } from './keys.js';
 import { principalHandlers } from './principals.js';
 import { secretHandlers } from './secrets.js';
@@ -23,6 +24,8 @@ export interface ServiceDeps {
   readonly envelope: Envelope;
   /** The cluster's name: the issuer of its tokens. */
   readonly issuer: string;
+  /** When a write first installs a new data key. */
+  readonly dataKeyPolicy: DataKeyPolicy;
 }
 
 /** Runs commands through the log on the leader and hands back their results. */
@@ -46,15 +49,29 @@ export class CommandRunner {
   }
 
   /**
-   * Makes sure a data key is installed before anything is sealed: the first
-   * write of a new cluster proposes one (wrapped by the master key).
+   * Makes sure a data key fit for sealing is installed before anything is
+   * sealed: the first write of a new cluster proposes one (wrapped by the
+   * master key), and the first write past the rotation policy proposes the
+   * next. Only the primary's leader runs writes, so only it rotates; the
+   * writes waiting here share one proposal, and a rotation names the key it
+   * replaces, so a second leader's rotation of the same key is refused in
+   * apply (DATA_KEY_ROTATED) rather than installing two keys. Writes already
+   * past this check when the limit is reached still seal under the old key:
+   * a key seals at most rotateAfterWrites plus the writes then in flight.
    */
   async ensureDataKey(timeoutMs: number): Promise<void> {
-    if (this.deps.envelope.activeKeyId !== undefined) return;
+    const { envelope, app, dataKeyPolicy } = this.deps;
+    const active = envelope.activeKeyId;
+    if (active !== undefined && !rotationDue(app.state.dataKeyUsage(), dataKeyPolicy, Date.now())) return;
     this.installingKey ??= (async () => {
-      const { keyId, wrapped } = this.deps.envelope.newDataKey();
-      // Its own entry: the write that needed the key reports the index of its own.
-      await this.run('', { op: 'installDataKey', installDataKey: { keyId, wrappedKey: wrapped } }, timeoutMs, undefined);
+      const { keyId, wrapped } = envelope.newDataKey();
+      const installDataKey = active === undefined ? { keyId, wrappedKey: wrapped } : { keyId, wrappedKey: wrapped, replacesKeyId: active };
+      try {
+        // Its own entry: the write that needed the key reports the index of its own.
+        await this.run('', { op: 'installDataKey', installDataKey }, timeoutMs, undefined);
+      } catch (e) {
+        if (!(e instanceof VaultError && e.reason === 'DATA_KEY_ROTATED')) throw e;
+      }
     })().finally(() => {
       this.installingKey = undefined;
     });
@@ -88,6 +105,7 @@ export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): 
     failover: deps.router.local((req: { reason?: string }) => deps.status.transition('FAILED_OVER', req.reason ?? '')),
     failback: deps.router.local((req: { reason?: string }) => deps.status.transition('STANDBY', req.reason ?? '')),
     ...principalHandlers(deps, runner),
+    ...dataKeyHandlers(deps, runner),
   });
   return runner;
 }

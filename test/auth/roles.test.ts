@@ -57,7 +57,7 @@ const EXPECTED: Record<string, readonly Permission[]> = {
   'Key Vault Crypto Service Encryption User': ['keys/readMetadata', 'keys/wrap', 'keys/unwrap'],
   'Cluster Administrator': [
     'vaults/read', 'vaults/write',
-    'cluster/read', 'cluster/failover', 'cluster/principals', 'cluster/roleAssignments', 'cluster/membership',
+    'cluster/read', 'cluster/failover', 'cluster/principals', 'cluster/roleAssignments', 'cluster/membership', 'cluster/dataKeys',
   ],
 };
 
@@ -68,6 +68,7 @@ const CLUSTER: readonly Permission[] = [
   'cluster/principals',
   'cluster/roleAssignments',
   'cluster/membership',
+  'cluster/dataKeys',
 ];
 
 function thrown(f: () => unknown): VaultError {
