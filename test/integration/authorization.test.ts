@@ -94,6 +94,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   'Cluster/CreateRoleAssignment': E(true, () => ({ principal: 'p-ra', role: 'Key Vault Reader', scope: '/vaults/gamma' })),
   'Cluster/DeleteRoleAssignment': E(true, (f) => ({ id: f.roleAssignmentId })),
   'Cluster/ListRoleAssignments': E(false, () => ({})),
+  'Cluster/ListDataKeys': E(true, () => ({})),
+  'Cluster/ResealValues': E(true, () => ({ maxValues: 8 })),
   // Last: the failover drill and its end.
   'Cluster/Failover': E(false, () => ({ reason: 'authorization test' })),
   'Cluster/Failback': E(false, () => ({ reason: 'authorization test' })),
