@@ -90,6 +90,42 @@ t.test('data keys rotate every N writes; old values stay readable; the re-seal m
   for (const [name, value] of values) t.equal((await client.getSecret({ vault: VAULT, name })).value, value, `${name} reads back after the re-seal`);
   t.equal((await client.getSecret({ vault: VAULT, name: 's0' })).value, 'raced', 'the racing write is kept');
   t.ok((await client.sign({ vault: VAULT, name: 'signer', algorithm: 'ES256', digest })).value.length > 0, 'the re-sealed key still signs');
-  // A token still authenticates: the token key's seed was re-sealed too, and a fresh token is signed with it.
-  t.ok((await cluster.issueToken('admin')).length > 0, 'a token is still issued');
+  // The token key's seed was re-sealed too: tokens are still issued and accepted.
+  const fresh = new KeyraftClient({ ca: cluster.ca, token: await cluster.issueToken('admin'), endpoints: cluster.endpoints('east'), timeoutMs: 8000 });
+  t.teardown(() => fresh.close());
+  t.equal((await fresh.getSecret({ vault: VAULT, name: 's1' })).value, 'value 1', 'a token issued after the re-seal is accepted');
+
+  // The re-sealed values reach the secondary like any write, and open there.
+  // A write after the last batch: once west has applied it, it has applied every batch.
+  await client.setSecret({ vault: VAULT, name: 'last', value: 'l' }, { onServedBy });
+  values.set('last', 'l');
+  const index = lastIndex;
+  await eventually(
+    'west applies the re-seal',
+    async () => (await west.getStatus({})).nodes.filter((n) => n.region === 'west').every((n) => n.reachable && n.primaryIndex >= index),
+    60_000,
+  );
+  t.match(await client.failover({ reason: 'data key test, after the re-seal' }), { name: 'west', mode: 'FAILED_OVER' });
+  for (const [name, value] of values) t.equal((await west.getSecret({ vault: VAULT, name })).value, value, `${name} reads back on the secondary after the re-seal`);
+  t.ok((await west.sign({ vault: VAULT, name: 'signer', algorithm: 'ES256', digest })).value.length > 0, 'the secondary signs with the re-sealed key');
+});
+
+t.test('a data key also rotates after rotateAfterMs, at the first write past it', async (t) => {
+  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 3 }], dataKeys: { rotateAfterMs: 3000 } });
+  t.teardown(() => cluster.destroy());
+  cluster.startAll();
+  const client = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 8000 });
+  t.teardown(() => client.close());
+  await eventually('the vault', () => client.createVault({ name: VAULT }).then(() => true), 60_000);
+  await client.setSecret({ vault: VAULT, name: 'early', value: 'e' });
+  const first = await client.listDataKeys();
+  // The first key may already be older than the limit if the start was slow: wait past it from the last install either way.
+  await new Promise((r) => setTimeout(r, Math.max(0, first.dataKeys.at(-1)!.installedMs + 3200 - Date.now())));
+  await client.setSecret({ vault: VAULT, name: 'late', value: 'l' });
+  const after = await client.listDataKeys();
+  t.equal(after.dataKeys.length, first.dataKeys.length + 1, 'one new key');
+  t.equal(after.dataKeys.at(-1)!.writes, 1, 'the late write is sealed under it');
+  t.ok(after.dataKeys.at(-1)!.installedMs - first.dataKeys.at(-1)!.installedMs >= 3000, 'installed past the limit');
+  t.equal((await client.getSecret({ vault: VAULT, name: 'early' })).value, 'e');
+  t.equal((await client.getSecret({ vault: VAULT, name: 'late' })).value, 'l');
 });
