@@ -53,12 +53,14 @@ function fail(what: string): never {
 
 function dataKeyPolicy(json: unknown): DataKeyPolicy {
   if (json === undefined) return DEFAULT_DATA_KEY_POLICY;
-  if (typeof json !== 'object' || json === null) fail('dataKeys must be an object');
-  const p = { ...DEFAULT_DATA_KEY_POLICY, ...(json as Partial<DataKeyPolicy>) };
-  for (const [field, v] of Object.entries(p)) {
-    if (!Number.isSafeInteger(v) || v < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('dataKeys must be an object');
+  const given = json as Record<string, unknown>;
+  for (const field of Object.keys(given)) {
+    if (!Object.hasOwn(DEFAULT_DATA_KEY_POLICY, field)) fail(`dataKeys.${field} is not a setting (rotateAfterWrites, rotateAfterMs)`);
+    const v = given[field];
+    if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
   }
-  return p;
+  return { ...DEFAULT_DATA_KEY_POLICY, ...(given as Partial<DataKeyPolicy>) };
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
