@@ -41,7 +41,6 @@ const BACKUP_PURPOSE = 'key';
 /** Opened keys kept ready for operations; each is a few KeyObjects. */
 const CACHE_SIZE = 1024;
 
-
 /** The crypto layer's refusals are the client's input: INVALID_ARGUMENT with its reason. */
 function cryptoFailure(e: unknown): never {
   if (e instanceof CryptoError) throw new VaultError(ErrorKind.InvalidArgument, e.reason, e.message);

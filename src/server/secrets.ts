@@ -31,7 +31,6 @@ const decoder = new TextDecoder();
 const BACKUP_FORMAT = 'keyraft-secret-backup-v1';
 const BACKUP_PURPOSE = 'secret';
 
-
 function badBackup(why: string): VaultError {
   return new VaultError(ErrorKind.InvalidArgument, 'BAD_BACKUP', `not a keyraft secret backup of this cluster: ${why}`);
 }

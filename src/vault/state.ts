@@ -148,8 +148,9 @@ export class VaultState {
       if (written > 0) throw new VaultBug(`${op} failed after writing; memory and records may differ`, { cause: e });
       return { error: asVaultError(e), mutations: [] };
     }
-    // Reseals are not counted: a re-seal that rotated the key under itself would never finish.
-    if (SEALING_OPS.has(op)) store.countSealedWrite();
+    // Only a command that stored its value counts (a token key installed again does not). Re-seals
+    // are not counted: a re-seal that rotated the key under itself would never finish.
+    if (SEALING_OPS.has(op) && store.pending > 0) store.countSealedWrite();
     if (requestId !== '') this.remember(requestId, index, fp, result);
     this.sweep(timeMs);
     // No copy: the views build every result afresh, and remember() encoded it.
