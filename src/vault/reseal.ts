@@ -82,7 +82,8 @@ export const resealValues: Handler = (store, body) => {
     throw invalid('BAD_PARAMETER', `a re-seal carries 0-${MAX_RESEALED_PER_COMMAND} values`);
   }
   // Every item is checked before the first write: a refused command changes nothing.
-  const items = list.map((item: unknown) => {
+  // Array.from visits holes too, so a sparse list is refused rather than half applied.
+  const items = Array.from(list, (item: unknown) => {
     if (item === null || typeof item !== 'object') throw invalid('BAD_PARAMETER', 'a re-sealed value must be an object');
     const o = item as Body;
     if (typeof o.kind !== 'string' || !KINDS.has(o.kind)) throw invalid('BAD_PARAMETER', 'a re-sealed value is of kind secret, key or tokenKey');

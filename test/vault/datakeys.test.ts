@@ -131,5 +131,6 @@ t.test('a malformed re-seal is refused whole and changes nothing', async (t) => 
     t.equal(h.fail({ op: 'resealValues', resealValues: { values: [good, bad] as ResealedValue[] } }).reason, 'BAD_PARAMETER', JSON.stringify(bad));
   }
   t.equal(h.fail({ op: 'resealValues', resealValues: { values: Array(257).fill(good) as ResealedValue[] } }).reason, 'BAD_PARAMETER');
+  t.equal(h.fail({ op: 'resealValues', resealValues: { values: [good, , good] as ResealedValue[] } }).reason, 'BAD_PARAMETER', 'a sparse list');
   t.same(h.dump(), before);
 });
