@@ -64,12 +64,19 @@ t.test('data keys rotate every N writes; old values stay readable; the re-seal m
   t.ok((await west.sign({ vault: VAULT, name: 'signer', algorithm: 'ES256', digest })).value.length > 0, 'the secondary signs with the sealed key');
   t.match(await client.failback({ reason: 'data key test over' }), { name: 'west', mode: 'STANDBY' });
 
-  // The re-seal, with a write racing it on a value it is moving.
+  // Two batches at once read the same values: each value is replaced once, by whichever applies first.
+  const pending = (await client.listDataKeys()).valuesToReseal;
+  const pair = await Promise.all([client.resealValues({ maxValues: 4 }), client.resealValues({ maxValues: 4 })]);
+  const moved = pair[0].resealed + pair[1].resealed;
+  t.equal((await client.listDataKeys()).valuesToReseal, pending - moved, `two concurrent batches: ${moved} re-sealed, ${pair[0].skipped + pair[1].skipped} skipped`);
+
+  // The rest, with a write and a delete racing it on values it is moving.
   const batches: number[] = [];
   const race = (async () => {
     await new Promise((r) => setTimeout(r, 5));
     values.set('s0', 'raced');
     await client.setSecret({ vault: VAULT, name: 's0', value: 'raced' });
+    await client.deleteSecret({ vault: VAULT, name: 's16' });
   })();
   for (;;) {
     const r = await client.resealValues({ maxValues: 4 });
@@ -80,6 +87,7 @@ t.test('data keys rotate every N writes; old values stay readable; the re-seal m
   }
   await race;
   t.ok(batches.length > 1, `in ${batches.length} bounded batches`);
+  await client.recoverDeletedSecret({ vault: VAULT, name: 's16' });
   t.equal((await client.resealValues({})).resealed, 0, 'run again, it has nothing to do');
 
   const after = await client.listDataKeys();
