@@ -2,6 +2,7 @@
 // regions of nodes, each node with a client address and a peer address.
 
 import { readFileSync } from 'node:fs';
+import { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy } from './vault/index.js';
 
 export interface TopologyNode {
   readonly id: string;
@@ -36,6 +37,8 @@ export interface Topology {
   readonly failoverAfterMs: number;
   readonly failbackAfterMs: number;
   readonly raft: RaftTiming;
+  /** When the primary's leader replaces the active data key (README, "Data keys"). */
+  readonly dataKeys: DataKeyPolicy;
 }
 
 const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
@@ -46,6 +49,18 @@ export class TopologyError extends Error {
 
 function fail(what: string): never {
   throw new TopologyError(`topology: ${what}`);
+}
+
+function dataKeyPolicy(json: unknown): DataKeyPolicy {
+  if (json === undefined) return DEFAULT_DATA_KEY_POLICY;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('dataKeys must be an object');
+  const given = json as Record<string, unknown>;
+  for (const field of Object.keys(given)) {
+    if (!Object.hasOwn(DEFAULT_DATA_KEY_POLICY, field)) fail(`dataKeys.${field} is not a setting (rotateAfterWrites, rotateAfterMs)`);
+    const v = given[field];
+    if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return { ...DEFAULT_DATA_KEY_POLICY, ...(given as Partial<DataKeyPolicy>) };
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
@@ -78,6 +93,7 @@ export function parseTopology(json: unknown): Topology {
     failoverAfterMs: t.failoverAfterMs ?? 3000,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
     raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
+    dataKeys: dataKeyPolicy(t.dataKeys),
   };
 }
 

@@ -135,6 +135,8 @@ const TABLE: ReadonlyMap<string, RpcRule> = new Map<string, RpcRule>([
   [`${V}Cluster/RemoveMember`, rule('cluster/membership')],
   [`${V}Cluster/SaveSnapshot`, rule('cluster/snapshot')],
   [`${V}Cluster/RotateMasterKey`, rule('cluster/masterKey')],
+  [`${V}Cluster/ListDataKeys`, rule('cluster/dataKeys')],
+  [`${V}Cluster/ResealValues`, rule('cluster/dataKeys')],
 
   ['/grpc.health.v1.Health/Check', rule(OPEN)],
   ['/grpc.health.v1.Health/Watch', rule(OPEN)],

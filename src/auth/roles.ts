@@ -75,6 +75,8 @@ export const PERMISSIONS = [
   'cluster/snapshot',
   // RotateMasterKey: rewraps every data key under the nodes' new master key.
   'cluster/masterKey',
+  // The data keys' status and the background re-seal.
+  'cluster/dataKeys',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -92,6 +94,7 @@ export const CLUSTER_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
   'cluster/membership',
   'cluster/snapshot',
   'cluster/masterKey',
+  'cluster/dataKeys',
 ]);
 
 /**
@@ -158,6 +161,7 @@ export const ROLE_PERMISSIONS = {
     'cluster/membership',
     'cluster/snapshot',
     'cluster/masterKey',
+    'cluster/dataKeys',
   ],
 } as const satisfies Record<string, readonly Permission[]>;
 

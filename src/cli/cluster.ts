@@ -1,4 +1,5 @@
-// keyraft cluster status|failover|failback|snapshot save|rotate-master-key, and cluster member (member.ts)
+// keyraft cluster status|failover|failback|snapshot save|rotate-master-key, cluster member (member.ts)
+// and the data-key commands (datakeys.ts)
 
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -6,6 +7,7 @@ import { toProtoJson } from '../client/index.js';
 import { clusterTables, fieldTable } from './format.js';
 import { registerMember } from './member.js';
 import { UsageError } from './parse.js';
+import { registerDataKeys } from './datakeys.js';
 import type { CliContext } from './program.js';
 
 export function registerCluster(program: Command, ctx: CliContext): void {
@@ -71,6 +73,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
         table: () => `${r.dataKeys} data keys rewrapped under master key ${r.masterKeyFingerprint}; checked ${r.checkedNodes.join(', ')}${unreached}`,
       });
     });
+  registerDataKeys(cluster, ctx);
 }
 
 const PROGRESS_EVERY_MS = 1000;

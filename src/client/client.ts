@@ -18,6 +18,8 @@ import type { RegionStatus,
   ClusterStatus,
   Member,
   RotateMasterKeyResponse,
+  ListDataKeysResponse,
+  ResealValuesResponse,
   Principal,
   RoleAssignment,
   Token,
@@ -459,6 +461,18 @@ export class KeyraftClient {
    */
   async saveSnapshot(file: string, opts: CallOptions & { onProgress?: (bytes: number, chunk: SnapshotChunk) => void } = {}): Promise<SnapshotSummary> {
     return writeSnapshotFile(file, this.snapshotChunks(opts), opts.onProgress);
+  }
+
+  // ---- Data keys ----
+
+  listDataKeys(req: Record<string, never> = {}, opts?: CallOptions): Promise<ListDataKeysResponse> {
+    return this.read('Cluster', 'ListDataKeys', req, opts);
+  }
+
+  /** One bounded batch of the background re-seal; call until `remaining` is 0. */
+  resealValues(req: { maxValues?: number } = {}, opts?: CallOptions): Promise<ResealValuesResponse> {
+    // No request id: a batch is safe to retry as it is, since apply replaces only values still unchanged.
+    return this.invoke('Cluster', 'ResealValues', 'write', req, opts);
   }
 
   // ---- Every page ----

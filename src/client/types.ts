@@ -255,6 +255,34 @@ export interface Principal {
   createdMs: number;
 }
 
+export interface DataKey {
+  keyId: string;
+  active: boolean;
+  /** Unix ms of its installation; 0 when not known. */
+  installedMs: number;
+  /** Values written under it while it was active. */
+  writes: number;
+  /** Stored values sealed under it now. */
+  values: number;
+}
+
+export interface ListDataKeysResponse {
+  activeKeyId: string;
+  /** Install order, the active one last. */
+  dataKeys: DataKey[];
+  /** Stored values sealed under a key that is not the active one. */
+  valuesToReseal: number;
+}
+
+/** One batch of the background re-seal. */
+export interface ResealValuesResponse {
+  resealed: number;
+  /** Changed by a write or delete while being re-sealed: a later batch takes them. */
+  skipped: number;
+  remaining: number;
+  activeKeyId: string;
+}
+
 export interface Token {
   /** For `authorization: Bearer <token>`. */
   token: string;

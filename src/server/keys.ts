@@ -28,6 +28,7 @@ import {
   validateUpdateKeyPropertiesRequest,
   validateVerifyRequest,
   validateKeyName,
+  keySealContext,
 } from '../vault/index.js';
 import { apiService } from './api.js';
 import type { WriteReceipt } from './handler.js';
@@ -39,11 +40,6 @@ const BACKUP_FORMAT = 'keyraft-key-backup-v1';
 const BACKUP_PURPOSE = 'key';
 /** Opened keys kept ready for operations; each is a few KeyObjects. */
 const CACHE_SIZE = 1024;
-
-/** What a sealed private key is bound to: its key name and version, not its vault, so that a backup restores anywhere. */
-function sealContext(name: string, version: string): string {
-  return `key/${name.toLowerCase()}/${version}`;
-}
 
 /** The crypto layer's refusals are the client's input: INVALID_ARGUMENT with its reason. */
 function cryptoFailure(e: unknown): never {
@@ -71,7 +67,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
   const cache = new Map<string, UsableKey>();
 
   const seal = (name: string, version: string, privateJwk: object): Uint8Array =>
-    envelope.seal(encoder.encode(JSON.stringify(privateJwk)), sealContext(name, version));
+    envelope.seal(encoder.encode(JSON.stringify(privateJwk)), keySealContext(name, version));
 
   /** The key's usable form, opened once and kept (a version's material never changes). */
   const usable = (kid: string, kty: string, name: string, version: string, sealed: Uint8Array): UsableKey => {
@@ -79,7 +75,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
     if (key !== undefined) return key;
     let jwk: object;
     try {
-      jwk = JSON.parse(decoder.decode(envelope.open(sealed, sealContext(name, version)))) as object;
+      jwk = JSON.parse(decoder.decode(envelope.open(sealed, keySealContext(name, version)))) as object;
     } catch (e) {
       if (e instanceof SealedDataError) throw new VaultError(ErrorKind.Unavailable, 'SEALED_DATA_UNREADABLE', `key ${kid} cannot be opened on this node`);
       throw e;

@@ -21,6 +21,7 @@ import {
   validateSetSecretRequest,
   validateUpdateSecretPropertiesRequest,
   validateVaultName,
+  secretSealContext,
 } from '../vault/index.js';
 import { apiService } from './api.js';
 import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
@@ -29,11 +30,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const BACKUP_FORMAT = 'keyraft-secret-backup-v1';
 const BACKUP_PURPOSE = 'secret';
-
-/** What a sealed value is bound to: its secret and version, not its vault, so that a backup restores anywhere. */
-function sealContext(name: string, version: string): string {
-  return `secret/${name.toLowerCase()}/${version}`;
-}
 
 function badBackup(why: string): VaultError {
   return new VaultError(ErrorKind.InvalidArgument, 'BAD_BACKUP', `not a keyraft secret backup of this cluster: ${why}`);
@@ -53,7 +49,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
 
   const open = (sealed: Uint8Array, name: string, version: string): string => {
     try {
-      return decoder.decode(envelope.open(sealed, sealContext(name, version)));
+      return decoder.decode(envelope.open(sealed, secretSealContext(name, version)));
     } catch (e) {
       if (e instanceof SealedDataError) throw new VaultError(ErrorKind.Unavailable, 'SEALED_DATA_UNREADABLE', `version ${version} cannot be opened on this node`);
       throw e;
@@ -66,7 +62,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       const deadline = Date.now() + timeoutMs;
       await runner.ensureDataKey(timeoutMs);
       const version = randomHexId(16);
-      const sealedValue = envelope.seal(encoder.encode(v.value), sealContext(v.name, version));
+      const sealedValue = envelope.seal(encoder.encode(v.value), secretSealContext(v.name, version));
       const attributes = { contentType: v.contentType, tags: v.tags, enabled: v.enabled, notBefore: v.notBefore, expires: v.expires };
       const result = await runner.run(
         v.requestId,

@@ -3,12 +3,13 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Envelope } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
-import { ErrorKind, VaultError, encodeCommand, type ApplyResult, type Command, type CommandOp } from '../vault/index.js';
+import { ErrorKind, VaultError, encodeCommand, rotationDue, type ApplyResult, type Command, type CommandOp, type DataKeyPolicy } from '../vault/index.js';
 import { seesClusterDetails } from '../auth/permissions.js';
 import type { ClusterSnapshots } from '../ops/cluster-snapshot.js';
 import { apiService } from './api.js';
 import { CALLER_KEY } from './auth-interceptor.js';
 import type { RouteOptions, Router, ServerContext, WriteReceipt } from './handler.js';
+import { dataKeyHandlers } from './datakeys.js';
 import { keyHandlers } from './keys.js';
 import { memberHandlers } from './members.js';
 import { masterKeyHandlers } from './masterkey.js';
@@ -28,6 +29,8 @@ export interface ServiceDeps {
   readonly issuer: string;
   /** Backups of the whole state (Cluster.SaveSnapshot). */
   readonly snapshots: ClusterSnapshots;
+  /** When a write first installs a new data key. */
+  readonly dataKeyPolicy: DataKeyPolicy;
 }
 
 /** Runs commands through the log on the leader and hands back their results. */
@@ -51,15 +54,29 @@ export class CommandRunner {
   }
 
   /**
-   * Makes sure a data key is installed before anything is sealed: the first
-   * write of a new cluster proposes one (wrapped by the master key).
+   * Makes sure a data key fit for sealing is installed before anything is
+   * sealed: the first write of a new cluster proposes one (wrapped by the
+   * master key), and the first write past the rotation policy proposes the
+   * next. Only the primary's leader runs writes, so only it rotates; the
+   * writes waiting here share one proposal, and a rotation names the key it
+   * replaces, so a second leader's rotation of the same key is refused in
+   * apply (DATA_KEY_ROTATED) rather than installing two keys. Writes already
+   * past this check when the limit is reached still seal under the old key:
+   * a key seals at most rotateAfterWrites plus the writes then in flight.
    */
   async ensureDataKey(timeoutMs: number): Promise<void> {
-    if (this.deps.envelope.activeKeyId !== undefined) return;
+    const { envelope, app, dataKeyPolicy } = this.deps;
+    const active = envelope.activeKeyId;
+    if (active !== undefined && !rotationDue(app.state.dataKeyUsage(), dataKeyPolicy, Date.now())) return;
     this.installingKey ??= (async () => {
-      const { keyId, wrapped } = this.deps.envelope.newDataKey();
-      // Its own entry: the write that needed the key reports the index of its own.
-      await this.run('', { op: 'installDataKey', installDataKey: { keyId, wrappedKey: wrapped } }, timeoutMs, undefined);
+      const { keyId, wrapped } = envelope.newDataKey();
+      const installDataKey = active === undefined ? { keyId, wrappedKey: wrapped } : { keyId, wrappedKey: wrapped, replacesKeyId: active };
+      try {
+        // Its own entry: the write that needed the key reports the index of its own.
+        await this.run('', { op: 'installDataKey', installDataKey }, timeoutMs, undefined);
+      } catch (e) {
+        if (!(e instanceof VaultError && e.reason === 'DATA_KEY_ROTATED')) throw e;
+      }
     })().finally(() => {
       this.installingKey = undefined;
     });
@@ -96,6 +113,7 @@ export function registerPublicServices(server: grpc.Server, deps: ServiceDeps): 
     ...memberHandlers(deps),
     saveSnapshot: deps.router.stream(apiService('Cluster').SaveSnapshot!, (_req: unknown, timeoutMs) => deps.snapshots.save(timeoutMs)),
     ...masterKeyHandlers(deps, runner),
+    ...dataKeyHandlers(deps, runner),
   });
   return runner;
 }

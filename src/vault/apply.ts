@@ -20,6 +20,7 @@ import {
   vaultOf,
 } from './apply-common.js';
 import { authHandlers } from './apply-auth.js';
+import { resealValues } from './reseal.js';
 import { keyHandlers } from './apply-keys.js';
 import { rotateMasterKey } from './apply-masterkey.js';
 import type {
@@ -200,7 +201,7 @@ const restoreSecret: Handler = (store, body, timeMs) => {
   return { kind: 'secret', secret: propertiesView(vault.rec, s, latest(s)) };
 };
 
-const installDataKey: Handler = (store, body) => {
+const installDataKey: Handler = (store, body, timeMs) => {
   const b = body as Partial<InstallDataKey>;
   if (typeof b.keyId !== 'string' || !DATA_KEY_ID.test(b.keyId)) {
     throw invalid('BAD_PARAMETER', 'a data key id is 1-128 characters of letters, digits and . _ : -');
@@ -213,8 +214,14 @@ const installDataKey: Handler = (store, body) => {
   if (existing && Buffer.compare(existing.wrappedKey, wrapped) !== 0) {
     throw alreadyExists('DATA_KEY_ALREADY_EXISTS', `data key ${quote(b.keyId)} exists with other key material`);
   }
+  if (b.replacesKeyId !== undefined && b.replacesKeyId !== null) {
+    const active = store.activeDataKeyId() ?? '';
+    if (b.replacesKeyId !== active) {
+      throw precondition('DATA_KEY_ROTATED', `data key ${quote(b.replacesKeyId)} is no longer the active one (${quote(active)} is): already rotated`);
+    }
+  }
   // Installing the same key again makes it the active one again.
-  store.putDataKey(b.keyId, keptBytes(wrapped));
+  store.putDataKey(b.keyId, keptBytes(wrapped), timeMs);
   return { kind: 'none' };
 };
 
@@ -229,6 +236,7 @@ export const handlers: Record<string, Handler> = {
   restoreSecret,
   installDataKey,
   rotateMasterKey,
+  resealValues,
   ...keyHandlers,
   ...authHandlers,
 };

@@ -75,6 +75,28 @@ export interface RestoreSecret {
 export interface InstallDataKey {
   keyId: string;
   wrappedKey: Uint8Array;
+  /** A rotation: installed only while this is still the active key. Absent: installed unconditionally. */
+  replacesKeyId?: string;
+}
+
+export type ResealedKind = 'secret' | 'key' | 'tokenKey';
+
+export interface ResealedValue {
+  kind: ResealedKind;
+  /** "" for a token key. */
+  vault: string;
+  /** The secret's or key's name; a token key's id. */
+  name: string;
+  /** "" for a token key. */
+  version: string;
+  /** The sealed bytes the value must still hold to be replaced. */
+  previous: Uint8Array;
+  /** The same plaintext, sealed under the active data key. */
+  sealed: Uint8Array;
+}
+
+export interface ResealValues {
+  values: ResealedValue[];
 }
 
 /** Every data key of the state, wrapped under a new master key (online rotation). */
@@ -205,6 +227,7 @@ export type CommandOp =
   | { op: 'purgeKey'; purgeKey: PurgeKey }
   | { op: 'restoreKey'; restoreKey: RestoreKey }
   | { op: 'installTokenKey'; installTokenKey: InstallTokenKey }
+  | { op: 'resealValues'; resealValues: ResealValues }
   | { op: 'createPrincipal'; createPrincipal: CreatePrincipal }
   | { op: 'deletePrincipal'; deletePrincipal: DeletePrincipal }
   | { op: 'resetPrincipal'; resetPrincipal: ResetPrincipal }
@@ -238,6 +261,7 @@ export const OP_NAMES: readonly OpName[] = [
   'purgeKey',
   'restoreKey',
   'installTokenKey',
+  'resealValues',
   'createPrincipal',
   'deletePrincipal',
   'resetPrincipal',

@@ -12,6 +12,9 @@ export { tokenKeySealContext } from './model-auth.js';
 export type { ApplyOutcome, ApplyResult } from './outcome.js';
 export type { Mutation } from './records.js';
 export { MAX_SEALED_VALUE_BYTES } from './apply.js';
+export { MAX_RESEALED_PER_COMMAND, type SealedRef } from './reseal.js';
+export { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy, type DataKeyUsage, rotationDue } from './rotation.js';
+export { keySealContext, secretSealContext } from './model.js';
 export { MAX_PUBLIC_JWK_CHARS, MAX_SEALED_PRIVATE_JWK_BYTES } from './apply-keys.js';
 export {
   MAX_PRINCIPALS,

@@ -93,7 +93,17 @@ export interface DataKeyRecord {
   wrappedKey: Uint8Array;
   /** Install order; the highest is the active key. */
   seq: number;
+  /** The time stamped on the command that installed it (0 for keys installed before this was kept). */
+  installedMs: number;
+  /** Values sealed under it by writes while it was active: what rotation after N writes counts. */
+  writes: number;
 }
+
+/** What a secret version's sealed value is bound to: its name and version, not its vault, so that a backup restores anywhere. */
+export const secretSealContext = (name: string, version: string): string => `secret/${name.toLowerCase()}/${version}`;
+
+/** What a key version's sealed private JWK is bound to, likewise. */
+export const keySealContext = (name: string, version: string): string => `key/${name.toLowerCase()}/${version}`;
 
 export const lower = (name: string) => name.toLowerCase();
 

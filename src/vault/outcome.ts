@@ -22,6 +22,8 @@ export type ApplyResult =
   | { kind: 'principal'; principal: PrincipalInfo }
   /** CreateRoleAssignment; DeleteRoleAssignment (the assignment as it was). */
   | { kind: 'roleAssignment'; roleAssignment: RoleAssignmentInfo }
+  /** ResealValues: how many values it replaced, and how many had changed since the leader read them. */
+  | { kind: 'resealed'; resealed: number; skipped: number }
   /** PurgeSecret, PurgeKey, InstallDataKey, InstallTokenKey. */
   | { kind: 'none' };
 

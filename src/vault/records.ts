@@ -8,7 +8,7 @@
 //   secretv/<vault>/<name>/<version>   VersionRecord (seq = creation order)
 //   key/<vault>/<name>                 {name, deleted}
 //   keyv/<vault>/<name>/<version>      KeyVersion, material and attributes flattened
-//   datakey/<keyId>                    {wrappedKey, seq}
+//   datakey/<keyId>                    {wrappedKey, seq, installedMs, writes}
 //   request/<requestId>                {seq, index, fp, result}: deduplication
 //   principal/, roleassignment/, tokenkey/, counter/   see records-auth.ts
 
@@ -231,12 +231,13 @@ export function decodeKeyVersion(b: Uint8Array): KeyVersion {
 }
 
 export function encodeDataKey(r: DataKeyRecord): Uint8Array {
-  return json({ wrappedKey: b64(r.wrappedKey), seq: r.seq });
+  return json({ wrappedKey: b64(r.wrappedKey), seq: r.seq, installedMs: r.installedMs, writes: r.writes });
 }
 
 export function decodeDataKey(b: Uint8Array): DataKeyRecord {
   const o = parse(b);
-  return { wrappedKey: unb64(o.wrappedKey), seq: o.seq as number };
+  // Records written before rotation was counted have neither field.
+  return { wrappedKey: unb64(o.wrappedKey), seq: o.seq as number, installedMs: (o.installedMs as number | undefined) ?? 0, writes: (o.writes as number | undefined) ?? 0 };
 }
 
 export function encodeRequest(r: RequestRecord): Uint8Array {

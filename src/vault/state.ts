@@ -29,6 +29,8 @@ import { type Mutation, decodeRequest } from './records.js';
 import * as q from './queries.js';
 import * as qa from './queries-auth.js';
 import * as qk from './queries-keys.js';
+import { type SealedRef, sealedValues } from './reseal.js';
+import { type DataKeyUsage, activeDataKeyUsage } from './rotation.js';
 import { Store, StoreLoader, VaultBug } from './store.js';
 import { validateRequestId } from './validate.js';
 
@@ -41,6 +43,8 @@ function knownIndex(index: number): { index?: number } {
 export const MAX_REMEMBERED_REQUESTS = 10_000;
 /** Expired soft-deleted secrets and keys removed per command: bounded so no command is slow. */
 export const MAX_SWEPT_PER_COMMAND = 16;
+/** The commands that carry a value newly sealed under the active data key. */
+const SEALING_OPS = new Set(['setSecret', 'createKeyVersion', 'installTokenKey']);
 /** The largest time a JavaScript Date can hold. */
 const MAX_TIME_MS = 8.64e15;
 
@@ -144,6 +148,9 @@ export class VaultState {
       if (written > 0) throw new VaultBug(`${op} failed after writing; memory and records may differ`, { cause: e });
       return { error: asVaultError(e), mutations: [] };
     }
+    // Only a command that stored its value counts (a token key installed again does not). Re-seals
+    // are not counted: a re-seal that rotated the key under itself would never finish.
+    if (SEALING_OPS.has(op) && store.pending > 0) store.countSealedWrite();
     if (requestId !== '') this.remember(requestId, index, fp, result);
     this.sweep(timeMs);
     // No copy: the views build every result afresh, and remember() encoded it.
@@ -232,6 +239,21 @@ export class VaultState {
   /** Every installed data key, wrapped; the last installed is the active one. */
   dataKeys(): DataKeys {
     return q.dataKeys(this.store);
+  }
+
+  /** The active data key's install time and count of values sealed under it; undefined before the first. */
+  dataKeyUsage(): DataKeyUsage | undefined {
+    return activeDataKeyUsage(this.store);
+  }
+
+  /** Every data key in install order, with its figures (no key material). */
+  dataKeyRecords(): { keyId: string; installedMs: number; writes: number }[] {
+    return [...this.store.dataKeys].map(([keyId, r]) => ({ keyId, installedMs: r.installedMs, writes: r.writes }));
+  }
+
+  /** Every sealed value the state holds (lazy: consume it before the next apply). */
+  sealedValues(): Generator<SealedRef> {
+    return sealedValues(this.store);
   }
 
   /**

@@ -81,6 +81,13 @@ export class AuthStore {
     this.emit({ op: 'put', key: recordKeys.tokenKey(keyId), value: encodeTokenKey(rec) });
   }
 
+  /** The same seed sealed again (background re-seal): its place in install order stays. */
+  resealTokenKey(keyId: string, sealedSeed: Uint8Array): void {
+    const rec = this.tokenKeys.get(keyId)!;
+    rec.sealedSeed = sealedSeed;
+    this.emit({ op: 'put', key: recordKeys.tokenKey(keyId), value: encodeTokenKey(rec) });
+  }
+
   setNextGeneration(value: number): void {
     this.nextGeneration = value;
     this.emit({ op: 'put', key: recordKeys.counter(GENERATION_COUNTER), value: encodeCounter(value) });

@@ -184,11 +184,27 @@ export class Store {
     shelf.deleted.delete(n);
   }
 
-  putDataKey(keyId: string, wrappedKey: Uint8Array): void {
-    const rec = { wrappedKey, seq: this.nextDataKeySeq++ };
+  putDataKey(keyId: string, wrappedKey: Uint8Array, installedMs: number): void {
+    const rec = { wrappedKey, seq: this.nextDataKeySeq++, installedMs, writes: 0 };
     // Re-inserting moves it last in the map, which is install order.
     this.dataKeys.delete(keyId);
     this.dataKeys.set(keyId, rec);
+    this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
+  }
+
+  /** The id of the active data key (the last installed), if any. */
+  activeDataKeyId(): string | undefined {
+    let last: string | undefined;
+    for (const id of this.dataKeys.keys()) last = id;
+    return last;
+  }
+
+  /** One more value sealed under the active data key. */
+  countSealedWrite(): void {
+    const keyId = this.activeDataKeyId();
+    if (keyId === undefined) return;
+    const rec = this.dataKeys.get(keyId)!;
+    rec.writes++;
     this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
   }
 

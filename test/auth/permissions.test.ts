@@ -11,6 +11,7 @@ import {
   OPEN,
   OPEN_PATHS,
   PERMISSIONS,
+  ROLE_PERMISSIONS,
   RPC_PATHS,
   type RoleAssignment,
   allows,
@@ -61,7 +62,7 @@ function publicRpcs(): Rpc[] {
 
 t.test('every public RPC has an entry, which reads the field naming its vault', async (t) => {
   const rpcs = publicRpcs();
-  t.equal(rpcs.length, 54, 'the four services of keyraft.v1 hold 54 RPCs today');
+  t.equal(rpcs.length, 56, 'the four services of keyraft.v1 hold 56 RPCs today');
   for (const { path, stringFields } of rpcs) {
     const rule = permissionFor(path);
     if (rule === undefined) {
@@ -81,6 +82,12 @@ t.test('every keyraft.v1 entry is an RPC of the .proto files', async (t) => {
     t.ok(known.has(path), `${path} is in the table but not in the API`);
   }
   for (const path of PRINCIPAL_RPCS) t.ok(permissionFor(path)?.permission.startsWith('cluster/'), `${path} needs a cluster permission`);
+});
+
+t.test('the data-key RPCs need cluster/dataKeys, which only Cluster Administrator holds', async (t) => {
+  for (const m of ['ListDataKeys', 'ResealValues']) t.equal(permissionFor(`/keyraft.v1.Cluster/${m}`)?.permission, 'cluster/dataKeys', m);
+  const holders = Object.entries(ROLE_PERMISSIONS).filter(([, ps]) => (ps as readonly string[]).includes('cluster/dataKeys'));
+  t.same(holders.map(([r]) => r), ['Cluster Administrator']);
 });
 
 t.test('the health service, and only it, is open', async (t) => {

@@ -60,6 +60,7 @@ const EXPECTED: Record<string, readonly Permission[]> = {
     'cluster/read', 'cluster/failover', 'cluster/principals', 'cluster/roleAssignments', 'cluster/membership',
     'cluster/snapshot',
     'cluster/masterKey',
+    'cluster/dataKeys',
   ],
 };
 
@@ -72,6 +73,7 @@ const CLUSTER: readonly Permission[] = [
   'cluster/membership',
   'cluster/snapshot',
   'cluster/masterKey',
+  'cluster/dataKeys',
 ];
 
 function thrown(f: () => unknown): VaultError {

@@ -106,6 +106,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   'Cluster/SaveSnapshot': E(true, () => ({})),
   // Every node holds the same master key: a rotation rewraps under it again.
   'Cluster/RotateMasterKey': E(true, () => ({})),
+  'Cluster/ListDataKeys': E(true, () => ({})),
+  'Cluster/ResealValues': E(true, () => ({ maxValues: 8 })),
   // Last: the failover drill and its end.
   'Cluster/Failover': E(false, () => ({ reason: 'authorization test' })),
   'Cluster/Failback': E(false, () => ({ reason: 'authorization test' })),

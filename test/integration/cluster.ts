@@ -79,6 +79,8 @@ export interface ClusterOptions {
   readonly latencyMs?: number;
   /** Flags for node itself, before the script (e.g. --cpu-prof for the benchmark). */
   readonly nodeArgs?: readonly string[];
+  /** The topology's data-key rotation policy; the production default when absent. */
+  readonly dataKeys?: { readonly rotateAfterWrites?: number; readonly rotateAfterMs?: number };
 }
 
 export interface NodeInfo {
@@ -164,6 +166,7 @@ export class TestCluster {
       failoverAfterMs: opts.failoverAfterMs ?? 3000,
       failbackAfterMs: opts.failbackAfterMs ?? 3000,
       raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000, geoRetainEntries: opts.geoRetainEntries ?? 200_000 },
+      ...(opts.dataKeys === undefined ? {} : { dataKeys: opts.dataKeys }),
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'), opts.nodeArgs ?? []);
     for (const [i, r] of regions.entries()) {

@@ -322,7 +322,7 @@ t.test('apply refuses malformed commands with BAD_COMMAND or a field error, and 
   t.equal(reasons({ timeMs: T0, op: 'setSecret', setSecret: { vault: 'abc', name: 's', version: ver(7), sealedValue: [1], attributes: {} } }), 'BAD_PARAMETER');
   t.equal(reasons({ timeMs: T0, op: 'setSecret', setSecret: { vault: 'abc', name: 's', version: ver(7), sealedValue: new Uint8Array(), attributes: { enabled: true, tags: 'x' } } }), 'BAD_PARAMETER');
 
-  const ops = ['createVault', 'deleteVault', 'setSecret', 'updateSecret', 'deleteSecret', 'recoverSecret', 'purgeSecret', 'restoreSecret', 'installDataKey'];
+  const ops = ['createVault', 'deleteVault', 'setSecret', 'updateSecret', 'deleteSecret', 'recoverSecret', 'purgeSecret', 'restoreSecret', 'installDataKey', 'resealValues'];
   fc.assert(
     fc.property(fc.constantFrom(...ops), fc.anything({ withTypedArray: true, withNullPrototype: true, withMap: true }), fc.anything(), (op, body, requestId) => {
       const c = { requestId: typeof requestId === 'string' ? requestId : '', timeMs: T0, op, [op]: body };
