@@ -22,12 +22,28 @@ topology_query() {
   node -e "const t = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); $1" "$TOPOLOGY"
 }
 
+# Nodes added online (add-node.sh) are not in the topology: the flags of
+# their first start, in $DATA/<id>/join.args, name them and their region. A
+# node remove-node.sh took out is marked $DATA/<id>/removed and left out.
+added_nodes() {
+  local f
+  for f in "$DATA"/*/join.args; do
+    [ -f "$f" ] || continue
+    if [ -z "${1:-}" ] || grep -q -- "--join $1 " "$f"; then basename "$(dirname "$f")"; fi
+  done
+}
+
+is_removed() {
+  [ -f "$DATA/$1/removed" ]
+}
+
 all_nodes() {
-  topology_query 't.regions.forEach(r => r.nodes.forEach(n => console.log(n.id)))'
+  { topology_query 't.regions.forEach(r => r.nodes.forEach(n => console.log(n.id)))'; added_nodes; } | sort -u | while read -r n; do is_removed "$n" || echo "$n"; done
 }
 
 region_nodes() {
-  topology_query "const r = t.regions.find(r => r.name === '$1'); if (!r) { console.error('no region $1 in the topology'); process.exit(2); } r.nodes.forEach(n => console.log(n.id))"
+  { topology_query "const r = t.regions.find(r => r.name === '$1'); if (!r) { console.error('no region $1 in the topology'); process.exit(2); } r.nodes.forEach(n => console.log(n.id))"; added_nodes "$1"; } |
+    sort -u | while read -r n; do is_removed "$n" || echo "$n"; done
 }
 
 is_region() {
@@ -35,7 +51,12 @@ is_region() {
 }
 
 is_node() {
-  topology_query "process.exit(t.regions.some(r => r.nodes.some(n => n.id === '$1')) ? 0 : 1)"
+  [ -f "$DATA/$1/join.args" ] || topology_query "process.exit(t.regions.some(r => r.nodes.some(n => n.id === '$1')) ? 0 : 1)"
+}
+
+# membership add|promote|remove ...: scripts/membership.ts, as the bootstrap administrator.
+membership() {
+  node "$ROOT/dist/scripts/membership.js" --topology "$TOPOLOGY" --data "$DATA" "$@"
 }
 
 # nodes_of X: the nodes of region X, or X itself if it is a node.

@@ -19,6 +19,8 @@ interface Status {
   leader: string;
   commitIndex: number;
   appliedIndex: number;
+  /** The region's members as this node applied them: nodes added online are not in the topology. */
+  members: { id: string; peerAddress: string }[];
 }
 
 let operator: grpc.ChannelCredentials;
@@ -39,22 +41,37 @@ async function main(): Promise<void> {
   const topology = loadTopology(values.topology!);
   operator = channelCredentials(operatorTls(values.pki!));
   const [command, name] = positionals;
-  const regionOf = (id: string) => topology.regions.find((r) => r.nodes.some((n) => n.id === id));
+  /** A region's nodes: its members as its nodes report them, or the topology's when none answers. */
+  const regionNodes = async (regionName: string): Promise<{ id: string; peer: string }[]> => {
+    const region = topology.regions.find((r) => r.name === regionName);
+    if (region === undefined) throw new Error(`no region ${regionName} in the topology`);
+    for (const n of region.nodes) {
+      const s = await nodeStatus(n.peer).catch(() => undefined);
+      if (s !== undefined && s.members.length > 0) return s.members.map((m) => ({ id: m.id, peer: m.peerAddress }));
+    }
+    return region.nodes.map((n) => ({ id: n.id, peer: n.peer }));
+  };
+  const regionOf = async (id: string) => {
+    for (const r of topology.regions) {
+      const nodes = await regionNodes(r.name);
+      if (nodes.some((n) => n.id === id)) return nodes;
+    }
+    return undefined;
+  };
 
   if (command === 'order' && name !== undefined) {
-    const region = topology.regions.find((r) => r.name === name);
-    if (region === undefined) throw new Error(`no region ${name} in the topology`);
-    const leaders = await Promise.all(region.nodes.map((n) => nodeStatus(n.peer).then((s) => s.leader, () => '')));
+    const nodes = await regionNodes(name);
+    const leaders = await Promise.all(nodes.map((n) => nodeStatus(n.peer).then((s) => s.leader, () => '')));
     const leader = leaders.find((l) => l !== '') ?? '';
-    const ids = region.nodes.map((n) => n.id);
+    const ids = nodes.map((n) => n.id);
     for (const id of [...ids.filter((id) => id !== leader), ...ids.filter((id) => id === leader)]) console.log(id);
     return;
   }
 
   if (command === 'wait' && name !== undefined) {
-    const region = regionOf(name);
-    if (region === undefined) throw new Error(`no node ${name} in the topology`);
-    const self = region.nodes.find((n) => n.id === name)!;
+    const nodes = await regionOf(name);
+    if (nodes === undefined) throw new Error(`no node ${name} in any region`);
+    const self = nodes.find((n) => n.id === name)!;
     const until = Date.now() + Number(values['timeout-ms']);
     let target: number | undefined;
     let last = '';
@@ -62,7 +79,7 @@ async function main(): Promise<void> {
       let line: string;
       try {
         const s = await nodeStatus(self.peer);
-        const leader = region.nodes.find((n) => n.id === s.leader);
+        const leader = nodes.find((n) => n.id === s.leader);
         if (leader === undefined) {
           line = `${name} answers; waiting for its region to have a leader`;
         } else {

@@ -93,6 +93,29 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   t.equal(JSON.parse(afterRolling.out).value, 'during partition', 'nothing lost');
   t.equal((await cli('secret', 'set', '--vault-name', 'demo', '--name', 'p', '--value', 'after rolling')).code, 0, 'writes after the rolling restart');
 
+  // Membership, online: east grows by a node, east-2 is replaced by a fresh one, and the new node is taken out again.
+  const members = async () =>
+    (JSON.parse((await cli('cluster', 'member', 'list', '--region', 'east', '--output', 'json')).out) as { members: { id: string; role: string }[] }).members
+      .map((m) => `${m.id}:${m.role}`)
+      .sort();
+  const added = await run('scripts/add-node.sh', ['east'], env, 120_000);
+  t.equal(added.code, 0, `add-node exits 0 ${added.err}`);
+  t.match(added.out, /east-4 is a voter of east/);
+  t.same(await members(), ['east-1:voter', 'east-2:voter', 'east-3:voter', 'east-4:voter'], 'four voters');
+  const replaced = await run('scripts/replace-node.sh', ['east-2'], env, 120_000);
+  t.equal(replaced.code, 0, `replace-node exits 0 ${replaced.err}`);
+  t.match(replaced.out, /replaced east-2 in \d+ ms/);
+  t.comment(replaced.out.trim().split('\n').pop() ?? '');
+  t.same(await members(), ['east-1:voter', 'east-2:voter', 'east-3:voter', 'east-4:voter'], 'a fresh east-2 is a voter again');
+  const removed = await run('scripts/remove-node.sh', ['east-4'], env, 60_000);
+  t.equal(removed.code, 0, `remove-node exits 0 ${removed.err}`);
+  t.same(await members(), ['east-1:voter', 'east-2:voter', 'east-3:voter'], 'back to three');
+  const again = await run('scripts/start-node.sh', ['east-4'], env);
+  t.not(again.code, 0, 'a removed node is not started again');
+  t.match(again.err, /was removed/);
+  const afterMembership = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'p', '--output', 'json');
+  t.equal(JSON.parse(afterMembership.out).value, 'after rolling', 'nothing lost through the membership changes');
+
   const status = await cli('cluster', 'status', '--output', 'json');
   t.equal(status.code, 0);
   t.equal(JSON.parse(status.out).nodes.length, 6);
