@@ -49,7 +49,8 @@ import { loadTopology } from './topology.js';
 import { type JoinArgs, rememberJoin, resolveSelf } from './ops/joining.js';
 import { changeMembership, watchMembership } from './ops/membership.js';
 import { MemberBook } from './replica/members.js';
-import { handOver, handOverTarget } from './replica/membership-ops.js';
+import { handOver } from './replica/membership-ops.js';
+import { handOverTarget } from './replica/membership-plan.js';
 import { ClusterMap } from './transport/cluster-map.js';
 import { AdminServiceDefinition } from './transport/peer-service.js';
 import { peerAccessInterceptor } from './transport/peer-access.js';
@@ -392,7 +393,7 @@ function shutDownGracefully(server: grpc.Server, graceMs: number): Promise<void>
 
 /** A leader that is asked to stop hands leadership to the most caught-up voter first. */
 async function handOffLeadership(replica: Replica, logger: pino.Logger): Promise<void> {
-  const to = handOverTarget(replica);
+  const to = handOverTarget(replica.status());
   // Nobody has acknowledged anything recent: the others are likely down.
   if (to === undefined) return;
   logger.info({ to }, 'transferring leadership before stopping');

@@ -9,10 +9,9 @@
 import { ConfChangeTransition, ConfChangeType, type ConfChange } from '../raft/index.js';
 import { ReplicaError } from './errors.js';
 import { type MemberAddress, type MemberInfo, addressProblem, encodeMemberContext } from './members.js';
+import { handOverTarget, promotionProblem } from './membership-plan.js';
 import type { Replica } from './replica.js';
 
-/** How far behind the leader's commit index a learner may be and still be promoted. */
-export const PROMOTE_SLACK_ENTRIES = 1000;
 const CHANGE_TIMEOUT_MS = 10_000;
 const HANDOVER_MS = 3_000;
 
@@ -60,11 +59,8 @@ export async function promoteMember(replica: Replica, id: string): Promise<Membe
   requireLeader(replica);
   const member = find(replica, id);
   if (member.role === 'voter') throw new MembershipError('FAILED_PRECONDITION', 'ALREADY_VOTER', `${id} is a voter already`);
-  const s = replica.status();
-  const match = s.progress.get(id)?.match ?? 0;
-  if (match + PROMOTE_SLACK_ENTRIES < s.commit || match === 0) {
-    throw new MembershipError('FAILED_PRECONDITION', 'LEARNER_NOT_READY', `${id} has index ${match} of the leader's ${s.commit}: it has not caught up yet; try again`);
-  }
+  const notReady = promotionProblem(replica.status(), id);
+  if (notReady !== undefined) throw new MembershipError('FAILED_PRECONDITION', 'LEARNER_NOT_READY', `${notReady}; try again`);
   await change(replica, { changes: [{ type: ConfChangeType.AddVoter, node: id }], transition: ConfChangeTransition.Auto });
   return memberStatus(replica);
 }
@@ -84,24 +80,9 @@ export async function removeMember(replica: Replica, id: string): Promise<Member
   return memberStatus(replica);
 }
 
-/** The voter (other than us) with the longest log, or undefined if none has acknowledged our commit. */
-export function handOverTarget(replica: Replica): string | undefined {
-  const s = replica.status();
-  let best: string | undefined;
-  let bestMatch = -1;
-  for (const [id, pr] of s.progress) {
-    if (id === replica.id || pr.isLearner || !s.conf.voters.includes(id)) continue;
-    if (pr.match > bestMatch) {
-      best = id;
-      bestMatch = pr.match;
-    }
-  }
-  return bestMatch >= s.commit ? best : undefined;
-}
-
 /** Moves leadership to the most caught-up voter; resolves once this node no longer leads (or after a bound). */
 export async function handOver(replica: Replica, boundMs = HANDOVER_MS): Promise<void> {
-  const to = handOverTarget(replica);
+  const to = handOverTarget(replica.status());
   if (to === undefined) throw new MembershipError('FAILED_PRECONDITION', 'NO_HANDOVER_TARGET', 'no other voter has caught up: leadership cannot move');
   replica.transferLeadership(to);
   const until = Date.now() + boundMs;

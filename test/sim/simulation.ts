@@ -4,6 +4,7 @@
 // read; then calm, in which the cluster must recover within a bound.
 
 import type { ConfChange, Entry, HardState, Message, RaftConfig, Snapshot } from '../../src/raft/index.js';
+import { handOverTarget, promotionProblem } from '../../src/replica/membership-plan.js';
 import { Checker, Violation } from './checker.js';
 import type { Core } from './core.js';
 import { CALM, Network, type NetworkFaults } from './network.js';
@@ -461,6 +462,25 @@ class Simulation implements HostEvents {
     }
     if (learners.length > 0) options.push(() => ({ changes: [{ type: T.AddVoter, node: r.pick(learners) }], transition: X.Auto }));
     if (voters.length > 3) options.push(() => ({ changes: [{ type: T.Remove, node: r.pick(voters) }], transition: X.Auto }));
+    // As the running system drives them (src/replica/membership-ops.ts): a
+    // learner promoted only once caught up, and a leader that hands over
+    // before it is removed, or removes itself.
+    const view = leader.raft.status();
+    if (learners.length > 0) {
+      options.push(() => {
+        const id = r.pick(learners);
+        const notReady = promotionProblem(view, id);
+        if (notReady !== undefined) this.note(`operator waits: ${notReady}`);
+        return notReady === undefined ? { changes: [{ type: T.AddVoter, node: id }], transition: X.Auto } : undefined;
+      });
+    }
+    if (voters.length > 3) {
+      options.push(() => ({ changes: [{ type: T.Remove, node: leader.id }], transition: X.Auto }));
+      options.push(() => {
+        this.removeAfterHandOver(leader.id, handOverTarget(view));
+        return undefined;
+      });
+    }
     if (learners.length > 0 && voters.length >= 3) {
       // Replace a voter by a learner in one step: joint consensus.
       options.push(() => ({
@@ -483,6 +503,28 @@ class Simulation implements HostEvents {
       this.note(`${leader.id} refuses ${JSON.stringify(cc)}: ${e.message}`);
     }
     this.afterStep(leader);
+  }
+
+  /** membership-ops' removal of a leader: it hands over first, and its successor removes it. */
+  private removeAfterHandOver(old: string, to: string | undefined): void {
+    const leader = this.nodes.get(old);
+    if (leader === undefined || to === undefined) return;
+    this.note(`operator removes ${old}: it hands over to ${to} first`);
+    leader.raft.transferLeadership(to);
+    this.afterStep(leader);
+    this.scheduler.after(this.random.int(50, 400), () => {
+      const next = this.leader();
+      const voters = next?.raft.status().conf.voters ?? [];
+      if (next === undefined || next.id === old || !voters.includes(old) || voters.length <= 3) return;
+      try {
+        next.raft.proposeConfChange({ changes: [{ type: this.core.ConfChangeType.Remove, node: old }], transition: this.core.ConfChangeTransition.Auto });
+        this.note(`${next.id} proposes removing ${old}`);
+      } catch (e) {
+        if (!(e instanceof this.core.ProposalDropped)) throw e;
+        this.note(`${next.id} refuses removing ${old}: ${e.message}`);
+      }
+      this.afterStep(next);
+    });
   }
 
   // ---- Calm and liveness ----
