@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createMasterKeyFile, loadMasterKey, masterKeyFingerprint } from '../../src/crypto/masterkey.js';
 import { freePort } from './cluster.js';
 
 t.setTimeout(450_000);
@@ -116,9 +117,34 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   const afterMembership = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'p', '--output', 'json');
   t.equal(JSON.parse(afterMembership.out).value, 'after rolling', 'nothing lost through the membership changes');
 
+  // rotate-master-key.sh while the cluster serves: the new key installed as
+  // master.key, the old one kept as master.key.previous (both 0600), every
+  // node restarted with both, the data keys rewrapped, and no node needing
+  // the old key at the end.
+  const masterKey = join(dir, 'data', 'master.key');
+  const oldFp = masterKeyFingerprint(loadMasterKey(masterKey));
+  const newKey = join(dir, 'new.key');
+  const newFp = createMasterKeyFile(newKey);
+  const rotated = await run('scripts/rotate-master-key.sh', [newKey], env, 300_000);
+  t.equal(rotated.code, 0, `rotate-master-key exits 0 ${rotated.err}`);
+  t.match(rotated.out, new RegExp(`installed master key ${newFp}`));
+  t.equal((rotated.out.match(/caught up/g) ?? []).length, 6, 'every node restarted and caught up');
+  t.match(rotated.out, /data keys rewrapped under master key/);
+  t.match(rotated.out, new RegExp(`every node now needs only master key ${newFp}`));
+  t.equal(masterKeyFingerprint(loadMasterKey(masterKey)), newFp, 'master.key is the new key');
+  t.equal(masterKeyFingerprint(loadMasterKey(`${masterKey}.previous`)), oldFp, 'master.key.previous the old one');
+  for (const f of [masterKey, `${masterKey}.previous`]) t.equal(statSync(f).mode & 0o777, 0o600, `${f} is 0600`);
+
   const status = await cli('cluster', 'status', '--output', 'json');
   t.equal(status.code, 0);
-  t.equal(JSON.parse(status.out).nodes.length, 6);
+  const nodes = (JSON.parse(status.out) as { nodes: { id: string; masterKeyFingerprint: string; previousMasterKeyNeeded?: boolean }[] }).nodes;
+  t.same(
+    nodes.map((n) => [n.id, n.masterKeyFingerprint, n.previousMasterKeyNeeded ?? false]),
+    regions.flatMap((r) => r.nodes.map((n) => [n.id, newFp, false])),
+    'every node on the new key, needing the old one no more',
+  );
+  const afterRotation = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'p', '--output', 'json');
+  t.equal(JSON.parse(afterRotation.out).value, 'after rolling', 'what was written before still reads');
 
   // Backup and restore: restore-cluster.sh refuses while the cluster runs and over its data; --force starts a new one from the file.
   const snapshot = join(dir, 'backup.snap');
