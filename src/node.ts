@@ -296,6 +296,7 @@ async function main(): Promise<void> {
     issuer: topology.name,
     nowMs: Date.now,
     responseMetadata: () => responseMetadata(ctx),
+    notServing: () => (replica.hasState ? undefined : `${self.id} is joining its region and has no state yet`),
     onComplete: (entry) => {
       audit.record(entry);
       metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);

@@ -90,6 +90,7 @@ export class Replica {
   private compactedIndex = 0;
   /** A snapshot received and written under the next generation, waiting for the core. */
   private staged: { gen: number; meta: SnapshotMeta } | undefined;
+  private reloading = false;
   /** The clearing of the state an install replaced, while it runs. */
   private dropping: Promise<void> | undefined;
   private stopped = false;
@@ -160,8 +161,26 @@ export class Replica {
     await this.reload();
   }
 
+  /**
+   * Whether this node holds a state to serve from: a node that joins its
+   * region has none until its first snapshot is installed, and none while
+   * one is being loaded.
+   */
+  get hasState(): boolean {
+    return !this.reloading && this.members().length > 0;
+  }
+
   /** Hands the state records to the application, and the membership records to the member book. */
   private async reload(): Promise<void> {
+    this.reloading = true;
+    try {
+      await this.loadRecords();
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private async loadRecords(): Promise<void> {
     const members = this.memberBook;
     async function* vaultRecords(records: AsyncIterable<[string, Uint8Array]>): AsyncGenerator<[string, Uint8Array]> {
       for await (const r of records) {

@@ -9,6 +9,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { type AuthDirectory, type Caller, type Refusal, VerifiedTokens, authenticate, permit } from '../app/authorize.js';
+import { OPEN, permissionFor } from '../auth/permissions.js';
 import type { AuditEntry } from './audit-log.js';
 import { ApiError, REASON_KEY, toServiceError } from './errors.js';
 
@@ -21,6 +22,12 @@ export interface AuthInterceptorOptions {
   readonly responseMetadata: () => grpc.Metadata;
   /** Told of every call when it ends, refused or served: for the audit log. */
   readonly onComplete?: (entry: AuditEntry) => void;
+  /**
+   * Why this node cannot serve clients yet, if it cannot: a node that joins
+   * a region has no state (no token keys either) until its leader's snapshot
+   * arrives. Its callers hear UNAVAILABLE NODE_JOINING and try another node.
+   */
+  readonly notServing?: () => string | undefined;
 }
 
 /**
@@ -66,6 +73,8 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
+            const joining = opts.notServing?.();
+            if (joining !== undefined && permissionFor(path)?.permission !== OPEN) return end(new ApiError(grpc.status.UNAVAILABLE, 'NODE_JOINING', joining));
             const authorization = metadata.get('authorization')[0];
             authenticate(path, typeof authorization === 'string' ? authorization : undefined, opts.directory, { nowMs: opts.nowMs(), issuer: opts.issuer }, verified).then(
               (result) => {
