@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { run, type CliClient, type CliDeps } from '../../src/cli/program.js';
+import { runWithClient } from './run-fake.js';
 import { KeyraftError, type RotateMasterKeyResponse } from '../../src/client/index.js';
 
 async function cli(argv: string[], answer: RotateMasterKeyResponse | Error) {
@@ -17,17 +17,7 @@ async function cli(argv: string[], answer: RotateMasterKeyResponse | Error) {
       return answer;
     },
   };
-  let out = '';
-  let err = '';
-  const deps: Partial<CliDeps> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { KEYRAFT_ENDPOINTS: '127.0.0.1:7101', KEYRAFT_TOKEN: 'test' },
-    newClient: () => client as unknown as CliClient,
-    localCluster: () => ({}),
-  };
-  const code = await run(argv, deps);
-  return { code, out, err, calls };
+  return { ...(await runWithClient(argv, client)), calls };
 }
 
 const done: RotateMasterKeyResponse = { masterKeyFingerprint: '0123456789abcdef', dataKeys: 3, checkedNodes: ['east-1', 'east-2', 'west-1'], unreachableNodes: ['west-2'] };

@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, type CliClient, type CliDeps } from '../../src/cli/program.js';
+import { runWithClient } from './run-fake.js';
 import type { SnapshotChunk, SnapshotSummary } from '../../src/client/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyraft-cli-cluster-'));
@@ -22,17 +22,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
     },
     close: () => undefined,
   };
-  let out = '';
-  let err = '';
-  const deps: Partial<CliDeps> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { KEYRAFT_ENDPOINTS: '127.0.0.1:7101', KEYRAFT_TOKEN: 'test' },
-    newClient: () => client as unknown as CliClient,
-    localCluster: () => ({}),
-  };
-  const code = await run(argv, deps);
-  return { code, out, err, files };
+  return { ...(await runWithClient(argv, client)), files };
 }
 
 t.test('snapshot save prints a summary table, and progress on stderr', async (t) => {

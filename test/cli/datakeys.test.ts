@@ -3,7 +3,7 @@
 // the progress on stderr, and when the re-seal loop stops.
 
 import t from 'tap';
-import { run, type CliClient, type CliDeps } from '../../src/cli/program.js';
+import { runWithClient } from './run-fake.js';
 import type { ListDataKeysResponse, ResealValuesResponse } from '../../src/client/index.js';
 
 const keys: ListDataKeysResponse = {
@@ -29,17 +29,7 @@ async function cli(argv: string[], reseals: ResealValuesResponse[] = []) {
       return next;
     },
   };
-  let out = '';
-  let err = '';
-  const deps: Partial<CliDeps> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { KEYRAFT_ENDPOINTS: '127.0.0.1:7101', KEYRAFT_TOKEN: 'test' },
-    newClient: () => client as unknown as CliClient,
-    localCluster: () => ({}),
-  };
-  const code = await run(argv, deps);
-  return { code, out, err, calls };
+  return { ...(await runWithClient(argv, client)), calls };
 }
 
 t.test('cluster data-keys: a table of keys, and the values left to re-seal', async (t) => {

@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { run, type CliClient, type CliDeps } from '../../src/cli/program.js';
+import { runWithClient } from './run-fake.js';
 import { KeyraftError, type Member } from '../../src/client/index.js';
 
 const MEMBERS: Member[] = [
@@ -20,17 +20,7 @@ async function cli(argv: string[], answer: Member[] | Error = MEMBERS) {
     return { members: answer };
   };
   const client = { close: () => undefined, listMembers: reply('listMembers'), addMember: reply('addMember'), promoteMember: reply('promoteMember'), removeMember: reply('removeMember') };
-  let out = '';
-  let err = '';
-  const deps: Partial<CliDeps> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { KEYRAFT_ENDPOINTS: '127.0.0.1:7101', KEYRAFT_TOKEN: 'test' },
-    newClient: () => client as unknown as CliClient,
-    localCluster: () => ({}),
-  };
-  const code = await run(argv, deps);
-  return { code, out, err, calls };
+  return { ...(await runWithClient(argv, client)), calls };
 }
 
 t.test('member list prints a table, or the API response as JSON', async (t) => {

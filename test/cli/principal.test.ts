@@ -3,7 +3,7 @@
 // and how `role assignment delete` finds an assignment without its id.
 
 import t from 'tap';
-import { run, type CliClient, type CliDeps } from '../../src/cli/program.js';
+import { runWithClient } from './run-fake.js';
 import { parseTtl } from '../../src/cli/principal.js';
 import type { Principal, RoleAssignment, Token } from '../../src/client/index.js';
 
@@ -47,17 +47,7 @@ async function cli(argv: string[], answers: Record<string, unknown> = {}): Promi
       };
     },
   });
-  let out = '';
-  let err = '';
-  const deps: Partial<CliDeps> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    env: { KEYRAFT_ENDPOINTS: '127.0.0.1:7101', KEYRAFT_TOKEN: 'test' },
-    newClient: () => client as unknown as CliClient,
-    localCluster: () => ({}),
-  };
-  const code = await run(argv, deps);
-  return { code, out, err, calls };
+  return { ...(await runWithClient(argv, client)), calls };
 }
 
 t.test('principal create, delete and reset send the name and print the principal', async (t) => {
