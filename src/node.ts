@@ -349,6 +349,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_BOUND_MS);
     health.setStatus('', 'NOT_SERVING');
+    // A removed node can complete nothing: the calls waiting on it fail at
+    // once (UNAVAILABLE, which clients retry elsewhere) instead of waiting
+    // out the grace period.
+    if (signal === 'REMOVED') await replica.stop();
     if (replica.isLeader) await handOffLeadership(replica, logger);
     step = 'finishing client calls';
     await shutDownGracefully(clientServer, CALLS_GRACE_MS);

@@ -36,7 +36,8 @@ export function changeMembership(replica: Replica, action: string, member: Membe
   }
 }
 
-const DISCOVER_EVERY_MS = 2000;
+// Membership changes are rare: a few seconds to notice one in the other region costs nothing.
+const DISCOVER_EVERY_MS = 5000;
 
 export interface WatchOptions {
   readonly replica: Replica;

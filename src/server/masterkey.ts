@@ -21,6 +21,8 @@ interface RotateMasterKeyResponse {
   unreachableNodes: string[];
 }
 
+const KEY_CHECK_TIMEOUT_MS = 3000;
+
 export function masterKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
   const { ctx, router } = deps;
   return {
@@ -29,7 +31,8 @@ export function masterKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grp
       const own = ctx.masterKeys?.();
       if (own === undefined) throw new ApiError(grpc.status.FAILED_PRECONDITION, 'MASTER_KEY_UNKNOWN', `${ctx.nodeId} does not report its master key`);
       const fingerprint = own.masterKeyFingerprint;
-      const { nodes } = await deps.status.cluster();
+      // A busy node is still checked: only one that does not answer in KEY_CHECK_TIMEOUT_MS counts as unreachable.
+      const { nodes } = await deps.status.cluster(KEY_CHECK_TIMEOUT_MS);
       const reached = nodes.filter((n) => n.reachable);
       const unreached = nodes.filter((n) => !n.reachable).map((n) => n.id);
       const behind = reached.filter((n) => n.masterKeyFingerprint !== fingerprint);

@@ -155,13 +155,14 @@ export class StatusCollector {
     throw new ApiError(grpc.status.UNAVAILABLE, 'NO_QUORUM', `the secondary region could not commit ${mode} (${last})`);
   }
 
-  async cluster(): Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }> {
+  /** Every node's report; `timeoutMs` bounds each peer's answer (short for a status page, longer for a check that must not miss a busy node). */
+  async cluster(timeoutMs = PEER_STATUS_TIMEOUT_MS): Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }> {
     const nodes = await Promise.all(
       this.map.regions.flatMap((region) =>
         region.nodes.map(async (node): Promise<NodeStatus> => {
           if (node.id === this.ctx.nodeId) return ownStatus(this.ctx, this.ctx.replica, this.map, this.geo());
           try {
-            return await this.call<NodeStatus>(node, 'nodeStatus', {}, PEER_STATUS_TIMEOUT_MS);
+            return await this.call<NodeStatus>(node, 'nodeStatus', {}, timeoutMs);
           } catch {
             return { ...unreachable(), id: node.id, region: region.name, clientAddress: node.client, peerAddress: node.peer };
           }
