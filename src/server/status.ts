@@ -8,6 +8,7 @@ import { type MemberStatus, memberStatus } from '../replica/membership-ops.js';
 import type { Replica } from '../replica/replica.js';
 import type { ClusterMap, MapNode } from '../transport/cluster-map.js';
 import { AdminClient } from '../transport/peer-service.js';
+import { PEER_CHANNEL_OPTIONS } from '../transport/transport.js';
 import { ApiError } from './errors.js';
 import type { ServerContext } from './handler.js';
 
@@ -123,7 +124,8 @@ export class StatusCollector {
     let a = this.admins.get(node.id);
     if (a === undefined || a.peer !== node.peer) {
       (a?.client as unknown as grpc.Client | undefined)?.close();
-      a = { peer: node.peer, client: new AdminClient(node.peer, this.ctx.channelCredentials(node.id)) };
+      // The peer channels' short reconnect backoff: a node that starts late is seen as soon as it is up, not a minute later.
+      a = { peer: node.peer, client: new AdminClient(node.peer, this.ctx.channelCredentials(node.id), PEER_CHANNEL_OPTIONS) };
       this.admins.set(node.id, a);
     }
     return a.client as unknown as Record<string, Stub>;

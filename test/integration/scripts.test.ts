@@ -27,6 +27,14 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60
   });
 }
 
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '(no log)';
+  }
+}
+
 t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'keyraft-scripts-'));
   const regions: { name: string; role: string; latencyMs: number; nodes: { id: string; client: string; peer: string }[] }[] = [];
@@ -52,6 +60,10 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   const started = Date.now();
   const up = await run('scripts/cluster-up.sh', [], env, 70_000);
   t.equal(up.code, 0, `cluster-up exits 0 ${up.err}`);
+  if (up.code !== 0) {
+    // Which node did not come up, and why: the data folder goes with the teardown.
+    for (const r of regions) for (const n of r.nodes) t.comment(`${n.id}: ${readLog(join(dir, 'data', n.id, 'node.log')).slice(-1500)}`);
+  }
   t.ok(Date.now() - started < 60_000, `up in ${Date.now() - started} ms`);
   t.match(up.out, /6\/6 nodes up, 2\/2 regions with a leader/);
   for (const r of regions) for (const n of r.nodes) t.match(up.out, n.client, `prints ${n.id}'s endpoint`);
