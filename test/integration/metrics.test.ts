@@ -50,7 +50,12 @@ t.test('metrics move with a write and with a killed leader', async (t) => {
   const all = async () => Promise.all(cluster.nodes.filter((n) => cluster.isRunning(n.id)).map(async (n) => ({ id: n.id, text: (await scrape(n.metrics, cluster.ca)).body })));
   const sum = (scrapes: { text: string }[], name: string, labels: Record<string, string>) => scrapes.reduce((a, s) => a + (value(s.text, name, labels) ?? 0), 0);
 
-  const before = await all();
+  // A steady cluster first: one leader, known to every node (under load an election may still be settling).
+  const before = await eventually('every node to know its leader', async () => {
+    const scrapes = await all();
+    const steady = scrapes.every((x) => value(x.text, 'keyraft_raft_has_leader') === 1) && scrapes.filter((x) => value(x.text, 'keyraft_raft_role', { role: 'leader' }) === 1).length === 1;
+    return steady ? scrapes : undefined;
+  });
   for (const s of before) {
     for (const name of ['keyraft_raft_term', 'keyraft_raft_commit_index', 'keyraft_raft_applied_index', 'keyraft_raft_leader_changes_total', 'process_resident_memory_bytes']) {
       t.ok(value(s.text, name) !== undefined, `${s.id} has ${name}`);
