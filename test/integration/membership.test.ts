@@ -231,7 +231,13 @@ t.test('maintenance without downtime: rolling restart, master key, membership in
   // ---- A failover: every secondary node serves the read-only list from its own state ----
   const index = (await cluster.admin<{ commitIndex: number }>(await leaderOf('east'), 'nodeStatus', {})).commitIndex;
   for (const n of cluster.regionNodes('west').filter((n) => cluster.isRunning(n.id))) {
-    await eventually(`${n.id} has the primary's log`, async () => ((await cluster.admin<{ primaryIndex: number }>(n.id, 'nodeStatus', {})).primaryIndex >= index ? true : undefined));
+    await eventually(`${n.id} has the primary's log up to ${index}`, async () => {
+      const s = await cluster.admin<{ primaryIndex: number; role: string; leader: string; term: number; commitIndex: number; appliedIndex: number; mode: string }>(n.id, 'nodeStatus', {});
+      if (s.primaryIndex >= index) return true;
+      // Named in the timeout's message, should it come to that.
+      const { role, leader, term, commitIndex, appliedIndex, primaryIndex, mode } = s;
+      throw new Error(`${n.id} is at ${JSON.stringify({ role, leader, term, commitIndex, appliedIndex, primaryIndex, mode })}`);
+    });
   }
   await east.failover({ reason: 'maintenance test' });
   const running = cluster.nodes.filter((n) => cluster.isRunning(n.id));
