@@ -132,7 +132,8 @@ export class StatusCollector {
   }
 
   private call<T>(node: MapNode, method: string, req: object, timeoutMs: number): Promise<T> {
-    const stub = this.admin(node)[method]!.bind(this.admin(node));
+    const admin = this.admin(node);
+    const stub = admin[method]!.bind(admin);
     return new Promise((resolve, reject) =>
       stub(req, { deadline: Date.now() + timeoutMs }, (err, res) => (err !== null || res === undefined ? reject(err ?? new Error('no answer')) : resolve(res as T))),
     );
