@@ -345,7 +345,10 @@ export class Replica {
     } finally {
       if (this.staged?.gen === gen) {
         this.staged = undefined;
-        await store.dropOtherGenerations();
+        // The next snapshot may arrive while this clearing runs; it stages
+        // under this same generation, so it waits for the clearing first.
+        this.dropping = store.dropOtherGenerations();
+        await this.dropping;
       }
     }
   }
