@@ -230,14 +230,27 @@ t.test('maintenance without downtime: rolling restart, master key, membership in
 
   // ---- A failover: every secondary node serves the read-only list from its own state ----
   const index = (await cluster.admin<{ commitIndex: number }>(await leaderOf('east'), 'nodeStatus', {})).commitIndex;
-  for (const n of cluster.regionNodes('west').filter((n) => cluster.isRunning(n.id))) {
-    await eventually(`${n.id} has the primary's log up to ${index}`, async () => {
-      const s = await cluster.admin<{ primaryIndex: number; role: string; leader: string; term: number; commitIndex: number; appliedIndex: number; mode: string }>(n.id, 'nodeStatus', {});
-      if (s.primaryIndex >= index) return true;
-      // Named in the timeout's message, should it come to that.
-      const { role, leader, term, commitIndex, appliedIndex, primaryIndex, mode } = s;
-      throw new Error(`${n.id} is at ${JSON.stringify({ role, leader, term, commitIndex, appliedIndex, primaryIndex, mode })}`);
-    });
+  type Position = { primaryIndex: number; role: string; leader: string; term: number; commitIndex: number; appliedIndex: number; mode: string };
+  const position = async (id: string) => {
+    const { role, leader, term, commitIndex, appliedIndex, primaryIndex, mode } = await cluster.admin<Position>(id, 'nodeStatus', {});
+    return { role, leader, term, commitIndex, appliedIndex, primaryIndex, mode };
+  };
+  const westRunning = cluster.regionNodes('west').filter((n) => cluster.isRunning(n.id));
+  try {
+    for (const n of westRunning) {
+      await eventually(`${n.id} has the primary's log up to ${index}`, async () => {
+        const s = await position(n.id);
+        if (s.primaryIndex >= index) return true;
+        throw new Error(`${n.id} is at ${JSON.stringify(s)}`); // named in the timeout's message
+      });
+    }
+  } catch (e) {
+    // A secondary node that stops short once stalled a CI run: keep what explains it.
+    for (const n of westRunning) {
+      t.comment(`${n.id}: ${JSON.stringify(await position(n.id).catch((err: unknown) => String(err)))}`);
+      t.comment(cluster.log(n.id).split('\n').slice(-60).join('\n'));
+    }
+    throw e;
   }
   await east.failover({ reason: 'maintenance test' });
   const running = cluster.nodes.filter((n) => cluster.isRunning(n.id));
