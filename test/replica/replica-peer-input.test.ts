@@ -5,16 +5,13 @@
 // Replica (real store, a scripted peer) leads a three-node group, is handed
 // such messages, refuses them with a warning, and keeps leading.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { MessageType, message, type Message } from '../../src/raft/index.js';
-import { Replica } from '../../src/replica/replica.js';
-import { NodeStore } from '../../src/storage/store.js';
+import type { Replica } from '../../src/replica/replica.js';
 import { wireMessageProblem } from '../../src/transport/peer-service.js';
 import { eventually } from '../wait.js';
+import { openReplica } from './harness.js';
 
 interface Logged {
   level: number;
@@ -31,27 +28,9 @@ const WARN = 40;
  * as a healthy follower would; `c` is silent. So `a` can win and keep a quorum.
  */
 async function leaderOfThree(t: Test): Promise<{ replica: Replica; logged: Logged[]; heartbeats: () => number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyraft-peer-input-'));
-  const store = await NodeStore.open(join(dir, 'db'));
   const logged: Logged[] = [];
-  const replica = new Replica({
-    id: 'a',
-    founders: ['a', 'b', 'c'],
-    tickMs: 10,
-    electionTicks: 5,
-    heartbeatTicks: 1,
-    compactEvery: 1000,
-    retainForReaders: 1000,
-    store,
-    app: { applyCommand: (_data, index) => ({ result: index, writes: [] }), reload: async () => undefined },
-    logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as Logged) }),
-  });
-  t.teardown(async () => {
-    await replica.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await replica.open();
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as Logged) });
+  const { replica } = await openReplica(t, { founders: ['a', 'b', 'c'], tickMs: 10, electionTicks: 5, logger });
   let heartbeats = 0;
   const answer = (m: Message): Message | undefined => {
     const reply = { from: 'b', to: 'a', term: m.term };

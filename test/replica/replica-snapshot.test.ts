@@ -6,14 +6,9 @@
 // it installs a state with holes (one CI run saw a secondary node, its geo
 // cursor among the lost records, stop following the primary's log).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import t from 'tap';
 import { MessageType, message, type Message } from '../../src/raft/index.js';
-import { Replica } from '../../src/replica/replica.js';
-import { NodeStore } from '../../src/storage/store.js';
+import { openReplica } from './harness.js';
 
 const conf = { voters: ['a', 'b', 'c'], votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
 const snapshotAt = (index: number): Message =>
@@ -24,27 +19,8 @@ async function* records(prefix: string, n: number): AsyncGenerator<[string, Uint
 }
 
 t.test('a snapshot received while a refused one is cleared keeps every record', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'keyraft-snapshot-'));
-  const store = await NodeStore.open(join(dir, 'db'));
   // Ticks too slow to campaign: `a` stays a follower of `b` throughout.
-  const replica = new Replica({
-    id: 'a',
-    founders: ['a', 'b', 'c'],
-    tickMs: 1000,
-    electionTicks: 60,
-    heartbeatTicks: 1,
-    compactEvery: 1000,
-    retainForReaders: 1000,
-    store,
-    app: { applyCommand: (_data, index) => ({ result: index, writes: [] }), reload: async () => undefined },
-    logger: pino({ level: 'silent' }),
-  });
-  t.teardown(async () => {
-    await replica.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await replica.open();
+  const { replica, store } = await openReplica(t, { founders: ['a', 'b', 'c'], tickMs: 1000, electionTicks: 60 });
   replica.start({ send: () => undefined, sendSnapshot: () => undefined });
 
   t.equal(await replica.receiveSnapshot(snapshotAt(100), records('first', 10)), true, 'a first snapshot installs');

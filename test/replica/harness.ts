@@ -1,0 +1,45 @@
+// A real Replica on a real store in a temporary folder, for the replica's
+// unit tests: the caller scripts its peers. Stopped and removed at teardown.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
+import type { Test } from 'tap';
+import { Replica } from '../../src/replica/replica.js';
+import { NodeStore } from '../../src/storage/store.js';
+
+export interface HarnessOptions {
+  readonly founders: readonly string[];
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly logger?: Logger;
+  /** Runs before the replica opens the store: to watch what it writes. */
+  readonly onStore?: (store: NodeStore) => void;
+}
+
+/** Replica `a` of `founders`, opened; the caller starts it with its transport. */
+export async function openReplica(t: Test, opts: HarnessOptions): Promise<{ replica: Replica; store: NodeStore }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-replica-'));
+  const store = await NodeStore.open(join(dir, 'db'));
+  opts.onStore?.(store);
+  const replica = new Replica({
+    id: 'a',
+    founders: opts.founders,
+    tickMs: opts.tickMs,
+    electionTicks: opts.electionTicks,
+    heartbeatTicks: 1,
+    compactEvery: 1000,
+    retainForReaders: 1000,
+    store,
+    app: { applyCommand: (_data, index) => ({ result: index, writes: [] }), reload: async () => undefined },
+    logger: opts.logger ?? pino({ level: 'silent' }),
+  });
+  t.teardown(async () => {
+    await replica.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await replica.open();
+  return { replica, store };
+}
