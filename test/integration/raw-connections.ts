@@ -14,6 +14,8 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 export type IdleKind = 'tcp' | 'tls' | 'h2';
 
 export interface IdleConnection {
+  /** Resolves once connected (tcp), or once TLS is complete. */
+  readonly ready: Promise<void>;
   /** Resolves when the node closed it (or it failed); never rejects. */
   readonly closed: Promise<void>;
   destroy(): void;
@@ -34,10 +36,11 @@ export function openIdle(address: string, kind: IdleKind, tls?: ConnectionOption
           if (kind === 'h2') socket.write(PREFACE);
         });
   socket.on('error', () => undefined);
+  const ready = new Promise<void>((resolve) => socket.once(kind === 'tcp' ? 'connect' : 'secureConnect', () => resolve()));
   // Reading (and dropping) what arrives is how the node's close is seen.
   socket.resume();
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return { closed, destroy: () => socket.destroy() };
+  return { ready, closed, destroy: () => socket.destroy() };
 }
 
 /** The open files (descriptors) of a process on this machine. */
