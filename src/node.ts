@@ -54,7 +54,8 @@ import { handOverTarget } from './replica/membership-plan.js';
 import { ClusterMap } from './transport/cluster-map.js';
 import { AdminServiceDefinition } from './transport/peer-service.js';
 import { peerAccessInterceptor } from './transport/peer-access.js';
-import { channelCredentials, clientPortCredentials, nodeTls, peerPortCredentials } from './transport/tls.js';
+import { GrpcPort, grpcServerOptions } from './transport/connections.js';
+import { channelCredentials, nodeTls } from './transport/tls.js';
 import { PEER_CHANNEL_OPTIONS, PeerTransport } from './transport/transport.js';
 
 interface NodeArgs {
@@ -108,10 +109,6 @@ function readArgs(): NodeArgs {
       ? {}
       : { join: { region: joinRegion, client: values.client!, peer: values.peer!, ...(values.metrics !== undefined ? { metrics: values.metrics } : {}) } }),
   };
-}
-
-function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<void> {
-  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err) => (err ? reject(err) : resolve())));
 }
 
 async function main(): Promise<void> {
@@ -198,6 +195,7 @@ async function main(): Promise<void> {
   transport.attach(replica);
   const peerServer = new grpc.Server({
     ...PEER_CHANNEL_OPTIONS,
+    ...grpcServerOptions(topology.connections),
     interceptors: [
       peerAccessInterceptor({
         regionOf: (id) => map.find(id)?.region.name,
@@ -302,7 +300,7 @@ async function main(): Promise<void> {
       metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);
     },
   });
-  const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0, interceptors: [auth] });
+  const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0, ...grpcServerOptions(topology.connections), interceptors: [auth] });
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
   const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
@@ -328,9 +326,14 @@ async function main(): Promise<void> {
   health.addToServer(clientServer);
   new ReflectionService(apiPackageDefinition).addToServer(clientServer);
 
-  await bind(peerServer, self.peer, peerPortCredentials(tls));
-  await bind(clientServer, self.client, clientPortCredentials(tls));
-  const opsServer = self.metrics === undefined ? undefined : await serveOps({ metrics, cluster: () => status.cluster(), tls, address: self.metrics });
+  const port = (name: 'client' | 'peer', server: grpc.Server, address: string) =>
+    GrpcPort.open(server, { port: name, address, tls, limits: topology.connections, logger, onRefused: (reason) => metrics.connectionRefused(name, reason) });
+  const peerPort = await port('peer', peerServer, self.peer);
+  const clientPort = await port('client', clientServer, self.client);
+  const opsServer =
+    self.metrics === undefined
+      ? undefined
+      : await serveOps({ metrics, cluster: () => status.cluster(), tls, address: self.metrics, limits: topology.connections, onRefused: (reason) => metrics.connectionRefused('metrics', reason) });
   replica.start(transport);
   geoFollower?.start();
   health.setStatus('', 'SERVING');
@@ -355,12 +358,14 @@ async function main(): Promise<void> {
     if (signal === 'REMOVED') await replica.stop();
     if (replica.isLeader) await handOffLeadership(replica, logger);
     step = 'finishing client calls';
+    clientPort.close();
     await shutDownGracefully(clientServer, CALLS_GRACE_MS);
     geoFollower?.stop();
     clearInterval(bootstrap);
     clearInterval(followMembership);
     step = 'stopping the replica';
     await replica.stop();
+    peerPort.close();
     peerServer.forceShutdown();
     transport.close();
     router.close();

@@ -2,6 +2,7 @@
 // regions of nodes, each node with a client address and a peer address.
 
 import { readFileSync } from 'node:fs';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './transport/connections.js';
 import { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy } from './vault/index.js';
 
 export interface TopologyNode {
@@ -39,6 +40,8 @@ export interface Topology {
   readonly raft: RaftTiming;
   /** When the primary's leader replaces the active data key (README, "Data keys"). */
   readonly dataKeys: DataKeyPolicy;
+  /** Connection limits, timeouts and keepalive of every port (README, "Connections"). */
+  readonly connections: ConnectionLimits;
 }
 
 const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
@@ -51,16 +54,17 @@ function fail(what: string): never {
   throw new TopologyError(`topology: ${what}`);
 }
 
-function dataKeyPolicy(json: unknown): DataKeyPolicy {
-  if (json === undefined) return DEFAULT_DATA_KEY_POLICY;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('dataKeys must be an object');
+/** A section of positive integers, each defaulted. */
+function positiveIntegers<T extends object>(json: unknown, defaults: T, section: string): T {
+  if (json === undefined) return defaults;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(`${section} must be an object`);
   const given = json as Record<string, unknown>;
   for (const field of Object.keys(given)) {
-    if (!Object.hasOwn(DEFAULT_DATA_KEY_POLICY, field)) fail(`dataKeys.${field} is not a setting (rotateAfterWrites, rotateAfterMs)`);
+    if (!Object.hasOwn(defaults, field)) fail(`${section}.${field} is not a setting (${Object.keys(defaults).join(', ')})`);
     const v = given[field];
-    if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`${section}.${field} must be a positive integer, got ${JSON.stringify(v)}`);
   }
-  return { ...DEFAULT_DATA_KEY_POLICY, ...(given as Partial<DataKeyPolicy>) };
+  return { ...defaults, ...(given as Partial<T>) };
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
@@ -93,7 +97,8 @@ export function parseTopology(json: unknown): Topology {
     failoverAfterMs: t.failoverAfterMs ?? 3000,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
     raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
-    dataKeys: dataKeyPolicy(t.dataKeys),
+    dataKeys: positiveIntegers(t.dataKeys, DEFAULT_DATA_KEY_POLICY, 'dataKeys'),
+    connections: positiveIntegers(t.connections, DEFAULT_CONNECTION_LIMITS, 'connections'),
   };
 }
 

@@ -1,7 +1,8 @@
-// The topology's data-key rotation policy: defaults, overrides, and refusals.
+// The topology's sections of limits (data-key rotation, connections): defaults, overrides, and refusals.
 
 import t from 'tap';
 import { parseTopology } from '../src/topology.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../src/transport/connections.js';
 import { DEFAULT_DATA_KEY_POLICY } from '../src/vault/index.js';
 
 const base = { regions: [{ name: 'east', role: 'primary', nodes: [{ id: 'east-1', client: '127.0.0.1:1', peer: '127.0.0.1:2' }] }] };
@@ -22,4 +23,11 @@ t.test('dataKeys: anything but positive whole limits is refused, naming the fiel
     [{ rotateEvery: 5 }, /dataKeys.rotateEvery is not a setting/],
   ];
   for (const [dataKeys, message] of cases) t.throws(() => parseTopology({ ...base, dataKeys }), { name: 'TopologyError', message }, JSON.stringify(dataKeys));
+});
+
+t.test('connections: production defaults when absent, any field overridden alone, and refusals naming the field', async (t) => {
+  t.same(parseTopology(base).connections, DEFAULT_CONNECTION_LIMITS);
+  t.same(parseTopology({ ...base, connections: { idleTimeoutMs: 2000 } }).connections, { ...DEFAULT_CONNECTION_LIMITS, idleTimeoutMs: 2000 });
+  t.throws(() => parseTopology({ ...base, connections: { maxConnections: 5 } }), { name: 'TopologyError', message: /connections.maxConnections is not a setting \(clientMaxConnections, / });
+  t.throws(() => parseTopology({ ...base, connections: { handshakeTimeoutMs: -1 } }), { name: 'TopologyError', message: /connections.handshakeTimeoutMs must be a positive integer, got -1/ });
 });

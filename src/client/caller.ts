@@ -64,6 +64,12 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // calls fast meanwhile: a node that came back would stay unused that long.
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2000,
+  // Pings while calls are in flight (not on an idle channel, which the node
+  // closes after its idle timeout): a node gone without a word (a partition)
+  // fails the calls after 40 s at most, not at their deadline. keyraft's
+  // nodes take pings at any interval (README, "Connections").
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
 };
 
 export function hasRequestId(request: object): boolean {

@@ -34,6 +34,7 @@ export class NodeMetrics implements ReplicaObserver {
   private readonly leaderChanges: client.Counter;
   private readonly failovers: client.Counter;
   private readonly failbacks: client.Counter;
+  private readonly refusedConnections: client.Counter<'port' | 'reason'>;
 
   constructor() {
     const registry = this.registry;
@@ -77,6 +78,11 @@ export class NodeMetrics implements ReplicaObserver {
     this.failovers = counter('keyraft_failovers_total', 'Times this node saw its region go FAILED_OVER (sampled every 100 ms).');
     this.failbacks = counter('keyraft_failbacks_total', 'Times this node saw its region go from FAILED_OVER back to STANDBY (sampled every 100 ms).');
     this.proposals = counter('keyraft_raft_proposals_total', 'Proposals by outcome: applied, or why they failed (NO_QUORUM, NOT_LEADER, PROPOSAL_LOST, ...).', ['outcome']);
+    this.refusedConnections = counter(
+      'keyraft_connections_refused_total',
+      'Connections closed before any call, by port (client, peer, metrics) and reason: limit (past the maximum), handshake_timeout, tls_error.',
+      ['port', 'reason'],
+    );
     this.requests = counter('keyraft_requests_total', 'Client-port requests that ended, by RPC and gRPC status code.', ['rpc', 'code']);
     const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
       new client.Histogram<L>({ name, help, labelNames, buckets: SECONDS, registers: [registry] });
@@ -109,6 +115,10 @@ export class NodeMetrics implements ReplicaObserver {
   request(rpc: string, code: number, seconds: number): void {
     this.requests.inc({ rpc, code: String(code) });
     this.latency.observe({ rpc }, seconds);
+  }
+
+  connectionRefused(port: string, reason: string): void {
+    this.refusedConnections.inc({ port, reason });
   }
 
   ready(ms: number): void {

@@ -5,6 +5,7 @@
 // the client port shows only to Cluster Administrators.
 
 import { createServer, type Server } from 'node:https';
+import type { ConnectionLimits, RefusalReason } from '../transport/connections.js';
 import type { TlsMaterial } from '../transport/tls.js';
 import type { NodeMetrics } from './metrics.js';
 import { STATUS_PAGE } from './status-page.js';
@@ -17,10 +18,18 @@ export interface OpsHttpOptions {
   readonly tls: TlsMaterial;
   /** host:port */
   readonly address: string;
+  readonly limits: ConnectionLimits;
+  /** Told of each connection closed for a limit or a failed handshake: metrics. */
+  readonly onRefused?: (reason: RefusalReason) => void;
 }
 
 export function serveOps(o: OpsHttpOptions): Promise<Server> {
-  const server = createServer({ key: o.tls.key, cert: o.tls.cert }, (req, res) => {
+  // As on the gRPC ports (transport/connections.ts): TLS, then the request's
+  // headers, each within the handshake timeout; idle keep-alive connections
+  // close after Node's 5 s.
+  const handshakeMs = o.limits.handshakeTimeoutMs;
+  const options = { key: o.tls.key, cert: o.tls.cert, handshakeTimeout: handshakeMs, headersTimeout: handshakeMs, connectionsCheckingInterval: handshakeMs };
+  const server = createServer(options, (req, res) => {
     const send = (status: number, type: string, body: string) => res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
     const fail = (e: unknown) => send(500, 'text/plain', `${e instanceof Error ? e.message : String(e)}\n`);
     if (req.method !== 'GET') return send(405, 'text/plain', 'only GET\n');
@@ -38,6 +47,11 @@ export function serveOps(o: OpsHttpOptions): Promise<Server> {
         return send(404, 'text/plain', 'not found: / (status), /status.json, /metrics\n');
     }
   });
+  server.maxConnections = o.limits.metricsMaxConnections;
+  const refused = o.onRefused ?? (() => undefined);
+  server.on('drop', () => refused('limit'));
+  // Node's https server closes the connection itself.
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => refused(err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'handshake_timeout' : 'tls_error'));
   const i = o.address.lastIndexOf(':');
   return new Promise((resolve, reject) => {
     server.once('error', reject);

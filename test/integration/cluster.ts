@@ -17,6 +17,7 @@ import { issueTokenAsOperator } from '../../src/ops/issue-token.js';
 import { ADMIN_PRINCIPAL } from '../../src/server/bootstrap.js';
 import { ensurePki, hostsOf, issueMemberCertificate } from '../../src/ops/pki.js';
 import { PROTO_ROOT } from '../../src/protos.js';
+import type { ConnectionLimits } from '../../src/transport/connections.js';
 import { adminCall } from '../../src/transport/peer-service.js';
 import { channelCredentials, operatorTls } from '../../src/transport/tls.js';
 
@@ -81,6 +82,8 @@ export interface ClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** The topology's data-key rotation policy; the production default when absent. */
   readonly dataKeys?: { readonly rotateAfterWrites?: number; readonly rotateAfterMs?: number };
+  /** The topology's connection limits and timeouts (src/transport/connections.ts); the production defaults when absent. */
+  readonly connections?: Partial<ConnectionLimits>;
 }
 
 export interface NodeInfo {
@@ -167,6 +170,7 @@ export class TestCluster {
       failbackAfterMs: opts.failbackAfterMs ?? 3000,
       raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000, geoRetainEntries: opts.geoRetainEntries ?? 200_000 },
       ...(opts.dataKeys === undefined ? {} : { dataKeys: opts.dataKeys }),
+      ...(opts.connections === undefined ? {} : { connections: opts.connections }),
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'), opts.nodeArgs ?? []);
     for (const [i, r] of regions.entries()) {
@@ -231,6 +235,13 @@ export class TestCluster {
 
   endpoints(region?: string): string[] {
     return this.nodes.filter((n) => region === undefined || n.region === region).map((n) => n.client);
+  }
+
+  /** The process id of a running node. */
+  pid(id: string): number {
+    const pid = this.isRunning(id) ? this.procs.get(id)?.pid : undefined;
+    if (pid === undefined) throw new Error(`${id} is not running`);
+    return pid;
   }
 
   isRunning(id: string): boolean {
