@@ -1,0 +1,155 @@
+// Issue 19's overload run: a 3+3 cluster in a temporary folder, then three
+// bursts of 5,000 concurrent calls from one channel (SetSecret, GetSecret,
+// Sign RS256) while a control client, on a channel of its own, does one
+// GetVault of another vault every 50 ms. The flood goes through a raw grpc-js
+// client with no retries, so every outcome counted is the server's own.
+// Prints, per phase: every node's term before and after, the outcomes by
+// code and reason, the wall time, and the control client's latencies.
+//
+//   node dist/scripts/overload.js [--calls 5000] [--target leader|follower|secondary] [--topology-extra JSON]
+
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { KeyraftClient } from '../src/client/index.js';
+import { methodDefinition, type AnyMethod } from '../src/client/proto.js';
+import { TestCluster, eventually } from '../test/integration/cluster.js';
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '5000' },
+    target: { type: 'string', default: 'leader' },
+    'control-every-ms': { type: 'string', default: '50' },
+    'call-timeout-ms': { type: 'string', default: '30000' },
+  },
+});
+const CALLS = Number(values.calls);
+const CONTROL_EVERY_MS = Number(values['control-every-ms']);
+const CALL_TIMEOUT_MS = Number(values['call-timeout-ms']);
+const VAULT = 'load';
+const CONTROL_VAULT = 'control';
+const KEY = 'rsa';
+
+interface Outcome {
+  readonly label: string;
+  readonly ms: number;
+}
+
+function outcomeOf(err: grpc.ServiceError | null): string {
+  if (err === null) return 'OK';
+  const reason = err.metadata?.get('keyraft-reason')[0];
+  return `${grpc.status[err.code]} ${typeof reason === 'string' ? reason : '(no reason)'}`;
+}
+
+function unary(client: grpc.Client, method: AnyMethod, request: object, timeoutMs: number): Promise<Outcome> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err) =>
+      resolve({ label: outcomeOf(err), ms: performance.now() - started }),
+    );
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 3 }] });
+  const cleanup = () => cluster.destroy();
+  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    cluster.startAll();
+    const sdk = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
+    await eventually('the vaults', async () => {
+      for (const name of [VAULT, CONTROL_VAULT]) await sdk.createVault({ name }).catch((e: { reason?: string }) => {
+        if (e.reason !== 'VAULT_ALREADY_EXISTS' && e.reason !== 'CONFLICT_DELETED_EXISTS') throw e;
+      });
+      return true;
+    }, 60_000);
+    await sdk.createKey({ vault: VAULT, name: KEY, kty: 'RSA', keySize: 2048 });
+    const status = async (id: string) => cluster.admin<{ term: number; role: string; leader: string }>(id, 'nodeStatus', {}, 5000).catch(() => undefined);
+    const eastLeader = (await status('east-1'))?.leader ?? 'east-1';
+    const target =
+      values.target === 'leader' ? eastLeader : values.target === 'follower' ? cluster.regionNodes('east').find((n) => n.id !== eastLeader)!.id : 'west-1';
+    const address = cluster.node(target).client;
+    console.log(`cluster up in ${cluster.dir}; flood and control client on ${target} (${values.target}, ${address}); east leader ${eastLeader}`);
+
+    const credentials = cluster.clientCredentials();
+    await cluster.token();
+    // Distinct channel options keep grpc-js from sharing one subchannel (one connection) between the two clients.
+    const flood = new grpc.Client(address, credentials, { 'keyraft.channel': 'flood' });
+    const control = new grpc.Client(address, credentials, { 'keyraft.channel': 'control' });
+    const digest = Buffer.alloc(32, 7);
+    const value = 'v'.repeat(256);
+    const setNames: string[] = [];
+    const phases: { name: string; method: AnyMethod; request: (i: number) => object }[] = [
+      { name: 'SetSecret', method: methodDefinition('Secrets', 'SetSecret'), request: (i) => ({ vault: VAULT, name: `s-${i}`, value, requestId: `overload-${i}` }) },
+      { name: 'GetSecret', method: methodDefinition('Secrets', 'GetSecret'), request: (i) => ({ vault: VAULT, name: setNames[i % setNames.length] ?? 's-0' }) },
+      { name: 'Sign RS256', method: methodDefinition('Keys', 'Sign'), request: () => ({ vault: VAULT, name: KEY, algorithm: 'RS256', digest }) },
+    ];
+    const getVault = methodDefinition('Vaults', 'GetVault');
+    // Both connections up before anything is timed.
+    await unary(control, getVault, { name: CONTROL_VAULT }, 5000);
+    await unary(flood, getVault, { name: CONTROL_VAULT }, 5000);
+    let allHeld = true;
+    for (const phase of phases) {
+      const termsBefore = await Promise.all(cluster.nodes.map(async (n) => [n.id, (await status(n.id))?.term] as const));
+      let controlling = true;
+      const controlOutcomes: Outcome[] = [];
+      const controlLoop = (async () => {
+        while (controlling) {
+          const next = Date.now() + CONTROL_EVERY_MS;
+          controlOutcomes.push(await unary(control, getVault, { name: CONTROL_VAULT }, 5000));
+          await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 200));
+      const started = performance.now();
+      const outcomes = await Promise.all(Array.from({ length: CALLS }, (_, i) => unary(flood, phase.method, phase.request(i), CALL_TIMEOUT_MS).then((o) => ({ ...o, i }))));
+      const wallMs = performance.now() - started;
+      await new Promise((r) => setTimeout(r, 200));
+      controlling = false;
+      await controlLoop;
+      if (phase.name === 'SetSecret') for (const o of outcomes) if (o.label === 'OK') setNames.push(`s-${o.i}`);
+      const termsAfter = await Promise.all(cluster.nodes.map(async (n) => [n.id, (await status(n.id))?.term] as const));
+
+      const counts = new Map<string, number>();
+      for (const o of outcomes) counts.set(o.label, (counts.get(o.label) ?? 0) + 1);
+      const controlCounts = new Map<string, number>();
+      for (const o of controlOutcomes) controlCounts.set(o.label, (controlCounts.get(o.label) ?? 0) + 1);
+      const lat = controlOutcomes.map((o) => o.ms).sort((a, b) => a - b);
+      const served = outcomes.filter((o) => o.label === 'OK').map((o) => o.ms).sort((a, b) => a - b);
+      const termsChanged = termsBefore.some(([id, term], k) => termsAfter[k]![0] !== id || termsAfter[k]![1] !== term);
+      const badOutcomes = [...counts.keys()].filter((l) => l !== 'OK' && l !== 'RESOURCE_EXHAUSTED THROTTLED');
+      const held = !termsChanged && badOutcomes.length === 0 && [...controlCounts.keys()].every((l) => l === 'OK') && percentile(lat, 99) < 250;
+      allHeld &&= held;
+      console.log(`\n== ${phase.name}: ${CALLS} concurrent calls on one channel to ${target}`);
+      console.log(`terms before: ${termsBefore.map(([id, t]) => `${id}=${t ?? '?'}`).join(' ')}`);
+      console.log(`terms after:  ${termsAfter.map(([id, t]) => `${id}=${t ?? '?'}`).join(' ')}${termsChanged ? '   <- CHANGED' : ''}`);
+      console.log(`outcomes: ${[...counts].map(([l, c]) => `${l}: ${c}`).join(', ')}`);
+      console.log(`wall time: ${fmt(wallMs)}; successful calls p50 ${fmt(percentile(served, 50))}, p99 ${fmt(percentile(served, 99))}, max ${fmt(served.at(-1) ?? NaN)}`);
+      console.log(
+        `control GetVault (${controlOutcomes.length} calls: ${[...controlCounts].map(([l, c]) => `${l}: ${c}`).join(', ')}): ` +
+          `p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))}, max ${fmt(lat.at(-1) ?? NaN)}`,
+      );
+      console.log(`targets (term unchanged, only OK/THROTTLED, control all OK with p99 < 250 ms): ${held ? 'held' : 'MISSED'}`);
+    }
+    console.log(`\nall phases: ${allHeld ? 'targets held' : 'targets MISSED'}`);
+    flood.close();
+    control.close();
+    sdk.close();
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
