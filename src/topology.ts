@@ -2,6 +2,8 @@
 // regions of nodes, each node with a client address and a peer address.
 
 import { readFileSync } from 'node:fs';
+import { AZURE_THROTTLE_LIMITS, type ThrottleLimits } from './app/throttle-classes.js';
+import type { AdmissionSettings } from './server/admission-interceptor.js';
 import { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy } from './vault/index.js';
 
 export interface TopologyNode {
@@ -39,9 +41,24 @@ export interface Topology {
   readonly raft: RaftTiming;
   /** When the primary's leader replaces the active data key (README, "Data keys"). */
   readonly dataKeys: DataKeyPolicy;
+  /** Calls each node works on at once, and lets wait, on its client port (src/server/admission.ts). */
+  readonly admission: AdmissionSettings;
+  /** Per-vault limits by Azure Key Vault's classes (src/app/throttle-classes.ts); `keys` given are merged with Azure's. */
+  readonly throttle: ThrottleLimits;
 }
 
 const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
+
+/** Tuned with scripts/overload.ts on a 2-core machine (README, "Overload"). */
+export const DEFAULT_ADMISSION: AdmissionSettings = {
+  nodeCalls: 256,
+  nodeQueue: 1024,
+  connectionCalls: 64,
+  connectionQueue: 256,
+  operatorCalls: 16,
+  operatorQueue: 64,
+  retryAfterMs: 100,
+};
 
 export class TopologyError extends Error {
   override name = 'TopologyError';
@@ -51,16 +68,25 @@ function fail(what: string): never {
   throw new TopologyError(`topology: ${what}`);
 }
 
-function dataKeyPolicy(json: unknown): DataKeyPolicy {
-  if (json === undefined) return DEFAULT_DATA_KEY_POLICY;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('dataKeys must be an object');
+/** A section of positive integers, each defaulted; `open` lets it name fields the defaults do not have. */
+function positiveIntegers<T extends object>(json: unknown, defaults: T, section: string, open = false): T {
+  if (json === undefined) return defaults;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(`${section} must be an object`);
   const given = json as Record<string, unknown>;
   for (const field of Object.keys(given)) {
-    if (!Object.hasOwn(DEFAULT_DATA_KEY_POLICY, field)) fail(`dataKeys.${field} is not a setting (rotateAfterWrites, rotateAfterMs)`);
+    if (!open && !Object.hasOwn(defaults, field)) fail(`${section}.${field} is not a setting (${Object.keys(defaults).join(', ')})`);
     const v = given[field];
-    if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`${section}.${field} must be a positive integer, got ${JSON.stringify(v)}`);
   }
-  return { ...DEFAULT_DATA_KEY_POLICY, ...(given as Partial<DataKeyPolicy>) };
+  return { ...defaults, ...(given as Partial<T>) };
+}
+
+function throttleLimits(json: unknown): ThrottleLimits {
+  if (json === undefined) return AZURE_THROTTLE_LIMITS;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('throttle must be an object');
+  const { keys, ...scalars } = json as Record<string, unknown>;
+  const { keys: defaultKeys, ...defaultScalars } = AZURE_THROTTLE_LIMITS;
+  return { ...positiveIntegers(scalars, defaultScalars, 'throttle'), keys: positiveIntegers(keys, defaultKeys, 'throttle.keys', true) };
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
@@ -93,7 +119,9 @@ export function parseTopology(json: unknown): Topology {
     failoverAfterMs: t.failoverAfterMs ?? 3000,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
     raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
-    dataKeys: dataKeyPolicy(t.dataKeys),
+    dataKeys: positiveIntegers(t.dataKeys, DEFAULT_DATA_KEY_POLICY, 'dataKeys'),
+    admission: positiveIntegers(t.admission, DEFAULT_ADMISSION, 'admission'),
+    throttle: throttleLimits(t.throttle),
   };
 }
 
