@@ -81,6 +81,9 @@ export interface ClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** The topology's data-key rotation policy; the production default when absent. */
   readonly dataKeys?: { readonly rotateAfterWrites?: number; readonly rotateAfterMs?: number };
+  /** The topology's admission limits and per-vault throttling; the production defaults when absent. */
+  readonly admission?: Record<string, number>;
+  readonly throttle?: Record<string, unknown>;
 }
 
 export interface NodeInfo {
@@ -167,6 +170,8 @@ export class TestCluster {
       failbackAfterMs: opts.failbackAfterMs ?? 3000,
       raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000, geoRetainEntries: opts.geoRetainEntries ?? 200_000 },
       ...(opts.dataKeys === undefined ? {} : { dataKeys: opts.dataKeys }),
+      ...(opts.admission === undefined ? {} : { admission: opts.admission }),
+      ...(opts.throttle === undefined ? {} : { throttle: opts.throttle }),
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'), opts.nodeArgs ?? []);
     for (const [i, r] of regions.entries()) {
