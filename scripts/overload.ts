@@ -8,8 +8,14 @@
 // Prints, per phase: every node's term before and after, the outcomes by
 // code and reason, the wall time, and the control client's latencies.
 //
-//   node dist/scripts/overload.js [--calls 5000] [--target leader|follower|secondary] [--topology-extra JSON]
+//   node dist/scripts/overload.js [--calls 5000] [--target leader|follower|secondary] [--admission JSON] [--throttle JSON]
+//
+// --admission and --throttle override the topology's limits. With
+// '{"connectionCalls":1,"connectionQueue":1}' (nearly) every call is
+// refused, and the target node's CPU per call is what a refusal costs;
+// with limits too high to bind, the run is what it was before them.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
@@ -23,6 +29,8 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'leader' },
     'control-every-ms': { type: 'string', default: '50' },
     'call-timeout-ms': { type: 'string', default: '30000' },
+    admission: { type: 'string' },
+    throttle: { type: 'string' },
   },
 });
 const CALLS = Number(values.calls);
@@ -59,6 +67,12 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
+/** CPU time (user + system) a process has used, in ms: /proc/PID/stat counts it in 1/100 s. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** The control client's thread: GetVault every CONTROL_EVERY_MS between 'start' and 'stop', then its outcomes back. */
 async function controlThread(): Promise<void> {
   const { address, ca, token } = workerData as { address: string; ca: Uint8Array; token: string };
@@ -87,11 +101,15 @@ async function controlThread(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 3 }] });
+  const cluster = await TestCluster.create({
+    regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 3 }],
+    ...(values.admission === undefined ? {} : { admission: JSON.parse(values.admission) as Record<string, number> }),
+    ...(values.throttle === undefined ? {} : { throttle: JSON.parse(values.throttle) as Record<string, unknown> }),
+  });
   const cleanup = () => cluster.destroy();
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    cluster.startAll();
+    const pids = new Map(cluster.nodes.map((n) => [n.id, cluster.start(n.id).pid!]));
     const sdk = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints(), timeoutMs: 10_000 });
     await eventually('the vaults', async () => {
       for (const name of [VAULT, CONTROL_VAULT]) await sdk.createVault({ name }).catch((e: { reason?: string }) => {
@@ -129,8 +147,10 @@ async function main(): Promise<void> {
       worker.postMessage('start');
       await new Promise((r) => setTimeout(r, 200));
       const started = performance.now();
+      const cpuBefore = cpuMs(pids.get(target)!);
       const outcomes = await Promise.all(Array.from({ length: CALLS }, (_, i) => unary(flood, phase.method, phase.request(i), CALL_TIMEOUT_MS).then((o) => ({ ...o, i }))));
       const wallMs = performance.now() - started;
+      const cpuUsedMs = cpuMs(pids.get(target)!) - cpuBefore;
       await new Promise((r) => setTimeout(r, 200));
       worker.postMessage('stop');
       const controlOutcomes = await controlDone;
@@ -150,7 +170,7 @@ async function main(): Promise<void> {
       console.log(`\n== ${phase.name}: ${CALLS} concurrent calls on one channel to ${target}`);
       console.log(`terms before: ${termsBefore.map(([id, t]) => `${id}=${t ?? '?'}`).join(' ')}`);
       console.log(`terms after:  ${termsAfter.map(([id, t]) => `${id}=${t ?? '?'}`).join(' ')}${termsChanged ? '   <- CHANGED' : ''}`);
-      console.log(`wall time: ${fmt(wallMs)}; outcomes:`);
+      console.log(`wall time: ${fmt(wallMs)}; ${target}'s CPU: ${fmt(cpuUsedMs)} (${((cpuUsedMs / CALLS) * 1000).toFixed(0)} µs a call); outcomes:`);
       for (const [label, ms] of byLabel) {
         ms.sort((a, b) => a - b);
         console.log(`  ${label.padEnd(32)} ${String(ms.length).padStart(5)}   p50 ${fmt(percentile(ms, 50))}, p99 ${fmt(percentile(ms, 99))}, max ${fmt(ms.at(-1)!)}`);
