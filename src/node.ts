@@ -309,7 +309,11 @@ async function main(): Promise<void> {
     settings: topology.admission,
     nodeId: self.id,
     responseMetadata: () => responseMetadata(ctx),
-    onRefused: (path) => metrics.request(path, grpc.status.RESOURCE_EXHAUSTED, 0),
+    // Audited like every request, though with no principal or request: neither was read.
+    onRefused: (path, peer) => {
+      audit.record({ path, peer, principal: undefined, request: undefined, vaultField: undefined, code: grpc.status.RESOURCE_EXHAUSTED, reason: 'THROTTLED', elapsedMs: 0 });
+      metrics.request(path, grpc.status.RESOURCE_EXHAUSTED, 0);
+    },
   });
   const clientServer = new grpc.Server({
     'grpc.max_receive_message_length': 4 * 1024 * 1024,

@@ -17,8 +17,6 @@ export interface AdmissionSettings extends AdmissionLimits {
   /** The operator lane's calls in progress, and waiting, on the node (no per-connection split). */
   readonly operatorCalls: number;
   readonly operatorQueue: number;
-  /** What a refusal tells the client to wait before trying again. */
-  readonly retryAfterMs: number;
 }
 
 /** Served in the operator lane. */
@@ -34,8 +32,8 @@ export interface AdmissionInterceptorOptions {
   readonly nodeId: string;
   /** The metadata every response carries (keyraft-node, -region, -mode). */
   readonly responseMetadata: () => grpc.Metadata;
-  /** Told of each refusal: metrics. */
-  readonly onRefused?: (path: string) => void;
+  /** Told of each refusal (the caller's address, as grpc-js gives it): the audit log and metrics. */
+  readonly onRefused?: (path: string, peer: string) => void;
 }
 
 export interface AdmissionControl {
@@ -47,7 +45,7 @@ export interface AdmissionControl {
 export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionControl {
   const s = opts.settings;
   const clients = new Admission(s);
-  const operators = new Admission({ nodeCalls: s.operatorCalls, nodeQueue: s.operatorQueue, connectionCalls: s.operatorCalls, connectionQueue: s.operatorQueue });
+  const operators = new Admission({ nodeCalls: s.operatorCalls, nodeQueue: s.operatorQueue, connectionCalls: s.operatorCalls, connectionQueue: s.operatorQueue, retryAfterMs: s.retryAfterMs });
   const interceptor: grpc.ServerInterceptor = (method, call) => {
     const lane = OPERATOR_PATHS.has(method.path) ? operators : clients;
     let ticket: Ticket | undefined;
@@ -56,14 +54,15 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             const admitted = lane.admit(call.getPeer(), () => nextMetadata(metadata));
-            if (typeof admitted !== 'string') {
+            if (!('limit' in admitted)) {
               ticket = admitted;
               return;
             }
-            opts.onRefused?.(method.path);
+            opts.onRefused?.(method.path, call.getPeer());
             const l = lane.limits;
-            const limit = admitted === 'node' ? `${l.nodeCalls} calls in progress and ${l.nodeQueue} waiting` : `${l.connectionCalls} calls in progress and ${l.connectionQueue} waiting from one connection`;
-            call.sendStatus(throttledStatus(s.retryAfterMs, `node ${opts.nodeId} is at its limit of ${limit}; retry after ${s.retryAfterMs} ms`, opts.responseMetadata()));
+            const limit = admitted.limit === 'node' ? `${l.nodeCalls} calls in progress and ${l.nodeQueue} waiting` : `${l.connectionCalls} calls in progress and ${l.connectionQueue} waiting from one connection`;
+            const wait = Math.ceil(admitted.retryAfterMs);
+            call.sendStatus(throttledStatus(wait, `node ${opts.nodeId} is at its limit of ${limit}; retry after ${wait} ms`, opts.responseMetadata()));
           },
           onCancel: () => ticket?.release(),
         }),

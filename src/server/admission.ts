@@ -8,6 +8,13 @@
 // i.e. each one waits for its connection's slots or the node's are all
 // taken. A new call therefore starts at once whenever both have room,
 // without passing anyone who could have gone first.
+//
+// A refusal says when to come back. One fixed wait would bring a burst many
+// times the queue back all at once, to be refused again but for a queue's
+// worth; instead each refusal books the next turn, from retryAfterMs on,
+// spaced by the time a slot takes to free (the measured time calls run,
+// over the slots), so that the retries arrive about as fast as the node (or
+// the connection's share of it) takes calls.
 
 export interface AdmissionLimits {
   /** Calls in progress on the node. */
@@ -18,6 +25,19 @@ export interface AdmissionLimits {
   readonly connectionCalls: number;
   /** Calls waiting from one connection. */
   readonly connectionQueue: number;
+  /** The shortest wait a refusal asks for. */
+  readonly retryAfterMs: number;
+}
+
+/** No refusal asks for a longer wait: the bookings of a burst that ended do not hold up the next one. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+/** The weight of the newest call in the running time's moving average. */
+const SERVICE_WEIGHT = 0.1;
+
+export interface Refusal {
+  /** The limit that refused the call. */
+  readonly limit: 'node' | 'connection';
+  readonly retryAfterMs: number;
 }
 
 /** A call admitted (running or waiting): released once, when it ends however it ends. */
@@ -28,10 +48,13 @@ export interface Ticket {
 interface Connection {
   running: number;
   waiting: number;
+  /** The next turn a refusal of this connection can book. */
+  nextTurnAt: number;
 }
 
 class Slot implements Ticket {
   state: 'waiting' | 'running' | 'done' = 'waiting';
+  startedAt = 0;
 
   constructor(
     private readonly owner: Admission,
@@ -50,8 +73,14 @@ export class Admission {
   private draining = false;
   private readonly queue: Slot[] = [];
   private readonly connections = new Map<string, Connection>();
+  /** How long calls run, a moving average (ms). */
+  private runMs = 0;
+  private readonly nodeTurns = { nextTurnAt: 0 };
 
-  constructor(readonly limits: AdmissionLimits) {}
+  constructor(
+    readonly limits: AdmissionLimits,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {}
 
   /** Calls in progress and waiting, and the connections they came on. */
   get load(): { running: number; waiting: number; connections: number } {
@@ -60,12 +89,12 @@ export class Admission {
 
   /**
    * Starts the call now (calls `start`), or queues it to start later, and
-   * returns its ticket; when it is refused, which limit refused it (there is
-   * nothing to release).
+   * returns its ticket; when it is refused, which limit refused it and when
+   * to come back (there is nothing to release).
    */
-  admit(connectionKey: string, start: () => void): Ticket | 'node' | 'connection' {
+  admit(connectionKey: string, start: () => void): Ticket | Refusal {
     const l = this.limits;
-    const c = this.connections.get(connectionKey) ?? { running: 0, waiting: 0 };
+    const c = this.connections.get(connectionKey) ?? { running: 0, waiting: 0, nextTurnAt: 0 };
     const slot = new Slot(this, c, connectionKey, start);
     if (this.running < l.nodeCalls && c.running < l.connectionCalls) {
       this.connections.set(connectionKey, c);
@@ -75,9 +104,17 @@ export class Admission {
       c.waiting++;
       this.queue.push(slot);
     } else {
-      return this.queue.length >= l.nodeQueue ? 'node' : 'connection';
+      return this.queue.length >= l.nodeQueue ? { limit: 'node', retryAfterMs: this.book(this.nodeTurns, l.nodeCalls) } : { limit: 'connection', retryAfterMs: this.book(c, l.connectionCalls) };
     }
     return slot;
+  }
+
+  /** The wait of a refusal: the next free turn of `holder` (the node or a connection), whose calls run in `slots`. */
+  private book(holder: { nextTurnAt: number }, slots: number): number {
+    const now = this.nowMs();
+    const at = Math.min(Math.max(holder.nextTurnAt, now + this.limits.retryAfterMs), now + MAX_RETRY_AFTER_MS);
+    holder.nextTurnAt = at + this.runMs / slots;
+    return at - now;
   }
 
   /** Slot.release: once, however the call ended (a waiting call cancelled, or past its deadline, only leaves the queue). */
@@ -90,6 +127,8 @@ export class Admission {
     } else if (was === 'running') {
       this.running--;
       slot.connection.running--;
+      const ranMs = this.nowMs() - slot.startedAt;
+      this.runMs = this.runMs === 0 ? ranMs : this.runMs + SERVICE_WEIGHT * (ranMs - this.runMs);
     } else {
       return;
     }
@@ -101,6 +140,7 @@ export class Admission {
 
   private run(slot: Slot): void {
     slot.state = 'running';
+    slot.startedAt = this.nowMs();
     this.running++;
     slot.connection.running++;
     slot.start();

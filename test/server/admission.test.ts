@@ -1,20 +1,21 @@
 // Admission control's bookkeeping (src/server/admission.ts): calls start up to
 // the node's and the connection's limits, wait in arrival order up to the
 // queues' bounds, and are refused beyond them; an ending call (running or
-// waiting, however it ends, and only once) makes room for the next.
+// waiting, however it ends, and only once) makes room for the next; the
+// refusals of a burst are told to come back one turn apart.
 
 import t from 'tap';
-import { Admission, type Ticket } from '../../src/server/admission.js';
+import { Admission, MAX_RETRY_AFTER_MS, type Refusal, type Ticket } from '../../src/server/admission.js';
 
-const LIMITS = { nodeCalls: 3, nodeQueue: 3, connectionCalls: 2, connectionQueue: 2 };
+const LIMITS = { nodeCalls: 3, nodeQueue: 3, connectionCalls: 2, connectionQueue: 2, retryAfterMs: 100 };
 
 /** Admits a call and records when it starts. */
 function caller(a: Admission, started: string[]) {
-  return (conn: string, id: string): Ticket | 'node' | 'connection' => a.admit(conn, () => started.push(id));
+  return (conn: string, id: string): Ticket | Refusal => a.admit(conn, () => started.push(id));
 }
 
-const ticket = (x: Ticket | string): Ticket => {
-  if (typeof x === 'string') throw new Error(`refused by the ${x} limit`);
+const ticket = (x: Ticket | Refusal): Ticket => {
+  if ('limit' in x) throw new Error(`refused by the ${x.limit} limit`);
   return x;
 };
 
@@ -27,7 +28,7 @@ t.test('a connection runs up to its limit, then waits, then is refused', async (
   ticket(admit('A', 'a3'));
   ticket(admit('A', 'a4'));
   t.same(started, ['a1', 'a2'], 'two run, two wait');
-  t.equal(admit('A', 'a5'), 'connection', 'its queue is full: refused, naming the limit');
+  t.match(admit('A', 'a5'), { limit: 'connection', retryAfterMs: 100 }, 'its queue is full: refused, naming the limit');
   t.same(a.load, { running: 2, waiting: 2, connections: 1 });
   c1.release();
   t.same(started, ['a1', 'a2', 'a3'], 'the first waiting call starts when one ends');
@@ -47,7 +48,7 @@ t.test('the node limit binds across connections; waiting calls start in arrival 
   ticket(admit('A', 'a3'));
   ticket(admit('B', 'b2'));
   ticket(admit('C', 'c1'));
-  t.equal(admit('D', 'd1'), 'node', 'the node queue is full: a new connection is refused too');
+  t.match(admit('D', 'd1'), { limit: 'node' }, 'the node queue is full: a new connection is refused too');
   b1.release();
   t.same(started.slice(3), ['b2'], 'a3 cannot start (A has two running): b2 goes before c1 only because it came first');
   a1.release();
@@ -78,7 +79,7 @@ t.test('a call that ends while waiting only leaves the queue; idle connections a
 });
 
 t.test('a call that ends inside its own start leaves the queue consistent', async (t) => {
-  const a = new Admission({ nodeCalls: 1, nodeQueue: 5, connectionCalls: 1, connectionQueue: 5 });
+  const a = new Admission({ nodeCalls: 1, nodeQueue: 5, connectionCalls: 1, connectionQueue: 5, retryAfterMs: 100 });
   const order: string[] = [];
   const first = ticket(a.admit('A', () => order.push('first')));
   const tickets: Ticket[] = [];
@@ -93,4 +94,30 @@ t.test('a call that ends inside its own start leaves the queue consistent', asyn
   first.release();
   t.same(order, ['first', 'x', 'y', 'z'], 'each waiting call started once, in order');
   t.same(a.load, { running: 1, waiting: 0, connections: 1 });
+});
+
+t.test('the refusals of a burst book turns one slot-time apart, from retryAfterMs on, and never beyond the maximum', async (t) => {
+  const clock = { now: 0 };
+  const a = new Admission({ nodeCalls: 2, nodeQueue: 2, connectionCalls: 2, connectionQueue: 1, retryAfterMs: 100 }, () => clock.now);
+  const wait = (conn: string) => (a.admit(conn, () => undefined) as Refusal).retryAfterMs;
+  // Calls that ran 40 ms each: with 2 slots, one frees every 20 ms.
+  const first = ticket(a.admit('A', () => undefined));
+  clock.now = 40;
+  first.release();
+  ticket(a.admit('A', () => undefined));
+  ticket(a.admit('A', () => undefined));
+  ticket(a.admit('A', () => undefined));
+  t.same([wait('A'), wait('A'), wait('A')], [100, 120, 140], "the connection's refusals, a turn apart");
+  ticket(a.admit('B', () => undefined));
+  t.same([wait('C'), wait('D')], [100, 120], "the node's refusals book the node's turns");
+  clock.now = 1000;
+  t.equal(wait('A'), 100, 'once the booked turns are past, back to retryAfterMs');
+  const b = new Admission({ nodeCalls: 1, nodeQueue: 1, connectionCalls: 1, connectionQueue: 1, retryAfterMs: 100 }, () => clock.now);
+  const slow = ticket(b.admit('A', () => undefined));
+  clock.now += 60_000;
+  slow.release();
+  ticket(b.admit('A', () => undefined));
+  ticket(b.admit('A', () => undefined));
+  const waits = Array.from({ length: 3 }, () => (b.admit('A', () => undefined) as Refusal).retryAfterMs);
+  t.same(waits, [100, MAX_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS], 'calls that run a minute: no wait is longer than the maximum');
 });
