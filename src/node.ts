@@ -28,7 +28,7 @@ import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
 import { AuditLog } from './server/audit-log.js';
 import { VaultThrottle } from './app/vault-throttle.js';
-import { admissionControl } from './server/admission-interceptor.js';
+import { admissionInterceptor } from './server/admission-interceptor.js';
 import { authInterceptor } from './server/auth-interceptor.js';
 import { NodeMetrics } from './server/metrics.js';
 import { serveOps } from './server/ops-http.js';
@@ -305,7 +305,7 @@ async function main(): Promise<void> {
     },
   });
   // Admission first: a call the node has no room for is refused before its token is verified.
-  const admission = admissionControl({
+  const admission = admissionInterceptor({
     settings: topology.admission,
     nodeId: self.id,
     responseMetadata: () => responseMetadata(ctx),
@@ -318,7 +318,7 @@ async function main(): Promise<void> {
   const clientServer = new grpc.Server({
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
     'grpc.enable_channelz': 0,
-    interceptors: [admission.interceptor, auth],
+    interceptors: [admission, auth],
   });
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
   const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys });

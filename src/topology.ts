@@ -49,7 +49,13 @@ export interface Topology {
 
 const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
 
-/** Tuned with scripts/overload.ts on a 2-core machine (README, "Overload"). */
+/**
+ * For a 2-core machine (README, "Overload"; scripts/overload.ts): 64 calls
+ * in progress per connection are what the benchmarks keep in flight for
+ * full throughput (group commit); a node's queue is about half a second of
+ * SetSecret at the ~2,000/s it serves, beyond which a wait only uses up the
+ * callers' deadlines. Halving them measured no different under a flood.
+ */
 export const DEFAULT_ADMISSION: AdmissionSettings = {
   nodeCalls: 256,
   nodeQueue: 1024,

@@ -36,17 +36,11 @@ export interface AdmissionInterceptorOptions {
   readonly onRefused?: (path: string, peer: string) => void;
 }
 
-export interface AdmissionControl {
-  readonly interceptor: grpc.ServerInterceptor;
-  readonly clients: Admission;
-  readonly operators: Admission;
-}
-
-export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionControl {
+export function admissionInterceptor(opts: AdmissionInterceptorOptions): grpc.ServerInterceptor {
   const s = opts.settings;
   const clients = new Admission(s);
   const operators = new Admission({ nodeCalls: s.operatorCalls, nodeQueue: s.operatorQueue, connectionCalls: s.operatorCalls, connectionQueue: s.operatorQueue, retryAfterMs: s.retryAfterMs });
-  const interceptor: grpc.ServerInterceptor = (method, call) => {
+  return (method, call) => {
     const lane = OPERATOR_PATHS.has(method.path) ? operators : clients;
     let ticket: Ticket | undefined;
     return new grpc.ServerInterceptingCall(call, {
@@ -68,5 +62,4 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
         }),
     });
   };
-  return { interceptor, clients, operators };
 }
