@@ -112,9 +112,10 @@ export class Admission {
   /** The wait of a refusal: the next free turn of `holder` (the node or a connection), whose calls run in `slots`. */
   private book(holder: { nextTurnAt: number }, slots: number): number {
     const now = this.nowMs();
-    const at = Math.min(Math.max(holder.nextTurnAt, now + this.limits.retryAfterMs), now + MAX_RETRY_AFTER_MS);
-    holder.nextTurnAt = at + this.runMs / slots;
-    return at - now;
+    // Clamped as a difference: now + MAX and back would not always come to MAX exactly.
+    const wait = Math.min(Math.max(holder.nextTurnAt - now, this.limits.retryAfterMs), MAX_RETRY_AFTER_MS);
+    holder.nextTurnAt = now + wait + this.runMs / slots;
+    return wait;
   }
 
   /** Slot.release: once, however the call ended (a waiting call cancelled, or past its deadline, only leaves the queue). */
