@@ -27,6 +27,8 @@ import { loadMasterKey, masterKeyFingerprint } from './crypto/masterkey.js';
 import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
 import { AuditLog } from './server/audit-log.js';
+import { VaultThrottle } from './app/vault-throttle.js';
+import { admissionInterceptor } from './server/admission-interceptor.js';
 import { authInterceptor } from './server/auth-interceptor.js';
 import { NodeMetrics } from './server/metrics.js';
 import { serveOps } from './server/ops-http.js';
@@ -274,7 +276,7 @@ async function main(): Promise<void> {
     status: () => ownStatus(ctx, replica, map, isSecondary ? app.geo : undefined),
     primaryCommit: () => geoFollower?.primaryCommitSeen ?? 0,
   });
-  const router = new Router(ctx);
+  const router = new Router(ctx, new VaultThrottle(topology.throttle, (vault, name, version) => app.state.keyTypeOf(vault, name, version)));
   const status = new StatusCollector(ctx, map, () => (isSecondary ? app.geo : undefined));
   const followMembership = watchMembership({ replica, map, region: region.name, reports: () => status.members(), logger });
   map.on('change', () => {
@@ -300,7 +302,23 @@ async function main(): Promise<void> {
       metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);
     },
   });
-  const clientServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0, ...grpcServerOptions(topology.connections), interceptors: [auth] });
+  // Admission first: a call the node has no room for is refused before its token is verified.
+  const admission = admissionInterceptor({
+    settings: topology.admission,
+    nodeId: self.id,
+    responseMetadata: () => responseMetadata(ctx),
+    // Audited like every request, though with no principal or request: neither was read.
+    onRefused: (path, peer) => {
+      audit.record({ path, peer, principal: undefined, request: undefined, vaultField: undefined, code: grpc.status.RESOURCE_EXHAUSTED, reason: 'THROTTLED', elapsedMs: 0 });
+      metrics.request(path, grpc.status.RESOURCE_EXHAUSTED, 0);
+    },
+  });
+  const clientServer = new grpc.Server({
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    'grpc.enable_channelz': 0,
+    ...grpcServerOptions(topology.connections),
+    interceptors: [admission, auth],
+  });
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
   const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.

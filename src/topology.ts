@@ -3,6 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './transport/connections.js';
+import { AZURE_THROTTLE_LIMITS, type ThrottleLimits } from './app/throttle-classes.js';
+import type { AdmissionSettings } from './server/admission-interceptor.js';
 import { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy } from './vault/index.js';
 
 export interface TopologyNode {
@@ -42,9 +44,30 @@ export interface Topology {
   readonly dataKeys: DataKeyPolicy;
   /** Connection limits, timeouts and keepalive of every port (README, "Connections"). */
   readonly connections: ConnectionLimits;
+  /** Calls each node works on at once, and lets wait, on its client port (src/server/admission.ts). */
+  readonly admission: AdmissionSettings;
+  /** Per-vault limits by Azure Key Vault's classes (src/app/throttle-classes.ts); `keys` given are merged with Azure's. */
+  readonly throttle: ThrottleLimits;
 }
 
 const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
+
+/**
+ * For a 2-core machine (README, "Overload"; scripts/overload.ts): 64 calls
+ * in progress per connection are what the benchmarks keep in flight for
+ * full throughput (group commit); a node's queue is about half a second of
+ * SetSecret at the ~2,000/s it serves, beyond which a wait only uses up the
+ * callers' deadlines. Halving them measured no different under a flood.
+ */
+export const DEFAULT_ADMISSION: AdmissionSettings = {
+  nodeCalls: 256,
+  nodeQueue: 1024,
+  connectionCalls: 64,
+  connectionQueue: 256,
+  operatorCalls: 16,
+  operatorQueue: 64,
+  retryAfterMs: 100,
+};
 
 export class TopologyError extends Error {
   override name = 'TopologyError';
@@ -54,17 +77,25 @@ function fail(what: string): never {
   throw new TopologyError(`topology: ${what}`);
 }
 
-/** A section of positive integers, each defaulted. */
-function positiveIntegers<T extends object>(json: unknown, defaults: T, section: string): T {
+/** A section of positive integers, each defaulted; `open` lets it name fields the defaults do not have. */
+function positiveIntegers<T extends object>(json: unknown, defaults: T, section: string, open = false): T {
   if (json === undefined) return defaults;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(`${section} must be an object`);
   const given = json as Record<string, unknown>;
   for (const field of Object.keys(given)) {
-    if (!Object.hasOwn(defaults, field)) fail(`${section}.${field} is not a setting (${Object.keys(defaults).join(', ')})`);
+    if (!open && !Object.hasOwn(defaults, field)) fail(`${section}.${field} is not a setting (${Object.keys(defaults).join(', ')})`);
     const v = given[field];
     if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`${section}.${field} must be a positive integer, got ${JSON.stringify(v)}`);
   }
   return { ...defaults, ...(given as Partial<T>) };
+}
+
+function throttleLimits(json: unknown): ThrottleLimits {
+  if (json === undefined) return AZURE_THROTTLE_LIMITS;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('throttle must be an object');
+  const { keys, ...scalars } = json as Record<string, unknown>;
+  const { keys: defaultKeys, ...defaultScalars } = AZURE_THROTTLE_LIMITS;
+  return { ...positiveIntegers(scalars, defaultScalars, 'throttle'), keys: positiveIntegers(keys, defaultKeys, 'throttle.keys', true) };
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
@@ -99,6 +130,8 @@ export function parseTopology(json: unknown): Topology {
     raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
     dataKeys: positiveIntegers(t.dataKeys, DEFAULT_DATA_KEY_POLICY, 'dataKeys'),
     connections: positiveIntegers(t.connections, DEFAULT_CONNECTION_LIMITS, 'connections'),
+    admission: positiveIntegers(t.admission, DEFAULT_ADMISSION, 'admission'),
+    throttle: throttleLimits(t.throttle),
   };
 }
 

@@ -1,7 +1,9 @@
-// The topology's sections of limits (data-key rotation, connections): defaults, overrides, and refusals.
+// The topology's sections of limits (data-key rotation, connections,
+// admission, per-vault throttling): defaults, overrides, and refusals.
 
 import t from 'tap';
-import { parseTopology } from '../src/topology.js';
+import { AZURE_THROTTLE_LIMITS } from '../src/app/throttle-classes.js';
+import { DEFAULT_ADMISSION, parseTopology } from '../src/topology.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../src/transport/connections.js';
 import { DEFAULT_DATA_KEY_POLICY } from '../src/vault/index.js';
 
@@ -30,4 +32,26 @@ t.test('connections: production defaults when absent, any field overridden alone
   t.same(parseTopology({ ...base, connections: { idleTimeoutMs: 2000 } }).connections, { ...DEFAULT_CONNECTION_LIMITS, idleTimeoutMs: 2000 });
   t.throws(() => parseTopology({ ...base, connections: { maxConnections: 5 } }), { name: 'TopologyError', message: /connections.maxConnections is not a setting \(clientMaxConnections, / });
   t.throws(() => parseTopology({ ...base, connections: { handshakeTimeoutMs: -1 } }), { name: 'TopologyError', message: /connections.handshakeTimeoutMs must be a positive integer, got -1/ });
+});
+
+t.test('admission and throttle: defaults when absent, fields overridden alone, key types merged with Azure\'s', async (t) => {
+  const plain = parseTopology(base);
+  t.same(plain.admission, DEFAULT_ADMISSION);
+  t.same(plain.throttle, AZURE_THROTTLE_LIMITS);
+  const given = parseTopology({ ...base, admission: { connectionCalls: 2 }, throttle: { secrets: 5, keys: { 'RSA-2048': 10, 'oct-256': 3 } } });
+  t.same(given.admission, { ...DEFAULT_ADMISSION, connectionCalls: 2 });
+  t.same(given.throttle, { ...AZURE_THROTTLE_LIMITS, secrets: 5, keys: { ...AZURE_THROTTLE_LIMITS.keys, 'RSA-2048': 10, 'oct-256': 3 } });
+});
+
+t.test('admission and throttle: anything but positive whole limits is refused, naming the field', async (t) => {
+  const cases: [object, RegExp][] = [
+    [{ admission: 3 }, /admission must be an object/],
+    [{ admission: { nodeCalls: 0 } }, /admission.nodeCalls must be a positive integer, got 0/],
+    [{ admission: { maxCalls: 5 } }, /admission.maxCalls is not a setting/],
+    [{ throttle: [1] }, /throttle must be an object/],
+    [{ throttle: { keyCreate: -1 } }, /throttle.keyCreate must be a positive integer/],
+    [{ throttle: { keys: { 'RSA-2048': 'many' } } }, /throttle.keys.RSA-2048 must be a positive integer/],
+    [{ throttle: { certificates: 5 } }, /throttle.certificates is not a setting/],
+  ];
+  for (const [extra, message] of cases) t.throws(() => parseTopology({ ...base, ...extra }), { name: 'TopologyError', message }, JSON.stringify(extra));
 });

@@ -11,7 +11,7 @@ import Table from 'cli-table3';
 import { KeyraftClient } from '../../src/client/index.js';
 import { ensurePki } from '../../src/ops/pki.js';
 import { pkiPaths } from '../../src/transport/tls.js';
-import { TestCluster, eventually } from '../../test/integration/cluster.js';
+import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
 import { ECHO_NODE, type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES } from './common.js';
 import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
 import { Histogram } from './hist.js';
@@ -247,7 +247,7 @@ async function runKeyraft(shape: string): Promise<void> {
   const regions = shape.split('+').map((n, i) => ({ name: i === 0 ? 'east' : 'west', nodes: Number(n) }));
   progress(`keyraft ${shape}: starting ${regions.map((r) => `${r.nodes} in ${r.name}`).join(', ')}`);
   const profileDir = join(o.out, `${RUN_STAMP}-profiles`, shape);
-  const cluster = await TestCluster.create({ regions, ...(o.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
+  const cluster = await TestCluster.create({ regions, throttle: UNTHROTTLED, ...(o.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
   const stop = async () => {
     await cluster.destroy();
   };

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { KeyraftClient } from '../../src/client/index.js';
-import { TestCluster, eventually } from '../../test/integration/cluster.js';
+import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
 import { VALUE_BYTES } from './common.js';
 import { Histogram } from './hist.js';
 
@@ -168,7 +168,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const checkpoints = [...new Set([Math.floor(n / 100), Math.floor(n / 10), n].filter((c) => c >= 1))];
 
   progress(`scale: starting 3 nodes (compactEvery ${compactEvery}) to store ${n.toLocaleString('en-US')} secrets`);
-  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 3 }], compactEvery });
+  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: 3 }], compactEvery, throttle: UNTHROTTLED });
   const unregister = opts.onCleanup(() => cluster.destroy());
   const procs = new Map<string, ChildProcess>();
   const start = (id: string) => procs.set(id, cluster.start(id));

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { CA_ENV, defaultCaFile, defaultEndpoints, defaultTokenFile, KeyraftClient, TOKEN_ENV, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
+import { CA_ENV, defaultCaFile, defaultEndpoints, defaultTokenFile, isThrottled, KeyraftClient, TOKEN_ENV, KeyraftError, type KeyraftClientOptions } from '../client/index.js';
 import { registerCluster } from './cluster.js';
 import { registerKey } from './key.js';
 import { registerKeyCrypto } from './key-crypto.js';
@@ -176,6 +176,7 @@ function report(e: unknown, deps: CliDeps): number {
   if (e instanceof KeyraftError) {
     const tries = e.attempts > 1 ? ` (after ${e.attempts} attempts)` : '';
     deps.stderr(`error: ${e.reason}: ${e.message}${tries}\n`);
+    if (isThrottled(e)) deps.stderr('(the cluster is overloaded: it refused the call before doing anything, so nothing changed; try again later)\n');
     return EXIT_FAILED;
   }
   const message = e instanceof Error ? e.message : String(e);

@@ -25,3 +25,14 @@ export function backoffDelay(retry: number, o: BackoffOptions = DEFAULT_BACKOFF,
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The wait before trying a THROTTLED call again: never sooner than the
+ * server asked (`retry-after-ms`; the first backoff cap when it did not
+ * say), and up to twice that, so that the calls it refused together do not
+ * all come back together.
+ */
+export function retryAfterDelay(retryAfterMs: number | undefined, o: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+  const wait = retryAfterMs ?? o.baseMs;
+  return wait + Math.floor(random() * wait);
+}

@@ -14,10 +14,15 @@
 //   retried only when it carries a request id, which the server uses to apply
 //   it once however many attempts reach it. A refusal (READ_ONLY_FAILOVER
 //   among them) ends the call at once.
+// - THROTTLED (the node refused the call for overload before doing anything
+//   with it) is tried again on the same node after the retry-after-ms it
+//   asked for, with jitter, for as long as the deadline allows: the server
+//   asking to be called back later is no failure, so these attempts do not
+//   count against `retries` (though retries: 0 turns them off too).
 
 import * as grpc from '@grpc/grpc-js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
-import { clientError, fromServiceError, KeyraftError, servedByFrom, type ServedBy } from './errors.js';
+import { backoffDelay, retryAfterDelay, sleep, type BackoffOptions } from './backoff.js';
+import { clientError, fromServiceError, isThrottled, KeyraftError, servedByFrom, type ServedBy } from './errors.js';
 import { methodDefinition, type AnyMethod } from './proto.js';
 import { Routing, type Topology } from './routing.js';
 import type { ClusterStatus } from './types.js';
@@ -78,6 +83,8 @@ export function hasRequestId(request: object): boolean {
 }
 
 export function isRetryable(err: KeyraftError, kind: CallKind, request: object): boolean {
+  // Refused before any work: even a write without a request id was not applied.
+  if (isThrottled(err)) return true;
   if (!RETRYABLE.has(err.code)) return false;
   return kind === 'read' || hasRequestId(request);
 }
@@ -121,6 +128,7 @@ export class Caller {
     this.probeRegions();
     const tries = new Map<string, number>();
     let attempts = 0;
+    let throttledAttempts = 0;
     let backoffs = 0;
     let address = this.routing.pick(tries);
     for (;;) {
@@ -138,13 +146,20 @@ export class Caller {
         const err = e instanceof KeyraftError ? e : clientError(grpc.status.INTERNAL, 'INTERNAL', String(e));
         if (this.closed) throw err.withAttempts(attempts);
         this.routing.failed(address, err);
-        if (attempts > this.o.retries || !isRetryable(err, kind, request)) throw err.withAttempts(attempts);
-        if (this.routing.discoveryDue()) void this.discover();
-        this.probeRegions();
-        address = this.routing.pick(tries);
-        // Moving on to a node this call has not tried is failing over, not retrying: waiting would only add
-        // to the latency (each dead primary node would cost a backoff). Coming back to one is a retry.
-        const delay = tries.has(address) ? backoffDelay(backoffs++, this.o.backoff, this.o.random) : 0;
+        const throttled = isThrottled(err);
+        if (throttled) throttledAttempts++;
+        if (this.o.retries === 0 || attempts - throttledAttempts > this.o.retries || !isRetryable(err, kind, request)) throw err.withAttempts(attempts);
+        let delay: number;
+        if (throttled) {
+          delay = retryAfterDelay(err.retryAfterMs, this.o.backoff, this.o.random);
+        } else {
+          if (this.routing.discoveryDue()) void this.discover();
+          this.probeRegions();
+          address = this.routing.pick(tries);
+          // Moving on to a node this call has not tried is failing over, not retrying: waiting would only add
+          // to the latency (each dead primary node would cost a backoff). Coming back to one is a retry.
+          delay = tries.has(address) ? backoffDelay(backoffs++, this.o.backoff, this.o.random) : 0;
+        }
         if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) throw err.withAttempts(attempts);
         if (delay > 0) await sleep(delay);
       }

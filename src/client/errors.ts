@@ -5,6 +5,9 @@
 import * as grpc from '@grpc/grpc-js';
 
 export const REASON_KEY = 'keyraft-reason';
+/** Overload: RESOURCE_EXHAUSTED with this reason; the trailer RETRY_AFTER_KEY says when to come back. */
+export const THROTTLED = 'THROTTLED';
+export const RETRY_AFTER_KEY = 'retry-after-ms';
 
 /** Who served a call, from the response metadata (empty strings when absent). */
 export interface ServedBy {
@@ -54,6 +57,8 @@ export class KeyraftError extends Error {
     readonly servedBy?: ServedBy,
     /** How many attempts the call made before giving up. */
     readonly attempts = 1,
+    /** A THROTTLED refusal's `retry-after-ms`: how long the server asked the client to wait. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.codeName = statusName(code);
@@ -65,7 +70,7 @@ export class KeyraftError extends Error {
   }
 
   withAttempts(attempts: number): KeyraftError {
-    const e = new KeyraftError(this.code, this.reason, this.message, this.servedBy, attempts);
+    const e = new KeyraftError(this.code, this.reason, this.message, this.servedBy, attempts, this.retryAfterMs);
     e.stack = this.stack;
     return e;
   }
@@ -101,7 +106,7 @@ export function servedByFrom(endpoint: string, ...sources: (grpc.Metadata | unde
   return servedBy;
 }
 
-/** A log index from metadata; undefined when absent or not a non-negative integer. */
+/** A log index (or a count of ms) from metadata; undefined when absent or not a non-negative integer. */
 function logIndex(text: string | undefined): number | undefined {
   if (text === undefined || !/^\d+$/.test(text)) return undefined;
   const n = Number(text);
@@ -131,8 +136,11 @@ export function fromServiceError(err: ServiceErrorLike, endpoint = '', headers?:
     message = match[2]!;
   }
   if (reason === '') reason = statusName(code);
-  return new KeyraftError(code, reason, message, servedByFrom(endpoint, headers, err.metadata));
+  return new KeyraftError(code, reason, message, servedByFrom(endpoint, headers, err.metadata), 1, logIndex(first(err.metadata, RETRY_AFTER_KEY)));
 }
+
+/** Whether the server refused the call for overload, before doing anything with it. */
+export const isThrottled = (err: KeyraftError): boolean => err.code === grpc.status.RESOURCE_EXHAUSTED && err.reason === THROTTLED;
 
 /** A failure raised by the SDK itself, before or without any server. */
 export function clientError(code: grpc.status, reason: string, message: string): KeyraftError {

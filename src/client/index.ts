@@ -4,9 +4,9 @@ export { KeyraftClient, clientCredentials, DEFAULT_DISCOVERY_INTERVAL_MS, DEFAUL
 export type { KeyraftClientOptions, PageOptions } from './client.js';
 export type { CallOptions } from './caller.js';
 export type { Topology, TopologyNode, TopologyRegion } from './routing.js';
-export { KeyraftError, fromServiceError, statusName, REASON_KEY } from './errors.js';
+export { KeyraftError, fromServiceError, isThrottled, statusName, REASON_KEY, RETRY_AFTER_KEY, THROTTLED } from './errors.js';
 export type { ServedBy, ServiceErrorLike } from './errors.js';
-export { backoffCap, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export { backoffCap, backoffDelay, retryAfterDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { CA_ENV, defaultCaFile, defaultEndpoints, defaultTokenFile, TOKEN_ENV, endpointsFromTopology, findLocalTopology, parseEndpoints, ENDPOINTS_ENV } from './endpoints.js';
 export { toProtoJson, base64url } from './json.js';

@@ -8,6 +8,10 @@ import { MembershipError } from '../replica/membership-ops.js';
 import { ErrorKind, VaultError } from '../vault/errors.js';
 
 export const REASON_KEY = 'keyraft-reason';
+/** Overload (DESIGN §6): RESOURCE_EXHAUSTED with this reason, and when to try again in RETRY_AFTER_KEY. */
+export const THROTTLED = 'THROTTLED';
+/** Trailer of a THROTTLED refusal: milliseconds the client should wait before trying again. */
+export const RETRY_AFTER_KEY = 'retry-after-ms';
 
 /** A failure the server itself decides (not the vault's, not the replica's). */
 export class ApiError extends Error {
@@ -20,6 +24,29 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A refusal for overload, before any work: nothing was changed, so the same
+ * request (a write with its request id) may simply be sent again after
+ * retryAfterMs.
+ */
+export class ThrottledError extends ApiError {
+  override name = 'ThrottledError';
+
+  constructor(
+    readonly retryAfterMs: number,
+    message: string,
+  ) {
+    super(grpc.status.RESOURCE_EXHAUSTED, THROTTLED, message);
+  }
+}
+
+/** The trailers of a THROTTLED refusal, added to `metadata` (the response metadata naming this node). */
+export function throttledStatus(retryAfterMs: number, message: string, metadata: grpc.Metadata): grpc.StatusObject {
+  metadata.set(REASON_KEY, THROTTLED);
+  metadata.set(RETRY_AFTER_KEY, String(Math.max(1, Math.ceil(retryAfterMs))));
+  return { code: grpc.status.RESOURCE_EXHAUSTED, details: `${THROTTLED}: ${message}`, metadata };
 }
 
 const KIND_CODES: Record<ErrorKind, grpc.status> = {
@@ -41,6 +68,7 @@ export function classify(e: unknown): { code: grpc.status; reason: string; messa
 }
 
 export function toServiceError(e: unknown, metadata: grpc.Metadata): Partial<grpc.ServiceError> {
+  if (e instanceof ThrottledError) return throttledStatus(e.retryAfterMs, e.message, metadata.clone());
   const { code, reason, message } = classify(e);
   const trailers = metadata.clone();
   trailers.set(REASON_KEY, reason);

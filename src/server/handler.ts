@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 import { ReplicaError } from '../replica/errors.js';
 import type { Replica } from '../replica/replica.js';
 import { UNDECODABLE_REQUEST } from './api.js';
-import { ApiError, REASON_KEY, classify, toServiceError } from './errors.js';
+import type { VaultThrottle } from '../app/vault-throttle.js';
+import { ApiError, REASON_KEY, ThrottledError, classify, toServiceError } from './errors.js';
 
 /** Requests without a deadline get this much time. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -101,7 +102,11 @@ function undecodable(): ApiError {
 export class Router {
   private readonly clients = new Map<string, grpc.Client>();
 
-  constructor(private readonly ctx: ServerContext) {}
+  /** `throttle`: the per-vault limits of the calls this node serves itself (not those it forwards). */
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly throttle?: VaultThrottle,
+  ) {}
 
   /** Served wherever it arrives, in any mode (cluster status); the impl sees the request's metadata (the caller, CALLER_KEY). */
   local<Req, Res>(impl: (request: Req, timeLeftMs: number, metadata: grpc.Metadata) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
@@ -111,6 +116,7 @@ export class Router {
   read<Req, Res>(method: grpc.MethodDefinition<Req, Res>, impl: Impl<Req, Res>, opts: RouteOptions = {}): grpc.handleUnaryCall<Req, Res> {
     return this.serve(async (call, callback) => {
       if (this.ctx.regionRole === 'secondary' && !(await this.servedBySecondary(opts))) return this.toPrimary(method, call, callback);
+      this.takeFromVault(method.path, call.request);
       this.answer(call, callback, await impl(call.request, timeLeft(call)));
     });
   }
@@ -124,6 +130,7 @@ export class Router {
       }
       const deadline = Date.now() + timeLeft(call);
       if (this.ctx.replica.isLeader) {
+        this.takeFromVault(method.path, call.request);
         try {
           const receipt: WriteReceipt = {};
           return this.answer(call, callback, await impl(call.request, deadline - Date.now(), receipt), receipt);
@@ -185,6 +192,12 @@ export class Router {
 
   close(): void {
     for (const c of this.clients.values()) c.close();
+  }
+
+  /** Per-vault throttling, before any work; a refused call takes nothing from its vault's limit. */
+  private takeFromVault(path: string, request: unknown): void {
+    const t = this.throttle?.take(path, request);
+    if (t !== undefined) throw new ThrottledError(t.retryAfterMs, t.message);
   }
 
   /**

@@ -2,7 +2,7 @@
 // cryptographic operations on any node from its applied state. Like the
 // secret queries they throw VaultError and return fresh copies.
 
-import { forbidden, invalid, notFound, quote } from './errors.js';
+import { VaultError, forbidden, invalid, notFound, quote } from './errors.js';
 import {
   type DeletedKeyInfo,
   type KeyBackup,
@@ -145,6 +145,21 @@ export function backupKey(store: Store, vault: string, name: string): KeyBackup 
       updatedMs: v.updatedMs,
     })),
   };
+}
+
+/**
+ * The type, size and curve of a key version (the latest for ""), or
+ * undefined when the request names none: throttling weighs a call by it
+ * before the call itself is checked.
+ */
+export function keyTypeOf(store: Store, vault: string, name: string, version: string): { kty: string; keySize: number; curve: string } | undefined {
+  try {
+    const { kty, keySize, curve } = keyVersion(liveKey(vaultOf(store, vault), name), version).material;
+    return { kty, keySize, curve };
+  } catch (e) {
+    if (e instanceof VaultError) return undefined;
+    throw e;
+  }
 }
 
 /** The type, size and attributes of the latest version: what RotateKey makes again. */

@@ -231,6 +231,11 @@ export class VaultState {
     return qk.backupKey(this.store, vault, name);
   }
 
+  /** A key version's type, size and curve; undefined when there is no such version. */
+  keyTypeOf(vault: string, name: string, version: string): { kty: string; keySize: number; curve: string } | undefined {
+    return qk.keyTypeOf(this.store, vault, name, version);
+  }
+
   /** What RotateKey generates again: the latest version's type, size or curve, and attributes. */
   latestKeySpec(vault: string, name: string): KeySpec {
     return qk.latestKeySpec(this.store, vault, name);

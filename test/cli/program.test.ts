@@ -290,6 +290,11 @@ t.test('a server error: `error: REASON: message` on stderr, exit 1, no stack', a
   t.equal(r.out, '');
   const retried = await cli(['vault', 'list'], { failWith: new KeyraftError(grpc.status.UNAVAILABLE, 'NO_QUORUM', 'no leader').withAttempts(5) });
   t.equal(retried.err, 'error: NO_QUORUM: no leader (after 5 attempts)\n');
+  const throttled = new KeyraftError(grpc.status.RESOURCE_EXHAUSTED, 'THROTTLED', 'vault pay is over its limit of 4000 secrets and vault transactions per 10 s on this node; retry after 120 ms');
+  const busy = await cli(['secret', 'set', ...ref, '--value', 'x'], { failWith: throttled.withAttempts(7) });
+  t.equal(busy.code, 1);
+  t.match(busy.err, /^error: THROTTLED: vault pay is over its limit .* \(after 7 attempts\)\n/);
+  t.match(busy.err, /overloaded: it refused the call before doing anything, so nothing changed; try again later/, 'THROTTLED says that nothing changed');
   const other = await cli(['cluster', 'status'], { failWith: new Error('boom') });
   t.equal(other.code, 1);
   t.equal(other.err, 'error: boom\n', 'even an unexpected error prints no stack');

@@ -1,9 +1,9 @@
 // Exponential backoff with full jitter: every delay lies in [0, cap), the cap
-// doubles from baseMs up to maxMs and never overflows.
+// doubles from baseMs up to maxMs and never overflows; a THROTTLED wait honours retry-after-ms.
 
 import fc from 'fast-check';
 import t from 'tap';
-import { backoffCap, backoffDelay, DEFAULT_BACKOFF } from '../../src/client/index.js';
+import { backoffCap, backoffDelay, DEFAULT_BACKOFF, retryAfterDelay } from '../../src/client/index.js';
 
 t.test('the cap doubles up to the maximum', async (t) => {
   const o = { baseMs: 50, maxMs: 1000 };
@@ -40,4 +40,10 @@ t.test('Math.random spreads the delays', async (t) => {
   const delays = Array.from({ length: 200 }, () => backoffDelay(3));
   t.ok(delays.every((d) => d >= 0 && d < backoffCap(3)));
   t.ok(new Set(delays).size > 20, 'jittered, not fixed');
+});
+
+t.test('a THROTTLED wait is never shorter than retry-after-ms and at most twice it', async (t) => {
+  t.equal(retryAfterDelay(200, DEFAULT_BACKOFF, () => 0), 200);
+  t.equal(retryAfterDelay(200, DEFAULT_BACKOFF, () => 0.999), 399);
+  t.equal(retryAfterDelay(undefined, { baseMs: 50, maxMs: 1000 }, () => 0), 50, 'no retry-after-ms: the first backoff cap');
 });

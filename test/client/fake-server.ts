@@ -41,6 +41,8 @@ export class FakeStatus extends Error {
     readonly code: grpc.status,
     readonly reason: string,
     text: string,
+    /** More trailers (e.g. retry-after-ms). */
+    readonly trailers: Record<string, string> = {},
   ) {
     super(text);
   }
@@ -99,6 +101,7 @@ export async function startFake(node: string, handlers: Record<string, Handler>,
           const s = e instanceof FakeStatus ? e : new FakeStatus(grpc.status.INTERNAL, 'INTERNAL', String(e));
           const trailers = identity(node, options);
           trailers.set('keyraft-reason', s.reason);
+          for (const [k, v] of Object.entries(s.trailers)) trailers.set(k, v);
           callback({ code: s.code, details: `${s.reason}: ${s.message}`, metadata: trailers });
         }
       };

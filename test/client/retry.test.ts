@@ -208,6 +208,40 @@ t.test('close() cancels calls in flight and refuses new ones', { timeout: 10_000
   await t.rejects(client.getStatus(), { name: 'KeyraftError', reason: 'CLIENT_CLOSED' });
 });
 
+/** Refuses the first n calls with THROTTLED and retry-after-ms, noting when each attempt arrived. */
+function throttling(n: number, retryAfterMs: number, arrivals: number[], then: Handler): Handler {
+  return (req, call) => {
+    arrivals.push(performance.now());
+    if (arrivals.length <= n) throw new FakeStatus(grpc.status.RESOURCE_EXHAUSTED, 'THROTTLED', 'busy', { 'retry-after-ms': String(retryAfterMs) });
+    return then(req, call);
+  };
+}
+
+t.test('THROTTLED is retried on the same node after retry-after-ms, a write keeping its request id, beyond `retries`', { timeout: 10_000 }, async (t) => {
+  const arrivals: number[] = [];
+  const { fakes, client } = await setup(t, [['east-1', { SetSecret: throttling(3, 40, arrivals, ok) }], ['east-2', { SetSecret: ok }]], {
+    retries: 1,
+    random: () => 0.5,
+  });
+  const s = await client.setSecret({ vault: 'v1', name: 'db', value: 'x' });
+  t.equal(s.properties.version, 'v2');
+  const seen = fakes[0]!.calls.get('SetSecret')!;
+  t.equal(seen.length, 4, 'three refusals, then served: all on the node that refused');
+  t.equal(fakes[1]!.calls.get('SetSecret'), undefined, 'the other node saw none');
+  t.equal(new Set(seen.map((r) => r['requestId'])).size, 1, 'every attempt carries the first one\'s request id');
+  for (let i = 1; i < arrivals.length; i++) t.ok(arrivals[i]! - arrivals[i - 1]! >= 40, `attempt ${i + 1} came no sooner than retry-after-ms plus jitter`);
+});
+
+t.test('a call that stays THROTTLED gives up by its deadline with THROTTLED; retries: 0 does not retry it', { timeout: 10_000 }, async (t) => {
+  const arrivals: number[] = [];
+  const { client } = await setup(t, [['east-1', { GetSecret: throttling(1000, 30, arrivals, ok) }]], { timeoutMs: 400 });
+  const err = await client.getSecret({ vault: 'v1', name: 'db' }).catch((e: unknown) => e);
+  t.match(err, { code: grpc.status.RESOURCE_EXHAUSTED, reason: 'THROTTLED', retryAfterMs: 30 });
+  t.ok((err as KeyraftError).attempts > 1, 'it was retried meanwhile');
+  const none = await setup(t, [['east-1', { GetSecret: throttling(1000, 30, [], ok) }]], { retries: 0 });
+  await t.rejects(none.client.getSecret({ vault: 'v1', name: 'db' }), { code: grpc.status.RESOURCE_EXHAUSTED, reason: 'THROTTLED', attempts: 1 });
+});
+
 t.test('only status codes that say nothing about the request are retried, and writes only with an id', async (t) => {
   const err = (code: grpc.status): KeyraftError => new KeyraftError(code, 'X', 'x');
   t.ok(isRetryable(err(grpc.status.UNAVAILABLE), 'read', {}));
@@ -215,6 +249,9 @@ t.test('only status codes that say nothing about the request are retried, and wr
   t.ok(isRetryable(err(grpc.status.UNAVAILABLE), 'write', { requestId: 'r' }));
   t.notOk(isRetryable(err(grpc.status.UNAVAILABLE), 'write', {}), 'never a write without a request id');
   t.notOk(isRetryable(err(grpc.status.UNAVAILABLE), 'write', { requestId: '' }));
+  const throttled = new KeyraftError(grpc.status.RESOURCE_EXHAUSTED, 'THROTTLED', 'busy');
+  t.ok(isRetryable(throttled, 'write', {}), 'THROTTLED: refused before any work, so even a write without an id');
+  t.notOk(isRetryable(err(grpc.status.RESOURCE_EXHAUSTED), 'read', {}), 'RESOURCE_EXHAUSTED for another reason (a message too large) is not');
   for (const code of [
     grpc.status.INVALID_ARGUMENT,
     grpc.status.NOT_FOUND,

@@ -68,6 +68,17 @@ function anyFreePort(): Promise<number> {
   });
 }
 
+/**
+ * Per-vault limits too high to bind, for benchmarks: they measure what a
+ * node can do, and Azure's defaults (4,000 secrets or key transactions per
+ * vault per 10 s) would refuse most of a run on one vault.
+ */
+export const UNTHROTTLED = {
+  secrets: 1e9,
+  keyCreate: 1e9,
+  keys: Object.fromEntries(['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P-256', 'EC-P-384', 'EC-P-521', 'EC-P-256K'].map((k) => [k, 1e9])),
+};
+
 export interface ClusterOptions {
   /** Nodes per region; one region unless more are named. */
   readonly regions?: readonly { name: string; nodes: number }[];
@@ -84,6 +95,9 @@ export interface ClusterOptions {
   readonly dataKeys?: { readonly rotateAfterWrites?: number; readonly rotateAfterMs?: number };
   /** The topology's connection limits and timeouts (src/transport/connections.ts); the production defaults when absent. */
   readonly connections?: Partial<ConnectionLimits>;
+  /** The topology's admission limits and per-vault throttling; the production defaults when absent. */
+  readonly admission?: Record<string, number>;
+  readonly throttle?: Record<string, unknown>;
 }
 
 export interface NodeInfo {
@@ -171,6 +185,8 @@ export class TestCluster {
       raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000, geoRetainEntries: opts.geoRetainEntries ?? 200_000 },
       ...(opts.dataKeys === undefined ? {} : { dataKeys: opts.dataKeys }),
       ...(opts.connections === undefined ? {} : { connections: opts.connections }),
+      ...(opts.admission === undefined ? {} : { admission: opts.admission }),
+      ...(opts.throttle === undefined ? {} : { throttle: opts.throttle }),
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'), opts.nodeArgs ?? []);
     for (const [i, r] of regions.entries()) {
