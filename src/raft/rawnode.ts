@@ -72,7 +72,10 @@ export class RawNode {
     this.raft.assertInvariants();
   }
 
-  /** Throws ProposalDropped when this node cannot take proposals now. */
+  /**
+   * Throws ProposalDropped when this node cannot take proposals now, and its
+   * kind UncommittedLimitExceeded when too much is waiting to commit.
+   */
   propose(...data: Uint8Array[]): void {
     this.raft.propose(data);
     this.raft.assertInvariants();
@@ -144,7 +147,7 @@ export class RawNode {
     const soft = this.softState();
     const entries = r.log.unstableEntries();
     const snapshot = r.log.pendingSnapshot;
-    const committedEntries = r.log.nextCommittedEntries();
+    const committedEntries = r.log.nextCommittedEntries(r.cfg.maxCommittedBytesPerReady);
     const rd: Ready = {
       softState: this.softChanged() ? soft : undefined,
       hardState: sameHardState(hard, this.prevHard) ? undefined : hard,
