@@ -29,6 +29,10 @@ export interface RaftTiming {
   readonly compactEvery: number;
   /** Log entries a primary keeps for a lagging secondary before it must take a snapshot. */
   readonly geoRetainEntries: number;
+  /** Bytes of entry data in one append to a follower (one entry always goes, however large). */
+  readonly maxBytesPerMessage: number;
+  /** Bytes of data the leader lets wait for commitment; past it, writes are refused as THROTTLED. */
+  readonly maxUncommittedBytes: number;
 }
 
 export interface Topology {
@@ -41,7 +45,15 @@ export interface Topology {
   readonly dataKeys: DataKeyPolicy;
 }
 
-const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
+const DEFAULT_RAFT: RaftTiming = {
+  tickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  compactEvery: 10_000,
+  geoRetainEntries: 200_000,
+  maxBytesPerMessage: 1024 * 1024,
+  maxUncommittedBytes: 32 * 1024 * 1024,
+};
 
 export class TopologyError extends Error {
   override name = 'TopologyError';
@@ -61,6 +73,15 @@ function dataKeyPolicy(json: unknown): DataKeyPolicy {
     if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
   }
   return { ...DEFAULT_DATA_KEY_POLICY, ...(given as Partial<DataKeyPolicy>) };
+}
+
+function raftSettings(json: unknown): RaftTiming {
+  const given = (json ?? {}) as Partial<RaftTiming>;
+  for (const field of ['maxBytesPerMessage', 'maxUncommittedBytes'] as const) {
+    const v = given[field];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) fail(`raft.${field} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return { ...DEFAULT_RAFT, ...given };
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
@@ -92,7 +113,7 @@ export function parseTopology(json: unknown): Topology {
     regions,
     failoverAfterMs: t.failoverAfterMs ?? 3000,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
-    raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
+    raft: raftSettings(t.raft),
     dataKeys: dataKeyPolicy(t.dataKeys),
   };
 }

@@ -8,7 +8,19 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { ConfChange, ConfState, Entry, Message, RaftConfig, Ready, SnapshotMeta } from '../raft/index.js';
-import { DEFAULT_CONFIG, EntryType, MessageType, NONE, ProposalDropped, RawNode, StateRole, bootstrapState, decodeConfChange, emptyState } from '../raft/index.js';
+import {
+  DEFAULT_CONFIG,
+  EntryType,
+  MessageType,
+  NONE,
+  ProposalDropped,
+  RawNode,
+  StateRole,
+  UncommittedLimitExceeded,
+  bootstrapState,
+  decodeConfChange,
+  emptyState,
+} from '../raft/index.js';
 import type { BatchOp, NodeStore, StateWrite } from '../storage/store.js';
 import { entryKey, stateKey } from '../storage/store.js';
 import { ReplicaError } from './errors.js';
@@ -49,6 +61,10 @@ export interface ReplicaOptions {
   readonly compactEvery: number;
   /** How far behind a log reader (the secondary region) may fall before compaction leaves it to a snapshot. */
   readonly retainForReaders: number;
+  /** Bytes of entry data in one append to a follower, and in one Ready's apply batch. */
+  readonly maxBytesPerMessage?: number;
+  /** Bytes of data the leader lets wait for commitment before refusing proposals (THROTTLED). */
+  readonly maxUncommittedBytes?: number;
   readonly store: NodeStore;
   readonly app: Application;
   readonly logger: Logger;
@@ -62,6 +78,9 @@ export interface ReplicaObserver {
   /** `applied`, or the ReplicaError reason it failed with (NO_QUORUM, PROPOSAL_LOST, ...). */
   proposal(outcome: string): void;
 }
+
+/** What a proposal refused for the uncommitted limit suggests waiting before retrying, in ticks. */
+const THROTTLED_RETRY_TICKS = 4;
 
 interface ProposalWaiter {
   readonly term: number;
@@ -116,6 +135,9 @@ export class Replica {
       id: this.id,
       electionTick: this.opts.electionTicks,
       heartbeatTick: this.opts.heartbeatTicks,
+      maxBytesPerMessage: this.opts.maxBytesPerMessage ?? DEFAULT_CONFIG.maxBytesPerMessage,
+      maxCommittedBytesPerReady: this.opts.maxBytesPerMessage ?? DEFAULT_CONFIG.maxCommittedBytesPerReady,
+      maxUncommittedBytes: this.opts.maxUncommittedBytes ?? DEFAULT_CONFIG.maxUncommittedBytes,
       random: Math.random,
     };
   }
@@ -249,13 +271,19 @@ export class Replica {
 
   /**
    * Proposes a command and resolves with the application's result once it is
-   * applied here. Throws ReplicaError NOT_LEADER at once on a follower.
+   * applied here. Throws ReplicaError NOT_LEADER at once on a follower, and
+   * THROTTLED when too much already waits to commit.
    */
   propose(data: Uint8Array, timeoutMs: number): Promise<unknown> {
     this.assertUsable();
     try {
       this.raw.propose(data);
     } catch (e) {
+      if (e instanceof UncommittedLimitExceeded) {
+        this.opts.observer?.proposal('THROTTLED');
+        // The tail drains in about one replication round: a few ticks.
+        throw new ReplicaError('THROTTLED', `the region is behind with its writes: ${e.message}`, THROTTLED_RETRY_TICKS * this.opts.tickMs);
+      }
       if (e instanceof ProposalDropped) {
         this.opts.observer?.proposal('NOT_LEADER');
         throw new ReplicaError('NOT_LEADER', e.message);

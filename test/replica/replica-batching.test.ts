@@ -2,48 +2,22 @@
 // turn of the event loop (requests parsed from one read of a socket) share one
 // Ready, so one synced batch holds all their entries.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import t from 'tap';
-import { Replica } from '../../src/replica/replica.js';
-import { type BatchOp, NodeStore, entryKey } from '../../src/storage/store.js';
+import { type BatchOp, entryKey } from '../../src/storage/store.js';
+import { singleLeader } from './single-leader.js';
 
 const isEntry = (key: string) => key.length === entryKey(0).length && key.startsWith(entryKey(0).slice(0, -16));
 
 t.test('proposals from callbacks of the same turn are written in one batch', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'keyraft-replica-'));
-  const store = await NodeStore.open(join(dir, 'db'));
   const batches: number[] = [];
-  const write = store.write.bind(store);
-  store.write = (ops: readonly BatchOp[], sync: boolean) => {
-    const entries = ops.filter((op) => op.type === 'put' && isEntry(op.key)).length;
-    if (entries > 0) batches.push(entries);
-    return write(ops, sync);
-  };
-  const replica = new Replica({
-    id: 'a',
-    founders: ['a'],
-    tickMs: 10,
-    electionTicks: 5,
-    heartbeatTicks: 1,
-    compactEvery: 1000,
-    retainForReaders: 1000,
-    store,
-    app: { applyCommand: (_data, index) => ({ result: index, writes: [] }), reload: async () => undefined },
-    logger: pino({ level: 'silent' }),
+  const replica = await singleLeader(t, {}, (store) => {
+    const write = store.write.bind(store);
+    store.write = (ops: readonly BatchOp[], sync: boolean) => {
+      const entries = ops.filter((op) => op.type === 'put' && isEntry(op.key)).length;
+      if (entries > 0) batches.push(entries);
+      return write(ops, sync);
+    };
   });
-  t.teardown(async () => {
-    await replica.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await replica.open();
-  replica.start({ send: () => undefined, sendSnapshot: () => undefined });
-  const deadline = Date.now() + 30_000;
-  while (!replica.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  t.ok(replica.isLeader, 'a single founder elects itself');
   // Once a write is applied its batch was handed to the store; then let the
   // Ready loop go idle: no batch for 100 ms, however slow the machine.
   await replica.propose(new Uint8Array([0]), 5000);
