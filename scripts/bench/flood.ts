@@ -153,7 +153,7 @@ async function main(): Promise<void> {
       const lagMax = Math.max(...during.map((x) => x.lagMaxMs));
       const p99s = during.map((x) => x.lagP99Ms).sort((a, b) => a - b);
       console.log(
-        `  ${id}${id === leader ? ' (leader)' : ''}: term ${first.term} -> ${last.term}, leader changes +${last.leaderChanges - first.leaderChanges}, ` +
+        `  ${id}${id === leader ? ' (leader)' : id === late ? ' (caught up)' : ''}: term ${first.term} -> ${last.term}, leader changes +${last.leaderChanges - first.leaderChanges}, ` +
           `event-loop delay max ${lagMax.toFixed(0)} ms, half-second p99 median ${p99s[Math.floor(p99s.length / 2)]?.toFixed(0)} ms / worst ${p99s[p99s.length - 1]?.toFixed(0)} ms, ${during.length} samples`,
       );
     }

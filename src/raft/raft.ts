@@ -36,6 +36,12 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** Append messages in flight to one follower before waiting for acks. */
   readonly maxInflight: number;
+  /**
+   * Bytes of entry data in flight to one follower before waiting for acks
+   * (etcd's MaxInflightBytes): bounds what the leader sends, and what the
+   * follower must take in, in one go when it is far behind.
+   */
+  readonly maxInflightBytes: number;
   /** Entries in one append message. */
   readonly maxEntriesPerMsg: number;
   /**
@@ -63,6 +69,7 @@ export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
   preVote: true,
   checkQuorum: true,
   maxInflight: 256,
+  maxInflightBytes: 8 * 1024 * 1024,
   maxEntriesPerMsg: 256,
   maxBytesPerMessage: 1024 * 1024,
   maxCommittedBytesPerReady: 1024 * 1024,
@@ -120,7 +127,7 @@ export class Raft {
     invariant(cfg.id !== NONE, 'a node needs an id');
     invariant(cfg.heartbeatTick > 0 && cfg.electionTick > cfg.heartbeatTick, 'election tick must exceed heartbeat tick');
     invariant(
-      [cfg.maxBytesPerMessage, cfg.maxCommittedBytesPerReady, cfg.maxUncommittedBytes].every((n) => n >= 0),
+      [cfg.maxBytesPerMessage, cfg.maxCommittedBytesPerReady, cfg.maxUncommittedBytes, cfg.maxInflightBytes].every((n) => n >= 0),
       'byte limits must not be negative',
     );
     this.id = cfg.id;
@@ -129,7 +136,7 @@ export class Raft {
     this.vote = hs.vote;
     this.log = new RaftLog(persisted.snapshot, persisted.entries, hs.commit, persisted.applied);
     this.membership = new Membership(
-      { id: this.id, log: this.log, progress: this.progress, maxInflight: cfg.maxInflight },
+      { id: this.id, log: this.log, progress: this.progress, maxInflight: cfg.maxInflight, maxInflightBytes: cfg.maxInflightBytes },
       persisted.conf,
     );
     this.reads = new ReadIndex({
@@ -601,7 +608,9 @@ export class Raft {
     const entries = this.log.slice(pr.next, hi, this.cfg.maxBytesPerMessage);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }));
-    pr.sentEntries(prevIndex + entries.length, entries.length);
+    let bytes = 0;
+    for (const e of entries) bytes += e.data.length;
+    pr.sentEntries(prevIndex + entries.length, entries.length, bytes);
     return true;
   }
 

@@ -87,6 +87,12 @@ export interface ReplicaObserver {
  */
 const APPLY_SLICE_BYTES = 64 * 1024;
 
+/**
+ * Full appends in flight to one follower: what the leader sends at once to a
+ * follower far behind, and what that follower persists in one Ready.
+ */
+const INFLIGHT_MESSAGES = 8;
+
 /** What a proposal refused for the uncommitted limit suggests waiting before retrying, in ticks. */
 const THROTTLED_RETRY_TICKS = 4;
 
@@ -138,13 +144,15 @@ export class Replica {
   }
 
   private raftConfig(): RaftConfig {
+    const perMessage = this.opts.maxBytesPerMessage ?? DEFAULT_CONFIG.maxBytesPerMessage;
     return {
       ...DEFAULT_CONFIG,
       id: this.id,
       electionTick: this.opts.electionTicks,
       heartbeatTick: this.opts.heartbeatTicks,
-      maxBytesPerMessage: this.opts.maxBytesPerMessage ?? DEFAULT_CONFIG.maxBytesPerMessage,
-      maxCommittedBytesPerReady: this.opts.maxBytesPerMessage ?? DEFAULT_CONFIG.maxCommittedBytesPerReady,
+      maxBytesPerMessage: perMessage,
+      maxCommittedBytesPerReady: perMessage,
+      maxInflightBytes: INFLIGHT_MESSAGES * perMessage,
       maxUncommittedBytes: this.opts.maxUncommittedBytes ?? DEFAULT_CONFIG.maxUncommittedBytes,
       random: Math.random,
     };

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { EntryType, MessageType, ProposalDropped, UncommittedLimitExceeded, bootstrapState, type Entry, type Message } from '../../src/raft/index.js';
 import { RaftLog } from '../../src/raft/log.js';
+import { Inflights } from '../../src/raft/progress.js';
 import { electedNetwork } from './harness.js';
 
 const sized = (n: number, fill = 'x'): Uint8Array => new TextEncoder().encode(fill.repeat(n));
@@ -52,6 +53,39 @@ t.test('TestProgressFlowControl: an append carries at most maxBytesPerMessage of
     appendsToB.every((m) => m.entries.length === 1 || dataBytes(m.entries) <= 1000),
     'no append with more than one entry carries more than the limit',
   );
+});
+
+t.test('TestInflightsFull: the window fills at maxBytes, softly: the append that crosses it still goes', async (t) => {
+  const w = new Inflights(10, 1000);
+  w.add(1, 600);
+  t.notOk(w.full, '600 of 1000 bytes');
+  w.add(2, 600);
+  t.ok(w.full, '1200 bytes: full, though only two of ten messages');
+  w.freeLE(1);
+  t.notOk(w.full, 'the ack of the first frees its bytes');
+  w.freeFirstOne();
+  w.add(3, 5000);
+  t.ok(w.full);
+  w.reset();
+  t.notOk(w.full);
+});
+
+t.test('TestMsgAppFlowControlFull: a follower that does not answer gets at most maxInflightBytes (and one append) ahead', async (t) => {
+  const net = electedNetwork(['a', 'b', 'c'], { seed: 1, maxInflightBytes: 1000, maxBytesPerMessage: 400 });
+  const a = net.node('a');
+  const notB = (m: Message) => m.from !== 'b' && m.to !== 'b';
+  for (let k = 0; k < 10; k++) {
+    a.propose(sized(300, String(k)));
+    net.deliver(notB);
+  }
+  t.equal(net.peer('c').applied.length, 10, 'c, which answers, has everything');
+  t.same(
+    net.inFlight(entriesTo('b')).map((m) => dataBytes(m.entries)),
+    [300, 300, 300, 300],
+    'b has four appends in flight: 900 bytes is under the limit, so the fourth goes, and then no more',
+  );
+  net.stabilize();
+  t.equal(net.peer('b').applied.length, 10, 'once b answers, the rest follows');
 });
 
 t.test('TestCommitPagination: a Ready hands out at most maxCommittedBytesPerReady of committed data', async (t) => {

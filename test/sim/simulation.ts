@@ -101,7 +101,12 @@ class Simulation implements HostEvents {
     // that the other seeds replay as they always did.
     const limits = Random.derive(seed, 'byte limits');
     this.byteLimits = limits.chance(0.3)
-      ? { maxBytesPerMessage: limits.pick([0, 8, 24]), maxCommittedBytesPerReady: limits.pick([0, 8, 24]), maxUncommittedBytes: limits.pick([8, 24, 64]) }
+      ? {
+          maxBytesPerMessage: limits.pick([0, 8, 24]),
+          maxInflightBytes: limits.pick([1, 16, 64]),
+          maxCommittedBytesPerReady: limits.pick([0, 8, 24]),
+          maxUncommittedBytes: limits.pick([8, 24, 64]),
+        }
       : {};
   }
 
