@@ -608,9 +608,8 @@ export class Raft {
     const entries = this.log.slice(pr.next, hi, this.cfg.maxBytesPerMessage);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }));
-    let bytes = 0;
-    for (const e of entries) bytes += e.data.length;
-    pr.sentEntries(prevIndex + entries.length, entries.length, bytes);
+    const lastIndex = prevIndex + entries.length;
+    pr.sentEntries(lastIndex, entries.length, this.log.dataBytes(prevIndex, lastIndex));
     return true;
   }
 
