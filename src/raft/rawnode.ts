@@ -169,6 +169,20 @@ export class RawNode {
     return rd;
   }
 
+  /**
+   * Takes the heartbeats made since the last Ready, for the host to send
+   * while it is still busy with that Ready (applying a large batch). They
+   * need nothing persisted first: a leader's term is on disk since its
+   * election, and the commit index it tells a follower is a quorum's fact.
+   * Held back, they would wait for the whole Ready.
+   */
+  takeHeartbeats(): Message[] {
+    const r = this.raft;
+    const beats = r.msgs.filter((m) => m.type === MessageType.Heartbeat);
+    if (beats.length > 0) r.msgs = r.msgs.filter((m) => m.type !== MessageType.Heartbeat);
+    return beats;
+  }
+
   /** The host persisted, sent and applied everything in the last Ready. */
   advance(): void {
     const rd = this.outstanding;

@@ -573,6 +573,9 @@ export class Replica {
       if (sliceBytes >= APPLY_SLICE_BYTES) {
         sliceBytes = 0;
         await nextTurn();
+        // A tick in that turn must not wait for the rest of the batch to
+        // tell the followers this leader is alive.
+        this.sendMessages(this.raw.takeHeartbeats());
       }
       sliceBytes += entry.data.length;
       let result: unknown;
