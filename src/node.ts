@@ -157,6 +157,8 @@ async function main(): Promise<void> {
     heartbeatTicks: topology.raft.heartbeatTicks,
     compactEvery: topology.raft.compactEvery,
     retainForReaders: topology.raft.geoRetainEntries,
+    maxBytesPerMessage: topology.raft.maxBytesPerMessage,
+    maxUncommittedBytes: topology.raft.maxUncommittedBytes,
     store,
     app,
     logger,

@@ -32,6 +32,10 @@ export interface RaftTiming {
   readonly compactEvery: number;
   /** Log entries a primary keeps for a lagging secondary before it must take a snapshot. */
   readonly geoRetainEntries: number;
+  /** Bytes of entry data in one append to a follower (one entry always goes, however large). */
+  readonly maxBytesPerMessage: number;
+  /** Bytes of data the leader lets wait for commitment; past it, writes are refused as THROTTLED. */
+  readonly maxUncommittedBytes: number;
 }
 
 export interface Topology {
@@ -50,7 +54,15 @@ export interface Topology {
   readonly throttle: ThrottleLimits;
 }
 
-const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
+const DEFAULT_RAFT: RaftTiming = {
+  tickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  compactEvery: 10_000,
+  geoRetainEntries: 200_000,
+  maxBytesPerMessage: 1024 * 1024,
+  maxUncommittedBytes: 32 * 1024 * 1024,
+};
 
 /**
  * For a 2-core machine (README, "Overload"; scripts/overload.ts): 64 calls
@@ -127,7 +139,7 @@ export function parseTopology(json: unknown): Topology {
     regions,
     failoverAfterMs: t.failoverAfterMs ?? 3000,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
-    raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
+    raft: positiveIntegers(t.raft, DEFAULT_RAFT, 'raft'),
     dataKeys: positiveIntegers(t.dataKeys, DEFAULT_DATA_KEY_POLICY, 'dataKeys'),
     connections: positiveIntegers(t.connections, DEFAULT_CONNECTION_LIMITS, 'connections'),
     admission: positiveIntegers(t.admission, DEFAULT_ADMISSION, 'admission'),

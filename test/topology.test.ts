@@ -1,5 +1,5 @@
-// The topology's sections of limits (data-key rotation, connections,
-// admission, per-vault throttling): defaults, overrides, and refusals.
+// The topology's sections of limits (Raft byte limits, data-key rotation,
+// connections, admission, per-vault throttling): defaults, overrides, and refusals.
 
 import t from 'tap';
 import { AZURE_THROTTLE_LIMITS } from '../src/app/throttle-classes.js';
@@ -54,4 +54,21 @@ t.test('admission and throttle: anything but positive whole limits is refused, n
     [{ throttle: { certificates: 5 } }, /throttle.certificates is not a setting/],
   ];
   for (const [extra, message] of cases) t.throws(() => parseTopology({ ...base, ...extra }), { name: 'TopologyError', message }, JSON.stringify(extra));
+});
+
+t.test('raft byte limits: 1 MiB per message and 32 MiB uncommitted unless given', async (t) => {
+  const { raft } = parseTopology(base);
+  t.equal(raft.maxBytesPerMessage, 1024 * 1024);
+  t.equal(raft.maxUncommittedBytes, 32 * 1024 * 1024);
+  const given = parseTopology({ ...base, raft: { maxBytesPerMessage: 4096, tickMs: 20 } }).raft;
+  t.same([given.maxBytesPerMessage, given.maxUncommittedBytes, given.tickMs], [4096, 32 * 1024 * 1024, 20]);
+});
+
+t.test('raft byte limits: anything but a positive whole number is refused, naming the field', async (t) => {
+  const cases: [unknown, RegExp][] = [
+    [{ maxBytesPerMessage: 0 }, /raft.maxBytesPerMessage must be a positive integer, got 0/],
+    [{ maxUncommittedBytes: '32MiB' }, /raft.maxUncommittedBytes must be a positive integer, got "32MiB"/],
+    [{ maxUncommittedBytes: 1.5 }, /raft.maxUncommittedBytes must be a positive integer/],
+  ];
+  for (const [raft, message] of cases) t.throws(() => parseTopology({ ...base, raft }), { name: 'TopologyError', message }, JSON.stringify(raft));
 });

@@ -55,11 +55,34 @@ export class RaftLog {
     return this.term(index) === term;
   }
 
-  /** Entries [lo, hi), all present. */
-  slice(lo: number, hi: number): Entry[] {
+  /**
+   * Entries [lo, hi), all present; with `maxBytes`, only the longest prefix
+   * whose data fits in it, but never less than one entry (etcd's limitSize):
+   * an entry larger than the limit must still travel.
+   */
+  slice(lo: number, hi: number, maxBytes = Infinity): Entry[] {
     invariant(lo >= this.firstIndex && hi <= this.lastIndex + 1 && lo <= hi, `slice [${lo}, ${hi}) out of range`);
     const base = this.snapshot.meta.index + 1;
+    if (maxBytes !== Infinity && lo < hi) {
+      let bytes = this.entries[lo - base]!.data.length;
+      for (let i = lo + 1; i < hi; i++) {
+        bytes += this.entries[i - base]!.data.length;
+        if (bytes > maxBytes) {
+          hi = i;
+          break;
+        }
+      }
+    }
     return this.entries.slice(lo - base, hi - base);
+  }
+
+  /** Bytes of entry data in (after, upTo]: what the uncommitted limit counts. */
+  dataBytes(after: number, upTo: number): number {
+    const base = this.snapshot.meta.index + 1;
+    invariant(after + 1 >= base && upTo <= this.lastIndex, `data bytes of (${after}, ${upTo}] out of range`);
+    let bytes = 0;
+    for (let i = after + 1; i <= upTo; i++) bytes += this.entries[i - base]!.data.length;
+    return bytes;
   }
 
   /** Raft §5.4.1: is a log ending at (lastIndex, lastTerm) at least as up to date as ours? */
@@ -177,10 +200,10 @@ export class RaftLog {
     if (index > this.stable && this.term(index) === term) this.stable = index;
   }
 
-  /** Committed entries not yet handed out for applying. */
-  nextCommittedEntries(): Entry[] {
+  /** Committed entries not yet handed out for applying, at most `maxBytes` of data (but at least one). */
+  nextCommittedEntries(maxBytes = Infinity): Entry[] {
     const hi = Math.min(this.committed, this.lastIndex);
-    return this.applying >= hi ? [] : this.slice(this.applying + 1, hi + 1);
+    return this.applying >= hi ? [] : this.slice(this.applying + 1, hi + 1, maxBytes);
   }
 
   hasNextCommittedEntries(): boolean {

@@ -18,6 +18,7 @@ export interface MembershipHost {
   /** The leader's view of each member, kept to exactly the config's members. */
   readonly progress: Map<NodeId, Progress>;
   readonly maxInflight: number;
+  readonly maxInflightBytes: number;
 }
 
 export class Membership {
@@ -97,7 +98,7 @@ export class Membership {
 
   private freshProgress(id: NodeId, isLearner: boolean): Progress {
     const { log } = this.host;
-    const fresh = new Progress(log.lastIndex + 1, this.host.maxInflight, isLearner);
+    const fresh = new Progress(log.lastIndex + 1, this.host, isLearner);
     if (id === this.host.id) fresh.match = log.stable;
     return fresh;
   }

@@ -12,42 +12,55 @@ export enum ProgressState {
   Snapshot = 'snapshot',
 }
 
-/** A bounded FIFO of the last index of each append message still in flight. */
+/**
+ * A bounded FIFO of the append messages still in flight: the last index each
+ * carried, and its bytes of entry data. Full at `capacity` messages or at
+ * `maxBytes` (etcd's MaxInflightBytes; soft: the message that crosses it
+ * goes), so that what one follower has in flight, and what the leader may
+ * send it in one turn, is bounded in bytes too.
+ */
 export class Inflights {
-  private readonly lastIndexes: number[] = [];
+  private readonly messages: { lastIndex: number; bytes: number }[] = [];
+  private bytes = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    readonly maxBytes: number = Infinity,
+  ) {
     invariant(capacity > 0, 'inflight capacity must be positive');
   }
 
   get full(): boolean {
-    return this.lastIndexes.length >= this.capacity;
+    return this.messages.length >= this.capacity || this.bytes >= this.maxBytes;
   }
 
   get count(): number {
-    return this.lastIndexes.length;
+    return this.messages.length;
   }
 
-  add(lastIndex: number): void {
+  add(lastIndex: number, bytes: number): void {
     invariant(!this.full, 'inflights overflow');
-    const previous = this.lastIndexes[this.lastIndexes.length - 1];
-    invariant(previous === undefined || lastIndex >= previous, 'inflights must be added in order');
-    this.lastIndexes.push(lastIndex);
+    const previous = this.messages[this.messages.length - 1];
+    invariant(previous === undefined || lastIndex >= previous.lastIndex, 'inflights must be added in order');
+    this.messages.push({ lastIndex, bytes });
+    this.bytes += bytes;
   }
 
   /** Frees every message whose entries are all at or below `index`. */
   freeLE(index: number): void {
     let n = 0;
-    while (n < this.lastIndexes.length && this.lastIndexes[n]! <= index) n++;
-    if (n > 0) this.lastIndexes.splice(0, n);
+    while (n < this.messages.length && this.messages[n]!.lastIndex <= index) this.bytes -= this.messages[n++]!.bytes;
+    if (n > 0) this.messages.splice(0, n);
   }
 
   freeFirstOne(): void {
-    this.lastIndexes.shift();
+    const first = this.messages.shift();
+    if (first !== undefined) this.bytes -= first.bytes;
   }
 
   reset(): void {
-    this.lastIndexes.length = 0;
+    this.messages.length = 0;
+    this.bytes = 0;
   }
 }
 
@@ -67,11 +80,11 @@ export class Progress {
 
   constructor(
     next: number,
-    maxInflight: number,
+    limits: { readonly maxInflight: number; readonly maxInflightBytes: number },
     public isLearner: boolean,
   ) {
     this.next = next;
-    this.inflights = new Inflights(maxInflight);
+    this.inflights = new Inflights(limits.maxInflight, limits.maxInflightBytes);
   }
 
   private resetState(state: ProgressState): void {
@@ -116,12 +129,12 @@ export class Progress {
     return updated;
   }
 
-  /** An append carrying entries up to `lastIndex` was sent. */
-  sentEntries(lastIndex: number, entryCount: number): void {
+  /** An append carrying entries up to `lastIndex`, with `bytes` of data, was sent. */
+  sentEntries(lastIndex: number, entryCount: number, bytes: number): void {
     if (this.state === ProgressState.Replicate) {
       if (entryCount > 0) {
         this.next = lastIndex + 1;
-        this.inflights.add(lastIndex);
+        this.inflights.add(lastIndex, bytes);
       }
     } else if (this.state === ProgressState.Probe) {
       this.probeSent = true;

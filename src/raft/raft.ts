@@ -23,7 +23,7 @@ import { VoteResult, jointCommitted, jointVote, type JointVoters } from './quoru
 import { ReadIndex } from './readonly.js';
 import { LeaderTransfer, TRANSFER_CONTEXT, isTransferCampaign } from './transfer.js';
 import type { ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot } from './types.js';
-import { EntryType, MessageType, NONE, ProposalDropped, StateRole, invariant, message } from './types.js';
+import { EntryType, MessageType, NONE, ProposalDropped, StateRole, UncommittedLimitExceeded, invariant, message } from './types.js';
 
 export interface RaftConfig {
   readonly id: NodeId;
@@ -36,8 +36,31 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** Append messages in flight to one follower before waiting for acks. */
   readonly maxInflight: number;
+  /**
+   * Bytes of entry data in flight to one follower before waiting for acks
+   * (etcd's MaxInflightBytes): bounds what the leader sends, and what the
+   * follower must take in, in one go when it is far behind.
+   */
+  readonly maxInflightBytes: number;
   /** Entries in one append message. */
   readonly maxEntriesPerMsg: number;
+  /**
+   * Bytes of entry data in one append message (etcd's MaxSizePerMsg). A
+   * message carries at least one entry, however large.
+   */
+  readonly maxBytesPerMessage: number;
+  /**
+   * Bytes of committed entry data handed to the host in one Ready (etcd's
+   * MaxCommittedSizePerReady), so that no Ready carries an unbounded apply
+   * batch. At least one entry, however large.
+   */
+  readonly maxCommittedBytesPerReady: number;
+  /**
+   * Bytes of data a leader holds in entries of its term that are not yet
+   * committed (etcd's MaxUncommittedEntriesSize); past it, proposals are
+   * refused with UncommittedLimitExceeded. An empty tail takes any proposal.
+   */
+  readonly maxUncommittedBytes: number;
 }
 
 export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
@@ -46,7 +69,11 @@ export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
   preVote: true,
   checkQuorum: true,
   maxInflight: 256,
+  maxInflightBytes: 8 * 1024 * 1024,
   maxEntriesPerMsg: 256,
+  maxBytesPerMessage: 1024 * 1024,
+  maxCommittedBytesPerReady: 1024 * 1024,
+  maxUncommittedBytes: 32 * 1024 * 1024,
 };
 
 /** What the host persisted, to start or restart a node from. */
@@ -84,6 +111,14 @@ export class Raft {
   private randomizedElectionTimeout = 0;
   /** Set by proposals; the appends go out in one batch per Ready. */
   private broadcastPending = false;
+  /**
+   * Leader: bytes of data in the entries it appended itself (from
+   * uncommittedFrom on) that are not committed yet. The tail it inherited
+   * from earlier terms is not counted, as in etcd: it commits with the
+   * leader's first entry.
+   */
+  private uncommittedBytes = 0;
+  private uncommittedFrom = 0;
 
   constructor(
     readonly cfg: RaftConfig,
@@ -91,13 +126,17 @@ export class Raft {
   ) {
     invariant(cfg.id !== NONE, 'a node needs an id');
     invariant(cfg.heartbeatTick > 0 && cfg.electionTick > cfg.heartbeatTick, 'election tick must exceed heartbeat tick');
+    invariant(
+      [cfg.maxBytesPerMessage, cfg.maxCommittedBytesPerReady, cfg.maxUncommittedBytes, cfg.maxInflightBytes].every((n) => n >= 0),
+      'byte limits must not be negative',
+    );
     this.id = cfg.id;
     const hs = persisted.hardState;
     this.term = hs.term;
     this.vote = hs.vote;
     this.log = new RaftLog(persisted.snapshot, persisted.entries, hs.commit, persisted.applied);
     this.membership = new Membership(
-      { id: this.id, log: this.log, progress: this.progress, maxInflight: cfg.maxInflight },
+      { id: this.id, log: this.log, progress: this.progress, maxInflight: cfg.maxInflight, maxInflightBytes: cfg.maxInflightBytes },
       persisted.conf,
     );
     this.reads = new ReadIndex({
@@ -167,6 +206,8 @@ export class Raft {
     this.membership.pendingConfIndex = 0;
     this.reads.clear();
     this.broadcastPending = false;
+    this.uncommittedBytes = 0;
+    this.uncommittedFrom = this.log.lastIndex + 1;
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -564,10 +605,11 @@ export class Raft {
       return true;
     }
     const hi = Math.min(this.log.lastIndex + 1, pr.next + this.cfg.maxEntriesPerMsg);
-    const entries = this.log.slice(pr.next, hi);
+    const entries = this.log.slice(pr.next, hi, this.cfg.maxBytesPerMessage);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send(message({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed }));
-    pr.sentEntries(prevIndex + entries.length, entries.length);
+    const lastIndex = prevIndex + entries.length;
+    pr.sentEntries(lastIndex, entries.length, this.log.dataBytes(prevIndex, lastIndex));
     return true;
   }
 
@@ -595,9 +637,12 @@ export class Raft {
   /** §5.4.2: commit by counting replicas only for entries of the current term. */
   private maybeCommit(): boolean {
     const index = jointCommitted(this.voters, (id) => this.progress.get(id)?.match ?? 0);
-    const committedInTerm = this.log.committed;
+    const committedBefore = this.log.committed;
     if (!this.log.maybeCommit(index, this.term)) return false;
-    if (this.log.term(committedInTerm) !== this.term) this.reads.releasePendingReadIndex();
+    if (this.log.term(committedBefore) !== this.term) this.reads.releasePendingReadIndex();
+    const counted = Math.max(committedBefore, this.uncommittedFrom - 1);
+    if (index > counted) this.uncommittedBytes -= this.log.dataBytes(counted, index);
+    invariant(this.uncommittedBytes >= 0, `uncommitted bytes ${this.uncommittedBytes} below zero`);
     return true;
   }
 
@@ -605,6 +650,7 @@ export class Raft {
     const first = this.log.lastIndex + 1;
     const entries = items.map((it, k) => ({ term: this.term, index: first + k, type: it.type, data: it.data }));
     this.log.append(entries);
+    for (const e of entries) this.uncommittedBytes += e.data.length;
     // The leader's own copy counts only once persisted (ownEntriesPersisted),
     // so that the host may send these entries while it writes them.
     this.broadcastPending = true;
@@ -623,9 +669,20 @@ export class Raft {
 
   // ---- Proposals ----
 
-  /** Appends client data to the leader's log. Throws ProposalDropped if it cannot. */
+  /**
+   * Appends client data to the leader's log. Throws ProposalDropped if it
+   * cannot, UncommittedLimitExceeded (a ProposalDropped) if it should not
+   * now. Configuration changes are never refused for size: they are small and
+   * rare, and leaving a joint config must not fail.
+   */
   propose(data: readonly Uint8Array[]): void {
     this.assertCanPropose();
+    let bytes = 0;
+    for (const d of data) bytes += d.length;
+    const limit = this.cfg.maxUncommittedBytes;
+    if (this.uncommittedBytes > 0 && bytes > 0 && this.uncommittedBytes + bytes > limit) {
+      throw new UncommittedLimitExceeded(`${this.uncommittedBytes} bytes are waiting to commit; ${bytes} more would pass the limit of ${limit}`);
+    }
     this.appendEntries(data.map((d) => ({ type: EntryType.Normal, data: d })));
   }
 
@@ -693,7 +750,15 @@ export class Raft {
     invariant(this.role !== StateRole.Leader || this.lead === this.id, 'a leader must know itself as leader');
     invariant(this.role !== StateRole.Leader || this.vote === this.id, 'a leader voted for itself');
     invariant(this.role !== StateRole.Leader || log.lastTerm === this.term, 'a leader has an entry of its term last');
+    invariant(this.uncommittedBytes >= 0, `uncommitted bytes ${this.uncommittedBytes} below zero`);
+    invariant(this.role === StateRole.Leader || this.uncommittedBytes === 0, 'only a leader counts uncommitted bytes');
     if (this.role === StateRole.Leader) {
+      const counted = Math.max(log.committed, this.uncommittedFrom - 1);
+      // Recounting is linear in the tail: done only while the tail is short.
+      if (log.lastIndex - counted <= 64) {
+        const bytes = log.dataBytes(counted, log.lastIndex);
+        invariant(this.uncommittedBytes === bytes, `uncommitted bytes ${this.uncommittedBytes}, the log holds ${bytes}`);
+      }
       invariant((this.progress.get(this.id)?.match ?? 0) <= log.stable, "the leader counts its own entries only once persisted");
       for (const [id, pr] of this.progress) {
         invariant(pr.match <= log.lastIndex, `progress of ${id} matches beyond the leader's log`);

@@ -72,7 +72,10 @@ export class RawNode {
     this.raft.assertInvariants();
   }
 
-  /** Throws ProposalDropped when this node cannot take proposals now. */
+  /**
+   * Throws ProposalDropped when this node cannot take proposals now, and its
+   * kind UncommittedLimitExceeded when too much is waiting to commit.
+   */
   propose(...data: Uint8Array[]): void {
     this.raft.propose(data);
     this.raft.assertInvariants();
@@ -144,7 +147,7 @@ export class RawNode {
     const soft = this.softState();
     const entries = r.log.unstableEntries();
     const snapshot = r.log.pendingSnapshot;
-    const committedEntries = r.log.nextCommittedEntries();
+    const committedEntries = r.log.nextCommittedEntries(r.cfg.maxCommittedBytesPerReady);
     const rd: Ready = {
       softState: this.softChanged() ? soft : undefined,
       hardState: sameHardState(hard, this.prevHard) ? undefined : hard,
@@ -164,6 +167,20 @@ export class RawNode {
     if (rd.hardState !== undefined) this.prevHard = rd.hardState;
     this.outstanding = rd;
     return rd;
+  }
+
+  /**
+   * Takes the heartbeats made since the last Ready, for the host to send
+   * while it is still busy with that Ready (applying a large batch). They
+   * need nothing persisted first: a leader's term is on disk since its
+   * election, and the commit index it tells a follower is a quorum's fact.
+   * Held back, they would wait for the whole Ready.
+   */
+  takeHeartbeats(): Message[] {
+    const r = this.raft;
+    const beats = r.msgs.filter((m) => m.type === MessageType.Heartbeat);
+    if (beats.length > 0) r.msgs = r.msgs.filter((m) => m.type !== MessageType.Heartbeat);
+    return beats;
   }
 
   /** The host persisted, sent and applied everything in the last Ready. */

@@ -170,3 +170,12 @@ export function invariant(condition: unknown, what: string): asserts condition {
 export class ProposalDropped extends Error {
   override name = 'ProposalDropped';
 }
+
+/**
+ * A proposal refused because the leader's uncommitted tail is full
+ * (maxUncommittedBytes): the group is behind, and the client should retry
+ * later rather than elsewhere.
+ */
+export class UncommittedLimitExceeded extends ProposalDropped {
+  override name = 'UncommittedLimitExceeded';
+}

@@ -59,17 +59,20 @@ const KIND_CODES: Record<ErrorKind, grpc.status> = {
 };
 
 /** The status, reason and message for any error; `internal` says whether it is our bug. */
-export function classify(e: unknown): { code: grpc.status; reason: string; message: string; internal: boolean } {
+export function classify(e: unknown): { code: grpc.status; reason: string; message: string; internal: boolean; retryAfterMs?: number } {
   if (e instanceof VaultError) return { code: KIND_CODES[e.kind], reason: e.reason, message: e.message, internal: false };
+  if (e instanceof ThrottledError) return { code: e.code, reason: e.reason, message: e.message, internal: false, retryAfterMs: e.retryAfterMs };
   if (e instanceof ApiError) return { code: e.code, reason: e.reason, message: e.message, internal: false };
   if (e instanceof MembershipError) return { code: grpc.status[e.kind], reason: e.reason, message: e.message, internal: false };
+  // The leader's uncommitted entries are at their limit in bytes: a refusal like admission's.
+  if (e instanceof ReplicaError && e.reason === THROTTLED) return { code: grpc.status.RESOURCE_EXHAUSTED, reason: THROTTLED, message: e.message, internal: false, retryAfterMs: e.retryAfterMs ?? 0 };
   if (e instanceof ReplicaError) return { code: grpc.status.UNAVAILABLE, reason: e.reason, message: e.message, internal: false };
   return { code: grpc.status.INTERNAL, reason: 'INTERNAL', message: 'internal error', internal: true };
 }
 
 export function toServiceError(e: unknown, metadata: grpc.Metadata): Partial<grpc.ServiceError> {
-  if (e instanceof ThrottledError) return throttledStatus(e.retryAfterMs, e.message, metadata.clone());
-  const { code, reason, message } = classify(e);
+  const { code, reason, message, retryAfterMs } = classify(e);
+  if (retryAfterMs !== undefined) return throttledStatus(retryAfterMs, message, metadata.clone());
   const trailers = metadata.clone();
   trailers.set(REASON_KEY, reason);
   return { code, details: `${reason}: ${message}`, metadata: trailers };

@@ -86,12 +86,12 @@ t.test('invariant: local message types cannot come from the network', async (t) 
 
 t.test('invariant: the in-flight window never overflows', async (t) => {
   const w = new Inflights(2);
-  w.add(3);
-  w.add(5);
-  t.throws(() => w.add(6), RaftInvariantError, 'a third append into a window of two');
+  w.add(3, 0);
+  w.add(5, 0);
+  t.throws(() => w.add(6, 0), RaftInvariantError, 'a third append into a window of two');
   w.freeLE(3);
-  t.throws(() => w.add(4), RaftInvariantError, 'appends are tracked in order');
-  w.add(7);
+  t.throws(() => w.add(4, 0), RaftInvariantError, 'appends are tracked in order');
+  w.add(7, 0);
   t.equal(w.count, 2);
 });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { Test } from 'tap';
-import { Replica } from '../../src/replica/replica.js';
+import { Replica, type ReplicaOptions } from '../../src/replica/replica.js';
 import { NodeStore } from '../../src/storage/store.js';
 
 export interface HarnessOptions {
@@ -16,6 +16,8 @@ export interface HarnessOptions {
   readonly logger?: Logger;
   /** Runs before the replica opens the store: to watch what it writes. */
   readonly onStore?: (store: NodeStore) => void;
+  /** Anything else the replica is given. */
+  readonly options?: Partial<ReplicaOptions>;
 }
 
 /** Replica `a` of `founders`, opened; the caller starts it with its transport. */
@@ -34,6 +36,7 @@ export async function openReplica(t: Test, opts: HarnessOptions): Promise<{ repl
     store,
     app: { applyCommand: (_data, index) => ({ result: index, writes: [] }), reload: async () => undefined },
     logger: opts.logger ?? pino({ level: 'silent' }),
+    ...opts.options,
   });
   t.teardown(async () => {
     await replica.stop();
@@ -42,4 +45,14 @@ export async function openReplica(t: Test, opts: HarnessOptions): Promise<{ repl
   });
   await replica.open();
   return { replica, store };
+}
+
+/** A one-node group, elected and ready for proposals. */
+export async function singleLeader(t: Test, options: Partial<ReplicaOptions> = {}, onStore?: (store: NodeStore) => void): Promise<Replica> {
+  const { replica } = await openReplica(t, { founders: ['a'], tickMs: 10, electionTicks: 5, options, ...(onStore ? { onStore } : {}) });
+  replica.start({ send: () => undefined, sendSnapshot: () => undefined });
+  const deadline = Date.now() + 30_000;
+  while (!replica.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.ok(replica.isLeader, 'a single founder elects itself');
+  return replica;
 }

@@ -4,29 +4,20 @@
 
 import t from 'tap';
 import { type BatchOp, entryKey } from '../../src/storage/store.js';
-import { openReplica } from './harness.js';
+import { singleLeader } from './harness.js';
 
 const isEntry = (key: string) => key.length === entryKey(0).length && key.startsWith(entryKey(0).slice(0, -16));
 
 t.test('proposals from callbacks of the same turn are written in one batch', async (t) => {
   const batches: number[] = [];
-  const { replica } = await openReplica(t, {
-    founders: ['a'],
-    tickMs: 10,
-    electionTicks: 5,
-    onStore: (store) => {
-      const write = store.write.bind(store);
-      store.write = (ops: readonly BatchOp[], sync: boolean) => {
-        const entries = ops.filter((op) => op.type === 'put' && isEntry(op.key)).length;
-        if (entries > 0) batches.push(entries);
-        return write(ops, sync);
-      };
-    },
+  const replica = await singleLeader(t, {}, (store) => {
+    const write = store.write.bind(store);
+    store.write = (ops: readonly BatchOp[], sync: boolean) => {
+      const entries = ops.filter((op) => op.type === 'put' && isEntry(op.key)).length;
+      if (entries > 0) batches.push(entries);
+      return write(ops, sync);
+    };
   });
-  replica.start({ send: () => undefined, sendSnapshot: () => undefined });
-  const deadline = Date.now() + 30_000;
-  while (!replica.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  t.ok(replica.isLeader, 'a single founder elects itself');
   // Once a write is applied its batch was handed to the store; then let the
   // Ready loop go idle: no batch for 100 ms, however slow the machine.
   await replica.propose(new Uint8Array([0]), 5000);

@@ -73,6 +73,7 @@ class Simulation implements HostEvents {
   private readonly maxEntriesPerMsg: number;
   private readonly maxInflight: number;
   private readonly crashYoungLeaders: number;
+  private readonly byteLimits: Partial<RaftConfig>;
   /** Its own stream, so that seeds without early sends replay as they always did. */
   private readonly disk: Random;
   /** How often a leader sends a Ready's messages before writing it. */
@@ -94,6 +95,19 @@ class Simulation implements HostEvents {
     this.crashYoungLeaders = this.random.pick([0, 0.2, 0.5]);
     this.disk = Random.derive(seed, 'disk');
     this.leaderWritesLater = this.disk.pick([0, 0.5, 1]);
+    // Byte limits a few writes wide on some seeds (a write id is 2-6 bytes):
+    // appends and apply batches then split wherever the bytes fall, and
+    // leaders refuse writes while a few wait to commit. Their own stream, so
+    // that the other seeds replay as they always did.
+    const limits = Random.derive(seed, 'byte limits');
+    this.byteLimits = limits.chance(0.3)
+      ? {
+          maxBytesPerMessage: limits.pick([0, 8, 24]),
+          maxInflightBytes: limits.pick([1, 16, 64]),
+          maxCommittedBytesPerReady: limits.pick([0, 8, 24]),
+          maxUncommittedBytes: limits.pick([8, 24, 64]),
+        }
+      : {};
   }
 
   run(): SimResult {
@@ -144,6 +158,7 @@ class Simulation implements HostEvents {
       heartbeatTick: HEARTBEAT_TICK,
       maxInflight: this.maxInflight,
       maxEntriesPerMsg: this.maxEntriesPerMsg,
+      ...this.byteLimits,
       random: (() => {
         const r = Random.derive(this.seed, `${id}/${incarnation}`);
         return () => r.next();
