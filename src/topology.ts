@@ -2,7 +2,7 @@
 // regions of nodes, each node with a client address and a peer address.
 
 import { readFileSync } from 'node:fs';
-import { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy } from './vault/index.js';
+import { DEFAULT_DATA_KEY_POLICY, DEFAULT_VERSION_LIMITS, MAX_VERSIONS, type DataKeyPolicy, type VersionLimits } from './vault/index.js';
 
 export interface TopologyNode {
   readonly id: string;
@@ -26,9 +26,12 @@ export interface RaftTiming {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  /** Compact the log once this many entries, or this many bytes of entry data, were applied since the last compaction. */
   readonly compactEvery: number;
-  /** Log entries a primary keeps for a lagging secondary before it must take a snapshot. */
+  readonly compactEveryBytes: number;
+  /** What a primary keeps of its log for a lagging secondary: past either, the secondary must take a snapshot. */
   readonly geoRetainEntries: number;
+  readonly geoRetainBytes: number;
 }
 
 export interface Topology {
@@ -39,9 +42,21 @@ export interface Topology {
   readonly raft: RaftTiming;
   /** When the primary's leader replaces the active data key (README, "Data keys"). */
   readonly dataKeys: DataKeyPolicy;
+  /** What one object may hold (README, "Limits"). */
+  readonly limits: VersionLimits;
 }
 
-const DEFAULT_RAFT: RaftTiming = { tickMs: 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: 10_000, geoRetainEntries: 200_000 };
+const MiB = 1024 * 1024;
+/** The log a primary node holds stays under compactEveryBytes + geoRetainBytes (src/replica/retention.ts). */
+const DEFAULT_RAFT: RaftTiming = {
+  tickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  compactEvery: 10_000,
+  compactEveryBytes: 64 * MiB,
+  geoRetainEntries: 200_000,
+  geoRetainBytes: 256 * MiB,
+};
 
 export class TopologyError extends Error {
   override name = 'TopologyError';
@@ -51,16 +66,33 @@ function fail(what: string): never {
   throw new TopologyError(`topology: ${what}`);
 }
 
+/** An object of the settings `defaults` names, none other. */
+function settings(json: unknown, what: string, defaults: object): Record<string, unknown> {
+  if (json === undefined) return {};
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(`${what} must be an object`);
+  for (const field of Object.keys(json)) {
+    if (!Object.hasOwn(defaults, field)) fail(`${what}.${field} is not a setting (${Object.keys(defaults).join(', ')})`);
+  }
+  return json as Record<string, unknown>;
+}
+
 function dataKeyPolicy(json: unknown): DataKeyPolicy {
-  if (json === undefined) return DEFAULT_DATA_KEY_POLICY;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('dataKeys must be an object');
-  const given = json as Record<string, unknown>;
-  for (const field of Object.keys(given)) {
-    if (!Object.hasOwn(DEFAULT_DATA_KEY_POLICY, field)) fail(`dataKeys.${field} is not a setting (rotateAfterWrites, rotateAfterMs)`);
-    const v = given[field];
+  const given = settings(json, 'dataKeys', DEFAULT_DATA_KEY_POLICY);
+  for (const [field, v] of Object.entries(given)) {
     if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`dataKeys.${field} must be a positive integer, got ${JSON.stringify(v)}`);
   }
   return { ...DEFAULT_DATA_KEY_POLICY, ...(given as Partial<DataKeyPolicy>) };
+}
+
+/** The caps may be lowered, never raised past MAX_VERSIONS: past it a backup could outgrow one message. */
+function versionLimits(json: unknown): VersionLimits {
+  const given = settings(json, 'limits', DEFAULT_VERSION_LIMITS);
+  for (const [field, v] of Object.entries(given)) {
+    if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > MAX_VERSIONS) {
+      fail(`limits.${field} must be an integer from 1 to ${MAX_VERSIONS}, got ${JSON.stringify(v)}`);
+    }
+  }
+  return { ...DEFAULT_VERSION_LIMITS, ...(given as Partial<VersionLimits>) };
 }
 
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
@@ -94,6 +126,7 @@ export function parseTopology(json: unknown): Topology {
     failbackAfterMs: t.failbackAfterMs ?? 3000,
     raft: { ...DEFAULT_RAFT, ...(t.raft ?? {}) },
     dataKeys: dataKeyPolicy(t.dataKeys),
+    limits: versionLimits(t.limits),
   };
 }
 

@@ -1,8 +1,9 @@
-// The topology's data-key rotation policy: defaults, overrides, and refusals.
+// The topology's settings: the data-key rotation policy, the version caps and
+// the byte bounds of the log: defaults, overrides, and refusals.
 
 import t from 'tap';
 import { parseTopology } from '../src/topology.js';
-import { DEFAULT_DATA_KEY_POLICY } from '../src/vault/index.js';
+import { DEFAULT_DATA_KEY_POLICY, MAX_VERSIONS } from '../src/vault/index.js';
 
 const base = { regions: [{ name: 'east', role: 'primary', nodes: [{ id: 'east-1', client: '127.0.0.1:1', peer: '127.0.0.1:2' }] }] };
 
@@ -22,4 +23,23 @@ t.test('dataKeys: anything but positive whole limits is refused, naming the fiel
     [{ rotateEvery: 5 }, /dataKeys.rotateEvery is not a setting/],
   ];
   for (const [dataKeys, message] of cases) t.throws(() => parseTopology({ ...base, dataKeys }), { name: 'TopologyError', message }, JSON.stringify(dataKeys));
+});
+
+t.test('limits: versions per secret and per key default to the ceiling and may be lowered, not raised', async (t) => {
+  t.same(parseTopology(base).limits, { maxVersionsPerSecret: MAX_VERSIONS, maxVersionsPerKey: MAX_VERSIONS });
+  t.same(parseTopology({ ...base, limits: { maxVersionsPerKey: 3 } }).limits, { maxVersionsPerSecret: MAX_VERSIONS, maxVersionsPerKey: 3 });
+  const cases: [unknown, RegExp][] = [
+    ['x', /limits must be an object/],
+    [{ maxVersionsPerSecret: 0 }, /limits.maxVersionsPerSecret must be an integer from 1 to 150, got 0/],
+    [{ maxVersionsPerKey: MAX_VERSIONS + 1 }, /limits.maxVersionsPerKey must be an integer from 1 to 150/],
+    [{ maxVersions: 5 }, /limits.maxVersions is not a setting \(maxVersionsPerSecret, maxVersionsPerKey\)/],
+  ];
+  for (const [limits, message] of cases) t.throws(() => parseTopology({ ...base, limits }), { name: 'TopologyError', message }, JSON.stringify(limits));
+});
+
+t.test('raft: geo retention and compaction in bytes have defaults, and an override keeps the rest', async (t) => {
+  const raft = parseTopology({ ...base, raft: { geoRetainBytes: 1024 } }).raft;
+  t.equal(raft.geoRetainBytes, 1024);
+  t.equal(raft.compactEveryBytes, 64 * 1024 * 1024);
+  t.equal(raft.geoRetainEntries, 200_000);
 });

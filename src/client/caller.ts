@@ -16,6 +16,7 @@
 //   among them) ends the call at once.
 
 import * as grpc from '@grpc/grpc-js';
+import { CLIENT_MESSAGE_LIMITS } from '../client-port.js';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
 import { clientError, fromServiceError, KeyraftError, servedByFrom, type ServedBy } from './errors.js';
 import { methodDefinition, type AnyMethod } from './proto.js';
@@ -64,6 +65,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // calls fast meanwhile: a node that came back would stay unused that long.
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2000,
+  ...CLIENT_MESSAGE_LIMITS,
 };
 
 export function hasRequestId(request: object): boolean {
