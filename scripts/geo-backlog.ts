@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { KeyraftClient, KeyraftError } from '../src/client/index.js';
+import { loadTopology } from '../src/topology.js';
 import { MAX_SECRET_VALUE_BYTES, MAX_VERSIONS } from '../src/vault/index.js';
 import { TestCluster, eventually } from '../test/integration/cluster.js';
 
@@ -63,9 +64,11 @@ const cleanup = async () => {
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
 
 try {
-  const topology = JSON.parse(readFileSync(cluster.topologyFile, 'utf8')) as { raft: Record<string, number> };
+  const { raft } = loadTopology(cluster.topologyFile);
   log(`geo-backlog: a 3+3 cluster in ${cluster.dir}; the secondary region down for ${minutes} min; ${concurrency} SetSecret in flight with ${MAX_SECRET_VALUE_BYTES}-byte values`);
-  log(`  retention: raft.geoRetainBytes and compactEveryBytes at their defaults ${JSON.stringify(topology.raft)}; bound: ${boundMb} MB RSS per primary node`);
+  const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
+  log(`  the log: compacted every ${raft.compactEvery} entries or ${mib(raft.compactEveryBytes)}; kept for the secondary up to ${raft.geoRetainEntries} entries or ${mib(raft.geoRetainBytes)}`);
+  log(`  the state: at most ${concurrency} secrets x ${MAX_VERSIONS} versions x ${MAX_SECRET_VALUE_BYTES} bytes = ${mib(concurrency * MAX_VERSIONS * MAX_SECRET_VALUE_BYTES)}; bound: ${boundMb} MB RSS per primary node`);
   for (const n of cluster.nodes) procs.set(n.id, cluster.start(n.id));
   const east = new KeyraftClient({ ca: cluster.ca, token: cluster.token, regionAware: false, endpoints: cluster.endpoints('east'), timeoutMs: 30_000 });
   clients.push(east);

@@ -86,13 +86,16 @@ export class GeoSource {
       wake?.();
     });
     logger.info({ follower: call.request.follower, from: next }, 'secondary follows');
+    // From here on the secondary's probes move this on with the index it has
+    // applied, not what was sent: entries sent and not yet applied there are
+    // asked for again if its leader changes.
+    replica.retainLogFrom(next);
     try {
       while (open) {
         if (this.opts.isDropped(call.request.follower)) {
           call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'FAULT_INJECTED: traffic with the follower is dropped' });
           return;
         }
-        replica.retainLogFrom(next);
         const committed = replica.committedEntries(next, BATCH);
         if (committed === undefined) {
           call.emit('error', {
