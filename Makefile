@@ -7,7 +7,7 @@ WORKERS ?= 2
 RUNS ?= 1
 TIME ?= 30
 
-.PHONY: install build typecheck test sim nemesis cluster cluster-stop clean
+.PHONY: install build typecheck test sim nemesis cluster cluster-stop geo-backlog clean
 
 install: node_modules/.installed
 
@@ -53,6 +53,12 @@ cluster-stop:
 BENCH_ARGS ?=
 bench: build
 	node dist/scripts/bench/run.js $(BENCH_ARGS)
+
+# Issue 19: the secondary region down for MINUTES under the heaviest write
+# load; every primary node's peak RSS against its bound, and the catch-up after.
+MINUTES ?= 10
+geo-backlog: build
+	node dist/scripts/geo-backlog.js --minutes $(MINUTES)
 
 clean:
 	rm -rf dist .tap

@@ -42,6 +42,7 @@ import { boundHeapGrowth } from './heap-growth.js';
 import { startIdleCollection } from './idle-collect.js';
 import { principalToken } from './server/principals.js';
 import { registerPublicServices } from './server/services.js';
+import { CLIENT_MESSAGE_LIMITS } from './client-port.js';
 import { type Member, StatusCollector, memberMessages, ownStatus } from './server/status.js';
 import { VaultApp } from './server/vault-app.js';
 import { ClusterSnapshots } from './ops/cluster-snapshot.js';
@@ -155,8 +156,12 @@ async function main(): Promise<void> {
     tickMs: topology.raft.tickMs,
     electionTicks: topology.raft.electionTicks,
     heartbeatTicks: topology.raft.heartbeatTicks,
-    compactEvery: topology.raft.compactEvery,
-    retainForReaders: topology.raft.geoRetainEntries,
+    retention: {
+      compactEvery: topology.raft.compactEvery,
+      compactEveryBytes: topology.raft.compactEveryBytes,
+      readerEntries: topology.raft.geoRetainEntries,
+      readerBytes: topology.raft.geoRetainBytes,
+    },
     maxBytesPerMessage: topology.raft.maxBytesPerMessage,
     maxUncommittedBytes: topology.raft.maxUncommittedBytes,
     store,
@@ -316,13 +321,13 @@ async function main(): Promise<void> {
     },
   });
   const clientServer = new grpc.Server({
-    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    ...CLIENT_MESSAGE_LIMITS,
     'grpc.enable_channelz': 0,
     ...grpcServerOptions(topology.connections),
     interceptors: [admission, auth],
   });
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
-  const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys });
+  const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys, versionLimits: topology.limits });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
   let bootstrapping = false;
   const bootstrap = isSecondary

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './transport/connections.js';
 import { AZURE_THROTTLE_LIMITS, type ThrottleLimits } from './app/throttle-classes.js';
 import type { AdmissionSettings } from './server/admission-interceptor.js';
-import { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy } from './vault/index.js';
+import { DEFAULT_DATA_KEY_POLICY, DEFAULT_VERSION_LIMITS, MAX_VERSIONS, type DataKeyPolicy, type VersionLimits } from './vault/index.js';
 
 export interface TopologyNode {
   readonly id: string;
@@ -29,9 +29,12 @@ export interface RaftTiming {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  /** Compact the log once this many entries, or this many bytes of entry data, were applied since the last compaction. */
   readonly compactEvery: number;
-  /** Log entries a primary keeps for a lagging secondary before it must take a snapshot. */
+  readonly compactEveryBytes: number;
+  /** What a primary keeps of its log for a lagging secondary: past either, the secondary must take a snapshot. */
   readonly geoRetainEntries: number;
+  readonly geoRetainBytes: number;
   /** Bytes of entry data in one append to a follower (one entry always goes, however large). */
   readonly maxBytesPerMessage: number;
   /** Bytes of data the leader lets wait for commitment; past it, writes are refused as THROTTLED. */
@@ -52,16 +55,22 @@ export interface Topology {
   readonly admission: AdmissionSettings;
   /** Per-vault limits by Azure Key Vault's classes (src/app/throttle-classes.ts); `keys` given are merged with Azure's. */
   readonly throttle: ThrottleLimits;
+  /** What one object may hold (README, "Limits"). */
+  readonly limits: VersionLimits;
 }
 
+const MiB = 1024 * 1024;
+/** The log a primary node holds stays under compactEveryBytes + geoRetainBytes (src/replica/retention.ts). */
 const DEFAULT_RAFT: RaftTiming = {
   tickMs: 50,
   electionTicks: 10,
   heartbeatTicks: 1,
   compactEvery: 10_000,
+  compactEveryBytes: 64 * MiB,
   geoRetainEntries: 200_000,
-  maxBytesPerMessage: 1024 * 1024,
-  maxUncommittedBytes: 32 * 1024 * 1024,
+  geoRetainBytes: 256 * MiB,
+  maxBytesPerMessage: MiB,
+  maxUncommittedBytes: 32 * MiB,
 };
 
 /**
@@ -110,6 +119,13 @@ function throttleLimits(json: unknown): ThrottleLimits {
   return { ...positiveIntegers(scalars, defaultScalars, 'throttle'), keys: positiveIntegers(keys, defaultKeys, 'throttle.keys', true) };
 }
 
+/** The caps may be lowered, never raised past MAX_VERSIONS: past it a backup could outgrow one message. */
+function versionLimits(json: unknown): VersionLimits {
+  const limits = positiveIntegers(json, DEFAULT_VERSION_LIMITS, 'limits');
+  for (const [field, v] of Object.entries(limits)) if (v > MAX_VERSIONS) fail(`limits.${field} must be at most ${MAX_VERSIONS}, got ${v}`);
+  return limits;
+}
+
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
 export function parseTopology(json: unknown): Topology {
   if (typeof json !== 'object' || json === null) fail('not an object');
@@ -144,6 +160,7 @@ export function parseTopology(json: unknown): Topology {
     connections: positiveIntegers(t.connections, DEFAULT_CONNECTION_LIMITS, 'connections'),
     admission: positiveIntegers(t.admission, DEFAULT_ADMISSION, 'admission'),
     throttle: throttleLimits(t.throttle),
+    limits: versionLimits(t.limits),
   };
 }
 

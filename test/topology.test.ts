@@ -1,11 +1,12 @@
 // The topology's sections of limits (Raft byte limits, data-key rotation,
-// connections, admission, per-vault throttling): defaults, overrides, and refusals.
+// connections, admission, per-vault throttling, version caps, the log's
+// bounds in bytes): defaults, overrides, and refusals.
 
 import t from 'tap';
 import { AZURE_THROTTLE_LIMITS } from '../src/app/throttle-classes.js';
 import { DEFAULT_ADMISSION, parseTopology } from '../src/topology.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../src/transport/connections.js';
-import { DEFAULT_DATA_KEY_POLICY } from '../src/vault/index.js';
+import { DEFAULT_DATA_KEY_POLICY, MAX_VERSIONS } from '../src/vault/index.js';
 
 const base = { regions: [{ name: 'east', role: 'primary', nodes: [{ id: 'east-1', client: '127.0.0.1:1', peer: '127.0.0.1:2' }] }] };
 
@@ -71,4 +72,23 @@ t.test('raft byte limits: anything but a positive whole number is refused, namin
     [{ maxUncommittedBytes: 1.5 }, /raft.maxUncommittedBytes must be a positive integer/],
   ];
   for (const [raft, message] of cases) t.throws(() => parseTopology({ ...base, raft }), { name: 'TopologyError', message }, JSON.stringify(raft));
+});
+
+t.test('limits: versions per secret and per key default to the ceiling and may be lowered, not raised', async (t) => {
+  t.same(parseTopology(base).limits, { maxVersionsPerSecret: MAX_VERSIONS, maxVersionsPerKey: MAX_VERSIONS });
+  t.same(parseTopology({ ...base, limits: { maxVersionsPerKey: 3 } }).limits, { maxVersionsPerSecret: MAX_VERSIONS, maxVersionsPerKey: 3 });
+  const cases: [unknown, RegExp][] = [
+    ['x', /limits must be an object/],
+    [{ maxVersionsPerSecret: 0 }, /limits.maxVersionsPerSecret must be a positive integer, got 0/],
+    [{ maxVersionsPerKey: MAX_VERSIONS + 1 }, /limits.maxVersionsPerKey must be at most 150, got 151/],
+    [{ maxVersions: 5 }, /limits.maxVersions is not a setting \(maxVersionsPerSecret, maxVersionsPerKey\)/],
+  ];
+  for (const [limits, message] of cases) t.throws(() => parseTopology({ ...base, limits }), { name: 'TopologyError', message }, JSON.stringify(limits));
+});
+
+t.test('raft: geo retention and compaction in bytes have defaults, and an override keeps the rest', async (t) => {
+  const raft = parseTopology({ ...base, raft: { geoRetainBytes: 1024 } }).raft;
+  t.equal(raft.geoRetainBytes, 1024);
+  t.equal(raft.compactEveryBytes, 64 * 1024 * 1024);
+  t.equal(raft.geoRetainEntries, 200_000);
 });

@@ -21,6 +21,7 @@
 //   count against `retries` (though retries: 0 turns them off too).
 
 import * as grpc from '@grpc/grpc-js';
+import { CLIENT_MESSAGE_LIMITS } from '../client-port.js';
 import { backoffDelay, retryAfterDelay, sleep, type BackoffOptions } from './backoff.js';
 import { clientError, fromServiceError, isThrottled, KeyraftError, servedByFrom, type ServedBy } from './errors.js';
 import { methodDefinition, type AnyMethod } from './proto.js';
@@ -75,6 +76,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // nodes take pings at any interval (README, "Connections").
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
+  ...CLIENT_MESSAGE_LIMITS,
 };
 
 export function hasRequestId(request: object): boolean {

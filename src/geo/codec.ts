@@ -83,3 +83,13 @@ const geoPackage = grpc.loadPackageDefinition(protoLoader.loadSync('keyraft/peer
 
 export const GeoClient = geoPackage.keyraft.peer.v1.Geo;
 export const GeoServiceDefinition = GeoClient.service;
+
+/** The longest prefix of `items` whose data fits in `maxBytes`, but never less than one item. */
+export function upToBytes<T extends { data: Uint8Array }>(items: T[], maxBytes: number): T[] {
+  let bytes = 0;
+  for (let i = 0; i < items.length; i++) {
+    bytes += items[i]!.data.length;
+    if (bytes > maxBytes && i > 0) return items.slice(0, i);
+  }
+  return items;
+}

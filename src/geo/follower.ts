@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import { ReplicaError } from '../replica/errors.js';
 import type { Replica } from '../replica/replica.js';
 import { AdminClient } from '../transport/peer-service.js';
-import { type FollowEvent, GeoClient, type GeoSnapshotChunk, type PrimaryEntry, encodeGeoEntry } from './codec.js';
+import { PEER_CHANNEL_OPTIONS } from '../transport/transport.js';
+import { type FollowEvent, GeoClient, type GeoSnapshotChunk, type PrimaryEntry, encodeGeoEntry, upToBytes } from './codec.js';
 import type { GeoMeta, SecondaryMode } from './geo-state.js';
 
 const LOOP_MS = 100;
@@ -20,6 +21,10 @@ const PROPOSE_TIMEOUT_MS = 3000;
 /** A primary leader unseen for this long breaks the "stable leader" run that failback waits for. */
 const STABLE_GAP_MS = 1000;
 const MAX_SHIP = 512;
+/** One proposal of shipped entries carries at most this much entry data (but at least one entry). */
+const SHIP_BYTES = 1024 * 1024;
+/** Received and not yet shipped: past this the stream is paused, so a long catch-up holds a bounded amount. */
+const PENDING_BYTES = 16 * 1024 * 1024;
 /** Entries the secondary may still lack and count as caught up (the primary keeps writing). */
 const CAUGHT_UP_SLACK = 64;
 
@@ -58,6 +63,7 @@ export class GeoFollower {
   private source = 0;
   private leading = false;
   private pending: PrimaryEntry[] = [];
+  private pendingBytes = 0;
   private appliedAtMs = 0;
   private shipping = false;
   private transitioning = false;
@@ -80,8 +86,9 @@ export class GeoFollower {
     this.closeStream();
     for (const c of [...this.geoClients, ...this.admins]) c.close();
     this.primaries = [...primaries];
-    this.geoClients = primaries.map((p) => new GeoClient(p.peer, this.opts.credentials(p.id)));
-    this.admins = primaries.map((p) => new AdminClient(p.peer, this.opts.credentials(p.id)) as unknown as StubAdmin & grpc.Client);
+    // The peer port's message limits: a follow event or a shipped entry may be larger than grpc-js's default 4 MiB.
+    this.geoClients = primaries.map((p) => new GeoClient(p.peer, this.opts.credentials(p.id), PEER_CHANNEL_OPTIONS));
+    this.admins = primaries.map((p) => new AdminClient(p.peer, this.opts.credentials(p.id), PEER_CHANNEL_OPTIONS) as unknown as StubAdmin & grpc.Client);
     this.source = 0;
   }
 
@@ -107,7 +114,7 @@ export class GeoFollower {
     } else if (!leader && this.leading) {
       this.leading = false;
       this.closeStream();
-      this.pending = [];
+      this.dropPending();
     }
     if (!this.leading) return;
     if (this.needSnapshot) void this.transferSnapshot();
@@ -134,7 +141,9 @@ export class GeoFollower {
       if (event.health !== null && event.health !== undefined) this.sawPrimary(event.health.leader !== '', event.health.commitIndex);
       if (event.entries.length > 0) {
         this.pending.push(...event.entries);
+        for (const e of event.entries) this.pendingBytes += e.data.length;
         this.appliedAtMs = event.appliedAtMs;
+        if (this.pendingBytes > PENDING_BYTES) stream.pause();
       }
     };
     stream.on('data', (event: FollowEvent) => {
@@ -164,7 +173,7 @@ export class GeoFollower {
     if (this.transferring) return;
     this.transferring = true;
     this.closeStream();
-    this.pending = [];
+    this.dropPending();
     const n = this.geoClients.length;
     const source = this.primaries[this.source % n]!;
     const client = this.geoClients[this.source % n] as unknown as { snapshot: (r: object) => grpc.ClientReadableStream<GeoSnapshotChunk> };
@@ -196,22 +205,34 @@ export class GeoFollower {
     s?.cancel();
   }
 
+  private dropPending(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
   private lastPendingIndex(): number {
     return this.pending[this.pending.length - 1]?.index ?? 0;
   }
 
-  /** Proposes the received entries into the secondary's group, one batch at a time. */
+  /** Proposes the received entries into the secondary's group, one batch at a time, until none is left. */
   private async ship(): Promise<void> {
     if (this.shipping || this.pending.length === 0) return;
     this.shipping = true;
-    const batch = this.pending.slice(0, MAX_SHIP);
     try {
-      await this.opts.replica.propose(encodeGeoEntry({ kind: 'shipped', shipped: { entries: batch, appliedAtMs: this.appliedAtMs } }), PROPOSE_TIMEOUT_MS);
-      this.pending.splice(0, batch.length);
+      while (this.pending.length > 0 && this.leading) {
+        const batch = upToBytes(this.pending.slice(0, MAX_SHIP), SHIP_BYTES);
+        const pending = this.pending;
+        await this.opts.replica.propose(encodeGeoEntry({ kind: 'shipped', shipped: { entries: batch, appliedAtMs: this.appliedAtMs } }), PROPOSE_TIMEOUT_MS);
+        // Dropped meanwhile (leadership lost, a snapshot begun): what follows starts afresh.
+        if (this.pending !== pending) return;
+        this.pending.splice(0, batch.length);
+        for (const e of batch) this.pendingBytes -= e.data.length;
+        if (this.pendingBytes <= PENDING_BYTES) this.stream?.resume();
+      }
     } catch (e) {
       // Lost leadership or no quorum here: start over from the applied cursor.
       this.opts.logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'shipping failed');
-      this.pending = [];
+      this.dropPending();
       this.closeStream();
     } finally {
       this.shipping = false;

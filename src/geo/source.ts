@@ -8,10 +8,15 @@ import type { Logger } from 'pino';
 import type { Replica } from '../replica/replica.js';
 import { type NodeStore, recordChunks } from '../storage/store.js';
 import type { FollowEvent, GeoSnapshotChunk, PrimaryHealth } from './codec.js';
-import { GeoServiceDefinition } from './codec.js';
+import { GeoServiceDefinition, upToBytes } from './codec.js';
 import { isMemberRecord } from '../replica/members.js';
 
 const BATCH = 256;
+/**
+ * Bytes of entry data per follow event, but at least one entry: 256 entries
+ * of the largest secret value would be 6.6 MB, more than a message may hold.
+ */
+const GEO_BATCH_BYTES = 1024 * 1024;
 /** Small parts: each becomes one entry of the secondary's log, and a Raft message carries many. */
 const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 const HEARTBEAT_MS = 200;
@@ -81,21 +86,25 @@ export class GeoSource {
       wake?.();
     });
     logger.info({ follower: call.request.follower, from: next }, 'secondary follows');
+    // From here on the secondary's probes move this on with the index it has
+    // applied, not what was sent: entries sent and not yet applied there are
+    // asked for again if its leader changes.
+    replica.retainLogFrom(next);
     try {
       while (open) {
         if (this.opts.isDropped(call.request.follower)) {
           call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'FAULT_INJECTED: traffic with the follower is dropped' });
           return;
         }
-        replica.retainLogFrom(next);
-        const entries = replica.committedEntries(next, BATCH);
-        if (entries === undefined) {
+        const committed = replica.committedEntries(next, BATCH);
+        if (committed === undefined) {
           call.emit('error', {
             code: grpc.status.FAILED_PRECONDITION,
             details: `GEO_SNAPSHOT_NEEDED: entry ${next} was compacted on ${this.opts.nodeId}`,
           });
           return;
         }
+        const entries = upToBytes(committed, GEO_BATCH_BYTES);
         const event: FollowEvent = {
           entries: entries.map((e) => ({ index: e.index, term: e.term, type: e.type, data: e.data })),
           health: this.health(),
@@ -103,7 +112,7 @@ export class GeoSource {
         };
         if (entries.length > 0) next = entries[entries.length - 1]!.index + 1;
         if (!call.write(event)) await new Promise((r) => call.once('drain', r));
-        if (entries.length === BATCH) continue;
+        if (entries.length < committed.length || entries.length === BATCH) continue;
         // Nothing more committed: wait for the next apply or a heartbeat.
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, HEARTBEAT_MS);

@@ -28,6 +28,7 @@ import { ReplicaError } from './errors.js';
 import { atEndOfTurn } from './end-of-turn.js';
 import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ReadRounds } from './read-rounds.js';
+import { LogRetention, type RetentionLimits } from './retention.js';
 import { MemberBook, type MemberInfo, isMemberRecord } from './members.js';
 
 export type { StateWrite };
@@ -58,10 +59,8 @@ export interface ReplicaOptions {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
-  /** Compact the log once this many entries were applied since the last compaction. */
-  readonly compactEvery: number;
-  /** How far behind a log reader (the secondary region) may fall before compaction leaves it to a snapshot. */
-  readonly retainForReaders: number;
+  /** When to compact, and what to keep for a log reader (the secondary region): see retention.ts. */
+  readonly retention: RetentionLimits;
   /** Bytes of entry data in one append to a follower, and in one Ready's apply batch. */
   readonly maxBytesPerMessage?: number;
   /** Bytes of data the leader lets wait for commitment before refusing proposals (THROTTLED). */
@@ -120,7 +119,8 @@ export class Replica {
   private persistedLast = 0;
   private persistedFirst = 1;
   private appliedMeta!: SnapshotMeta;
-  private compactedIndex = 0;
+  /** The compaction point and the bytes applied after it. */
+  private retention!: LogRetention;
   /** A snapshot received and written under the next generation, waiting for the core. */
   private staged: { gen: number; meta: SnapshotMeta } | undefined;
   private reloading = false;
@@ -130,12 +130,6 @@ export class Replica {
   private fatal: Error | undefined;
   /** Emits 'applied' (the applied index) after each batch is applied. */
   readonly events = new EventEmitter();
-  /**
-   * The lowest log index some reader (the secondary region) still needs:
-   * compaction keeps it unless the reader falls more than retainForReaders behind.
-   */
-  private retainFrom = Infinity;
-
   private readonly memberBook: MemberBook;
 
   constructor(private readonly opts: ReplicaOptions) {
@@ -166,13 +160,14 @@ export class Replica {
       // Joining: nothing is written until the leader's first message.
       this.raw = new RawNode(this.raftConfig(), emptyState());
       this.appliedMeta = emptyState().snapshot.meta;
+      this.retention = new LogRetention(this.opts.retention, 0);
     } else if (persisted === undefined) {
       const boot = bootstrapState(this.opts.founders);
       if (!this.opts.founders.includes(this.id)) throw new Error(`${this.id} is not among the founders ${this.opts.founders.join(',')}`);
       await store.write([store.hardStateOp(boot.hardState), store.snapshotOp(boot.snapshot.meta), store.appliedOp(boot.snapshot.meta)], true);
       this.raw = new RawNode(this.raftConfig(), boot);
       this.appliedMeta = boot.snapshot.meta;
-      this.compactedIndex = boot.snapshot.meta.index;
+      this.retention = new LogRetention(this.opts.retention, boot.snapshot.meta.index);
       this.persistedFirst = boot.snapshot.meta.index + 1;
       this.persistedLast = boot.snapshot.meta.index;
     } else {
@@ -185,7 +180,10 @@ export class Replica {
         conf: persisted.applied.conf,
       });
       this.appliedMeta = persisted.applied;
-      this.compactedIndex = persisted.snapshot.index;
+      this.retention = new LogRetention(this.opts.retention, persisted.snapshot.index);
+      for (const e of persisted.entries) {
+        if (e.index <= persisted.applied.index) this.retention.add(e.index, e.data.length, e.type === EntryType.ConfChange);
+      }
       this.persistedFirst = persisted.snapshot.index + 1;
       this.persistedLast = persisted.snapshot.index + persisted.entries.length;
       const conf = persisted.applied.conf;
@@ -410,7 +408,7 @@ export class Replica {
 
   /** Keeps the log from `index` on, for a reader that still needs it (see maybeCompact). */
   retainLogFrom(index: number): void {
-    this.retainFrom = index;
+    this.retention.readerNeeds(index);
   }
 
   get commitIndex(): number {
@@ -518,7 +516,7 @@ export class Replica {
       store.gen = installedGen;
       this.staged = undefined;
       this.appliedMeta = rd.snapshot!.meta;
-      this.compactedIndex = this.appliedMeta.index;
+      this.retention.reset(this.appliedMeta.index);
       await this.reload();
       this.opts.logger.info({ index: this.appliedMeta.index, term: this.appliedMeta.term }, 'installed snapshot');
       this.events.emit('members');
@@ -597,6 +595,7 @@ export class Replica {
         for (const w of out.writes) ops.push(store.stateOp(w));
       }
       this.appliedMeta = { index: entry.index, term: entry.term, conf };
+      this.retention.add(entry.index, entry.data.length, entry.type === EntryType.ConfChange);
       this.resolveProposal(entry, result);
       applied++;
     }
@@ -618,13 +617,13 @@ export class Replica {
   }
 
   private maybeCompact(): void {
-    const meta = this.appliedMeta;
-    if (meta.index - this.compactedIndex < this.opts.compactEvery) return;
-    // A reader far enough behind must take a snapshot; closer ones keep their entries.
-    if (this.retainFrom <= meta.index && meta.index - this.retainFrom < this.opts.retainForReaders) return;
+    const index = this.retention.compactionPoint();
+    if (index === undefined) return;
+    // Short of the applied index only with no membership change after it (LogRetention), so the applied membership is its own.
+    const meta: SnapshotMeta = { index, term: this.raw.raft.log.term(index)!, conf: this.appliedMeta.conf };
     const store = this.opts.store;
     this.raw.compact({ meta, data: new Uint8Array() });
-    this.compactedIndex = meta.index;
+    this.retention.compacted(index);
     this.persistedFirst = Math.max(this.persistedFirst, meta.index + 1);
     // The new compaction point must be on disk before the entries go.
     void store

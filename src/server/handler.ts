@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { ReplicaError } from '../replica/errors.js';
 import type { Replica } from '../replica/replica.js';
 import { UNDECODABLE_REQUEST } from './api.js';
+import { CLIENT_MESSAGE_LIMITS } from '../client-port.js';
 import type { VaultThrottle } from '../app/vault-throttle.js';
 import { ApiError, REASON_KEY, ThrottledError, classify, toServiceError } from './errors.js';
 
@@ -248,7 +249,7 @@ export class Router {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (client === undefined) {
-      client = new grpc.Client(address, this.ctx.channelCredentials(), { 'grpc.enable_channelz': 0 });
+      client = new grpc.Client(address, this.ctx.channelCredentials(), { ...CLIENT_MESSAGE_LIMITS, 'grpc.enable_channelz': 0 });
       this.clients.set(address, client);
     }
     return client;

@@ -10,12 +10,14 @@ import { publicJwkToBytes } from '../crypto/jwk.js';
 import { generateKey, importJwk } from '../crypto/keys.js';
 import { UsableKey, randomBytesFor } from '../crypto/operations.js';
 import { randomHexId } from '../crypto/random.js';
-import { SealedDataError } from '../crypto/envelope.js';
+import { type Envelope, SealedDataError } from '../crypto/envelope.js';
 import {
   ErrorKind,
+  type KeyBackup,
   type KeyBundle,
   type KeyVersionRecord,
   VaultError,
+  checkVersionRoom,
   checkAlgorithmForKey,
   validateCreateKeyRequest,
   validateGetRandomBytesRequest,
@@ -103,6 +105,9 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
     timeoutMs: number,
     receipt: WriteReceipt,
   ) => {
+    const maxVersions = deps.versionLimits.maxVersionsPerKey;
+    // Early and clear; apply checks again against the state it changes.
+    checkVersionRoom('key', target.name, state().versionCount('key', target.vault, target.name), 1, maxVersions);
     const deadline = Date.now() + timeoutMs;
     await runner.ensureDataKey(timeoutMs);
     const version = randomHexId(16);
@@ -123,6 +128,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
           },
           attributes,
           rotation,
+          maxVersions,
         },
       },
       Math.max(1, deadline - Date.now()),
@@ -259,24 +265,16 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
         const r = validateKeyRef(req);
         await read(timeoutMs);
-        const backup = state().backupKey(r.vault, r.name);
-        const json: BackupJson = {
-          format: BACKUP_FORMAT,
-          name: backup.name,
-          versions: backup.versions.map((v) => ({
-            ...v,
-            material: v.material === null ? null : { ...v.material, sealedPrivateJwk: Buffer.from(v.material.sealedPrivateJwk).toString('base64') },
-          })),
-        };
-        // Sealed as a whole; the private parts inside stay sealed as well.
-        return { value: Buffer.from(envelope.sealBlob(encoder.encode(JSON.stringify(json)), BACKUP_PURPOSE)) };
+        return { value: keyBackupBlob(state().backupKey(r.vault, r.name), envelope) };
       },
       FAILOVER_READ,
     ),
     restoreKey: router.write(methods.RestoreKey!, async (req: Parameters<typeof validateRestoreKeyRequest>[0], timeoutMs, receipt) => {
       const r = validateRestoreKeyRequest(req);
       const { name, versions } = parseBackup(r.backup, (b) => envelope.openBlob(b, BACKUP_PURPOSE));
-      const result = await runner.run(r.requestId, { op: 'restoreKey', restoreKey: { vault: r.vault, name, versions } }, timeoutMs, receipt);
+      const maxVersions = deps.versionLimits.maxVersionsPerKey;
+      checkVersionRoom('key', name, 0, versions.length, maxVersions);
+      const result = await runner.run(r.requestId, { op: 'restoreKey', restoreKey: { vault: r.vault, name, versions, maxVersions } }, timeoutMs, receipt);
       return keyView(expectResult(result, 'key').key);
     }),
     encrypt: cipher('encrypt'),
@@ -307,6 +305,20 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       return { value: randomBytesFor(count) };
     }),
   };
+}
+
+/** The BackupKey blob; test/server/backup-size.test.ts checks the largest one fits a client message. */
+export function keyBackupBlob(backup: KeyBackup, envelope: Envelope): Buffer {
+  const json: BackupJson = {
+    format: BACKUP_FORMAT,
+    name: backup.name,
+    versions: backup.versions.map((v) => ({
+      ...v,
+      material: v.material === null ? null : { ...v.material, sealedPrivateJwk: Buffer.from(v.material.sealedPrivateJwk).toString('base64') },
+    })),
+  };
+  // Sealed as a whole; the private parts inside stay sealed as well.
+  return Buffer.from(envelope.sealBlob(encoder.encode(JSON.stringify(json)), BACKUP_PURPOSE));
 }
 
 function parseBackup(blob: Uint8Array, openBlob: (b: Uint8Array) => Uint8Array): { name: string; versions: KeyVersionRecord[] } {

@@ -3,17 +3,19 @@
 // opened here, on the node that serves the read.
 
 import type * as grpc from '@grpc/grpc-js';
-import { SealedDataError } from '../crypto/envelope.js';
+import { type Envelope, SealedDataError } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
 import {
   ErrorKind,
   type ListRequest,
   type SecretAttributes,
+  type SecretBackup,
   type SecretRef,
   type SecretVersionRecord,
   type SetSecretRequest,
   type UpdateSecretPropertiesRequest,
   VaultError,
+  checkVersionRoom,
   validateListRequest,
   validateRequestId,
   validateSecretName,
@@ -59,6 +61,9 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
   return {
     setSecret: router.write(methods.SetSecret!, async (req: SetSecretRequest, timeoutMs, receipt) => {
       const v = validateSetSecretRequest(req);
+      const maxVersions = deps.versionLimits.maxVersionsPerSecret;
+      // Early and clear; apply checks again against the state it changes.
+      checkVersionRoom('secret', v.name, state().versionCount('secret', v.vault, v.name), 1, maxVersions);
       const deadline = Date.now() + timeoutMs;
       await runner.ensureDataKey(timeoutMs);
       const version = randomHexId(16);
@@ -66,7 +71,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       const attributes = { contentType: v.contentType, tags: v.tags, enabled: v.enabled, notBefore: v.notBefore, expires: v.expires };
       const result = await runner.run(
         v.requestId,
-        { op: 'setSecret', setSecret: { vault: v.vault, name: v.name, version, sealedValue, attributes } },
+        { op: 'setSecret', setSecret: { vault: v.vault, name: v.name, version, sealedValue, attributes, maxVersions } },
         Math.max(1, deadline - Date.now()),
         receipt,
       );
@@ -141,23 +146,29 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
     backupSecret: router.read(methods.BackupSecret!, async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
       await read(timeoutMs);
-      const backup = state().backupSecret(r.vault, r.name);
-      const json: BackupJson = {
-        format: BACKUP_FORMAT,
-        name: backup.name,
-        versions: backup.versions.map((v) => ({ ...v, sealedValue: Buffer.from(v.sealedValue).toString('base64') })),
-      };
-      // The blob is sealed as a whole; the values inside stay sealed as well.
-      return { value: Buffer.from(envelope.sealBlob(encoder.encode(JSON.stringify(json)), BACKUP_PURPOSE)) };
+      return { value: secretBackupBlob(state().backupSecret(r.vault, r.name), envelope) };
     }, FAILOVER_READ),
     restoreSecret: router.write(methods.RestoreSecret!, async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs, receipt) => {
       const vault = validateVaultName(req.vault);
       const requestId = validateRequestId(req.requestId);
       const backup = parseBackup(req.backup, (sealed) => envelope.openBlob(sealed, BACKUP_PURPOSE));
-      const result = await runner.run(requestId, { op: 'restoreSecret', restoreSecret: { vault, name: backup.name, versions: backup.versions } }, timeoutMs, receipt);
+      const maxVersions = deps.versionLimits.maxVersionsPerSecret;
+      checkVersionRoom('secret', backup.name, 0, backup.versions.length, maxVersions);
+      const result = await runner.run(requestId, { op: 'restoreSecret', restoreSecret: { vault, name: backup.name, versions: backup.versions, maxVersions } }, timeoutMs, receipt);
       return expectResult(result, 'secret').secret;
     }),
   };
+}
+
+/** The BackupSecret blob; test/server/backup-size.test.ts checks the largest one fits a client message. */
+export function secretBackupBlob(backup: SecretBackup, envelope: Envelope): Buffer {
+  const json: BackupJson = {
+    format: BACKUP_FORMAT,
+    name: backup.name,
+    versions: backup.versions.map((v) => ({ ...v, sealedValue: Buffer.from(v.sealedValue).toString('base64') })),
+  };
+  // The blob is sealed as a whole; the values inside stay sealed as well.
+  return Buffer.from(envelope.sealBlob(encoder.encode(JSON.stringify(json)), BACKUP_PURPOSE));
 }
 
 function parseBackup(blob: Uint8Array | undefined, openBlob: (b: Uint8Array) => Uint8Array): { name: string; versions: SecretVersionRecord[] } {

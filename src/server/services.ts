@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Envelope } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
-import { ErrorKind, VaultError, encodeCommand, rotationDue, type ApplyResult, type Command, type CommandOp, type DataKeyPolicy } from '../vault/index.js';
+import { ErrorKind, VaultError, encodeCommand, rotationDue, type ApplyResult, type Command, type CommandOp, type DataKeyPolicy, type VersionLimits } from '../vault/index.js';
 import { seesClusterDetails } from '../auth/permissions.js';
 import type { ClusterSnapshots } from '../ops/cluster-snapshot.js';
 import { apiService } from './api.js';
@@ -31,6 +31,8 @@ export interface ServiceDeps {
   readonly snapshots: ClusterSnapshots;
   /** When a write first installs a new data key. */
   readonly dataKeyPolicy: DataKeyPolicy;
+  /** The versions a secret or key may hold, stamped into each command that adds some. */
+  readonly versionLimits: VersionLimits;
 }
 
 /** Runs commands through the log on the leader and hands back their results. */

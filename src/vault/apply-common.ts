@@ -6,9 +6,8 @@ import { invalid, notFound, precondition, quote, type Reason, VaultError } from 
 import { DAY_MS, type Deletion, type Entry, type Kind, type Shelf, type VaultEntry, type VaultRecord, type VersionOf, NO_TAGS, isExpired, latest, lower } from './model.js';
 import type { ApplyResult } from './outcome.js';
 import type { Store } from './store.js';
+import { checkVersionRoom, versionCap } from './limits.js';
 import { validateVaultName } from './validate.js';
-
-export const MAX_RESTORED_VERSIONS = 10_000;
 
 export type Body = Record<string, unknown>;
 
@@ -97,14 +96,23 @@ export function boolean(field: string, v: unknown): boolean {
   return v;
 }
 
+/** What a restore command names: the object, its versions, and the cap the leader stamped. */
+export interface RestoreTarget {
+  readonly kind: Kind;
+  readonly name: string;
+  readonly versions: unknown;
+  readonly maxVersions: unknown;
+}
+
 /**
  * Checks a backup's versions with `parse` (which sees a version id already
- * checked and unique, and the version's position); any fault is BAD_BACKUP.
+ * checked and unique, and the version's position); any fault is BAD_BACKUP,
+ * and more versions than the cap is TOO_MANY_VERSIONS.
  */
-export function restoredVersions<R>(list: unknown, parse: (o: Body, version: string, seq: number) => R, validateId: (v: unknown) => string): R[] {
-  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_RESTORED_VERSIONS) {
-    throw invalid('BAD_BACKUP', `a backup holds 1-${MAX_RESTORED_VERSIONS} versions`);
-  }
+export function restoredVersions<R>(t: RestoreTarget, parse: (o: Body, version: string, seq: number) => R, validateId: (v: unknown) => string): R[] {
+  const list = t.versions;
+  if (!Array.isArray(list) || list.length === 0) throw invalid('BAD_BACKUP', 'a backup holds at least one version');
+  checkVersionRoom(t.kind, t.name, 0, list.length, versionCap(t.maxVersions));
   const seen = new Set<string>();
   return list.map((item: unknown, seq) => {
     try {

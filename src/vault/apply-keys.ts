@@ -8,6 +8,7 @@ import {
   type Body,
   type Handler,
   type KindReasons,
+  type RestoreTarget,
   boolean,
   claimName,
   lifecycleHandlers,
@@ -20,6 +21,7 @@ import {
 } from './apply-common.js';
 import type { CreateKeyVersion, KeyAttributes, KeyMaterial, RestoreKey, UpdateKey } from './commands.js';
 import { alreadyExists, invalid, notFound, quote } from './errors.js';
+import { checkVersionRoom, versionCap } from './limits.js';
 import { type KeyEntry, type KeyVersion, type VaultEntry, deletedKeyView, findVersion, keptBytes, keyBundle, latest, lower } from './model.js';
 import { validateDates, validateTags, validateVersionId, validateVersionRef } from './validate.js';
 import { type KeyType, validateKeyName, validateKeyOps, validateKeySpec } from './validate-keys.js';
@@ -136,6 +138,7 @@ const createKeyVersion: Handler = (store, body, timeMs) => {
   if (existing && findVersion(existing, version)) {
     throw alreadyExists('KEY_VERSION_ALREADY_EXISTS', `key ${quote(name)} already has version ${version}`);
   }
+  checkVersionRoom('key', name, existing?.versions.length ?? 0, 1, versionCap(b.maxVersions));
   if (purgeFirst) store.removeEntry('key', v, lower(name));
   const k = existing ?? store.putEntry('key', v, name, null);
   const rec: KeyVersion = { version, seq: k.versions.length, material: m, attributes: attrs, createdMs: timeMs, updatedMs: timeMs };
@@ -170,9 +173,9 @@ const keyLifecycle = lifecycleHandlers({
 });
 
 /** Restored versions keep their ids and dates; a malformed one is BAD_BACKUP. */
-const restoredKeyVersions = (list: unknown): KeyVersion[] =>
+const restoredKeyVersions = (t: RestoreTarget): KeyVersion[] =>
   restoredVersions(
-    list,
+    t,
     (o, version, seq) => {
       const m = material(o.material);
       return {
@@ -191,7 +194,7 @@ const restoreKey: Handler = (store, body, timeMs) => {
   const b = body as Partial<RestoreKey>;
   const vault = vaultOf(store, b.vault);
   const name = validateKeyName(b.name);
-  const versions = restoredKeyVersions(b.versions);
+  const versions = restoredKeyVersions({ kind: 'key', name, versions: b.versions, maxVersions: b.maxVersions });
   const exists = alreadyExists('KEY_ALREADY_EXISTS', `key ${quote(name)} already exists in vault ${quote(vault.rec.name)}`);
   const purgeFirst = claimName<'key'>(vault.keys, 'key', vault.rec.name, name, timeMs, exists);
   const v = lower(vault.rec.name);

@@ -9,6 +9,7 @@ import {
   type Body,
   type Handler,
   type KindReasons,
+  type RestoreTarget,
   boolean,
   claimName,
   lifecycleHandlers,
@@ -33,6 +34,7 @@ import type {
   UpdateSecret,
 } from './commands.js';
 import { alreadyExists, invalid, notFound, precondition, quote } from './errors.js';
+import { checkVersionRoom, versionCap } from './limits.js';
 import {
   type KeyVersion,
   type Shelf,
@@ -138,6 +140,7 @@ const setSecret: Handler = (store, body, timeMs) => {
   if (existing && findVersion(existing, version)) {
     throw alreadyExists('SECRET_VERSION_ALREADY_EXISTS', `secret ${quote(name)} already has version ${version}`);
   }
+  checkVersionRoom('secret', name, existing?.versions.length ?? 0, 1, versionCap(b.maxVersions));
   if (purgeFirst) store.removeEntry('secret', v, lower(name));
   const s = existing ?? store.putEntry('secret', v, name, null);
   const rec: VersionRecord = { version, seq: s.versions.length, sealedValue: value, attributes: attrs, createdMs: timeMs, updatedMs: timeMs };
@@ -173,9 +176,9 @@ const secretLifecycle = lifecycleHandlers({
 });
 
 /** Restored versions keep their ids and dates; a malformed one is BAD_BACKUP. */
-const restoredSecretVersions = (list: unknown): VersionRecord[] =>
+const restoredSecretVersions = (t: RestoreTarget): VersionRecord[] =>
   restoredVersions(
-    list,
+    t,
     (o, version, seq) => ({
       version,
       seq,
@@ -191,7 +194,7 @@ const restoreSecret: Handler = (store, body, timeMs) => {
   const b = body as Partial<RestoreSecret>;
   const vault = vaultOf(store, b.vault);
   const name = validateSecretName(b.name);
-  const versions = restoredSecretVersions(b.versions);
+  const versions = restoredSecretVersions({ kind: 'secret', name, versions: b.versions, maxVersions: b.maxVersions });
   const exists = alreadyExists('SECRET_ALREADY_EXISTS', `secret ${quote(name)} already exists in vault ${quote(vault.rec.name)}`);
   const purgeFirst = claimName<'secret'>(vault.secrets, 'secret', vault.rec.name, name, timeMs, exists);
   const v = lower(vault.rec.name);

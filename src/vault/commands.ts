@@ -33,6 +33,8 @@ export interface SetSecret {
   sealedValue: Uint8Array;
   /** null only when the sender left it out, which apply refuses. */
   attributes: SecretAttributes | null;
+  /** The cap the leader's topology sets (src/vault/limits.ts); 0 or absent means the ceiling. */
+  maxVersions?: number;
 }
 
 /** Absent optional fields are left unchanged. */
@@ -70,6 +72,8 @@ export interface RestoreSecret {
   name: string;
   /** Oldest first. */
   versions: SecretVersionRecord[];
+  /** The cap the leader's topology sets (src/vault/limits.ts); 0 or absent means the ceiling. */
+  maxVersions?: number;
 }
 
 export interface InstallDataKey {
@@ -170,6 +174,8 @@ export interface CreateKeyVersion {
   material: KeyMaterial | null;
   attributes: KeyAttributes | null;
   rotation: boolean;
+  /** The cap the leader's topology sets (src/vault/limits.ts); 0 or absent means the ceiling. */
+  maxVersions?: number;
 }
 
 /** Absent optional fields are left unchanged; the material never changes. */
@@ -208,6 +214,8 @@ export interface RestoreKey {
   name: string;
   /** Oldest first. */
   versions: KeyVersionRecord[];
+  /** The cap the leader's topology sets (src/vault/limits.ts); 0 or absent means the ceiling. */
+  maxVersions?: number;
 }
 
 export type CommandOp =

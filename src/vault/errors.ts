@@ -54,7 +54,8 @@ export type Reason =
   | 'INVALID_SCOPE'
   | 'TOO_MANY_PRINCIPALS'
   | 'TOO_MANY_ROLE_ASSIGNMENTS'
-  | 'TOO_MANY_TOKEN_KEYS';
+  | 'TOO_MANY_TOKEN_KEYS'
+  | 'TOO_MANY_VERSIONS';
 
 export class VaultError extends Error {
   override readonly name = 'VaultError';

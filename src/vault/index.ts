@@ -12,6 +12,7 @@ export { tokenKeySealContext } from './model-auth.js';
 export type { ApplyOutcome, ApplyResult } from './outcome.js';
 export type { Mutation } from './records.js';
 export { MAX_SEALED_VALUE_BYTES } from './apply.js';
+export { DEFAULT_VERSION_LIMITS, MAX_VERSIONS, type VersionLimits, checkVersionRoom } from './limits.js';
 export { MAX_RESEALED_PER_COMMAND, type SealedRef } from './reseal.js';
 export { DEFAULT_DATA_KEY_POLICY, type DataKeyPolicy, type DataKeyUsage, rotationDue } from './rotation.js';
 export { keySealContext, secretSealContext } from './model.js';

@@ -23,6 +23,7 @@ import type {
   SecretProperties,
   VaultInfo,
 } from './model.js';
+import { lower, shelfOf } from './model.js';
 import type { PrincipalInfo, RoleAssignmentInfo, TokenKeyInfo } from './model-auth.js';
 import type { ApplyOutcome, ApplyResult } from './outcome.js';
 import { type Mutation, decodeRequest } from './records.js';
@@ -188,6 +189,13 @@ export class VaultState {
   listDeletedSecrets(vault: string, pageSize: number, pageToken: string, nowMs: number): DeletedSecretList {
     const page = q.listDeletedSecrets(this.store, vault, pageSize, pageToken, nowMs);
     return { secrets: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  /** The versions the live secret or key holds, 0 when there is none: for the server's early check of the version cap. */
+  versionCount(kind: Kind, vault: string, name: string): number {
+    const ve = this.store.vault(vault);
+    const e = ve === undefined ? undefined : shelfOf(ve, kind).byName.get(lower(name));
+    return e === undefined || e.deleted !== null ? 0 : e.versions.length;
   }
 
   backupSecret(vault: string, name: string): SecretBackup {

@@ -87,6 +87,11 @@ export interface ClusterOptions {
   readonly failoverAfterMs?: number;
   readonly failbackAfterMs?: number;
   readonly geoRetainEntries?: number;
+  /** Byte bounds of the log (src/replica/retention.ts); the production defaults when absent. */
+  readonly geoRetainBytes?: number;
+  readonly compactEveryBytes?: number;
+  /** The topology's version caps; the defaults when absent. */
+  readonly limits?: { readonly maxVersionsPerSecret?: number; readonly maxVersionsPerKey?: number };
   /** Simulated latency of traffic into the secondary region. */
   readonly latencyMs?: number;
   /** Flags for node itself, before the script (e.g. --cpu-prof for the benchmark). */
@@ -182,11 +187,20 @@ export class TestCluster {
       regions: [] as unknown[],
       failoverAfterMs: opts.failoverAfterMs ?? 3000,
       failbackAfterMs: opts.failbackAfterMs ?? 3000,
-      raft: { tickMs: opts.tickMs ?? 50, electionTicks: 10, heartbeatTicks: 1, compactEvery: opts.compactEvery ?? 10_000, geoRetainEntries: opts.geoRetainEntries ?? 200_000 },
+      raft: {
+        tickMs: opts.tickMs ?? 50,
+        electionTicks: 10,
+        heartbeatTicks: 1,
+        compactEvery: opts.compactEvery ?? 10_000,
+        geoRetainEntries: opts.geoRetainEntries ?? 200_000,
+        ...(opts.geoRetainBytes === undefined ? {} : { geoRetainBytes: opts.geoRetainBytes }),
+        ...(opts.compactEveryBytes === undefined ? {} : { compactEveryBytes: opts.compactEveryBytes }),
+      },
       ...(opts.dataKeys === undefined ? {} : { dataKeys: opts.dataKeys }),
       ...(opts.connections === undefined ? {} : { connections: opts.connections }),
       ...(opts.admission === undefined ? {} : { admission: opts.admission }),
       ...(opts.throttle === undefined ? {} : { throttle: opts.throttle }),
+      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'), opts.nodeArgs ?? []);
     for (const [i, r] of regions.entries()) {

@@ -8,6 +8,7 @@
 import t, { type Test } from 'tap';
 import { KeyraftClient, KeyraftError, type ServedBy } from '../../src/client/index.js';
 import { TestCluster, eventually } from './cluster.js';
+import { indexOf, secondaryHas } from './geo.js';
 
 t.setTimeout(900_000);
 
@@ -35,31 +36,6 @@ async function twoRegions(t: Test): Promise<{ cluster: TestCluster; client: Keyr
   return { cluster, client, west };
 }
 
-
-/** Runs a write and gives the primary log index of the entry that carried it (keyraft-commit-index). */
-async function indexOf(write: (opts: { onServedBy: (s: ServedBy) => void }) => Promise<unknown>): Promise<number> {
-  let index: number | undefined;
-  await write({ onServedBy: (s) => (index = s.commitIndex) });
-  if (index === undefined) throw new Error('the write was acknowledged without keyraft-commit-index');
-  return index;
-}
-
-/**
- * Replication to the secondary is asynchronous: a test that acts on what the
- * secondary holds first waits until every secondary node has applied the
- * primary's log up to `index`.
- */
-async function secondaryHas(client: KeyraftClient, index: number, timeoutMs = 60_000): Promise<void> {
-  await eventually(
-    `every west node to apply the primary's log up to index ${index}`,
-    async () => {
-      const behind = (await client.getStatus({})).nodes.filter((n) => n.region === 'west' && !(n.reachable && n.primaryIndex >= index));
-      if (behind.length === 0) return true;
-      throw new Error(`behind: ${behind.map((n) => `${n.id} at ${n.reachable ? n.primaryIndex : 'unreachable'}`).join(', ')}`);
-    },
-    timeoutMs,
-  );
-}
 
 async function regionMode(client: KeyraftClient, region: string): Promise<string | undefined> {
   const s = await client.getStatus({});
