@@ -6,11 +6,13 @@
 // thread's event loop, busy with the flood's own 5,000 calls. The flood goes through a raw grpc-js
 // client with no retries, so every outcome counted is the server's own.
 // Prints, per phase: every node's term before and after, the outcomes by
-// code and reason, the wall time, and the control client's latencies.
+// code and reason, the wall time, and the control client's latencies. Then
+// 500 raw connections that never send a byte are opened to the same node:
+// how long until it closed them all, and its open files before and after.
 //
-//   node dist/scripts/overload.js [--calls 5000] [--target leader|follower|secondary] [--admission JSON] [--throttle JSON]
+//   node dist/scripts/overload.js [--calls 5000] [--target leader|follower|secondary] [--admission JSON] [--throttle JSON] [--connections JSON]
 //
-// --admission and --throttle override the topology's limits. With
+// --admission, --throttle and --connections override the topology's limits. With
 // '{"connectionCalls":1,"connectionQueue":1}' (nearly) every call is
 // refused, and the target node's CPU per call is what a refusal costs;
 // with limits too high to bind, the run is what it was before them.
@@ -22,6 +24,7 @@ import * as grpc from '@grpc/grpc-js';
 import { KeyraftClient, clientCredentials } from '../src/client/index.js';
 import { methodDefinition, type AnyMethod } from '../src/client/proto.js';
 import { TestCluster, eventually } from '../test/integration/cluster.js';
+import { measureIdleConnections } from './idle-connections.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     'control-every-ms': { type: 'string', default: '50' },
     'call-timeout-ms': { type: 'string', default: '30000' },
     admission: { type: 'string' },
+    connections: { type: 'string' },
     throttle: { type: 'string' },
   },
 });
@@ -39,6 +43,7 @@ const CALL_TIMEOUT_MS = Number(values['call-timeout-ms']);
 const VAULT = 'load';
 const CONTROL_VAULT = 'control';
 const KEY = 'rsa';
+const IDLE_CONNECTIONS = 500;
 
 interface Outcome {
   readonly label: string;
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
     regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 3 }],
     ...(values.admission === undefined ? {} : { admission: JSON.parse(values.admission) as Record<string, number> }),
     ...(values.throttle === undefined ? {} : { throttle: JSON.parse(values.throttle) as Record<string, unknown> }),
+    ...(values.connections === undefined ? {} : { connections: JSON.parse(values.connections) as Record<string, number> }),
   });
   const cleanup = () => cluster.destroy();
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
@@ -181,6 +187,14 @@ async function main(): Promise<void> {
       );
       console.log(`targets (term unchanged, only OK/THROTTLED, control all OK with p99 < 250 ms): ${held ? 'held' : 'MISSED'}`);
     }
+    // The last phase: connections that never send a call, held open on the
+    // flooded node, are closed by its timeouts and its open files come back.
+    const idle = await measureIdleConnections({ address, pid: pids.get(target)!, connections: IDLE_CONNECTIONS, kind: 'tcp', everyMs: 1000, limitMs: 120_000 });
+    const idleHeld = idle.allClosedMs !== undefined && idle.filesBackMs !== undefined;
+    console.log(`\n== ${IDLE_CONNECTIONS} idle raw connections to ${target}`);
+    console.log(`open files ${idle.filesBefore} -> ${idle.filesPeak} -> ${idle.filesAfter}; all closed by the node in ${fmt(idle.allClosedMs ?? NaN)}, open files back in ${fmt(idle.filesBackMs ?? NaN)}`);
+    console.log(`targets (all closed, open files back to their level): ${idleHeld ? 'held' : 'MISSED'}`);
+    allHeld &&= idleHeld;
     console.log(`\nall phases: ${allHeld ? 'targets held' : 'targets MISSED'}`);
     flood.close();
     await worker.terminate();

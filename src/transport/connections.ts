@@ -40,17 +40,21 @@ export interface ConnectionLimits {
 }
 
 /**
- * Production defaults. Streams are above the admission control's capacity
- * per connection (src/server/admission.ts: 64 calls in progress, 256
- * waiting), so that a client sending more is answered THROTTLED with a
- * retry-after rather than held back silently by its own HTTP/2 stack. An SDK
- * channel that the idle timeout closed reconnects on its next call.
+ * Production defaults. Streams are far above the admission control's
+ * capacity per connection (src/server/admission.ts: 64 calls in progress,
+ * 256 waiting), so that a client sending more is answered THROTTLED with a
+ * retry-after rather than held back silently by its own HTTP/2 stack; and
+ * above a burst a client sends before it has read the node's SETTINGS: the
+ * streams past the limit then are reset (grpc-js reports RESOURCE_EXHAUSTED
+ * with no reason), which a limit of 1,000 did to 667 of a 5,000-call burst
+ * (scripts/overload.ts). An SDK channel that the idle timeout closed
+ * reconnects on its next call.
  */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   clientMaxConnections: 1000,
   peerMaxConnections: 200,
   metricsMaxConnections: 32,
-  maxConcurrentStreams: 1000,
+  maxConcurrentStreams: 10_000,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
   keepaliveTimeMs: 60_000,
