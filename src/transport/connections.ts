@@ -94,6 +94,9 @@ export class GrpcPort {
 
   /** Listens on the address; grpc-js serves each connection that gets through. */
   static async open(grpcServer: grpc.Server, o: PortOptions): Promise<GrpcPort> {
+    // Not plaintext: every connection handed over is a TLSSocket that has
+    // completed TLS with this port's certificate (and, on the peer port, the
+    // caller's); "insecure" only tells grpc-js not to wrap it in TLS again.
     const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const refused = o.onRefused ?? (() => undefined);
     const waiting = new Set<TLSSocket>();
