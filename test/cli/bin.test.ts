@@ -4,12 +4,11 @@
 
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import t from 'tap';
 import { deadAddress } from '../client/fake-server.js';
+import { ROOT } from '../root.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'keyraft');
 const BUILT = existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'));
 

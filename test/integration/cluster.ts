@@ -9,22 +9,21 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { clientCredentials } from '../../src/client/index.js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
 import { issueTokenAsOperator } from '../../src/ops/issue-token.js';
 import { ADMIN_PRINCIPAL } from '../../src/server/bootstrap.js';
 import { ensurePki, hostsOf, issueMemberCertificate } from '../../src/ops/pki.js';
-import { PROTO_ROOT } from '../../src/protos.js';
 import type { ConnectionLimits } from '../../src/transport/connections.js';
 import { adminCall } from '../../src/transport/peer-service.js';
 import { channelCredentials, operatorTls } from '../../src/transport/tls.js';
+import { ROOT } from '../root.js';
 
 export { atLeast, eventually } from '../wait.js';
 
 // The repository, whether this runs from test/ (tests) or dist/test/ (scripts).
-const ROOT = dirname(PROTO_ROOT);
 export const NODE_ENTRY = join(ROOT, 'dist/src/node.js');
 /**
  * Node flags every keyraft node runs with, as scripts/start-node.sh passes

@@ -7,14 +7,13 @@ import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { apiClient } from '../../src/server/api.js';
 import { TestCluster, eventually } from './cluster.js';
+import { ROOT } from '../root.js';
 
 t.setTimeout(360_000);
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function call(cluster: TestCluster, address: string, service: 'Vaults' | 'Secrets', method: string, request: object): Promise<grpc.ServiceError | null> {
   const def = apiClient(service).service[method]!;

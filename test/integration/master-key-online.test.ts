@@ -11,15 +11,15 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KeyraftClient, KeyraftError } from '../../src/client/index.js';
 import { createMasterKeyFile, loadMasterKey, masterKeyFingerprint } from '../../src/crypto/masterkey.js';
 import { readKeyStamp } from '../../src/storage/keystamp.js';
 import { TestCluster, eventually } from './cluster.js';
+import { ROOT } from '../root.js';
 
 t.setTimeout(600_000);
 
-const ROLLING = fileURLToPath(new URL('../../dist/scripts/rolling.js', import.meta.url));
+const ROLLING = join(ROOT, 'dist/scripts/rolling.js');
 const VAULT = 'mkonline';
 const DIGEST = Buffer.alloc(32, 7);
 

@@ -6,15 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KeyraftClient } from '../../src/client/index.js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
 import { NodeStore } from '../../src/storage/store.js';
 import { TestCluster, eventually } from './cluster.js';
+import { ROOT } from '../root.js';
 
 t.setTimeout(360_000);
 
-const ROTATE = fileURLToPath(new URL('../../dist/scripts/rotate-master-key.js', import.meta.url));
+const ROTATE = join(ROOT, 'dist/scripts/rotate-master-key.js');
 
 /** Every file under dir with its size, mode and content hash. */
 function fingerprint(dir: string): string[] {

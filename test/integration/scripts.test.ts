@@ -10,13 +10,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createMasterKeyFile, loadMasterKey, masterKeyFingerprint } from '../../src/crypto/masterkey.js';
 import { freePort } from './cluster.js';
+import { ROOT } from '../root.js';
 
 t.setTimeout(450_000);
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {

@@ -11,6 +11,10 @@ import type { Core } from './core.js';
 import { formatFailure, runSeed } from './simulation.js';
 
 const RAFT_DIR = fileURLToPath(new URL('../../src/raft/', import.meta.url));
+// The core is copied from beside this test: src/raft/*.ts when run from the
+// sources, dist/src/raft/*.js when run compiled. tsc moves the body of a
+// one-line `if` to its own line, so a find string stops at the condition.
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const MAX_SEEDS = 400;
 
 interface PlantedBug {
@@ -28,23 +32,23 @@ interface PlantedBug {
 const bugs: PlantedBug[] = [
   {
     name: 'votes granted without the log up-to-date check (§5.4.1)',
-    file: 'raft.ts',
+    file: 'raft',
     find: 'const logOk = this.log.isUpToDate(m.index, m.logTerm);',
     replace: 'const logOk = true;',
     expect: /leader completeness|state machine safety|acknowledged write|stale read/,
   },
   {
     name: 'ReadIndex answered without a heartbeat round (§6.4)',
-    file: 'readonly.ts',
+    file: 'readonly',
     find: 'if (this.isSingleVoter) {',
     replace: 'if (this.isSingleVoter || true) {',
     expect: /stale read/,
   },
   {
     name: 'appends accepted without checking the previous entry (§5.3)',
-    file: 'log.ts',
-    find: 'if (!this.matchTerm(prevIndex, prevTerm)) return undefined;',
-    replace: 'if (prevIndex > this.lastIndex) return undefined;',
+    file: 'log',
+    find: 'if (!this.matchTerm(prevIndex, prevTerm))',
+    replace: 'if (prevIndex > this.lastIndex)',
     expect: /log matching|state machine safety|leader completeness|acknowledged write|core threw/,
   },
   {
@@ -53,9 +57,9 @@ const bugs: PlantedBug[] = [
     // over seeds 1..20000 first hit it at 4050; the search starts near there
     // to keep the suite short.
     name: 'a previous-term entry committed by counting replicas (§5.4.2, Figure 8)',
-    file: 'raft.ts',
-    find: 'if (!this.log.maybeCommit(index, this.term)) return false;',
-    replace: 'if (!this.log.maybeCommit(index, this.log.term(index) ?? -1)) return false;',
+    file: 'raft',
+    find: 'if (!this.log.maybeCommit(index, this.term))',
+    replace: 'if (!this.log.maybeCommit(index, this.log.term(index) ?? -1))',
     expect: /leader completeness|state machine safety|acknowledged write/,
     firstSeed: 4001,
     maxSeeds: 2000,
@@ -65,7 +69,7 @@ const bugs: PlantedBug[] = [
     // refuses a proposal larger than the limit even with an empty tail never
     // takes that write.
     name: 'a proposal past maxUncommittedBytes refused though nothing waits to commit (etcd increaseUncommittedSize)',
-    file: 'raft.ts',
+    file: 'raft',
     find: 'if (this.uncommittedBytes > 0 && bytes > 0 && this.uncommittedBytes + bytes > limit) {',
     replace: 'if (bytes > 0 && this.uncommittedBytes + bytes > limit) {',
     expect: /liveness/,
@@ -76,11 +80,11 @@ async function plantedCore(bug: PlantedBug, dir: string): Promise<Core> {
   cpSync(RAFT_DIR, dir, { recursive: true });
   // The copy is ESM TypeScript like the original.
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-  const path = join(dir, bug.file);
+  const path = join(dir, bug.file + EXT);
   const source = readFileSync(path, 'utf8');
   if (!source.includes(bug.find)) throw new Error(`the line to break is gone from ${bug.file}: ${bug.find}`);
   writeFileSync(path, source.replace(bug.find, bug.replace));
-  return (await import(pathToFileURL(join(dir, 'index.ts')).href)) as Core;
+  return (await import(pathToFileURL(join(dir, 'index' + EXT)).href)) as Core;
 }
 
 for (const bug of bugs) {
