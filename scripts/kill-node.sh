@@ -12,15 +12,15 @@ if ! pid=$(pid_of "$node_id"); then
 fi
 if [ "${2:-}" = "--graceful" ]; then
   kill -TERM "$pid"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
+  for _ in $(seq 1 100); do is_alive "$pid" || break; sleep 0.1; done
+  if is_alive "$pid"; then
     echo "$node_id did not stop within 10 s; killing it" >&2
     kill -KILL "$pid"
   fi
   echo "stopped $node_id (pid $pid)"
 else
   kill -KILL "$pid"
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  while is_alive "$pid"; do sleep 0.05; done
   echo "killed $node_id (pid $pid)"
 fi
 rm -f "$DATA/$node_id/pid"

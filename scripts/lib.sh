@@ -67,11 +67,24 @@ nodes_of() {
   fi
 }
 
+# is_alive PID: the process runs. `kill -0` is not enough: a node started
+# from here is its own session's orphan, so once it exits it stays a zombie
+# until the system's first process reaps it, seconds later in a container.
+# Where there is no /proc, kill -0 is all there is.
+is_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [ -r "/proc/$1/stat" ] || return 0
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ $stat != Z* ]]
+}
+
 pid_of() {
   local f="$DATA/$1/pid"
   [ -f "$f" ] || return 1
   local pid
   pid=$(cat "$f")
-  kill -0 "$pid" 2>/dev/null || return 1
+  is_alive "$pid" || return 1
   echo "$pid"
 }

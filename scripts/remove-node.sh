@@ -11,7 +11,7 @@ is_node "$node_id" || { echo "unknown node: $node_id" >&2; exit 2; }
 [ -f "$ROOT/dist/scripts/membership.js" ] || { echo "not built: run make build" >&2; exit 1; }
 membership remove "$node_id"
 if pid=$(pid_of "$node_id"); then
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 100); do is_alive "$pid" || break; sleep 0.1; done
   # Down while it was removed, it never learns it: stop it here.
   "$(dirname "$0")/kill-node.sh" "$node_id" --graceful >/dev/null
 fi

@@ -18,9 +18,12 @@ t.setTimeout(450_000);
 
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number; out: string; err: string }> {
+  const started = Date.now();
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      // Where this long test spends its time, in the log of every run.
+      t.comment(`${[cmd, ...args].join(' ')}: exit ${code} after ${Date.now() - started} ms`);
       resolve({ code, out: String(stdout), err: String(stderr) });
     });
   });
