@@ -223,7 +223,9 @@ export class StatusCollector {
    * Cluster.AddMember / PromoteMember / RemoveMember: asks the region's nodes
    * in turn until its leader makes the change. A leader asked to remove
    * itself hands over and answers NOT_LEADER, and the next round finds the
-   * new one.
+   * new one. A leader with a change still to apply (the one before, or, for
+   * a new leader, whatever its log holds) answers CHANGE_PENDING: that clears
+   * by itself, so it is waited out too, and only told when time runs out.
    */
   async changeMembership(action: 'add' | 'promote' | 'remove', regionName: string, member: Partial<Member>): Promise<Member[]> {
     const region = this.map.region(regionName);
@@ -240,9 +242,8 @@ export class StatusCollector {
           const details = err.details ?? String(e);
           const reason = /^([A-Z_]+): /.exec(details)?.[1];
           // The leader's refusal is the answer; anyone else's only says to look further.
-          if (reason !== undefined && reason !== 'NOT_LEADER' && err.code !== grpc.status.UNAVAILABLE && err.code !== grpc.status.DEADLINE_EXCEEDED) {
-            throw new ApiError(err.code, reason, details.slice(reason.length + 2));
-          }
+          const final = reason !== undefined && reason !== 'NOT_LEADER' && err.code !== grpc.status.UNAVAILABLE && err.code !== grpc.status.DEADLINE_EXCEEDED;
+          if (final && (reason !== 'CHANGE_PENDING' || Date.now() + 200 >= until)) throw new ApiError(err.code, reason, details.slice(reason.length + 2));
           last = `${node.id}: ${details}`;
         }
       }
