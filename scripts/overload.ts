@@ -193,6 +193,7 @@ async function main(): Promise<void> {
         `control GetVault (${controlOutcomes.length} calls: ${[...controlCounts].map(([l, c]) => `${l}: ${c}`).join(', ')}): ` +
           `p50 ${fmt(percentile(lat, 50))}, p99 ${fmt(percentile(lat, 99))}, max ${fmt(lat.at(-1) ?? NaN)}`,
       );
+      console.log(`control latencies in order (ms): ${controlOutcomes.map((o) => o.ms.toFixed(0)).join(' ')}`);
       console.log(`targets (term unchanged, only OK/THROTTLED, control all OK with p99 < 250 ms): ${held ? 'held' : 'MISSED'}`);
     }
     // The last phase: connections that never send a call, held open on the

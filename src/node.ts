@@ -316,8 +316,8 @@ async function main(): Promise<void> {
     responseMetadata: () => responseMetadata(ctx),
     // Audited like every request, though with no principal or request: neither was read.
     onRefused: (path, peer) => {
-      audit.record({ path, peer, principal: undefined, request: undefined, vaultField: undefined, code: grpc.status.RESOURCE_EXHAUSTED, reason: 'THROTTLED', elapsedMs: 0 });
-      metrics.request(path, grpc.status.RESOURCE_EXHAUSTED, 0);
+      audit.recordThrottled(path, peer);
+      metrics.throttled(path);
     },
   });
   const clientServer = new grpc.Server({

@@ -5,6 +5,7 @@
 // port's interceptor, which sees every call end; Ready-loop, write and
 // proposal figures from the replica, as its observer (DESIGN §7).
 
+import { status as grpcStatus } from '@grpc/grpc-js';
 import client from 'prom-client';
 import type { ReplicaObserver } from '../replica/replica.js';
 import type { NodeStatus } from './status.js';
@@ -112,6 +113,11 @@ export class NodeMetrics implements ReplicaObserver {
   }
 
   /** A client-port call ended. Paths are the public API's (an unknown one is refused before it gets here). */
+  /** A call admission control refused: counted, but no latency, since it was never served. */
+  throttled(rpc: string): void {
+    this.requests.inc({ rpc, code: String(grpcStatus.RESOURCE_EXHAUSTED) });
+  }
+
   request(rpc: string, code: number, seconds: number): void {
     this.requests.inc({ rpc, code: String(code) });
     this.latency.observe({ rpc }, seconds);
