@@ -1,4 +1,5 @@
-// The audit log: one JSON line per client-port request, appended to
+// The audit log: one JSON line per client-port request (refusals by
+// admission control: one per method and caller each second), appended to
 // <data-dir>/audit.log (0600): who called what, on which vault and object,
 // and how it ended. It holds names, versions and request ids only: the
 // fields are picked from the request one by one, so a secret value,
