@@ -100,18 +100,22 @@ export class RawNode {
   readIndex(context: Uint8Array): void {
     invariant(context.length > 0, 'a read needs a non-empty context');
     this.raft.step(message({ type: MessageType.ReadIndex, from: NONE, context }));
+    this.raft.assertInvariants();
   }
 
   transferLeadership(to: NodeId): void {
     this.raft.step(message({ type: MessageType.TransferLeader, from: to }));
+    this.raft.assertInvariants();
   }
 
   reportUnreachable(id: NodeId): void {
     this.raft.step(message({ type: MessageType.Unreachable, from: id }));
+    this.raft.assertInvariants();
   }
 
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.raft.step(message({ type: MessageType.SnapStatus, from: id, reject: !ok }));
+    this.raft.assertInvariants();
   }
 
   /**

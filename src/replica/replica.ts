@@ -15,6 +15,7 @@ import {
   MessageType,
   NONE,
   ProposalDropped,
+  RaftInvariantError,
   RawNode,
   StateRole,
   UncommittedLimitExceeded,
@@ -70,6 +71,17 @@ export interface ReplicaOptions {
   readonly logger: Logger;
   /** Told how long each Ready and each store write took, and how each proposal ended: for the metrics. */
   readonly observer?: ReplicaObserver;
+  /**
+   * Told once that the node must stop (a failed store write, a broken Raft
+   * invariant), after the replica has stopped itself. By default the process
+   * shuts down with exit code 70.
+   */
+  readonly onFatal?: (e: Error) => void;
+}
+
+function shutDownProcess(): void {
+  process.exitCode = 70;
+  setImmediate(() => process.kill(process.pid, 'SIGTERM'));
 }
 
 export interface ReplicaObserver {
@@ -112,8 +124,7 @@ export class Replica {
   private readonly kickAtEndOfTurn = atEndOfTurn(() => this.kick());
   private readonly proposals = new Map<number, ProposalWaiter>();
   private readonly reads = new ReadRounds(randomBytes(4).toString('hex'), (ctx) => {
-    this.raw.readIndex(ctx);
-    this.kick();
+    if (this.input((raw) => raw.readIndex(ctx))) this.kick();
   });
   /** Entries on disk: [persistedFirst, persistedLast]. */
   private persistedLast = 0;
@@ -230,7 +241,7 @@ export class Replica {
   start(transport: RaftTransport): void {
     this.transport = transport;
     this.ticker = setInterval(() => {
-      this.raw.tick();
+      if (!this.input((raw) => raw.tick())) return;
       this.reads.retryStale(Date.now(), this.opts.electionTicks * this.opts.tickMs);
       this.kick();
     }, this.opts.tickMs);
@@ -251,13 +262,12 @@ export class Replica {
 
   /**
    * A message from a peer. What it may claim is checked first (peer-input.ts):
-   * the core asserts rather than refuses, and what it asserts is never caught,
-   * since by then its state may already be wrong.
+   * the core asserts rather than refuses, and a failed assertion stops the
+   * node, since by then the core's state may already be wrong.
    */
   step(m: Message): void {
     if (this.stopped || this.refuses(m, 'stream')) return;
-    this.raw.step(m);
-    this.kick();
+    if (this.input((raw) => raw.step(m))) this.kick();
   }
 
   /** Logs and drops a peer message the core must not see. */
@@ -269,18 +279,15 @@ export class Replica {
   }
 
   reportUnreachable(id: string): void {
-    this.raw.reportUnreachable(id);
-    this.kick();
+    if (this.input((raw) => raw.reportUnreachable(id))) this.kick();
   }
 
   reportSnapshot(id: string, ok: boolean): void {
-    this.raw.reportSnapshot(id, ok);
-    this.kick();
+    if (this.input((raw) => raw.reportSnapshot(id, ok))) this.kick();
   }
 
   transferLeadership(to: string): void {
-    this.raw.transferLeadership(to);
-    this.kick();
+    if (this.input((raw) => raw.transferLeadership(to))) this.kick();
   }
 
   /**
@@ -291,7 +298,7 @@ export class Replica {
   propose(data: Uint8Array, timeoutMs: number): Promise<unknown> {
     this.assertUsable();
     try {
-      this.raw.propose(data);
+      if (!this.input((raw) => raw.propose(data))) this.assertUsable();
     } catch (e) {
       if (e instanceof UncommittedLimitExceeded) {
         this.opts.observer?.proposal('THROTTLED');
@@ -332,7 +339,7 @@ export class Replica {
   proposeConfChange(cc: ConfChange, timeoutMs: number): Promise<unknown> {
     this.assertUsable();
     try {
-      this.raw.proposeConfChange(cc);
+      if (!this.input((raw) => raw.proposeConfChange(cc))) this.assertUsable();
     } catch (e) {
       if (e instanceof ProposalDropped) throw new ReplicaError('NOT_LEADER', e.message);
       throw e;
@@ -379,8 +386,7 @@ export class Replica {
       }
       await store.write(batch, false);
       // Checked again: our term or leader may have moved while the records came in.
-      if (this.refuses(m, 'snapshot')) return false;
-      this.raw.step(m);
+      if (this.refuses(m, 'snapshot') || !this.input((raw) => raw.step(m))) return false;
       this.kick();
       await this.idle();
       return this.staged === undefined; // consumed by an install
@@ -465,17 +471,45 @@ export class Replica {
     } catch (e) {
       // A failed disk write leaves memory ahead of the disk: the only safe
       // move is to stop and restart from what is on disk.
-      this.fatal = e instanceof Error ? e : new Error(String(e));
-      this.opts.logger.fatal({ err: this.fatal }, 'the Ready loop failed; stopping');
-      this.stopped = true;
-      if (this.ticker !== undefined) clearInterval(this.ticker);
-      process.exitCode = 70;
-      setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+      this.failStop(e instanceof Error ? e : new Error(String(e)), 'the Ready loop failed; stopping');
     }
+  }
+
+  /**
+   * Gives the core one input. A broken invariant (RaftInvariantError, thrown
+   * after the core's state changed) means that state can no longer be
+   * trusted: the node stops, as etcd panics, and the error goes no further
+   * than here, since what called (a peer's stream, a timer) can do nothing
+   * with it. False when the node is stopping.
+   */
+  private input(feed: (raw: RawNode) => void): boolean {
+    try {
+      feed(this.raw);
+      return true;
+    } catch (e) {
+      if (!(e instanceof RaftInvariantError)) throw e;
+      this.failStop(e, `a Raft invariant broke: ${e.message}; stopping`);
+      return false;
+    }
+  }
+
+  /** Stops the replica for good, fails what waits on it, logs why (fatal), and tells onFatal. */
+  private failStop(e: Error, why: string): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = e;
+    this.opts.logger.fatal({ err: e }, why);
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    const stopped = new ReplicaError('SHUTTING_DOWN', `the node stopped: ${e.message}`);
+    for (const [index, w] of this.proposals) this.settleProposal(index, w, stopped);
+    this.reads.failAll(stopped);
+    (this.opts.onFatal ?? shutDownProcess)(e);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
     const started = performance.now();
+    // Elections are the first thing to look for when a region stalls.
+    if (rd.softState !== undefined) this.opts.logger.info({ term: rd.hardState?.term ?? this.raw.raft.term, role: rd.softState.role, leader: rd.softState.lead || null }, 'raft role or leader changed');
     await this.persistAndApply(rd);
     this.opts.observer?.ready(performance.now() - started);
   }
@@ -669,7 +703,7 @@ export class Replica {
   }
 
   private assertUsable(): void {
-    if (this.fatal !== undefined) throw new ReplicaError('SHUTTING_DOWN', 'the node stopped after a storage failure');
+    if (this.fatal !== undefined) throw new ReplicaError('SHUTTING_DOWN', `the node stopped: ${this.fatal.message}`);
     if (this.stopped) throw new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
   }
 }
