@@ -40,9 +40,12 @@ function call(client: grpc.Client, method: AnyMethod, request: object): Promise<
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-t.test('per-vault limits and admission control on a 3-node region', async (t) => {
+t.test('per-vault limits and admission control on a 3-node region, and on its failed-over secondary', async (t) => {
   const cluster = await TestCluster.create({
-    regions: [{ name: 'east', nodes: 3 }],
+    regions: [
+      { name: 'east', nodes: 3 },
+      { name: 'west', nodes: 1 },
+    ],
     // Budgets per 20 s: 6 secrets/vault transactions, 2 key creations, 8 key units (RSA-2048 costs 4, EC 1).
     throttle: {
       windowMs: WINDOW_MS,
@@ -190,5 +193,26 @@ t.test('per-vault limits and admission control on a 3-node region', async (t) =>
     // (On a loaded machine a leader may change meanwhile: such writes end otherwise, and are not what this is about.)
     t.same(written.filter((w) => w.a.reason === 'THROTTLED' && stored.has(w.name)), [], 'no refused write is stored');
     t.same(written.filter((w) => w.a.code === grpc.status.OK && !stored.has(w.name)), [], 'every served one is');
+  });
+
+  // Last: it fails the cluster over. A failed-over secondary serves reads
+  // from its own state, so it is the node that enforces the vault's limits.
+  t.test('the failed-over secondary enforces the same limits on the reads it serves; the SDK retries', async (t) => {
+    const status = (id: string) => cluster.admin<{ mode: string; primaryIndex: number; commitIndex: number }>(id, 'nodeStatus', {});
+    const primaryCommit = (await status(leader)).commitIndex;
+    await eventually('west has every primary entry', async () => ((await status('west-1')).primaryIndex >= primaryCommit ? true : undefined));
+    await sdk.failover({ reason: 'throttling test' });
+    await eventually('west failed over', async () => ((await status('west-1')).mode === 'FAILED_OVER' ? true : undefined));
+    const west = cluster.node('west-1').client;
+    const onWest = new grpc.Client(west, cluster.clientCredentials());
+    const sdkOnWest = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: [west], regionAware: false, timeoutMs: 30_000 });
+    t.teardown(() => {
+      onWest.close();
+      sdkOnWest.close();
+    });
+    const getSecret = methodDefinition('Secrets', 'GetSecret');
+    const refused = await untilThrottled(t, 'GetSecret on west', () => call(onWest, getSecret, { vault: 'secretsv', name: 'by-sdk' }));
+    t.match(refused.details, /limit of 6 /, 'the topology\'s limit, as on the primary');
+    t.equal((await sdkOnWest.getSecret({ vault: 'secretsv', name: 'by-sdk' })).value, 'kept', 'the SDK waited and read it from west');
   });
 });
