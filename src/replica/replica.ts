@@ -471,7 +471,7 @@ export class Replica {
     } catch (e) {
       // A failed disk write leaves memory ahead of the disk: the only safe
       // move is to stop and restart from what is on disk.
-      this.failStop(e instanceof Error ? e : new Error(String(e)), 'the Ready loop failed; stopping');
+      this.failStop(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -488,16 +488,20 @@ export class Replica {
       return true;
     } catch (e) {
       if (!(e instanceof RaftInvariantError)) throw e;
-      this.failStop(e, `a Raft invariant broke: ${e.message}; stopping`);
+      this.failStop(e);
       return false;
     }
   }
 
-  /** Stops the replica for good, fails what waits on it, logs why (fatal), and tells onFatal. */
-  private failStop(e: Error, why: string): void {
+  /**
+   * Stops the replica for good, fails what waits on it, logs why (fatal),
+   * and tells onFatal. A broken invariant is named as one wherever the core
+   * threw it: in an input or in the Ready loop (ready, advance).
+   */
+  private failStop(e: Error): void {
     if (this.fatal !== undefined) return;
     this.fatal = e;
-    this.opts.logger.fatal({ err: e }, why);
+    this.opts.logger.fatal({ err: e }, e instanceof RaftInvariantError ? `a Raft invariant broke: ${e.message}; stopping` : 'the Ready loop failed; stopping');
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     const stopped = new ReplicaError('SHUTTING_DOWN', `the node stopped: ${e.message}`);
@@ -694,12 +698,17 @@ export class Replica {
     w.reject(e);
   }
 
-  private deadlineError(what: string): ReplicaError {
-    const lead = this.raw.raft.lead;
-    if (lead === NONE || this.raw.raft.role !== StateRole.Leader) {
-      return new ReplicaError('NO_QUORUM', `the ${what} could not complete: this region has no leader with a quorum`);
-    }
-    return new ReplicaError('NO_QUORUM', `the ${what} was not confirmed by a quorum in time`);
+  /**
+   * Why a write or read ran out of time. With a leader known, what ran out
+   * is the caller's time, not the region's quorum: a leader that lost its
+   * quorum steps down within an election timeout (CheckQuorum), and then
+   * none is known. Called NO_QUORUM, a merely slow write made clients take
+   * the whole region for down.
+   */
+  private deadlineError(what: 'write' | 'read'): ReplicaError {
+    if (this.raw.raft.lead === NONE) return new ReplicaError('NO_QUORUM', `the ${what} could not complete: this region has no leader with a quorum`);
+    const outcome = what === 'write' ? 'it may still be applied, and a retry with its request id applies it once' : 'retry it';
+    return new ReplicaError('DEADLINE_EXCEEDED', `the ${what} did not complete before its deadline; ${outcome}`);
   }
 
   private assertUsable(): void {

@@ -66,7 +66,7 @@ export function classify(e: unknown): { code: grpc.status; reason: string; messa
   if (e instanceof MembershipError) return { code: grpc.status[e.kind], reason: e.reason, message: e.message, internal: false };
   // The leader's uncommitted entries are at their limit in bytes: a refusal like admission's.
   if (e instanceof ReplicaError && e.reason === THROTTLED) return { code: grpc.status.RESOURCE_EXHAUSTED, reason: THROTTLED, message: e.message, internal: false, retryAfterMs: e.retryAfterMs ?? 0 };
-  if (e instanceof ReplicaError) return { code: grpc.status.UNAVAILABLE, reason: e.reason, message: e.message, internal: false };
+  if (e instanceof ReplicaError) return { code: e.reason === 'DEADLINE_EXCEEDED' ? grpc.status.DEADLINE_EXCEEDED : grpc.status.UNAVAILABLE, reason: e.reason, message: e.message, internal: false };
   return { code: grpc.status.INTERNAL, reason: 'INTERNAL', message: 'internal error', internal: true };
 }
 

@@ -35,7 +35,7 @@ interface KeyStatus {
 function waitCaughtUp(cluster: TestCluster, id: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [ROLLING, '--topology', cluster.topologyFile, '--pki', cluster.pkiDir, 'wait', id], { timeout: 90_000 }, (err, _out, stderr) =>
-      err === null ? resolve() : reject(new Error(`${id} did not catch up: ${stderr}`)),
+      err === null ? resolve() : reject(new Error(`${id} did not catch up: ${stderr}\n${id}'s log ends:\n${cluster.log(id).slice(-4000)}`)),
     );
   });
 }
