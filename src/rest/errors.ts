@@ -10,8 +10,10 @@
 //   visible); 403 ends the poll as done (the caller may delete but not read
 //   deleted items); any other status fails the poller. So
 //   DELETED_*_NOT_FOUND must be 404.
-// - lro/recover/operation.js (both packages) polls GET /{secrets,keys}/{name}
-//   after the recover in the same way: 404 means "not back yet".
+// - lro/recover/operation.js (both packages) first GETs /{secrets,keys}/{name}
+//   (a success ends the poll: nothing to recover; any error goes on), then
+//   POSTs the recover, then polls the same GET in the same way as above:
+//   404 means "not back yet".
 //
 // One function per protocol (STYLE.md): this is REST's.
 
