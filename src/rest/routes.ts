@@ -145,16 +145,12 @@ interface Attributes {
 function readAttributes(o: JsonObject): Attributes {
   const a = optionalObject(o, 'attributes');
   if (a === undefined) return {};
-  const out: Attributes = {};
-  const enabled = optionalBoolean(a, 'enabled');
-  const nbf = optionalInteger(a, 'nbf', 0, SECONDS_MAX);
-  const exp = optionalInteger(a, 'exp', 0, SECONDS_MAX);
-  const exportable = optionalBoolean(a, 'exportable');
-  if (enabled !== undefined) out.enabled = enabled;
-  if (nbf !== undefined) out.notBefore = nbf;
-  if (exp !== undefined) out.expires = exp;
-  if (exportable !== undefined) out.exportable = exportable;
-  return out;
+  return present({
+    enabled: optionalBoolean(a, 'enabled'),
+    notBefore: optionalInteger(a, 'nbf', 0, SECONDS_MAX),
+    expires: optionalInteger(a, 'exp', 0, SECONDS_MAX),
+    exportable: optionalBoolean(a, 'exportable'),
+  });
 }
 
 /** Only the members that are there: an absent one keeps its value (update) or its default (create). */
@@ -340,9 +336,9 @@ const secretRoutes: Route[] = [
 
 const KEYS = 'Keys';
 
+/** The attributes (exportable included) and tags of CreateKey and ImportKey. */
 function keyMembers(body: JsonObject) {
-  const a = readAttributes(body);
-  return { enabled: a.enabled, notBefore: a.notBefore, expires: a.expires, tags: optionalTags(body, 'tags') };
+  return { ...readAttributes(body), tags: optionalTags(body, 'tags') };
 }
 
 function createKeyRequest(input: RouteInput): CreateKeyRequest {
@@ -358,21 +354,20 @@ function createKeyRequest(input: RouteInput): CreateKeyRequest {
     curve: optionalString(body, 'crv'),
     keyOps: optionalStringList(body, 'key_ops'),
     ...keyMembers(body),
-    exportable: readAttributes(body).exportable,
   };
   return withRequestId(present(req), input);
 }
 
 function importKeyRequest(input: RouteInput): ImportKeyRequest {
   const body = bodyObject(input.body, true);
-  const req = { ...nameRef(input), key: readJwk(body), ...keyMembers(body), exportable: readAttributes(body).exportable };
-  return withRequestId(present(req), input);
+  return withRequestId(present({ ...nameRef(input), key: readJwk(body), ...keyMembers(body) }), input);
 }
 
+/** Exportable is fixed when a key is made: an update's is not passed on (keyraft has no field for it). */
 function updateKeyRequest(input: RouteInput): UpdateKeyPropertiesRequest {
   const body = bodyObject(input.body, true);
   refuseHsm(body, undefined);
-  const { tags, ...attributes } = keyMembers(body);
+  const { tags, exportable: _fixed, ...attributes } = keyMembers(body);
   const keyOps = optionalStringList(body, 'key_ops');
   const req = {
     ...versionRef(input),
