@@ -12,6 +12,16 @@ function isObject(v: unknown): v is JsonObject {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** A request's body text as JSON: undefined for none (the SDKs' first, challenged request has none). */
+export function parseBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badParameter('The request body is not valid JSON.');
+  }
+}
+
 /** The body as an object; `required` refuses a missing one (an empty request body arrives as undefined). */
 export function bodyObject(body: unknown, required: boolean): JsonObject {
   if (body === undefined && !required) return {};

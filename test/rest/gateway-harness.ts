@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createHttpHeaders, type HttpClient, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { readApiVersion } from '../../src/rest/api-version.js';
+import { parseBody } from '../../src/rest/body.js';
 import { challengeResponse } from '../../src/rest/challenge.js';
 import { type AzureError, type KeyraftFailure, RestError, toAzureError } from '../../src/rest/errors.js';
 import { match } from '../../src/rest/routes.js';
@@ -72,7 +73,7 @@ export function gateway(): Gateway {
       const found = match(request.method, url.pathname);
       if ('error' in found) return refusal(request, found.error.toAzure());
       const { route, params } = found;
-      const body = typeof request.body === 'string' && request.body !== '' ? (JSON.parse(request.body) as unknown) : undefined;
+      const body = parseBody(typeof request.body === 'string' ? request.body : '');
       const rpcRequest = route.request({ vault: VAULT, params, query: url.searchParams, body, requestId: request.headers.get('x-ms-client-request-id') ?? randomUUID() });
       const call: Call = { operation: route.operation, service: route.service, rpc: route.rpc, request: rpcRequest as Record<string, unknown>, apiVersion };
       calls.push(call);

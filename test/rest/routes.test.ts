@@ -3,6 +3,7 @@
 // and 405s, and a BadParameter for each kind of bad body or query.
 
 import t, { type Test } from 'tap';
+import { parseBody } from '../../src/rest/body.js';
 import { RestError } from '../../src/rest/errors.js';
 import { match, ROUTES, type Route, type RouteInput } from '../../src/rest/routes.js';
 
@@ -150,4 +151,11 @@ t.test('request objects: absent members stay absent, null reads as absent, paddi
   t.same(create.request(createInput), { vault: 'v1', name: 'k', kty: 'EC', curve: 'P-256K', exportable: true });
   const [update, updateInput] = input('PATCH', '/keys/k/', { key_ops: [], tags: {}, attributes: { exp: 0 } });
   t.same(update.request(updateInput), { vault: 'v1', name: 'k', version: '', expires: 0, keyOps: { keyOps: [] }, tags: { tags: {} } });
+});
+
+t.test('body text: none is undefined, JSON is parsed, anything else is BadParameter', async (t) => {
+  t.equal(parseBody(''), undefined);
+  t.equal(parseBody(' \n'), undefined);
+  t.same(parseBody('{"value":"v"}'), { value: 'v' });
+  t.throws(() => parseBody('{"value":'), { status: 400, code: 'BadParameter', message: 'The request body is not valid JSON.' });
 });
