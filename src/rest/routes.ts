@@ -231,6 +231,7 @@ const secretRoutes: Route[] = [
     pattern: '/secrets/{name}/{version?}',
     service: SECRETS,
     rpc: 'GetSecret',
+    // outContentType (a certificate's PFX given as PEM) is not read: keyraft has no certificates.
     request: (input): GetSecretRequest => versionRef(input),
     response: (res, ctx) => shapes.secretBundle(res, ctx),
   }),
