@@ -28,7 +28,7 @@ import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
 import { AuditLog } from './server/audit-log.js';
 import { VaultThrottle } from './app/vault-throttle.js';
-import { admissionInterceptor } from './server/admission-interceptor.js';
+import { admissionControl } from './server/admission-interceptor.js';
 import { authInterceptor } from './server/auth-interceptor.js';
 import { NodeMetrics } from './server/metrics.js';
 import { serveOps } from './server/ops-http.js';
@@ -310,7 +310,7 @@ async function main(): Promise<void> {
     },
   });
   // Admission first: a call the node has no room for is refused before its token is verified.
-  const admission = admissionInterceptor({
+  const admission = admissionControl({
     settings: topology.admission,
     nodeId: self.id,
     responseMetadata: () => responseMetadata(ctx),
@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     ...CLIENT_MESSAGE_LIMITS,
     'grpc.enable_channelz': 0,
     ...grpcServerOptions(topology.connections),
-    interceptors: [admission, auth],
+    interceptors: [admission.interceptor, auth],
   });
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
   const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys, versionLimits: topology.limits });
@@ -352,7 +352,15 @@ async function main(): Promise<void> {
   new ReflectionService(apiPackageDefinition).addToServer(clientServer);
 
   const port = (name: 'client' | 'peer', server: grpc.Server, address: string) =>
-    GrpcPort.open(server, { port: name, address, tls, limits: topology.connections, logger, onRefused: (reason) => metrics.connectionRefused(name, reason) });
+    GrpcPort.open(server, {
+      port: name,
+      address,
+      tls,
+      limits: topology.connections,
+      logger,
+      onRefused: (reason) => metrics.connectionRefused(name, reason),
+      ...(name === 'client' ? { refuseEarly: admission.refuseEarly } : {}),
+    });
   const peerPort = await port('peer', peerServer, self.peer);
   const clientPort = await port('client', clientServer, self.client);
   const opsServer =

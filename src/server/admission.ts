@@ -93,20 +93,31 @@ export class Admission {
    * to come back (there is nothing to release).
    */
   admit(connectionKey: string, start: () => void): Ticket | Refusal {
-    const l = this.limits;
+    const refused = this.refusal(connectionKey);
+    if (refused !== undefined) return refused;
     const c = this.connections.get(connectionKey) ?? { running: 0, waiting: 0, nextTurnAt: 0 };
+    this.connections.set(connectionKey, c);
     const slot = new Slot(this, c, connectionKey, start);
-    if (this.running < l.nodeCalls && c.running < l.connectionCalls) {
-      this.connections.set(connectionKey, c);
+    if (this.running < this.limits.nodeCalls && c.running < this.limits.connectionCalls) {
       this.run(slot);
-    } else if (this.queue.length < l.nodeQueue && c.waiting < l.connectionQueue) {
-      this.connections.set(connectionKey, c);
+    } else {
       c.waiting++;
       this.queue.push(slot);
-    } else {
-      return this.queue.length >= l.nodeQueue ? { limit: 'node', retryAfterMs: this.book(this.nodeTurns, l.nodeCalls) } : { limit: 'connection', retryAfterMs: this.book(c, l.connectionCalls) };
     }
     return slot;
+  }
+
+  /**
+   * The refusal admit would give a call from this connection now, booked as
+   * admit books it; undefined when the call would start or wait. It lets a
+   * call be refused before grpc-js has built anything for it.
+   */
+  refusal(connectionKey: string): Refusal | undefined {
+    const l = this.limits;
+    const c = this.connections.get(connectionKey) ?? { running: 0, waiting: 0, nextTurnAt: 0 };
+    if (this.running < l.nodeCalls && c.running < l.connectionCalls) return undefined;
+    if (this.queue.length < l.nodeQueue && c.waiting < l.connectionQueue) return undefined;
+    return this.queue.length >= l.nodeQueue ? { limit: 'node', retryAfterMs: this.book(this.nodeTurns, l.nodeCalls) } : { limit: 'connection', retryAfterMs: this.book(c, l.connectionCalls) };
   }
 
   /** The wait of a refusal: the next free turn of `holder` (the node or a connection), whose calls run in `slots`. */

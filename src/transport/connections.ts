@@ -15,6 +15,7 @@
 // that stopped reading, which the idle timeout's graceful close may wait on
 // for ever.
 
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { type Server as TlsServer, type TLSSocket, createServer } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -83,6 +84,26 @@ export interface PortOptions {
   readonly logger: Logger;
   /** Told of each connection closed before grpc-js saw it: metrics. */
   readonly onRefused?: (reason: RefusalReason) => void;
+  /** Sees each HTTP/2 stream before grpc-js does; true when it answered the stream itself (admission control). */
+  readonly refuseEarly?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+}
+
+/**
+ * Puts `refuseEarly` in front of grpc-js's call handler on the HTTP/2 server
+ * grpc-js made for an injector. grpc-js gives no handle on that server: it
+ * is the newest in a private map (Server.http2Servers, grpc-js 1.14). Were
+ * that to change, the node refuses to start rather than run without its gate.
+ */
+function gateStreams(grpcServer: grpc.Server, refuseEarly: NonNullable<PortOptions['refuseEarly']>): void {
+  const servers = (grpcServer as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
+  const h2 = servers instanceof Map ? [...servers.keys()].at(-1) : undefined;
+  const handlers = h2?.listeners('stream') ?? [];
+  if (h2 === undefined || handlers.length !== 1) throw new Error('cannot find the HTTP/2 server of grpc-js (Server.http2Servers) to put admission control in front of it');
+  const handle = handlers[0] as (this: Http2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => void;
+  h2.removeAllListeners('stream');
+  h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (!refuseEarly(stream, headers)) handle.call(h2, stream, headers, ...rest);
+  });
 }
 
 /** A gRPC port: the node's listening TLS server in front of a grpc-js server. */
@@ -98,6 +119,7 @@ export class GrpcPort {
     // completed TLS with this port's certificate (and, on the peer port, the
     // caller's); "insecure" only tells grpc-js not to wrap it in TLS again.
     const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    if (o.refuseEarly !== undefined) gateStreams(grpcServer, o.refuseEarly);
     const refused = o.onRefused ?? (() => undefined);
     const waiting = new Set<TLSSocket>();
     const server = createServer({
