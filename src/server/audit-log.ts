@@ -65,7 +65,11 @@ export class AuditLog {
   }
 
   record(entry: AuditEntry): void {
-    const line = { time: new Date().toISOString(), node: this.who.node, region: this.who.region, ...auditFields(entry) };
+    this.write(auditFields(entry));
+  }
+
+  private write(fields: Record<string, unknown>): void {
+    const line = { time: new Date().toISOString(), node: this.who.node, region: this.who.region, ...fields };
     this.destination.write(`${JSON.stringify(line)}\n`);
   }
 
@@ -90,7 +94,7 @@ export class AuditLog {
     this.throttledTimer = undefined;
     for (const { path, peer, count } of this.throttled.values()) {
       const fields = auditFields({ path, peer, principal: undefined, request: undefined, vaultField: undefined, code: grpcStatus.RESOURCE_EXHAUSTED, reason: 'THROTTLED', elapsedMs: 0 });
-      this.destination.write(`${JSON.stringify({ time: new Date().toISOString(), node: this.who.node, region: this.who.region, ...fields, count })}\n`);
+      this.write({ ...fields, count });
     }
     this.throttled.clear();
   }
