@@ -18,6 +18,7 @@ import { DEFAULT_CONNECTION_LIMITS, GrpcPort, grpcServerOptions } from '../../sr
 import { channelCredentials, nodeTls } from '../../src/transport/tls.js';
 import { PEER_CHANNEL_OPTIONS, PeerTransport, type TransportHost } from '../../src/transport/transport.js';
 import { freePort } from '../integration/cluster.js';
+import { eventually } from '../wait.js';
 
 t.setTimeout(60_000);
 
@@ -63,12 +64,12 @@ t.test('a heartbeat sent after a 12 MiB append arrives before it', async (t) => 
 
   // The streams open before anything is timed, as they are on a running node.
   leader.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1 })]);
-  await waitFor(() => stepped.length === 1);
+  await eventually('the first heartbeat', async () => (stepped.length === 1 ? true : undefined), 30_000, 5);
 
   const entry = { term: 1, index: 1, type: EntryType.Normal, data: new Uint8Array(12 * 1024 * 1024).fill(7) };
   leader.send([message({ type: MessageType.App, from: 'n1', to: 'n2', term: 1, entries: [entry] })]);
   leader.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1, commit: 1 })]);
-  await waitFor(() => stepped.length === 3);
+  await eventually('the append and the second heartbeat', async () => (stepped.length === 3 ? true : undefined), 30_000, 5);
   t.same(
     stepped.slice(1).map((m) => m.type),
     [MessageType.Heartbeat, MessageType.App],
@@ -76,11 +77,3 @@ t.test('a heartbeat sent after a 12 MiB append arrives before it', async (t) => 
   );
   t.equal(stepped.find((m) => m.type === MessageType.App)?.entries[0]?.data.length, entry.data.length, 'and the append arrived whole');
 });
-
-async function waitFor(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for messages');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
