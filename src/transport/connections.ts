@@ -43,7 +43,7 @@ export interface ConnectionLimits {
 /**
  * Production defaults. Streams are far above the admission control's
  * capacity per connection (src/server/admission.ts: 64 calls in progress,
- * 256 waiting), so that a client sending more is answered THROTTLED with a
+ * 64 waiting), so that a client sending more is answered THROTTLED with a
  * retry-after rather than held back silently by its own HTTP/2 stack; and
  * above a burst a client sends before it has read the node's SETTINGS: the
  * streams past the limit then are reset (grpc-js reports RESOURCE_EXHAUSTED
