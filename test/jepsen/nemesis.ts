@@ -36,6 +36,8 @@ export interface NemesisOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** failoverAfterMs (2 s in runs) plus detection, with room for a loaded machine. */
+const FAILOVER_WAIT_MS = 20_000;
 
 export class Nemesis {
   readonly events: NemesisEvent[] = [];
@@ -105,9 +107,11 @@ export class Nemesis {
       while (!this.stopping && this.opts.now() < untilMs() - 1000) {
         const kind = first ?? this.pick(kinds);
         first = undefined;
-        // A dead primary region is held long enough for the secondary to fail over (failoverAfterMs is 2 s in runs).
-        const holdMs = kind === 'kill-region' ? this.between(3000, 7000) : this.between(600, 3000);
+        // A dead primary region is held while the secondary serves as failed over: a fixed hold could
+        // end before a loaded machine has failed over, and then no read would reach the secondary.
+        const holdMs = kind === 'kill-region' ? this.between(1500, 5000) : this.between(600, 3000);
         await this.inject(kind);
+        if (kind === 'kill-region') await this.awaitFailover(untilMs);
         if (this.rand() < (this.opts.overlap ?? 0)) {
           // A second fault on top of the first, part-way through its hold.
           const before = this.between(200, holdMs);
@@ -132,6 +136,20 @@ export class Nemesis {
   private async wait(ms: number, untilMs: () => number): Promise<void> {
     const end = this.opts.now() + ms;
     while (!this.stopping && this.opts.now() < Math.min(end, untilMs())) await sleep(Math.min(100, end - this.opts.now()));
+  }
+
+  /** Waits until a node of another region reports FAILED_OVER, for FAILOVER_WAIT_MS at most. */
+  private async awaitFailover(untilMs: () => number): Promise<void> {
+    const others = this.cluster.nodes.filter((n) => n.region !== this.opts.region);
+    const end = Math.min(untilMs(), this.opts.now() + FAILOVER_WAIT_MS);
+    while (!this.stopping && this.opts.now() < end) {
+      for (const n of others) {
+        const s = await this.cluster.admin<{ mode: string }>(n.id, 'nodeStatus', {}, 1000).catch(() => undefined);
+        if (s?.mode === 'FAILED_OVER') return this.note(`${n.id} reports FAILED_OVER`);
+      }
+      await sleep(200);
+    }
+    this.note('no secondary node reported FAILED_OVER');
   }
 
   private async victim(): Promise<string> {
