@@ -33,6 +33,13 @@ export interface NemesisOptions {
   readonly firstFault?: FaultKind;
   readonly now: () => number;
   readonly log?: (line: string) => void;
+  /**
+   * The reads a failed-over secondary has served the workload so far: a
+   * killed region stays down until the workload has found the secondary
+   * serving (one read more), then for its hold. A loaded machine takes
+   * seconds more for that than an idle one.
+   */
+  readonly failedOverReads?: () => number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -138,18 +145,30 @@ export class Nemesis {
     while (!this.stopping && this.opts.now() < Math.min(end, untilMs())) await sleep(Math.min(100, end - this.opts.now()));
   }
 
-  /** Waits until a node of another region reports FAILED_OVER, for FAILOVER_WAIT_MS at most. */
+  /**
+   * Waits until a node of another region reports FAILED_OVER, and then until
+   * the workload has been served by it (failedOverReads), for
+   * FAILOVER_WAIT_MS at most in all.
+   */
   private async awaitFailover(untilMs: () => number): Promise<void> {
     const others = this.cluster.nodes.filter((n) => n.region !== this.opts.region);
     const end = Math.min(untilMs(), this.opts.now() + FAILOVER_WAIT_MS);
+    const reads = this.opts.failedOverReads ?? (() => Infinity);
+    const readsBefore = reads();
+    let failedOver = false;
     while (!this.stopping && this.opts.now() < end) {
-      for (const n of others) {
+      for (const n of failedOver ? [] : others) {
         const s = await this.cluster.admin<{ mode: string }>(n.id, 'nodeStatus', {}, 1000).catch(() => undefined);
-        if (s?.mode === 'FAILED_OVER') return this.note(`${n.id} reports FAILED_OVER`);
+        failedOver = s?.mode === 'FAILED_OVER';
+        if (failedOver) {
+          this.note(`${n.id} reports FAILED_OVER`);
+          break;
+        }
       }
+      if (failedOver && reads() > readsBefore) return this.note('the workload reads from the failed-over secondary');
       await sleep(200);
     }
-    this.note('no secondary node reported FAILED_OVER');
+    this.note(failedOver ? 'the workload read nothing from the failed-over secondary' : 'no secondary node reported FAILED_OVER');
   }
 
   private async victim(): Promise<string> {

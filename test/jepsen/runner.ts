@@ -67,7 +67,7 @@ export function tally({ history, faults }: RunProgress): Tally {
     operations: history.length,
     okOperations: history.filter((op) => (op.outcome ?? 'ok') === 'ok').length,
     faults,
-    secondaryReads: history.filter((op) => op.kind === 'read' && op.outcome === 'ok' && op.secondary !== undefined).length,
+    secondaryReads: countFailedOverReads(history),
     keyOperations: history.filter((op) => op.kind === 'key').length,
     signatures: history.filter((op) => op.kind === 'key' && op.action === 'sign' && op.outcome === 'ok').length,
   };
@@ -125,8 +125,17 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     failoverAfterMs: 2000,
     failbackAfterMs: 2000,
   });
-  const nemesis = new Nemesis(cluster, { seed: opts.seed, region: PRIMARY, killRegion: opts.twoRegions === true, overlap: opts.overlap ?? 0.3, firstFault: opts.firstFault, now, log });
   const history: Operation[] = [];
+  const nemesis = new Nemesis(cluster, {
+    seed: opts.seed,
+    region: PRIMARY,
+    killRegion: opts.twoRegions === true,
+    overlap: opts.overlap ?? 0.3,
+    firstFault: opts.firstFault,
+    now,
+    log,
+    failedOverReads: () => countFailedOverReads(history),
+  });
   const clients: KeyraftClient[] = [];
   let finalStates: FinalStates = {};
   let finalKeys: FinalKeys = {};
@@ -221,6 +230,10 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     keptDir,
     error,
   };
+}
+
+function countFailedOverReads(history: readonly Operation[]): number {
+  return history.filter((op) => op.kind === 'read' && op.outcome === 'ok' && op.secondary !== undefined).length;
 }
 
 /** One process: one operation at a time until the deadline. */
