@@ -9,11 +9,18 @@
 // reports it ended (onCancel follows every status it sends, and a
 // cancellation or an expired deadline too).
 //
+// A connection whose certificate names a node of the cluster relays its
+// clients' calls (admission.ts): the gate reads the certificate once per
+// connection, the interceptor from grpc-js's auth context, which only
+// nodes' connections have.
+//
 // The RPCs an operator needs to see a flooded node (cluster status, health)
 // have a lane of their own, so that client calls can never take its slots.
 
 import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import type { TLSSocket } from 'node:tls';
+import { identityOf } from '../transport/tls.js';
 import { Admission, type AdmissionLimits, type Refusal, type Ticket } from './admission.js';
 import { throttledStatus } from './errors.js';
 
@@ -60,6 +67,16 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
   const clients = new Admission(s);
   const operators = new Admission({ nodeCalls: s.operatorCalls, nodeQueue: s.operatorQueue, connectionCalls: s.operatorCalls, connectionQueue: s.operatorQueue, retryAfterMs: s.retryAfterMs });
   const laneOf = (path: string) => (OPERATOR_PATHS.has(path) ? operators : clients);
+  const isRelay = (call: Parameters<typeof identityOf>[0]): boolean => identityOf(call)?.kind === 'node';
+  const relaySockets = new WeakMap<object, boolean>();
+  const isRelaySocket = (socket: TLSSocket): boolean => {
+    let relay = relaySockets.get(socket);
+    if (relay === undefined) {
+      relay = socket.authorized === true && isRelay({ getAuthContext: () => ({ sslPeerCertificate: socket.getPeerCertificate() }) });
+      relaySockets.set(socket, relay);
+    }
+    return relay;
+  };
   const refusedStatus = (lane: Admission, refusal: Refusal): grpc.StatusObject => {
     const l = lane.limits;
     const limit = refusal.limit === 'node' ? `${l.nodeCalls} calls in progress and ${l.nodeQueue} waiting` : `${l.connectionCalls} calls in progress and ${l.connectionQueue} waiting from one connection`;
@@ -71,9 +88,9 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
       const path = headers[':path'] ?? '';
       const lane = laneOf(path);
       // The key grpc-js's getPeer gives the same connection, which the interceptor admits by.
-      const socket = stream.session?.socket;
+      const socket = stream.session?.socket as TLSSocket | undefined;
       const peer = `${socket?.remoteAddress}:${socket?.remotePort}`;
-      const refusal = lane.refusal(peer);
+      const refusal = lane.refusal(peer, socket !== undefined && isRelaySocket(socket));
       if (refusal === undefined) return false;
       opts.onRefused?.(path, peer);
       const status = refusedStatus(lane, refusal);
@@ -100,7 +117,7 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
         start: (next) =>
           next({
             onReceiveMetadata: (metadata, nextMetadata) => {
-              const admitted = lane.admit(call.getPeer(), () => nextMetadata(metadata));
+              const admitted = lane.admit(call.getPeer(), () => nextMetadata(metadata), isRelay(call));
               if (!('limit' in admitted)) {
                 ticket = admitted;
                 return;

@@ -9,6 +9,12 @@
 // taken. A new call therefore starts at once whenever both have room,
 // without passing anyone who could have gone first.
 //
+// A connection from another node of the cluster (its certificate says so)
+// relays the calls of all that node's clients: forwarded writes from a
+// follower, everything from a STANDBY secondary. Bounding it like one
+// client's would cap a whole region at one connection's share; it is
+// bounded by the node's limits alone.
+//
 // A refusal says when to come back. One fixed wait would bring a burst many
 // times the queue back all at once, to be refused again but for a queue's
 // worth; instead each refusal books the next turn, from retryAfterMs on,
@@ -48,6 +54,9 @@ export interface Ticket {
 interface Connection {
   running: number;
   waiting: number;
+  /** Its limits: a client's, or the node's for a relay. */
+  readonly calls: number;
+  readonly queue: number;
   /** The next turn a refusal of this connection can book. */
   nextTurnAt: number;
 }
@@ -92,13 +101,13 @@ export class Admission {
    * returns its ticket; when it is refused, which limit refused it and when
    * to come back (there is nothing to release).
    */
-  admit(connectionKey: string, start: () => void): Ticket | Refusal {
-    const refused = this.refusal(connectionKey);
+  admit(connectionKey: string, start: () => void, relay = false): Ticket | Refusal {
+    const refused = this.refusal(connectionKey, relay);
     if (refused !== undefined) return refused;
-    const c = this.connections.get(connectionKey) ?? { running: 0, waiting: 0, nextTurnAt: 0 };
+    const c = this.connection(connectionKey, relay);
     this.connections.set(connectionKey, c);
     const slot = new Slot(this, c, connectionKey, start);
-    if (this.running < this.limits.nodeCalls && c.running < this.limits.connectionCalls) {
+    if (this.running < this.limits.nodeCalls && c.running < c.calls) {
       this.run(slot);
     } else {
       c.waiting++;
@@ -112,12 +121,18 @@ export class Admission {
    * admit books it; undefined when the call would start or wait. It lets a
    * call be refused before grpc-js has built anything for it.
    */
-  refusal(connectionKey: string): Refusal | undefined {
+  refusal(connectionKey: string, relay = false): Refusal | undefined {
     const l = this.limits;
-    const c = this.connections.get(connectionKey) ?? { running: 0, waiting: 0, nextTurnAt: 0 };
-    if (this.running < l.nodeCalls && c.running < l.connectionCalls) return undefined;
-    if (this.queue.length < l.nodeQueue && c.waiting < l.connectionQueue) return undefined;
-    return this.queue.length >= l.nodeQueue ? { limit: 'node', retryAfterMs: this.book(this.nodeTurns, l.nodeCalls) } : { limit: 'connection', retryAfterMs: this.book(c, l.connectionCalls) };
+    const c = this.connection(connectionKey, relay);
+    if (this.running < l.nodeCalls && c.running < c.calls) return undefined;
+    if (this.queue.length < l.nodeQueue && c.waiting < c.queue) return undefined;
+    return this.queue.length >= l.nodeQueue ? { limit: 'node', retryAfterMs: this.book(this.nodeTurns, l.nodeCalls) } : { limit: 'connection', retryAfterMs: this.book(c, c.calls) };
+  }
+
+  /** The connection's record, or a new one (not yet kept) with the limits of its kind. */
+  private connection(key: string, relay: boolean): Connection {
+    const l = this.limits;
+    return this.connections.get(key) ?? { running: 0, waiting: 0, nextTurnAt: 0, calls: relay ? l.nodeCalls : l.connectionCalls, queue: relay ? l.nodeQueue : l.connectionQueue };
   }
 
   /** The wait of a refusal: the next free turn of `holder` (the node or a connection), whose calls run in `slots`. */
@@ -166,7 +181,7 @@ export class Admission {
     try {
       for (let i = 0; i < this.queue.length && this.running < this.limits.nodeCalls; ) {
         const slot = this.queue[i]!;
-        if (slot.connection.running >= this.limits.connectionCalls) {
+        if (slot.connection.running >= slot.connection.calls) {
           i++;
           continue;
         }

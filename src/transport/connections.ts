@@ -126,7 +126,11 @@ export class GrpcPort {
       ca: o.tls.ca,
       cert: o.tls.cert,
       key: o.tls.key,
-      requestCert: o.port === 'peer',
+      // The peer port takes only the cluster's certificates. The client port asks for one
+      // too but takes clients without: a node's certificate there marks a node relaying
+      // its clients' calls, which admission control bounds as a whole node (admission.ts).
+      requestCert: true,
+      rejectUnauthorized: o.port === 'peer',
       ALPNProtocols: ['h2'],
       handshakeTimeout: o.limits.handshakeTimeoutMs,
     });

@@ -37,6 +37,16 @@ t.test('a connection runs up to its limit, then waits, then is refused', async (
   t.same(a.load, { running: 2, waiting: 1, connections: 1 });
 });
 
+t.test('a relay connection (another node forwarding its clients) is bounded by the node limits alone', async (t) => {
+  const a = new Admission(LIMITS);
+  const started: string[] = [];
+  for (const id of ['r1', 'r2', 'r3', 'r4', 'r5', 'r6']) ticket(a.admit('node', () => started.push(id), true));
+  t.same(started, ['r1', 'r2', 'r3'], 'it runs the node\'s three calls, past a client connection\'s two');
+  t.same(a.load, { running: 3, waiting: 3, connections: 1 });
+  t.match(a.admit('node', () => started.push('r7'), true), { limit: 'node' }, 'and is refused by the node\'s queue, not a connection\'s');
+  t.match(a.admit('client', () => started.push('c1')), { limit: 'node' }, 'a client behind it is bounded by the same node limits');
+});
+
 t.test('the node limit binds across connections; waiting calls start in arrival order, each when its connection has room', async (t) => {
   const a = new Admission(LIMITS);
   const started: string[] = [];

@@ -54,6 +54,7 @@ const count = (refused: RefusalReason[], reason: RefusalReason) => refused.filte
 t.test('calls reach the handler with the caller address, and on the peer port its certificate', async (t) => {
   const client = await serve(t, 'client');
   t.match(await client.who(grpc.credentials.createSsl(tls.ca)), /^127\.0\.0\.1:\d+ nobody we know$/);
+  t.match(await client.who(channelCredentials(tls)), /^127\.0\.0\.1:\d+ node n1$/, 'the client port reads a node\'s certificate too (a node relaying its clients)');
   const peer = await serve(t, 'peer');
   t.match(await peer.who(channelCredentials(operator)), /^127\.0\.0\.1:\d+ the operator$/);
   await t.rejects(peer.who(grpc.credentials.createSsl(tls.ca)), { code: grpc.status.UNAVAILABLE }, 'no certificate, no TLS session');
