@@ -28,6 +28,12 @@ export interface ConnectionLimits {
   readonly peerMaxConnections: number;
   /** The same for the HTTPS operations port (/metrics, the status page). */
   readonly metricsMaxConnections: number;
+  /**
+   * The same for the REST gateway (src/rest/gateway.ts). HTTP/1.1 carries one
+   * call at a time on a connection, so a client's calls in flight are its
+   * connections: the Azure SDKs open one per concurrent request.
+   */
+  readonly restMaxConnections: number;
   /** Calls open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); the client holds more back. */
   readonly maxConcurrentStreams: number;
   /** For TLS to complete, and again for the first HTTP/2 bytes after it (or the first HTTP request's headers). */
@@ -55,6 +61,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   clientMaxConnections: 1000,
   peerMaxConnections: 200,
   metricsMaxConnections: 32,
+  restMaxConnections: 1000,
   maxConcurrentStreams: 10_000,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
