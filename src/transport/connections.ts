@@ -16,6 +16,7 @@
 // for ever.
 
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Server as NetServer } from 'node:net';
 import { type Server as TlsServer, type TLSSocket, createServer } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -113,6 +114,23 @@ function gateStreams(grpcServer: grpc.Server, refuseEarly: NonNullable<PortOptio
   });
 }
 
+/**
+ * Listens on host:port (port 0: any free one). From then on, failing to
+ * accept a connection (EMFILE: out of file descriptors) is logged: no
+ * reason to stop the node.
+ */
+export async function listenOn(server: NetServer, address: string, logger: Logger): Promise<void> {
+  const i = address.lastIndexOf(':');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(address.slice(i + 1)), address.slice(0, i), () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.warn({ err, address }, 'failed to accept a connection'));
+}
+
 /** A gRPC port: the node's listening TLS server in front of a grpc-js server. */
 export class GrpcPort {
   private constructor(
@@ -166,16 +184,7 @@ export class GrpcPort {
         injector.injectConnection(socket);
       });
     });
-    const i = o.address.lastIndexOf(':');
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(Number(o.address.slice(i + 1)), o.address.slice(0, i), () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    // Failing to accept (EMFILE: out of file descriptors) is no reason to stop the node.
-    server.on('error', (err) => o.logger.warn({ err, address: o.address }, 'failed to accept a connection'));
+    await listenOn(server, o.address, o.logger);
     return new GrpcPort(server, waiting);
   }
 
