@@ -7,16 +7,18 @@
 // audit), the same entry the gRPC port uses, and back.
 //
 // One request, in order:
-//   1. no `Authorization: Bearer ...` → 401 with the challenge, before
+//   1. the managed-identity token endpoint (identity.ts) is answered first:
+//      it is how a client gets its token;
+//   2. no `Authorization: Bearer ...` → 401 with the challenge, before
 //      anything else is looked at (the SDKs' first request of each client);
-//   2. the vault, from the Host header (host.ts);
-//   3. api-version (api-version.ts), the route (routes.ts: 404, 405);
-//   4. the body, bounded (request-body.ts: 413, 503), and the RPC's request
+//   3. the vault, from the Host header (host.ts);
+//   4. api-version (api-version.ts), the route (routes.ts: 404, 405);
+//   5. the body, bounded (request-body.ts: 413, 503), and the RPC's request
 //      built from it (400 BadParameter);
-//   5. the backend call, with the client's x-ms-client-request-id as the
+//   6. the backend call, with the client's x-ms-client-request-id as the
 //      request id of a write (the SDK sends the same one on each retry), and
 //      a deadline: the SDKs send none, so DEFAULT_TIMEOUT_MS;
-//   6. the answer in Azure's shape, or Azure's error for a failure
+//   7. the answer in Azure's shape, or Azure's error for a failure
 //      (errors.ts), with headers naming who served it.
 //
 // HTTP/1.1 only, which the Azure JS SDK uses (core-rest-pipeline's Node
@@ -42,6 +44,7 @@ import { parseBody } from './body.js';
 import { challengeResponse, wwwAuthenticate } from './challenge.js';
 import { type AzureError, type KeyraftFailure, RestError, toAzureError } from './errors.js';
 import { addressOf } from './host.js';
+import { IDENTITY_PATH, type VerifyToken, identityAnswer } from './identity.js';
 import { BodyAborted, BodyBudget, DEFAULT_BODY_BUDGET_BYTES, Refusal, readBody } from './request-body.js';
 import { match } from './routes.js';
 
@@ -72,8 +75,10 @@ export type RestBackend = (call: RestCall) => Promise<RestServed>;
 
 export interface GatewayOptions {
   readonly backend: RestBackend;
-  /** How the node classifies what the backend rejects with: src/server/errors.ts classify(). */
+  /** How the node classifies what the backend (or verifyToken) rejects with: src/server/errors.ts classify(). */
   readonly failureOf: (e: unknown) => KeyraftFailure;
+  /** For the managed-identity token endpoint: checks a keyraft token as the backend checks a bearer token. */
+  readonly verifyToken: VerifyToken;
   /** The keyraft-* headers naming this node now (as RestServed.headers), for answers the backend did not give. */
   readonly servedBy: () => Record<string, string>;
   /** The node's certificate (from the cluster CA, naming *.kv.localhost: src/ops/pki.ts) and key. */
@@ -230,6 +235,10 @@ export class RestGateway {
 
   private async answer(req: IncomingMessage, taken: { bytes: number }): Promise<Answer> {
     const { path, query } = splitTarget(req.url ?? '');
+    if (path === IDENTITY_PATH) {
+      const a = await identityAnswer(req.method ?? '', query, req.headers, this.o.verifyToken, this.o.failureOf);
+      return { status: a.status, body: a.body, headers: a.headers };
+    }
     const authorization = header(req, 'authorization');
     if (bearerToken(authorization) === undefined) throw new Refusal(challengeResponse(this.o.issuer));
     const { vault, origin } = addressOf(header(req, 'host'), this.o.defaultVault);

@@ -11,6 +11,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
+import { TokenError } from '../../src/auth/tokens.js';
 import { ensurePki } from '../../src/ops/pki.js';
 import type { KeyraftFailure } from '../../src/rest/errors.js';
 import { type GatewayOptions, type RestCall, RestGateway } from '../../src/rest/gateway.js';
@@ -40,9 +41,10 @@ export interface Fixture {
   handlers: Record<string, Handler>;
 }
 
-/** As the node will: the harness's Failure is a keyraft failure, anything else INTERNAL. */
+/** As the node will: the harness's Failure is a keyraft failure, a TokenError is UNAUTHENTICATED, anything else INTERNAL. */
 export function failureOf(e: unknown): KeyraftFailure {
   if (e instanceof Failure) return e.failure;
+  if (e instanceof TokenError) return { code: grpc.status.UNAUTHENTICATED, reason: e.reason, message: e.message };
   return { code: grpc.status.INTERNAL, reason: 'INTERNAL', message: 'internal error' };
 }
 
@@ -67,6 +69,9 @@ export async function startGateway(t: Teardown, options: Partial<GatewayOptions>
       return { response: handler(call.request as Record<string, unknown>, call), headers: SERVING_NODE };
     },
     failureOf,
+    verifyToken: async () => {
+      throw new Error('this test verifies no token');
+    },
     servedBy: () => GATEWAY_NODE,
     tls,
     address: '127.0.0.1:0',

@@ -1,5 +1,5 @@
 // The unmodified Azure SDKs over real HTTPS, in a process of their own:
-// gateway-server.test.ts starts this file with a
+// gateway-server.test.ts and identity.test.ts start this file with a
 // scenario name and read back one JSON line of what the SDK did and got.
 // A process of its own because what the test sets up must not leak into
 // the test runner, and cannot be set up later in a running one:
@@ -9,11 +9,15 @@
 // - Names: *.kv.localhost resolves nowhere on these machines (NOTES.md), so
 //   dns.lookup answers 127.0.0.1 for it here, as a hosts line would;
 //   every other name goes to the real lookup.
+// - @azure/identity (msal-node) picks its managed-identity source once per
+//   process, from the environment the parent gives.
 //
 // Nothing in the SDKs is changed: clients get only documented options (a
 // policy that records each attempt, shorter retry delays).
 //
-// env: GATEWAY_PORT, TOKEN (what the static credential hands out).
+// env: GATEWAY_PORT, TOKEN (what the static credential hands out), and for
+// the identity scenarios IDENTITY_ENDPOINT, IDENTITY_HEADER and SCOPE (what
+// ManagedIdentityCredential is asked for; the vault's unless given).
 
 import dns from 'node:dns';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
@@ -142,6 +146,22 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     return { scopes, key: { id: key.id, name: key.name, kty: key.keyType, n: key.key?.n?.length, keyOps: key.keyOperations }, listed, attempts };
   },
 
+  /** DefaultAzureCredential from the environment alone, and a SecretClient with it. */
+  async 'identity-default'() {
+    const { DefaultAzureCredential } = await import('@azure/identity');
+    const { SecretClient } = await import('@azure/keyvault-secrets');
+    const credential = new DefaultAzureCredential();
+    const token = await credential.getToken('https://kv.localhost/.default');
+    const secret = await new SecretClient(vaultUrl('myvault'), credential, clientOptions).getSecret('s1');
+    return { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp, value: secret.value, attempts };
+  },
+
+  /** ManagedIdentityCredential from the environment alone: the token, or the credential's error. */
+  async 'identity-managed'() {
+    const { ManagedIdentityCredential } = await import('@azure/identity');
+    const got = await settle(new ManagedIdentityCredential().getToken(process.env['SCOPE'] ?? 'https://kv.localhost/.default'));
+    return 'ok' in got ? { token: got.ok.token, expiresOnTimestamp: got.ok.expiresOnTimestamp } : got;
+  },
 };
 
 const scenario = scenarios[process.argv[2] ?? ''];
