@@ -127,7 +127,7 @@ class BackendFailure extends Error {
 const INTERNAL: AzureError = { status: 500, body: { error: { code: 'InternalServerError', message: 'internal error' } }, headers: {} };
 
 /** The answer's headers that name who served it: keyraft-* as x-keyraft-*, and the region as Azure names it. */
-export function servedHeaders(served: Record<string, string>): Record<string, string> {
+function servedHeaders(served: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(served)) if (name.startsWith('keyraft-')) out[`x-${name}`] = value;
   const region = served['keyraft-region'];
@@ -157,7 +157,7 @@ export class RestGateway {
 
   private constructor(
     private readonly o: GatewayOptions,
-    readonly server: Server,
+    private readonly server: Server,
   ) {
     this.budget = new BodyBudget(o.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES);
     this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;

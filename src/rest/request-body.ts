@@ -50,10 +50,6 @@ export class BodyBudget {
 
   constructor(readonly limitBytes: number) {}
 
-  get held(): number {
-    return this.heldBytes;
-  }
-
   take(bytes: number): boolean {
     if (this.heldBytes + bytes > this.limitBytes) return false;
     this.heldBytes += bytes;
