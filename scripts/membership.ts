@@ -50,7 +50,9 @@ function nextNode(t: Topology, data: string, region: string): Address {
   const r = t.regions.find((x) => x.name === region);
   if (r === undefined) throw new Error(`no region ${region} in the topology`);
   const known = knownNodes(t, data);
-  const used = new Set(known.flatMap((n) => [n.client, n.peer, n.metrics ?? '']));
+  // The topology's REST ports too: a node added here has none yet (node.ts takes no --rest), but must not take one.
+  const restPorts = t.regions.flatMap((x) => x.nodes.map((n) => n.rest ?? ''));
+  const used = new Set([...known.flatMap((n) => [n.client, n.peer, n.metrics ?? '']), ...restPorts]);
   const first = r.nodes[0]!;
   const port = (address: string, offset: number) => address.replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + offset}`);
   for (let n = 1; n < 100; n++) {

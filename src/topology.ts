@@ -1,11 +1,12 @@
 // The cluster's shape, read from a JSON file such as cluster/local.json:
-// regions of nodes, each node with a client address and a peer address.
+// regions of nodes, each node with a client address and a peer address (and,
+// optionally, an operations port and a REST gateway port).
 
 import { readFileSync } from 'node:fs';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './transport/connections.js';
 import { AZURE_THROTTLE_LIMITS, type ThrottleLimits } from './app/throttle-classes.js';
 import type { AdmissionSettings } from './server/admission-interceptor.js';
-import { DEFAULT_DATA_KEY_POLICY, DEFAULT_VERSION_LIMITS, MAX_VERSIONS, type DataKeyPolicy, type VersionLimits } from './vault/index.js';
+import { DEFAULT_DATA_KEY_POLICY, DEFAULT_VERSION_LIMITS, MAX_VERSIONS, type DataKeyPolicy, type VersionLimits, validateVaultName } from './vault/index.js';
 
 export interface TopologyNode {
   readonly id: string;
@@ -15,6 +16,8 @@ export interface TopologyNode {
   readonly peer: string;
   /** host:port of the HTTPS operations port: /metrics (Prometheus) and / (the status page); none when absent. */
   readonly metrics?: string;
+  /** host:port of the HTTPS REST gateway (Azure Key Vault's data-plane API, src/rest/gateway.ts); none when absent. */
+  readonly rest?: string;
 }
 
 export interface TopologyRegion {
@@ -57,7 +60,12 @@ export interface Topology {
   readonly throttle: ThrottleLimits;
   /** What one object may hold (README, "Limits"). */
   readonly limits: VersionLimits;
+  /** The vault the REST gateway serves to a host that names none (https://localhost:PORT, https://127.0.0.1:PORT). */
+  readonly defaultVault: string;
 }
+
+/** A valid vault name (3-24 characters) that says what it is; a topology names another with `defaultVault`. */
+export const DEFAULT_VAULT = 'default';
 
 const MiB = 1024 * 1024;
 /** The log a primary node holds stays under compactEveryBytes + geoRetainBytes (src/replica/retention.ts). */
@@ -131,6 +139,15 @@ function versionLimits(json: unknown): VersionLimits {
   return limits;
 }
 
+function defaultVault(json: unknown): string {
+  if (json === undefined) return DEFAULT_VAULT;
+  try {
+    return validateVaultName(json);
+  } catch (e) {
+    fail(`defaultVault: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
 export function parseTopology(json: unknown): Topology {
   if (typeof json !== 'object' || json === null) fail('not an object');
@@ -146,7 +163,8 @@ export function parseTopology(json: unknown): Topology {
       if (typeof n.id !== 'string' || !/^[a-z0-9-]+$/.test(n.id)) fail(`region ${r.name}: bad node id ${JSON.stringify(n.id)}`);
       if (ids.has(n.id)) fail(`node id ${n.id} appears twice`);
       ids.add(n.id);
-      for (const a of n.metrics === undefined ? [n.client, n.peer] : [n.client, n.peer, n.metrics]) {
+      // Every port of every node is its own: the optional ones (operations, REST) too.
+      for (const a of [n.client, n.peer, ...[n.metrics, n.rest].filter((x) => x !== undefined)]) {
         if (typeof a !== 'string' || !/^[^:]+:\d+$/.test(a)) fail(`node ${n.id}: bad address ${JSON.stringify(a)}`);
         if (addresses.has(a)) fail(`address ${a} is used twice`);
         addresses.add(a);
@@ -166,6 +184,7 @@ export function parseTopology(json: unknown): Topology {
     admission: positiveIntegers(t.admission, DEFAULT_ADMISSION, 'admission'),
     throttle: throttleLimits(t.throttle),
     limits: versionLimits(t.limits),
+    defaultVault: defaultVault(t.defaultVault),
   };
 }
 

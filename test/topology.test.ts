@@ -1,12 +1,15 @@
 // The topology's sections of limits (Raft byte limits, data-key rotation,
 // connections, admission, per-vault throttling, version caps, the log's
-// bounds in bytes): defaults, overrides, and refusals.
+// bounds in bytes), the REST gateway's port and default vault: defaults,
+// overrides, and refusals.
 
+import { join } from 'node:path';
 import t from 'tap';
 import { AZURE_THROTTLE_LIMITS } from '../src/app/throttle-classes.js';
-import { DEFAULT_ADMISSION, parseTopology } from '../src/topology.js';
+import { DEFAULT_ADMISSION, DEFAULT_VAULT, allNodes, loadTopology, parseTopology } from '../src/topology.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../src/transport/connections.js';
 import { DEFAULT_DATA_KEY_POLICY, MAX_VERSIONS } from '../src/vault/index.js';
+import { ROOT } from './root.js';
 
 const base = { regions: [{ name: 'east', role: 'primary', nodes: [{ id: 'east-1', client: '127.0.0.1:1', peer: '127.0.0.1:2' }] }] };
 
@@ -91,4 +94,35 @@ t.test('raft: geo retention and compaction in bytes have defaults, and an overri
   t.equal(raft.geoRetainBytes, 1024);
   t.equal(raft.compactEveryBytes, 64 * 1024 * 1024);
   t.equal(raft.geoRetainEntries, 200_000);
+});
+
+t.test('rest: an optional gateway port per node, held to the same rules as every other address', async (t) => {
+  const node = { id: 'east-1', client: '127.0.0.1:1', peer: '127.0.0.1:2', metrics: '127.0.0.1:3', rest: '127.0.0.1:4' };
+  const withRest = (nodes: object[]) => ({ regions: [{ name: 'east', role: 'primary', nodes }] });
+  t.equal(parseTopology(withRest([node])).regions[0]!.nodes[0]!.rest, '127.0.0.1:4');
+  t.equal(parseTopology(base).regions[0]!.nodes[0]!.rest, undefined, 'none when absent');
+  const cases: [object[], RegExp][] = [
+    [[{ ...node, rest: '127.0.0.1:1' }], /address 127.0.0.1:1 is used twice/],
+    [[{ ...node, rest: '127.0.0.1:3' }], /address 127.0.0.1:3 is used twice/],
+    [[node, { id: 'east-2', client: '127.0.0.1:5', peer: '127.0.0.1:6', rest: '127.0.0.1:4' }], /address 127.0.0.1:4 is used twice/],
+    [[{ ...node, rest: '7401' }], /node east-1: bad address "7401"/],
+    [[{ ...node, rest: 7401 }], /node east-1: bad address 7401/],
+  ];
+  for (const [nodes, message] of cases) t.throws(() => parseTopology(withRest(nodes)), { name: 'TopologyError', message }, JSON.stringify(nodes));
+});
+
+t.test('defaultVault: "default" unless given; a name the vault rules refuse is refused', async (t) => {
+  t.equal(parseTopology(base).defaultVault, DEFAULT_VAULT);
+  t.equal(DEFAULT_VAULT, 'default');
+  t.equal(parseTopology({ ...base, defaultVault: 'myvault' }).defaultVault, 'myvault');
+  for (const bad of ['ab', 'my--vault', '1vault', 'vault-', 7, '']) {
+    t.throws(() => parseTopology({ ...base, defaultVault: bad }), { name: 'TopologyError', message: /^topology: defaultVault: vault name/ }, JSON.stringify(bad));
+  }
+});
+
+t.test('cluster/local.json: every node has a REST port of its own', async (t) => {
+  const local = loadTopology(join(ROOT, 'cluster', 'local.json'));
+  const rest = allNodes(local).map(({ node }) => node.rest);
+  t.same(rest, ['127.0.0.1:7401', '127.0.0.1:7402', '127.0.0.1:7403', '127.0.0.1:7411', '127.0.0.1:7412', '127.0.0.1:7413']);
+  t.equal(local.defaultVault, DEFAULT_VAULT);
 });

@@ -12,6 +12,10 @@
 // A certificate names who holds it with a URI subject alternative name,
 // spiffe://keyraft/node/<id> or spiffe://keyraft/operator, which the peer
 // port reads off the TLS connection (tls.ts, identityOf).
+//
+// A node's certificate also names the REST gateway's hosts, kv.localhost and
+// *.kv.localhost (DESIGN §7), so that an Azure SDK checks
+// https://myvault.kv.localhost:PORT against it and passes.
 
 import 'reflect-metadata';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { VAULT_DOMAIN } from '../rest/challenge.js';
 import { NODE_URI_PREFIX, OPERATOR_URI, REGION_URI_PREFIX, type PkiPaths, pkiPaths } from '../transport/tls.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -30,6 +35,8 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 const DAY_MS = 86_400_000;
 const CA_DAYS = 3650;
 const LEAF_DAYS = 825;
+/** DNS names every node certificate holds for the REST gateway: the vault hosts {vault}.kv.localhost. */
+export const GATEWAY_NAMES: readonly string[] = [VAULT_DOMAIN, `*.${VAULT_DOMAIN}`];
 
 export interface PkiNode {
   readonly id: string;
@@ -81,6 +88,10 @@ async function issue(issuer: Issuer, commonName: string, uris: readonly string[]
   const keys = await keyPair();
   const names: x509.JsonGeneralName[] = uris.map((value) => ({ type: 'url', value }));
   for (const h of new Set(['localhost', '127.0.0.1', ...hosts])) names.push({ type: isIP(h) === 0 ? 'dns' : 'ip', value: h });
+  return { certPem: await sign(issuer, commonName, names, keys.publicKey), keyPem: await privatePem(keys.privateKey) };
+}
+
+async function sign(issuer: Issuer, commonName: string, names: x509.JsonGeneralName[], publicKey: CryptoKey): Promise<string> {
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${commonName}`,
@@ -88,7 +99,7 @@ async function issue(issuer: Issuer, commonName: string, uris: readonly string[]
     notBefore: new Date(Date.now() - DAY_MS),
     notAfter: new Date(Date.now() + LEAF_DAYS * DAY_MS),
     signingKey: issuer.key,
-    publicKey: keys.publicKey,
+    publicKey,
     signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -98,7 +109,23 @@ async function issue(issuer: Issuer, commonName: string, uris: readonly string[]
       await x509.AuthorityKeyIdentifierExtension.create(issuer.cert),
     ],
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await privatePem(keys.privateKey) };
+  return cert.toString('pem') + '\n';
+}
+
+/**
+ * A node certificate made before the gateway names: the same one again, for
+ * the same key pair, with GATEWAY_NAMES added to its names. Undefined when
+ * it has them. Keeping the key means nothing else changes: peers check a
+ * node by the CA and the node URI, which stay.
+ */
+async function withGatewayNames(issuer: Issuer, certPem: string): Promise<string | undefined> {
+  const old = new x509.X509Certificate(certPem);
+  const names = old.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
+  const missing = GATEWAY_NAMES.filter((h) => !names.some((n) => n.type === 'dns' && n.value === h));
+  if (missing.length === 0) return undefined;
+  const publicKey = await old.publicKey.export(ALGORITHM, ['verify']);
+  const commonName = old.subjectName.getField('CN')[0] ?? 'node';
+  return sign(issuer, commonName, [...names, ...missing.map((value) => ({ type: 'dns' as const, value }))], publicKey);
 }
 
 function writeSecret(path: string, pem: string): void {
@@ -116,7 +143,10 @@ async function loadIssuer(paths: PkiPaths): Promise<Issuer> {
  * Makes what is missing of the PKI in `dir`: the CA (unless there is one),
  * a certificate for each node that has none, and the operator's. Existing
  * files are kept, so that running it again on a live cluster changes
- * nothing. Returns the ids of the nodes it issued certificates for.
+ * nothing; but a node certificate made before the REST gateway, without
+ * GATEWAY_NAMES, is issued again once for the same key with them added (the
+ * node presents it from its next start). Returns the ids of the nodes it
+ * issued certificates for, either way.
  */
 export async function ensurePki(dir: string, nodes: readonly PkiNode[], clusterName = 'keyraft'): Promise<string[]> {
   const paths = pkiPaths(dir);
@@ -132,8 +162,15 @@ export async function ensurePki(dir: string, nodes: readonly PkiNode[], clusterN
   }
   const issued: string[] = [];
   for (const node of nodes) {
-    if (existsSync(paths.nodeCert(node.id))) continue;
-    const { certPem, keyPem } = await issue(issuer, node.id, [`${NODE_URI_PREFIX}${node.id}`], node.hosts);
+    if (existsSync(paths.nodeCert(node.id))) {
+      const upgraded = await withGatewayNames(issuer, readFileSync(paths.nodeCert(node.id), 'utf8'));
+      if (upgraded !== undefined) {
+        writeFileSync(paths.nodeCert(node.id), upgraded, { mode: 0o644 });
+        issued.push(node.id);
+      }
+      continue;
+    }
+    const { certPem, keyPem } = await issue(issuer, node.id, [`${NODE_URI_PREFIX}${node.id}`], [...node.hosts, ...GATEWAY_NAMES]);
     writeSecret(paths.nodeKey(node.id), keyPem);
     writeFileSync(paths.nodeCert(node.id), certPem, { mode: 0o644 });
     issued.push(node.id);
@@ -154,7 +191,7 @@ export async function ensurePki(dir: string, nodes: readonly PkiNode[], clusterN
 export async function issueMemberCertificate(dir: string, node: PkiNode & { readonly region: string }): Promise<void> {
   const paths = pkiPaths(dir);
   const issuer = await loadIssuer(paths);
-  const { certPem, keyPem } = await issue(issuer, node.id, [`${NODE_URI_PREFIX}${node.id}`, `${REGION_URI_PREFIX}${node.region}`], node.hosts);
+  const { certPem, keyPem } = await issue(issuer, node.id, [`${NODE_URI_PREFIX}${node.id}`, `${REGION_URI_PREFIX}${node.region}`], [...node.hosts, ...GATEWAY_NAMES]);
   writeSecret(paths.nodeKey(node.id), keyPem);
   writeFileSync(paths.nodeCert(node.id), certPem, { mode: 0o644 });
 }

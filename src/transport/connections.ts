@@ -16,6 +16,7 @@
 // for ever.
 
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Server as NetServer } from 'node:net';
 import { type Server as TlsServer, type TLSSocket, createServer } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -28,6 +29,12 @@ export interface ConnectionLimits {
   readonly peerMaxConnections: number;
   /** The same for the HTTPS operations port (/metrics, the status page). */
   readonly metricsMaxConnections: number;
+  /**
+   * The same for the REST gateway (src/rest/gateway.ts). HTTP/1.1 carries one
+   * call at a time on a connection, so a client's calls in flight are its
+   * connections: the Azure SDKs open one per concurrent request.
+   */
+  readonly restMaxConnections: number;
   /** Calls open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); the client holds more back. */
   readonly maxConcurrentStreams: number;
   /** For TLS to complete, and again for the first HTTP/2 bytes after it (or the first HTTP request's headers). */
@@ -55,6 +62,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   clientMaxConnections: 1000,
   peerMaxConnections: 200,
   metricsMaxConnections: 32,
+  restMaxConnections: 1000,
   maxConcurrentStreams: 10_000,
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
@@ -104,6 +112,23 @@ function gateStreams(grpcServer: grpc.Server, refuseEarly: NonNullable<PortOptio
   h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
     if (!refuseEarly(stream, headers)) handle.call(h2, stream, headers, ...rest);
   });
+}
+
+/**
+ * Listens on host:port (port 0: any free one). From then on, failing to
+ * accept a connection (EMFILE: out of file descriptors) is logged: no
+ * reason to stop the node.
+ */
+export async function listenOn(server: NetServer, address: string, logger: Logger): Promise<void> {
+  const i = address.lastIndexOf(':');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(address.slice(i + 1)), address.slice(0, i), () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.warn({ err, address }, 'failed to accept a connection'));
 }
 
 /** A gRPC port: the node's listening TLS server in front of a grpc-js server. */
@@ -163,16 +188,7 @@ export class GrpcPort {
         injector.injectConnection(socket);
       });
     });
-    const i = o.address.lastIndexOf(':');
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(Number(o.address.slice(i + 1)), o.address.slice(0, i), () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    // Failing to accept (EMFILE: out of file descriptors) is no reason to stop the node.
-    server.on('error', (err) => o.logger.warn({ err, address: o.address }, 'failed to accept a connection'));
+    await listenOn(server, o.address, o.logger);
     return new GrpcPort(server, waiting);
   }
 

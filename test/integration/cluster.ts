@@ -111,6 +111,8 @@ export interface NodeInfo {
   readonly peer: string;
   /** The HTTPS port of /metrics. */
   readonly metrics: string;
+  /** The HTTPS port of the REST gateway (Azure Key Vault's API), in the topology; a node added online is not given it yet (joinArgs). */
+  readonly rest: string;
   readonly dataDir: string;
   readonly logFile: string;
 }
@@ -212,11 +214,12 @@ export class TestCluster {
           client: `127.0.0.1:${await freePort()}`,
           peer: `127.0.0.1:${await freePort()}`,
           metrics: `127.0.0.1:${await freePort()}`,
+          rest: `127.0.0.1:${await freePort()}`,
           dataDir: join(dir, id),
           logFile: join(dir, `${id}.log`),
         };
         cluster.nodes.push(node);
-        nodes.push({ id, client: node.client, peer: node.peer, metrics: node.metrics });
+        nodes.push({ id, client: node.client, peer: node.peer, metrics: node.metrics, rest: node.rest });
       }
       topology.regions.push({ name: r.name, role: i === 0 ? 'primary' : 'secondary', latencyMs: i === 0 ? 0 : (opts.latencyMs ?? 0), nodes });
     }
@@ -240,6 +243,7 @@ export class TestCluster {
         client: `127.0.0.1:${await freePort()}`,
         peer: `127.0.0.1:${await freePort()}`,
         metrics: `127.0.0.1:${await freePort()}`,
+        rest: `127.0.0.1:${await freePort()}`,
         dataDir: join(this.dir, id),
         logFile: join(this.dir, `${id}.log`),
       };

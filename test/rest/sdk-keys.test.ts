@@ -9,11 +9,12 @@ import { CryptographyClient, KeyClient, parseKeyVaultKeyIdentifier } from '@azur
 import t from 'tap';
 import type { DeletedKey, JsonWebKey, Key, KeyProperties } from '../../src/client/types.js';
 import { clientOptions, Failure, gateway, VAULT, VAULT_URL } from './gateway-harness.js';
+import { ALL_KEY_OPS, keyProperties } from './objects.js';
 
 const V1 = '11112222333344445555666677778888';
 const V2 = '9999aaaabbbbccccddddeeeeffff0000';
 const CREATED = 1764720000;
-const ALL_OPS = ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey'];
+const ALL_OPS = ALL_KEY_OPS;
 const EMPTY = Buffer.alloc(0);
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -31,26 +32,7 @@ function publicMembers(kty: string): JsonWebKey {
 }
 
 function props(name: string, version: string, kty: string, over: Partial<KeyProperties> = {}): KeyProperties {
-  return {
-    vault: VAULT,
-    name,
-    version,
-    kid: `keyraft://${VAULT}/keys/${name}/${version}`,
-    kty,
-    keySize: kty === 'RSA' ? 2048 : kty === 'oct' ? 256 : 0,
-    curve: kty === 'EC' ? 'P-256' : '',
-    keyOps: kty === 'EC' ? ['sign', 'verify'] : ALL_OPS,
-    enabled: true,
-    notBefore: 0,
-    expires: 0,
-    created: CREATED,
-    updated: CREATED,
-    tags: {},
-    recoveryLevel: 'Recoverable+Purgeable',
-    recoverableDays: 90,
-    exportable: false,
-    ...over,
-  };
+  return keyProperties(VAULT, name, version, kty, CREATED, over);
 }
 
 function key(name: string, version: string, kty: string, over: Partial<KeyProperties> = {}): Key {
