@@ -19,7 +19,8 @@ import type { Replica } from '../replica/replica.js';
 import { UNDECODABLE_REQUEST } from './api.js';
 import { CLIENT_MESSAGE_LIMITS } from '../client-port.js';
 import type { VaultThrottle } from '../app/vault-throttle.js';
-import { ApiError, REASON_KEY, ThrottledError, classify, toServiceError } from './errors.js';
+import { ApiError, ThrottledError, classify } from '../app/errors.js';
+import { REASON_KEY, toServiceError } from './errors.js';
 
 /** Requests without a deadline get this much time. */
 export const DEFAULT_TIMEOUT_MS = 5000;

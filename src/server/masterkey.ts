@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { VaultError, validateRequestId } from '../vault/index.js';
 import { apiService } from './api.js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../app/errors.js';
 import type { CommandRunner, ServiceDeps } from './services.js';
 
 /** Data keys are installed rarely: a rotation that keeps racing one is given up, with the reason. */

@@ -5,7 +5,7 @@
 // not the primary's. Who may call them is decided before (permissions.ts).
 
 import * as grpc from '@grpc/grpc-js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../app/errors.js';
 import type { ServiceDeps } from './services.js';
 import type { Member } from './status.js';
 

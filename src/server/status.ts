@@ -9,7 +9,7 @@ import type { Replica } from '../replica/replica.js';
 import type { ClusterMap, MapNode } from '../transport/cluster-map.js';
 import { AdminClient } from '../transport/peer-service.js';
 import { PEER_CHANNEL_OPTIONS } from '../transport/transport.js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../app/errors.js';
 import type { ServerContext } from './handler.js';
 
 export interface NodeStatus {
