@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type AuthDirectory, type Caller, type Refusal, VerifiedTokens, authenticate, permit } from '../app/authorize.js';
 import { OPEN, permissionFor } from '../auth/permissions.js';
-import type { AuditEntry } from './audit-log.js';
+import type { AuditEntry } from '../app/audit-log.js';
 import { ApiError } from '../app/errors.js';
 import { REASON_KEY, toServiceError } from './errors.js';
 

@@ -15,7 +15,7 @@ import type { Envelope } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
 import { ROLE_ASSIGNMENT_ID_BYTES, VaultError, tokenKeySealContext } from '../vault/index.js';
 import type { CommandRunner } from './services.js';
-import type { VaultApp } from './vault-app.js';
+import type { VaultApp } from '../app/vault-app.js';
 
 export const ADMIN_PRINCIPAL = 'admin';
 export const ADMIN_ROLES = ['Cluster Administrator', 'Key Vault Administrator'] as const;

@@ -12,7 +12,7 @@ import { randomHexId } from '../crypto/random.js';
 import { ErrorKind, ROLE_ASSIGNMENT_ID_BYTES, VaultError, notFound, quote, validatePrincipalName, validateRequestId, validateRoleAssignmentId } from '../vault/index.js';
 import { apiService } from './api.js';
 import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
-import type { VaultApp } from './vault-app.js';
+import type { VaultApp } from '../app/vault-app.js';
 
 /** A token for the named principal, signed with the newest token key; what CreateToken and Admin.IssueToken answer. */
 export async function principalToken(

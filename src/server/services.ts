@@ -16,7 +16,7 @@ import { masterKeyHandlers } from './masterkey.js';
 import { principalHandlers } from './principals.js';
 import { secretHandlers } from './secrets.js';
 import type { StatusCollector } from './status.js';
-import type { CommandOutcome, VaultApp } from './vault-app.js';
+import type { CommandOutcome, VaultApp } from '../app/vault-app.js';
 import { vaultHandlers } from './vaults.js';
 
 export interface ServiceDeps {
