@@ -13,9 +13,8 @@
 // relays the stream of a primary node, chunk by chunk.
 
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
 import { ReplicaError } from '../replica/errors.js';
-import type { Replica } from '../replica/replica.js';
+import { COMMIT_INDEX_HEADER, type NodeContext, type ResponseHeaders, responseHeaders } from '../app/node-context.js';
 import { UNDECODABLE_REQUEST } from './api.js';
 import { CLIENT_MESSAGE_LIMITS } from '../client-port.js';
 import type { VaultThrottle } from '../app/vault-throttle.js';
@@ -29,49 +28,24 @@ const DEADLINE_MARGIN_MS = 250;
 /** Secondary → primary node → primary leader, at most. */
 const MAX_HOPS = 2;
 const HOPS_KEY = 'keyraft-hops';
-/**
- * On a successful write: the primary log index of the entry that carried it
- * (for a retry deduplicated by request id, the first attempt's entry, when
- * known). A forwarded write relays it from the leader that served it.
- */
-export const COMMIT_INDEX_KEY = 'keyraft-commit-index';
 /** Time kept to answer the client when forwarding got no answer. */
 const FORWARD_RESERVE_MS = 100;
 
-export interface MasterKeyStatus {
-  masterKeyFingerprint: string;
-  /** "" when the node was given no previous master key. */
-  previousMasterKeyFingerprint: string;
-  previousMasterKeyNeeded: boolean;
-}
-
-export interface ServerContext {
-  readonly nodeId: string;
-  readonly region: string;
-  readonly regionRole: 'primary' | 'secondary';
-  readonly replica: Replica;
-  readonly logger: Logger;
-  /** SERVING | NO_QUORUM (primary); STANDBY | FAILED_OVER (secondary). */
-  mode(): string;
-  /** The client address of a node of this region, by id. */
-  clientAddress(nodeId: string): string | undefined;
-  /** Client addresses of the primary region's nodes (for a secondary's forwarding). */
-  readonly primaryAddresses: readonly string[];
-  /** Secondary only: the primary log index the state reflects. */
-  primaryIndex?(): number;
+/** The node as the gRPC adapter sees it: TLS to the other nodes besides. */
+export interface ServerContext extends NodeContext {
   /** TLS to another node, presenting this node's certificate; with an id, the server must be that node. */
   channelCredentials(nodeId?: string): grpc.ChannelCredentials;
-  /** The master keys this node holds, by fingerprint (status and RotateMasterKey). */
-  masterKeys?(): MasterKeyStatus;
 }
 
-export function responseMetadata(ctx: ServerContext): grpc.Metadata {
+/** Response headers as gRPC metadata. */
+export function metadataOf(headers: ResponseHeaders): grpc.Metadata {
   const md = new grpc.Metadata();
-  md.set('keyraft-region', ctx.region);
-  md.set('keyraft-node', ctx.nodeId);
-  md.set('keyraft-mode', ctx.mode());
-  if (ctx.primaryIndex !== undefined) md.set('keyraft-primary-index', String(ctx.primaryIndex()));
+  for (const [key, value] of Object.entries(headers)) md.set(key, value);
   return md;
+}
+
+export function responseMetadata(ctx: NodeContext): grpc.Metadata {
+  return metadataOf(responseHeaders(ctx));
 }
 
 /** Milliseconds left for this call, capped by the default and the margin. */
@@ -86,7 +60,7 @@ export type Impl<Req, Res> = (request: Req, timeoutMs: number) => Promise<Res>;
 
 /** What a write reports besides its response; CommandRunner.run fills it in. */
 export interface WriteReceipt {
-  /** The log index of the entry that carried the write, when known (see COMMIT_INDEX_KEY). */
+  /** The log index of the entry that carried the write, when known (see COMMIT_INDEX_HEADER). */
   commitIndex?: number;
 }
 
@@ -273,7 +247,7 @@ export class Router {
 
   private answer<Req, Res>(call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>, response: Res, receipt?: WriteReceipt): void {
     const md = responseMetadata(this.ctx);
-    if (receipt?.commitIndex !== undefined) md.set(COMMIT_INDEX_KEY, String(receipt.commitIndex));
+    if (receipt?.commitIndex !== undefined) md.set(COMMIT_INDEX_HEADER, String(receipt.commitIndex));
     call.sendMetadata(md);
     callback(null, response);
   }

@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ApiError } from '../app/errors.js';
 import type { ServiceDeps } from './services.js';
-import type { Member } from './status.js';
+import type { Member } from '../app/cluster-view.js';
 
 interface AddMemberRequest {
   region?: string;
