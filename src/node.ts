@@ -32,15 +32,20 @@ import { admissionControl } from './server/admission-interceptor.js';
 import { authInterceptor } from './server/auth-interceptor.js';
 import { NodeMetrics } from './server/metrics.js';
 import { serveOps } from './server/ops-http.js';
-import { bootstrapAuth, needsBootstrap } from './server/bootstrap.js';
+import { bootstrapAuth, needsBootstrap } from './app/bootstrap.js';
 import { toServiceError } from './server/errors.js';
-import { Router, responseMetadata, type ServerContext } from './server/handler.js';
+import { responseMetadata, type ServerContext } from './server/handler.js';
+import { GrpcForwarder } from './server/forwarder.js';
 import { GeoFollower } from './geo/follower.js';
 import { GeoSource } from './geo/source.js';
 import { restrictFileModes } from './file-modes.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { startIdleCollection } from './idle-collect.js';
-import { principalToken } from './server/principals.js';
+import { principalToken } from './app/operations/principals.js';
+import { apiOperations } from './app/operations/index.js';
+import { CommandRunner } from './app/command-runner.js';
+import { Dispatcher } from './app/dispatch.js';
+import { Router } from './app/router.js';
 import { registerPublicServices } from './server/services.js';
 import { CLIENT_MESSAGE_LIMITS } from './client-port.js';
 import type { Member } from './app/cluster-view.js';
@@ -284,8 +289,9 @@ async function main(): Promise<void> {
     status: () => ownStatus(ctx, replica, map, isSecondary ? app.geo : undefined),
     primaryCommit: () => geoFollower?.primaryCommitSeen ?? 0,
   });
-  const router = new Router(ctx, new VaultThrottle(topology.throttle, (vault, name, version) => app.state.keyTypeOf(vault, name, version)));
   const status = new StatusCollector(ctx, map, () => (isSecondary ? app.geo : undefined));
+  const forwarder = new GrpcForwarder(ctx);
+  const router = new Router(ctx, forwarder, new VaultThrottle(topology.throttle, (vault, name, version) => app.state.keyTypeOf(vault, name, version)));
   const followMembership = watchMembership({ replica, map, region: region.name, reports: () => status.members(), logger });
   map.on('change', () => {
     transport.setPeers(regionPeers());
@@ -328,7 +334,10 @@ async function main(): Promise<void> {
     interceptors: [admission.interceptor, auth],
   });
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
-  const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys, versionLimits: topology.limits });
+  const appDeps = { ctx, app, envelope, issuer: topology.name, status, dataKeyPolicy: topology.dataKeys, versionLimits: topology.limits };
+  const runner = new CommandRunner(appDeps);
+  const dispatcher = new Dispatcher(apiOperations(appDeps, runner), router);
+  registerPublicServices(clientServer, { ctx, dispatcher, forwarder, snapshots });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
   let bootstrapping = false;
   const bootstrap = isSecondary
@@ -402,7 +411,7 @@ async function main(): Promise<void> {
     peerPort.close();
     peerServer.forceShutdown();
     transport.close();
-    router.close();
+    forwarder.close();
     status.close();
     step = 'closing the store';
     await store.close();
