@@ -26,7 +26,8 @@ import { Envelope } from './crypto/envelope.js';
 import { loadMasterKey, masterKeyFingerprint } from './crypto/masterkey.js';
 import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
-import { AuditLog } from './app/audit-log.js';
+import { type AuditEntry, AuditLog } from './app/audit-log.js';
+import { CallGate } from './app/gate.js';
 import { VaultThrottle } from './app/vault-throttle.js';
 import { admissionControl } from './server/admission-interceptor.js';
 import { authInterceptor } from './server/auth-interceptor.js';
@@ -305,17 +306,18 @@ async function main(): Promise<void> {
   // leader's busy time serving GetSecret.
   // Every RPC of the client port passes one interceptor that authorizes it (DESIGN §6).
   const audit = new AuditLog(join(args.dataDir, 'audit.log'), { node: self.id, region: region.name });
-  const auth = authInterceptor({
+  // One gate and one audit for every front-end of the node.
+  const gate = new CallGate({
     directory: app.directory,
     issuer: topology.name,
     nowMs: Date.now,
-    responseMetadata: () => responseMetadata(ctx),
     notServing: () => (replica.hasState ? undefined : `${self.id} is joining its region and has no state yet`),
-    onComplete: (entry) => {
-      audit.record(entry);
-      metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);
-    },
   });
+  const completed = (entry: AuditEntry): void => {
+    audit.record(entry);
+    metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);
+  };
+  const auth = authInterceptor({ gate, responseMetadata: () => responseMetadata(ctx), onComplete: completed });
   // Admission first: a call the node has no room for is refused before its token is verified.
   const admission = admissionControl({
     settings: topology.admission,
@@ -336,7 +338,7 @@ async function main(): Promise<void> {
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
   const appDeps = { ctx, app, envelope, issuer: topology.name, status, dataKeyPolicy: topology.dataKeys, versionLimits: topology.limits };
   const runner = new CommandRunner(appDeps);
-  const dispatcher = new Dispatcher(apiOperations(appDeps, runner), router);
+  const dispatcher = new Dispatcher({ operations: apiOperations(appDeps, runner), router, gate, onComplete: completed });
   registerPublicServices(clientServer, { ctx, dispatcher, forwarder, snapshots });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
   let bootstrapping = false;
