@@ -31,6 +31,12 @@ const FORWARD_RESERVE_MS = 100;
 
 export interface Served<Res> {
   readonly ok: true;
+  /**
+   * The response message in proto-loader's shape. Served here, as the
+   * operation built it: fields at their default value may be absent, bytes
+   * are Uint8Arrays; forwarded, as proto-loader decodes it: every field
+   * there (a message field as null), bytes as Buffers. Both encode alike.
+   */
   readonly response: Res;
   readonly headers: ResponseHeaders;
 }
