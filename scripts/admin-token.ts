@@ -7,7 +7,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { issueTokenAsOperator } from '../src/ops/issue-token.js';
-import { ADMIN_PRINCIPAL } from '../src/server/bootstrap.js';
+import { ADMIN_PRINCIPAL } from '../src/app/bootstrap.js';
 import { allNodes, loadTopology } from '../src/topology.js';
 import { channelCredentials, operatorTls } from '../src/transport/tls.js';
 

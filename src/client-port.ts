@@ -1,6 +1,6 @@
 // The client port's message limits, one constant for the three parties that
 // must agree on them: the server (src/node.ts), the node that forwards a
-// client's call to another node (src/server/handler.ts), and the SDK
+// client's call to another node (src/server/forwarder.ts), and the SDK
 // (src/client). A forwarder with grpc-js's default 4 MiB would refuse an
 // answer its server was allowed to give.
 //

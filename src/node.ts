@@ -26,25 +26,32 @@ import { Envelope } from './crypto/envelope.js';
 import { loadMasterKey, masterKeyFingerprint } from './crypto/masterkey.js';
 import { Replica } from './replica/replica.js';
 import { apiPackageDefinition } from './server/api.js';
-import { AuditLog } from './server/audit-log.js';
+import { type AuditEntry, AuditLog } from './app/audit-log.js';
+import { CallGate } from './app/gate.js';
 import { VaultThrottle } from './app/vault-throttle.js';
 import { admissionControl } from './server/admission-interceptor.js';
 import { authInterceptor } from './server/auth-interceptor.js';
 import { NodeMetrics } from './server/metrics.js';
 import { serveOps } from './server/ops-http.js';
-import { bootstrapAuth, needsBootstrap } from './server/bootstrap.js';
+import { bootstrapAuth, needsBootstrap } from './app/bootstrap.js';
 import { toServiceError } from './server/errors.js';
-import { Router, responseMetadata, type ServerContext } from './server/handler.js';
+import { responseMetadata, type ServerContext } from './server/handler.js';
+import { GrpcForwarder } from './server/forwarder.js';
 import { GeoFollower } from './geo/follower.js';
 import { GeoSource } from './geo/source.js';
 import { restrictFileModes } from './file-modes.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { startIdleCollection } from './idle-collect.js';
-import { principalToken } from './server/principals.js';
+import { principalToken } from './app/operations/principals.js';
+import { apiOperations } from './app/operations/index.js';
+import { CommandRunner } from './app/command-runner.js';
+import { Dispatcher } from './app/dispatch.js';
+import { Router } from './app/router.js';
 import { registerPublicServices } from './server/services.js';
 import { CLIENT_MESSAGE_LIMITS } from './client-port.js';
-import { type Member, StatusCollector, memberMessages, ownStatus } from './server/status.js';
-import { VaultApp } from './server/vault-app.js';
+import type { Member } from './app/cluster-view.js';
+import { StatusCollector, memberMessages, ownStatus } from './server/status.js';
+import { VaultApp } from './app/vault-app.js';
 import { ClusterSnapshots } from './ops/cluster-snapshot.js';
 import { checkKeyStamp, readKeyStamp, writeKeyStamp } from './storage/keystamp.js';
 import { NodeStore } from './storage/store.js';
@@ -283,8 +290,9 @@ async function main(): Promise<void> {
     status: () => ownStatus(ctx, replica, map, isSecondary ? app.geo : undefined),
     primaryCommit: () => geoFollower?.primaryCommitSeen ?? 0,
   });
-  const router = new Router(ctx, new VaultThrottle(topology.throttle, (vault, name, version) => app.state.keyTypeOf(vault, name, version)));
   const status = new StatusCollector(ctx, map, () => (isSecondary ? app.geo : undefined));
+  const forwarder = new GrpcForwarder(ctx);
+  const router = new Router(ctx, forwarder, new VaultThrottle(topology.throttle, (vault, name, version) => app.state.keyTypeOf(vault, name, version)));
   const followMembership = watchMembership({ replica, map, region: region.name, reports: () => status.members(), logger });
   map.on('change', () => {
     transport.setPeers(regionPeers());
@@ -298,17 +306,18 @@ async function main(): Promise<void> {
   // leader's busy time serving GetSecret.
   // Every RPC of the client port passes one interceptor that authorizes it (DESIGN §6).
   const audit = new AuditLog(join(args.dataDir, 'audit.log'), { node: self.id, region: region.name });
-  const auth = authInterceptor({
+  // One gate and one audit for every front-end of the node.
+  const gate = new CallGate({
     directory: app.directory,
     issuer: topology.name,
     nowMs: Date.now,
-    responseMetadata: () => responseMetadata(ctx),
     notServing: () => (replica.hasState ? undefined : `${self.id} is joining its region and has no state yet`),
-    onComplete: (entry) => {
-      audit.record(entry);
-      metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);
-    },
   });
+  const completed = (entry: AuditEntry): void => {
+    audit.record(entry);
+    metrics.request(entry.path, entry.code, entry.elapsedMs / 1000);
+  };
+  const auth = authInterceptor({ gate, responseMetadata: () => responseMetadata(ctx), onComplete: completed });
   // Admission first: a call the node has no room for is refused before its token is verified.
   const admission = admissionControl({
     settings: topology.admission,
@@ -327,7 +336,10 @@ async function main(): Promise<void> {
     interceptors: [admission.interceptor, auth],
   });
   const snapshots = new ClusterSnapshots({ replica, store, masterKey: snapshotKey, cluster: topology.name });
-  const runner = registerPublicServices(clientServer, { ctx, router, status, app, envelope, issuer: topology.name, snapshots, dataKeyPolicy: topology.dataKeys, versionLimits: topology.limits });
+  const appDeps = { ctx, app, envelope, issuer: topology.name, status, dataKeyPolicy: topology.dataKeys, versionLimits: topology.limits };
+  const runner = new CommandRunner(appDeps);
+  const dispatcher = new Dispatcher({ operations: apiOperations(appDeps, runner), router, gate, onComplete: completed });
+  registerPublicServices(clientServer, { ctx, dispatcher, forwarder, snapshots });
   // The primary's leader makes the first authorization state; the secondary receives it through the geo stream.
   let bootstrapping = false;
   const bootstrap = isSecondary
@@ -401,7 +413,7 @@ async function main(): Promise<void> {
     peerPort.close();
     peerServer.forceShutdown();
     transport.close();
-    router.close();
+    forwarder.close();
     status.close();
     step = 'closing the store';
     await store.close();

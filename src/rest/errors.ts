@@ -19,7 +19,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 
-/** What keyraft says of a failure: src/server/errors.ts classify()'s fields, or a client's view of a status. */
+/** What keyraft says of a failure: src/app/errors.ts classify()'s fields, or a client's view of a status. */
 export interface KeyraftFailure {
   code: grpc.status;
   reason: string;

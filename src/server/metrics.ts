@@ -8,7 +8,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import client from 'prom-client';
 import type { ReplicaObserver } from '../replica/replica.js';
-import type { NodeStatus } from './status.js';
+import type { NodeStatus } from '../app/cluster-view.js';
 
 const ROLES = ['leader', 'follower', 'candidate', 'pre-candidate', 'learner'] as const;
 const MODES = ['SERVING', 'NO_QUORUM', 'STANDBY', 'FAILED_OVER'] as const;

@@ -9,12 +9,12 @@ import type { ConnectionLimits, RefusalReason } from '../transport/connections.j
 import type { TlsMaterial } from '../transport/tls.js';
 import type { NodeMetrics } from './metrics.js';
 import { STATUS_PAGE } from './status-page.js';
-import type { NodeStatus, RegionStatus } from './status.js';
+import type { ClusterStatus } from '../app/cluster-view.js';
 
 export interface OpsHttpOptions {
   readonly metrics: NodeMetrics;
   /** The cluster as this node sees it (Cluster.GetStatus's answer). */
-  readonly cluster: () => Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }>;
+  readonly cluster: () => Promise<ClusterStatus>;
   readonly tls: TlsMaterial;
   /** host:port */
   readonly address: string;

@@ -1,6 +1,6 @@
-// Cluster.GetStatus and the peer Admin service: each node reports itself, and
-// the node asked gathers every node's report, so any node can show the whole
-// cluster.
+// The cluster as the peer Admin service shows it (src/app/cluster-view.ts):
+// each node reports itself, and the node asked gathers every node's report,
+// so any node can show the whole cluster.
 
 import * as grpc from '@grpc/grpc-js';
 import type { GeoMeta } from '../geo/geo-state.js';
@@ -9,56 +9,10 @@ import type { Replica } from '../replica/replica.js';
 import type { ClusterMap, MapNode } from '../transport/cluster-map.js';
 import { AdminClient } from '../transport/peer-service.js';
 import { PEER_CHANNEL_OPTIONS } from '../transport/transport.js';
-import { ApiError } from './errors.js';
+import type { ClusterStatus, ClusterView, Member, NodeStatus, RegionStatus } from '../app/cluster-view.js';
+import { ApiError } from '../app/errors.js';
+import type { NodeContext } from '../app/node-context.js';
 import type { ServerContext } from './handler.js';
-
-export interface NodeStatus {
-  id: string;
-  region: string;
-  role: string;
-  term: number;
-  commitIndex: number;
-  appliedIndex: number;
-  leader: string;
-  mode: string;
-  reachable: boolean;
-  clientAddress: string;
-  peerAddress: string;
-  primaryIndex: number;
-  geoLagEntries: number;
-  geoLagMs: number;
-  epoch: number;
-  lastTransitionMs: number;
-  lastTransitionReason: string;
-  appliedAtMs: number;
-  manual: boolean;
-  masterKeyFingerprint: string;
-  previousMasterKeyFingerprint: string;
-  previousMasterKeyNeeded: boolean;
-  members: Member[];
-}
-
-/** A member of a region, as keyraft.v1.Member. */
-export interface Member {
-  id: string;
-  region: string;
-  role: string;
-  clientAddress: string;
-  peerAddress: string;
-  metricsAddress: string;
-  matchIndex: number;
-}
-
-export interface RegionStatus {
-  name: string;
-  role: string;
-  mode: string;
-  leader: string;
-  epoch: number;
-  lastTransitionMs: number;
-  lastTransitionReason: string;
-  manual: boolean;
-}
 
 const PEER_STATUS_TIMEOUT_MS = 400;
 const TRANSITION_TIMEOUT_MS = 4000;
@@ -66,7 +20,7 @@ const MEMBERSHIP_TIMEOUT_MS = 15_000;
 
 type Stub = (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res?: unknown) => void) => void;
 
-export function ownStatus(ctx: ServerContext, replica: Replica, map: ClusterMap, geo?: GeoMeta): NodeStatus {
+export function ownStatus(ctx: NodeContext, replica: Replica, map: ClusterMap, geo?: GeoMeta): NodeStatus {
   const s = replica.status();
   const self = map.find(ctx.nodeId);
   const isVoter = s.conf.voters.includes(ctx.nodeId) || s.conf.votersOutgoing.includes(ctx.nodeId);
@@ -110,7 +64,7 @@ export function memberMessages(members: readonly MemberStatus[], region: string)
   }));
 }
 
-export class StatusCollector {
+export class StatusCollector implements ClusterView {
   private readonly admins = new Map<string, { peer: string; client: InstanceType<typeof AdminClient> }>();
 
   constructor(
@@ -159,7 +113,7 @@ export class StatusCollector {
   }
 
   /** Every node's report; `timeoutMs` bounds each peer's answer (short for a status page, longer for a check that must not miss a busy node). */
-  async cluster(timeoutMs = PEER_STATUS_TIMEOUT_MS): Promise<{ nodes: NodeStatus[]; regions: RegionStatus[]; answeredBy: string }> {
+  async cluster(timeoutMs = PEER_STATUS_TIMEOUT_MS): Promise<ClusterStatus> {
     const nodes = await Promise.all(
       this.map.regions.flatMap((region) =>
         region.nodes.map(async (node): Promise<NodeStatus> => {

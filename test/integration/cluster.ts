@@ -14,7 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { clientCredentials } from '../../src/client/index.js';
 import { createMasterKeyFile } from '../../src/crypto/masterkey.js';
 import { issueTokenAsOperator } from '../../src/ops/issue-token.js';
-import { ADMIN_PRINCIPAL } from '../../src/server/bootstrap.js';
+import { ADMIN_PRINCIPAL } from '../../src/app/bootstrap.js';
 import { ensurePki, hostsOf, issueMemberCertificate } from '../../src/ops/pki.js';
 import type { ConnectionLimits } from '../../src/transport/connections.js';
 import { adminCall } from '../../src/transport/peer-service.js';

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { type RoleAssignment, generateTokenKey, issueToken } from '../../src/auth/index.js';
 import type { AuthDirectory } from '../../src/app/authorize.js';
+import { CallGate } from '../../src/app/gate.js';
 import { ensurePki } from '../../src/ops/pki.js';
 import { apiClient, apiService } from '../../src/server/api.js';
 import { authInterceptor } from '../../src/server/auth-interceptor.js';
@@ -35,9 +36,7 @@ t.test('refusals stop at the interceptor; allowed calls reach the handler', asyn
   const server = new grpc.Server({
     interceptors: [
       authInterceptor({
-        directory,
-        issuer: ISSUER,
-        nowMs: () => Date.now(),
+        gate: new CallGate({ directory, issuer: ISSUER, nowMs: () => Date.now() }),
         responseMetadata: () => {
           const md = new grpc.Metadata();
           md.set('keyraft-node', 'n1');

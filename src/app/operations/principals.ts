@@ -5,14 +5,14 @@
 // that applications can still get tokens while the primary is down.
 // Who may call these is decided before (src/auth/permissions.ts).
 
-import type * as grpc from '@grpc/grpc-js';
-import { issueToken } from '../auth/tokens.js';
-import { validateRoleAssignment } from '../auth/roles.js';
-import { randomHexId } from '../crypto/random.js';
-import { ErrorKind, ROLE_ASSIGNMENT_ID_BYTES, VaultError, notFound, quote, validatePrincipalName, validateRequestId, validateRoleAssignmentId } from '../vault/index.js';
-import { apiService } from './api.js';
-import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
-import type { VaultApp } from './vault-app.js';
+import { issueToken } from '../../auth/tokens.js';
+import { validateRoleAssignment } from '../../auth/roles.js';
+import { randomHexId } from '../../crypto/random.js';
+import { ErrorKind, ROLE_ASSIGNMENT_ID_BYTES, VaultError, notFound, quote, validatePrincipalName, validateRequestId, validateRoleAssignmentId } from '../../vault/index.js';
+import { type CommandRunner, expectResult } from '../command-runner.js';
+import type { AppDeps } from '../deps.js';
+import { FAILOVER_READ, type OperationTable, read, write } from '../operation.js';
+import type { VaultApp } from '../vault-app.js';
 
 /** A token for the named principal, signed with the newest token key; what CreateToken and Admin.IssueToken answer. */
 export async function principalToken(
@@ -36,13 +36,12 @@ interface PrincipalRef {
   requestId?: string;
 }
 
-export function principalHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, router } = deps;
-  const methods = apiService('Cluster');
+export function principalOperations(deps: AppDeps, runner: CommandRunner): OperationTable {
+  const { ctx } = deps;
   const state = () => deps.app.state;
-  const read = async (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
+  const linearize = async (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
   const principalWrite = (op: 'deletePrincipal' | 'resetPrincipal') =>
-    router.write(methods[op === 'deletePrincipal' ? 'DeletePrincipal' : 'ResetPrincipal']!, async (req: PrincipalRef, timeoutMs, receipt) => {
+    write(async (req: PrincipalRef, timeoutMs, receipt) => {
       const name = validatePrincipalName(req.name);
       const command = op === 'deletePrincipal' ? { op, deletePrincipal: { name } } : { op, resetPrincipal: { name } };
       const result = await runner.run(validateRequestId(req.requestId), command, timeoutMs, receipt);
@@ -50,41 +49,38 @@ export function principalHandlers(deps: ServiceDeps, runner: CommandRunner): grp
     });
 
   return {
-    createPrincipal: router.write(methods.CreatePrincipal!, async (req: PrincipalRef, timeoutMs, receipt) => {
+    CreatePrincipal: write(async (req: PrincipalRef, timeoutMs, receipt) => {
       const name = validatePrincipalName(req.name);
       const result = await runner.run(validateRequestId(req.requestId), { op: 'createPrincipal', createPrincipal: { name } }, timeoutMs, receipt);
       return expectResult(result, 'principal').principal;
     }),
-    deletePrincipal: principalWrite('deletePrincipal'),
-    resetPrincipal: principalWrite('resetPrincipal'),
-    listPrincipals: router.read(methods.ListPrincipals!, async (_req: unknown, timeoutMs) => {
-      await read(timeoutMs);
+    DeletePrincipal: principalWrite('deletePrincipal'),
+    ResetPrincipal: principalWrite('resetPrincipal'),
+    ListPrincipals: read(async (_req: unknown, timeoutMs) => {
+      await linearize(timeoutMs);
       return { principals: state().listPrincipals() };
     }, FAILOVER_READ),
-    createToken: router.read(methods.CreateToken!, async (req: { principal: string; ttlMs: number }, timeoutMs) => {
+    CreateToken: read(async (req: { principal: string; ttlMs: number }, timeoutMs) => {
       const name = validatePrincipalName(req.principal);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return principalToken(deps.app, name, req.ttlMs, deps.issuer);
     }, FAILOVER_READ),
-    createRoleAssignment: router.write(
-      methods.CreateRoleAssignment!,
-      async (req: { principal: string; role: string; scope: string; requestId?: string }, timeoutMs, receipt) => {
-        const principal = validatePrincipalName(req.principal);
-        const { role, scope } = validateRoleAssignment(req);
-        const id = randomHexId(ROLE_ASSIGNMENT_ID_BYTES);
-        const command = { op: 'createRoleAssignment' as const, createRoleAssignment: { id, principal, role, scope } };
-        const result = await runner.run(validateRequestId(req.requestId), command, timeoutMs, receipt);
-        return expectResult(result, 'roleAssignment').roleAssignment;
-      },
-    ),
-    deleteRoleAssignment: router.write(methods.DeleteRoleAssignment!, async (req: { id: string; requestId?: string }, timeoutMs, receipt) => {
+    CreateRoleAssignment: write(async (req: { principal: string; role: string; scope: string; requestId?: string }, timeoutMs, receipt) => {
+      const principal = validatePrincipalName(req.principal);
+      const { role, scope } = validateRoleAssignment(req);
+      const id = randomHexId(ROLE_ASSIGNMENT_ID_BYTES);
+      const command = { op: 'createRoleAssignment' as const, createRoleAssignment: { id, principal, role, scope } };
+      const result = await runner.run(validateRequestId(req.requestId), command, timeoutMs, receipt);
+      return expectResult(result, 'roleAssignment').roleAssignment;
+    }),
+    DeleteRoleAssignment: write(async (req: { id: string; requestId?: string }, timeoutMs, receipt) => {
       const id = validateRoleAssignmentId(req.id);
       const result = await runner.run(validateRequestId(req.requestId), { op: 'deleteRoleAssignment', deleteRoleAssignment: { id } }, timeoutMs, receipt);
       return expectResult(result, 'roleAssignment').roleAssignment;
     }),
-    listRoleAssignments: router.read(methods.ListRoleAssignments!, async (req: { principal?: string }, timeoutMs) => {
+    ListRoleAssignments: read(async (req: { principal?: string }, timeoutMs) => {
       const principal = req.principal ? validatePrincipalName(req.principal) : undefined;
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return { roleAssignments: state().roleAssignments(principal) };
     }, FAILOVER_READ),
   };

@@ -5,22 +5,21 @@
 // replaces only values nothing has changed since (src/vault/reseal.ts).
 // Who may call these is decided before (src/auth/permissions.ts).
 
-import type * as grpc from '@grpc/grpc-js';
-import { sealedKeyId } from '../crypto/envelope.js';
-import { MAX_RESEALED_PER_COMMAND, type ResealedValue } from '../vault/index.js';
-import { apiService } from './api.js';
-import { type CommandRunner, type ServiceDeps, expectResult } from './services.js';
+import { sealedKeyId } from '../../crypto/envelope.js';
+import { MAX_RESEALED_PER_COMMAND, type ResealedValue } from '../../vault/index.js';
+import { type CommandRunner, expectResult } from '../command-runner.js';
+import type { AppDeps } from '../deps.js';
+import { type OperationTable, read, write } from '../operation.js';
 
 /** A batch's sealed bytes, old and new, stay well under the log's entry size. */
 const MAX_BATCH_BYTES = 1024 * 1024;
 
-export function dataKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, router, envelope } = deps;
-  const methods = apiService('Cluster');
+export function dataKeyOperations(deps: AppDeps, runner: CommandRunner): OperationTable {
+  const { ctx, envelope } = deps;
   const state = () => deps.app.state;
 
   return {
-    listDataKeys: router.read(methods.ListDataKeys!, async (_req: unknown, timeoutMs) => {
+    ListDataKeys: read(async (_req: unknown, timeoutMs) => {
       await ctx.replica.linearizableRead(timeoutMs);
       const keys = state().dataKeyRecords();
       const active = keys.at(-1)?.keyId ?? '';
@@ -37,7 +36,7 @@ export function dataKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.
         valuesToReseal: toReseal,
       };
     }),
-    resealValues: router.write(methods.ResealValues!, async (req: { maxValues?: number }, timeoutMs) => {
+    ResealValues: write(async (req: { maxValues?: number }, timeoutMs) => {
       const max = req.maxValues ? Math.min(req.maxValues, MAX_RESEALED_PER_COMMAND) : MAX_RESEALED_PER_COMMAND;
       const active = envelope.activeKeyId;
       if (active === undefined) return { resealed: 0, skipped: 0, remaining: 0, activeKeyId: '' };

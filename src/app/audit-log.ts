@@ -1,19 +1,19 @@
-// The audit log: one JSON line per client-port request (refusals by
-// admission control: one per method and caller each second), appended to
-// <data-dir>/audit.log (0600): who called what, on which vault and object,
-// and how it ended. It holds names, versions and request ids only: the
-// fields are picked from the request one by one, so a secret value,
-// plaintext, ciphertext, digest or key material can never reach it.
-// Written through pino's asynchronous destination (sonic-boom): a request
-// does not wait for the disk.
+// The audit log: one JSON line per client request, whichever front-end it
+// came through (refusals by admission control: one per method and caller
+// each second), appended to <data-dir>/audit.log (0600): who called what,
+// on which vault and object, and how it ended. It holds names, versions and
+// request ids only: the fields are picked from the request one by one, so a
+// secret value, plaintext, ciphertext, digest or key material can never
+// reach it. Written through pino's asynchronous destination (sonic-boom): a
+// request does not wait for the disk.
 
-import { status as grpcStatus } from '@grpc/grpc-js';
 import pino from 'pino';
+import { Code } from './codes.js';
 
 export interface AuditEntry {
-  /** The full gRPC path, /keyraft.v1.Secrets/GetSecret. */
+  /** The RPC's full path, /keyraft.v1.Secrets/GetSecret (a REST call names the RPC it runs). */
   readonly path: string;
-  /** The caller's address, as grpc-js reports it. */
+  /** The caller's address, as its front-end reports it (grpc-js: ipv4:127.0.0.1:5000). */
   readonly peer: string;
   /** Undefined when the caller was not authenticated (or needed not be). */
   readonly principal: string | undefined;
@@ -24,7 +24,7 @@ export interface AuditEntry {
   readonly code: number;
   /** The keyraft reason of a refusal or error; undefined on success. */
   readonly reason: string | undefined;
-  /** From the call's metadata arriving to its status leaving. */
+  /** From the call's headers arriving to its answer leaving. */
   readonly elapsedMs: number;
 }
 
@@ -93,7 +93,7 @@ export class AuditLog {
   private writeThrottled(): void {
     this.throttledTimer = undefined;
     for (const { path, peer, count } of this.throttled.values()) {
-      const fields = auditFields({ path, peer, principal: undefined, request: undefined, vaultField: undefined, code: grpcStatus.RESOURCE_EXHAUSTED, reason: 'THROTTLED', elapsedMs: 0 });
+      const fields = auditFields({ path, peer, principal: undefined, request: undefined, vaultField: undefined, code: Code.RESOURCE_EXHAUSTED, reason: 'THROTTLED', elapsedMs: 0 });
       this.write({ ...fields, count });
     }
     this.throttled.clear();

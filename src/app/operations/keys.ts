@@ -3,14 +3,13 @@
 // Cryptographic operations change no state: any node serves them from its
 // applied state after a ReadIndex, and a FAILED_OVER secondary serves them too.
 
-import type * as grpc from '@grpc/grpc-js';
-import { CryptoError } from '../crypto/errors.js';
-import type { PublicJwk } from '../crypto/jwk.js';
-import { publicJwkToBytes } from '../crypto/jwk.js';
-import { generateKey, importJwk } from '../crypto/keys.js';
-import { UsableKey, randomBytesFor } from '../crypto/operations.js';
-import { randomHexId } from '../crypto/random.js';
-import { type Envelope, SealedDataError } from '../crypto/envelope.js';
+import { CryptoError } from '../../crypto/errors.js';
+import type { PublicJwk } from '../../crypto/jwk.js';
+import { publicJwkToBytes } from '../../crypto/jwk.js';
+import { generateKey, importJwk } from '../../crypto/keys.js';
+import { UsableKey, randomBytesFor } from '../../crypto/operations.js';
+import { randomHexId } from '../../crypto/random.js';
+import { type Envelope, SealedDataError } from '../../crypto/envelope.js';
 import {
   ErrorKind,
   type KeyBackup,
@@ -31,10 +30,10 @@ import {
   validateVerifyRequest,
   validateKeyName,
   keySealContext,
-} from '../vault/index.js';
-import { apiService } from './api.js';
-import type { WriteReceipt } from './handler.js';
-import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
+} from '../../vault/index.js';
+import { type CommandRunner, expectResult } from '../command-runner.js';
+import type { AppDeps } from '../deps.js';
+import { FAILOVER_READ, type OperationTable, type WriteReceipt, read, write } from '../operation.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -61,11 +60,10 @@ interface BackupJson {
   versions: (Omit<KeyVersionRecord, 'material'> & { material: (Omit<NonNullable<KeyVersionRecord['material']>, 'sealedPrivateJwk'> & { sealedPrivateJwk: string }) | null })[];
 }
 
-export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, router, envelope } = deps;
-  const methods = apiService('Keys');
+export function keyOperations(deps: AppDeps, runner: CommandRunner): OperationTable {
+  const { ctx, envelope } = deps;
   const state = () => deps.app.state;
-  const read = (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
+  const linearize = (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
   const cache = new Map<string, UsableKey>();
 
   const seal = (name: string, version: string, privateJwk: object): Uint8Array =>
@@ -90,7 +88,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
 
   /** Checks the key allows `op` now, and the algorithm suits it; returns the key to use. */
   const keyFor = async (r: { vault: string; name: string; version: string; algorithm: string }, op: string, timeoutMs: number) => {
-    await read(timeoutMs);
+    await linearize(timeoutMs);
     const k = state().keyForOperation(r.vault, r.name, r.version, op, Date.now());
     checkAlgorithmForKey(r.algorithm, k);
     return { kid: k.kid, key: usable(k.kid, k.kty, k.name, k.version, k.sealedPrivateJwk) };
@@ -138,8 +136,7 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
   };
 
   const cipher = (op: 'encrypt' | 'decrypt' | 'wrapKey' | 'unwrapKey') =>
-    router.read(
-      methods[op === 'encrypt' ? 'Encrypt' : op === 'decrypt' ? 'Decrypt' : op === 'wrapKey' ? 'WrapKey' : 'UnwrapKey']!,
+    read(
       async (req: Parameters<typeof validateKeyOperationRequest>[0], timeoutMs) => {
         const r = validateKeyOperationRequest(req, op);
         const { kid, key } = await keyFor(r, op, timeoutMs);
@@ -163,13 +160,13 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
     );
 
   return {
-    createKey: router.write(methods.CreateKey!, async (req: Parameters<typeof validateCreateKeyRequest>[0], timeoutMs, receipt) => {
+    CreateKey: write(async (req: Parameters<typeof validateCreateKeyRequest>[0], timeoutMs, receipt) => {
       const v = validateCreateKeyRequest(req);
       const material = await generateKey({ kty: v.kty, keySize: v.keySize, curve: v.curve }).catch(cryptoFailure);
       const { keyOps, enabled, notBefore, expires, tags, exportable } = v;
       return addVersion(v.requestId, v, material, { keyOps, enabled, notBefore, expires, tags, exportable }, false, timeoutMs, receipt);
     }),
-    importKey: router.write(methods.ImportKey!, async (req: Parameters<typeof validateImportKeyRequest>[0], timeoutMs, receipt) => {
+    ImportKey: write(async (req: Parameters<typeof validateImportKeyRequest>[0], timeoutMs, receipt) => {
       const v = validateImportKeyRequest(req);
       let material;
       try {
@@ -180,37 +177,29 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       const { keyOps, enabled, notBefore, expires, tags, exportable } = v;
       return addVersion(v.requestId, v, material, { keyOps, enabled, notBefore, expires, tags, exportable }, false, timeoutMs, receipt);
     }),
-    rotateKey: router.write(methods.RotateKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
+    RotateKey: write(async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       const spec = state().latestKeySpec(r.vault, r.name);
       const material = await generateKey({ kty: spec.kty as never, keySize: spec.keySize, curve: spec.curve as never }).catch(cryptoFailure);
       return addVersion(r.requestId, r, material, spec.attributes, true, timeoutMs, receipt);
     }),
-    getKey: router.read(
-      methods.GetKey!,
-      async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
-        const r = validateKeyRef(req);
-        await read(timeoutMs);
-        return keyView(state().getKey(r.vault, r.name, r.version));
-      },
-      FAILOVER_READ,
-    ),
-    listKeys: router.read(
-      methods.ListKeys!,
-      async (req: Parameters<typeof validateKeyListRequest>[0], timeoutMs) => {
-        const l = validateKeyListRequest(req);
-        await read(timeoutMs);
-        return state().listKeys(l.vault, l.pageSize, l.pageToken);
-      },
-      FAILOVER_READ,
-    ),
-    listKeyVersions: router.read(methods.ListKeyVersions!, async (req: Parameters<typeof validateKeyListRequest>[0], timeoutMs) => {
+    GetKey: read(async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
+      const r = validateKeyRef(req);
+      await linearize(timeoutMs);
+      return keyView(state().getKey(r.vault, r.name, r.version));
+    }, FAILOVER_READ),
+    ListKeys: read(async (req: Parameters<typeof validateKeyListRequest>[0], timeoutMs) => {
       const l = validateKeyListRequest(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
+      return state().listKeys(l.vault, l.pageSize, l.pageToken);
+    }, FAILOVER_READ),
+    ListKeyVersions: read(async (req: Parameters<typeof validateKeyListRequest>[0], timeoutMs) => {
+      const l = validateKeyListRequest(req);
+      await linearize(timeoutMs);
       return state().listKeyVersions(l.vault, l.name ?? validateKeyName(undefined), l.pageSize, l.pageToken);
     }),
-    updateKeyProperties: router.write(methods.UpdateKeyProperties!, async (req: Parameters<typeof validateUpdateKeyPropertiesRequest>[0], timeoutMs, receipt) => {
+    UpdateKeyProperties: write(async (req: Parameters<typeof validateUpdateKeyPropertiesRequest>[0], timeoutMs, receipt) => {
       const u = validateUpdateKeyPropertiesRequest(req);
       const result = await runner.run(
         u.requestId,
@@ -234,42 +223,38 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       );
       return keyView(expectResult(result, 'key').key);
     }),
-    deleteKey: router.write(methods.DeleteKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
+    DeleteKey: write(async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
       const d = expectResult(await runner.run(r.requestId, { op: 'deleteKey', deleteKey: { vault: r.vault, name: r.name } }, timeoutMs, receipt), 'deletedKey').deletedKey;
       return { ...d, key: keyView(d.key) };
     }),
-    getDeletedKey: router.read(methods.GetDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
+    GetDeletedKey: read(async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
       const r = validateKeyRef(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       const d = state().getDeletedKey(r.vault, r.name, Date.now());
       return { ...d, key: keyView(d.key) };
     }),
-    listDeletedKeys: router.read(methods.ListDeletedKeys!, async (req: Parameters<typeof validateKeyListRequest>[0], timeoutMs) => {
+    ListDeletedKeys: read(async (req: Parameters<typeof validateKeyListRequest>[0], timeoutMs) => {
       const l = validateKeyListRequest(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       const page = state().listDeletedKeys(l.vault, l.pageSize, l.pageToken, Date.now());
       return { keys: page.keys.map((d) => ({ ...d, key: keyView(d.key) })), nextPageToken: page.nextPageToken };
     }),
-    recoverDeletedKey: router.write(methods.RecoverDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
+    RecoverDeletedKey: write(async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
       return keyView(expectResult(await runner.run(r.requestId, { op: 'recoverKey', recoverKey: { vault: r.vault, name: r.name } }, timeoutMs, receipt), 'key').key);
     }),
-    purgeDeletedKey: router.write(methods.PurgeDeletedKey!, async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
+    PurgeDeletedKey: write(async (req: Parameters<typeof validateKeyRef>[0], timeoutMs, receipt) => {
       const r = validateKeyRef(req);
       await runner.run(r.requestId, { op: 'purgeKey', purgeKey: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return {};
     }),
-    backupKey: router.read(
-      methods.BackupKey!,
-      async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
-        const r = validateKeyRef(req);
-        await read(timeoutMs);
-        return { value: keyBackupBlob(state().backupKey(r.vault, r.name), envelope) };
-      },
-      FAILOVER_READ,
-    ),
-    restoreKey: router.write(methods.RestoreKey!, async (req: Parameters<typeof validateRestoreKeyRequest>[0], timeoutMs, receipt) => {
+    BackupKey: read(async (req: Parameters<typeof validateKeyRef>[0], timeoutMs) => {
+      const r = validateKeyRef(req);
+      await linearize(timeoutMs);
+      return { value: keyBackupBlob(state().backupKey(r.vault, r.name), envelope) };
+    }, FAILOVER_READ),
+    RestoreKey: write(async (req: Parameters<typeof validateRestoreKeyRequest>[0], timeoutMs, receipt) => {
       const r = validateRestoreKeyRequest(req);
       const { name, versions } = parseBackup(r.backup, (b) => envelope.openBlob(b, BACKUP_PURPOSE));
       const maxVersions = deps.versionLimits.maxVersionsPerKey;
@@ -277,37 +262,29 @@ export function keyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Unty
       const result = await runner.run(r.requestId, { op: 'restoreKey', restoreKey: { vault: r.vault, name, versions, maxVersions } }, timeoutMs, receipt);
       return keyView(expectResult(result, 'key').key);
     }),
-    encrypt: cipher('encrypt'),
-    decrypt: cipher('decrypt'),
-    wrapKey: cipher('wrapKey'),
-    unwrapKey: cipher('unwrapKey'),
-    sign: router.read(
-      methods.Sign!,
-      async (req: Parameters<typeof validateSignRequest>[0], timeoutMs) => {
-        const r = validateSignRequest(req);
-        const { kid, key } = await keyFor(r, 'sign', timeoutMs);
-        const value = await key.sign(r.algorithm, r.digest).catch(cryptoFailure);
-        return { kid, value, iv: new Uint8Array(), tag: new Uint8Array(), aad: new Uint8Array() };
-      },
-      FAILOVER_READ,
-    ),
-    verify: router.read(
-      methods.Verify!,
-      async (req: Parameters<typeof validateVerifyRequest>[0], timeoutMs) => {
-        const r = validateVerifyRequest(req);
-        const { key } = await keyFor(r, 'verify', timeoutMs);
-        return { value: await key.verify(r.algorithm, r.digest, r.signature).catch(cryptoFailure) };
-      },
-      FAILOVER_READ,
-    ),
-    getRandomBytes: router.read(methods.GetRandomBytes!, async (req: Parameters<typeof validateGetRandomBytesRequest>[0]) => {
+    Encrypt: cipher('encrypt'),
+    Decrypt: cipher('decrypt'),
+    WrapKey: cipher('wrapKey'),
+    UnwrapKey: cipher('unwrapKey'),
+    Sign: read(async (req: Parameters<typeof validateSignRequest>[0], timeoutMs) => {
+      const r = validateSignRequest(req);
+      const { kid, key } = await keyFor(r, 'sign', timeoutMs);
+      const value = await key.sign(r.algorithm, r.digest).catch(cryptoFailure);
+      return { kid, value, iv: new Uint8Array(), tag: new Uint8Array(), aad: new Uint8Array() };
+    }, FAILOVER_READ),
+    Verify: read(async (req: Parameters<typeof validateVerifyRequest>[0], timeoutMs) => {
+      const r = validateVerifyRequest(req);
+      const { key } = await keyFor(r, 'verify', timeoutMs);
+      return { value: await key.verify(r.algorithm, r.digest, r.signature).catch(cryptoFailure) };
+    }, FAILOVER_READ),
+    GetRandomBytes: read(async (req: Parameters<typeof validateGetRandomBytesRequest>[0]) => {
       const { count } = validateGetRandomBytesRequest(req);
       return { value: randomBytesFor(count) };
     }),
   };
 }
 
-/** The BackupKey blob; test/server/backup-size.test.ts checks the largest one fits a client message. */
+/** The BackupKey blob; test/app/backup-size.test.ts checks the largest one fits a client message. */
 export function keyBackupBlob(backup: KeyBackup, envelope: Envelope): Buffer {
   const json: BackupJson = {
     format: BACKUP_FORMAT,

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { CLIENT_MESSAGE_BYTES } from '../../src/client-port.js';
 import { Envelope, SEALED_OVERHEAD } from '../../src/crypto/envelope.js';
-import { keyBackupBlob } from '../../src/server/keys.js';
-import { secretBackupBlob } from '../../src/server/secrets.js';
+import { keyBackupBlob } from '../../src/app/operations/keys.js';
+import { secretBackupBlob } from '../../src/app/operations/secrets.js';
 import { PEER_CHANNEL_OPTIONS } from '../../src/transport/transport.js';
 import {
   MAX_CONTENT_TYPE,

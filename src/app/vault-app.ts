@@ -8,7 +8,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AuthDirectory } from '../app/authorize.js';
+import type { AuthDirectory } from './authorize.js';
 import { tokenKeyFromSeed } from '../auth/tokens.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { type GeoEntry, type SnapshotPart, decodeGeoEntry, isGeoEntryData } from '../geo/codec.js';

@@ -14,7 +14,7 @@ import { generateTokenKey, tokenKeyId, tokenKeySeed } from '../auth/tokens.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { randomHexId } from '../crypto/random.js';
 import { ROLE_ASSIGNMENT_ID_BYTES, VaultError, tokenKeySealContext } from '../vault/index.js';
-import type { CommandRunner } from './services.js';
+import type { CommandRunner } from './command-runner.js';
 import type { VaultApp } from './vault-app.js';
 
 export const ADMIN_PRINCIPAL = 'admin';

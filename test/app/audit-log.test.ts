@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog } from '../../src/server/audit-log.js';
+import { AuditLog } from '../../src/app/audit-log.js';
 
 const SET = '/keyraft.v1.Secrets/SetSecret';
 const GET = '/keyraft.v1.Secrets/GetSecret';

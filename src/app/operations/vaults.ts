@@ -1,7 +1,6 @@
 // keyraft.v1.Vaults: writes go through the leader's log; reads are
 // linearizable (ReadIndex) and served from this node's applied state.
 
-import type * as grpc from '@grpc/grpc-js';
 import {
   type CreateVaultRequest,
   type ListRequest,
@@ -9,18 +8,18 @@ import {
   validateListRequest,
   validateRequestId,
   validateVaultName,
-} from '../vault/index.js';
-import { apiService } from './api.js';
-import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
+} from '../../vault/index.js';
+import { type CommandRunner, expectResult } from '../command-runner.js';
+import type { AppDeps } from '../deps.js';
+import { FAILOVER_READ, type OperationTable, read, write } from '../operation.js';
 
-export function vaultHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, router } = deps;
-  const methods = apiService('Vaults');
+export function vaultOperations(deps: AppDeps, runner: CommandRunner): OperationTable {
+  const { ctx } = deps;
   const state = () => deps.app.state;
-  const read = async (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
+  const linearize = async (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
 
   return {
-    createVault: router.write(methods.CreateVault!, async (req: CreateVaultRequest, timeoutMs, receipt) => {
+    CreateVault: write(async (req: CreateVaultRequest, timeoutMs, receipt) => {
       const v = validateCreateVaultRequest(req);
       const result = await runner.run(
         v.requestId,
@@ -30,17 +29,17 @@ export function vaultHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.Un
       );
       return expectResult(result, 'vault').vault;
     }),
-    getVault: router.read(methods.GetVault!, async (req: { name: string }, timeoutMs) => {
+    GetVault: read(async (req: { name: string }, timeoutMs) => {
       const name = validateVaultName(req.name);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return state().getVault(name);
     }, FAILOVER_READ),
-    listVaults: router.read(methods.ListVaults!, async (req: ListRequest, timeoutMs) => {
+    ListVaults: read(async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return state().listVaults(l.pageSize, l.pageToken);
     }, FAILOVER_READ),
-    deleteVault: router.write(methods.DeleteVault!, async (req: { name: string; requestId?: string }, timeoutMs, receipt) => {
+    DeleteVault: write(async (req: { name: string; requestId?: string }, timeoutMs, receipt) => {
       const name = validateVaultName(req.name);
       const result = await runner.run(validateRequestId(req.requestId), { op: 'deleteVault', deleteVault: { name } }, timeoutMs, receipt);
       return { vault: expectResult(result, 'vault').vault };

@@ -5,11 +5,12 @@
 // every data key rewrapped under it. Envelope.rewrap is deterministic, but
 // the leader rewraps once and the log carries the result, like any command.
 
-import * as grpc from '@grpc/grpc-js';
-import { VaultError, validateRequestId } from '../vault/index.js';
-import { apiService } from './api.js';
-import { ApiError } from './errors.js';
-import type { CommandRunner, ServiceDeps } from './services.js';
+import { VaultError, validateRequestId } from '../../vault/index.js';
+import { Code } from '../codes.js';
+import type { CommandRunner } from '../command-runner.js';
+import type { AppDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { type OperationTable, write } from '../operation.js';
 
 /** Data keys are installed rarely: a rotation that keeps racing one is given up, with the reason. */
 const MAX_ATTEMPTS = 3;
@@ -23,13 +24,13 @@ interface RotateMasterKeyResponse {
 
 const KEY_CHECK_TIMEOUT_MS = 3000;
 
-export function masterKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, router } = deps;
+export function masterKeyOperations(deps: AppDeps, runner: CommandRunner): OperationTable {
+  const { ctx } = deps;
   return {
-    rotateMasterKey: router.write(apiService('Cluster').RotateMasterKey!, async (req: { requestId?: string }, timeoutMs, receipt): Promise<RotateMasterKeyResponse> => {
+    RotateMasterKey: write(async (req: { requestId?: string }, timeoutMs, receipt): Promise<RotateMasterKeyResponse> => {
       const requestId = validateRequestId(req.requestId);
       const own = ctx.masterKeys?.();
-      if (own === undefined) throw new ApiError(grpc.status.FAILED_PRECONDITION, 'MASTER_KEY_UNKNOWN', `${ctx.nodeId} does not report its master key`);
+      if (own === undefined) throw new ApiError(Code.FAILED_PRECONDITION, 'MASTER_KEY_UNKNOWN', `${ctx.nodeId} does not report its master key`);
       const fingerprint = own.masterKeyFingerprint;
       // A busy node is still checked: only one that does not answer in KEY_CHECK_TIMEOUT_MS counts as unreachable.
       const { nodes } = await deps.status.cluster(KEY_CHECK_TIMEOUT_MS);
@@ -39,7 +40,7 @@ export function masterKeyHandlers(deps: ServiceDeps, runner: CommandRunner): grp
       if (behind.length > 0) {
         const list = behind.map((n) => `${n.id} (${n.masterKeyFingerprint || 'unknown'})`).join(', ');
         throw new ApiError(
-          grpc.status.FAILED_PRECONDITION,
+          Code.FAILED_PRECONDITION,
           'MASTER_KEY_NOT_EVERYWHERE',
           `not every node holds master key ${fingerprint} as its current key: ${list}; restart them with it (and the previous key) first`,
         );

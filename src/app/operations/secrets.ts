@@ -2,9 +2,8 @@
 // proposed (the log, the state and snapshots only ever hold ciphertext) and
 // opened here, on the node that serves the read.
 
-import type * as grpc from '@grpc/grpc-js';
-import { type Envelope, SealedDataError } from '../crypto/envelope.js';
-import { randomHexId } from '../crypto/random.js';
+import { type Envelope, SealedDataError } from '../../crypto/envelope.js';
+import { randomHexId } from '../../crypto/random.js';
 import {
   ErrorKind,
   type ListRequest,
@@ -24,9 +23,10 @@ import {
   validateUpdateSecretPropertiesRequest,
   validateVaultName,
   secretSealContext,
-} from '../vault/index.js';
-import { apiService } from './api.js';
-import { type CommandRunner, FAILOVER_READ, type ServiceDeps, expectResult } from './services.js';
+} from '../../vault/index.js';
+import { type CommandRunner, expectResult } from '../command-runner.js';
+import type { AppDeps } from '../deps.js';
+import { FAILOVER_READ, type OperationTable, read, write } from '../operation.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -43,11 +43,10 @@ interface BackupJson {
   versions: { version: string; sealedValue: string; attributes: SecretAttributes | null; createdMs: number; updatedMs: number }[];
 }
 
-export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.UntypedServiceImplementation {
-  const { ctx, router, envelope } = deps;
-  const methods = apiService('Secrets');
+export function secretOperations(deps: AppDeps, runner: CommandRunner): OperationTable {
+  const { ctx, envelope } = deps;
   const state = () => deps.app.state;
-  const read = (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
+  const linearize = (timeoutMs: number) => ctx.replica.linearizableRead(timeoutMs);
 
   const open = (sealed: Uint8Array, name: string, version: string): string => {
     try {
@@ -59,7 +58,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
   };
 
   return {
-    setSecret: router.write(methods.SetSecret!, async (req: SetSecretRequest, timeoutMs, receipt) => {
+    SetSecret: write(async (req: SetSecretRequest, timeoutMs, receipt) => {
       const v = validateSetSecretRequest(req);
       const maxVersions = deps.versionLimits.maxVersionsPerSecret;
       // Early and clear; apply checks again against the state it changes.
@@ -79,23 +78,23 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       const properties = expectResult(result, 'secret').secret;
       return { properties, value: properties.version === version ? v.value : open(state().getSecret(v.vault, v.name, properties.version, Date.now()).sealedValue, v.name, properties.version) };
     }),
-    getSecret: router.read(methods.GetSecret!, async (req: SecretRef, timeoutMs) => {
+    GetSecret: read(async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       const s = state().getSecret(r.vault, r.name, r.version, Date.now());
       return { properties: s.properties, value: open(s.sealedValue, s.properties.name, s.properties.version) };
     }, FAILOVER_READ),
-    listSecrets: router.read(methods.ListSecrets!, async (req: ListRequest, timeoutMs) => {
+    ListSecrets: read(async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return state().listSecrets(l.vault ?? validateVaultName(undefined), l.pageSize, l.pageToken);
     }, FAILOVER_READ),
-    listSecretVersions: router.read(methods.ListSecretVersions!, async (req: ListRequest, timeoutMs) => {
+    ListSecretVersions: read(async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return state().listSecretVersions(l.vault ?? validateVaultName(undefined), l.name ?? validateSecretName(undefined), l.pageSize, l.pageToken);
     }),
-    updateSecretProperties: router.write(methods.UpdateSecretProperties!, async (req: UpdateSecretPropertiesRequest, timeoutMs, receipt) => {
+    UpdateSecretProperties: write(async (req: UpdateSecretPropertiesRequest, timeoutMs, receipt) => {
       const u = validateUpdateSecretPropertiesRequest(req);
       const result = await runner.run(
         u.requestId,
@@ -118,37 +117,37 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
       );
       return expectResult(result, 'secret').secret;
     }),
-    deleteSecret: router.write(methods.DeleteSecret!, async (req: SecretRef, timeoutMs, receipt) => {
+    DeleteSecret: write(async (req: SecretRef, timeoutMs, receipt) => {
       const r = validateSecretRef(req);
       const result = await runner.run(r.requestId, { op: 'deleteSecret', deleteSecret: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return expectResult(result, 'deletedSecret').deletedSecret;
     }),
-    getDeletedSecret: router.read(methods.GetDeletedSecret!, async (req: SecretRef, timeoutMs) => {
+    GetDeletedSecret: read(async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return state().getDeletedSecret(r.vault, r.name, Date.now());
     }),
-    listDeletedSecrets: router.read(methods.ListDeletedSecrets!, async (req: ListRequest, timeoutMs) => {
+    ListDeletedSecrets: read(async (req: ListRequest, timeoutMs) => {
       const l = validateListRequest(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return state().listDeletedSecrets(l.vault ?? validateVaultName(undefined), l.pageSize, l.pageToken, Date.now());
     }),
-    recoverDeletedSecret: router.write(methods.RecoverDeletedSecret!, async (req: SecretRef, timeoutMs, receipt) => {
+    RecoverDeletedSecret: write(async (req: SecretRef, timeoutMs, receipt) => {
       const r = validateSecretRef(req);
       const result = await runner.run(r.requestId, { op: 'recoverSecret', recoverSecret: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return expectResult(result, 'secret').secret;
     }),
-    purgeDeletedSecret: router.write(methods.PurgeDeletedSecret!, async (req: SecretRef, timeoutMs, receipt) => {
+    PurgeDeletedSecret: write(async (req: SecretRef, timeoutMs, receipt) => {
       const r = validateSecretRef(req);
       await runner.run(r.requestId, { op: 'purgeSecret', purgeSecret: { vault: r.vault, name: r.name } }, timeoutMs, receipt);
       return {};
     }),
-    backupSecret: router.read(methods.BackupSecret!, async (req: SecretRef, timeoutMs) => {
+    BackupSecret: read(async (req: SecretRef, timeoutMs) => {
       const r = validateSecretRef(req);
-      await read(timeoutMs);
+      await linearize(timeoutMs);
       return { value: secretBackupBlob(state().backupSecret(r.vault, r.name), envelope) };
     }, FAILOVER_READ),
-    restoreSecret: router.write(methods.RestoreSecret!, async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs, receipt) => {
+    RestoreSecret: write(async (req: { vault: string; backup: Uint8Array; requestId?: string }, timeoutMs, receipt) => {
       const vault = validateVaultName(req.vault);
       const requestId = validateRequestId(req.requestId);
       const backup = parseBackup(req.backup, (sealed) => envelope.openBlob(sealed, BACKUP_PURPOSE));
@@ -160,7 +159,7 @@ export function secretHandlers(deps: ServiceDeps, runner: CommandRunner): grpc.U
   };
 }
 
-/** The BackupSecret blob; test/server/backup-size.test.ts checks the largest one fits a client message. */
+/** The BackupSecret blob; test/app/backup-size.test.ts checks the largest one fits a client message. */
 export function secretBackupBlob(backup: SecretBackup, envelope: Envelope): Buffer {
   const json: BackupJson = {
     format: BACKUP_FORMAT,

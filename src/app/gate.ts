@@ -1,0 +1,58 @@
+// Whether a call may be served at all, in the two steps every front-end
+// takes (authorize.ts says why two): from its headers, whether this node
+// serves clients yet and who is calling; with its request, whether the
+// caller holds a role that allows it on the vault it names. Refusals are
+// ApiErrors, which leave like every other error: UNAUTHENTICATED with why
+// the token was refused, PERMISSION_DENIED with FORBIDDEN (DESIGN §6),
+// UNAVAILABLE with NODE_JOINING.
+
+import { OPEN, type RpcRule, permissionFor } from '../auth/permissions.js';
+import { type AuthDirectory, type Caller, type Refusal, VerifiedTokens, authenticate, permit } from './authorize.js';
+import { Code } from './codes.js';
+import { ApiError } from './errors.js';
+
+export interface GateOptions {
+  readonly directory: AuthDirectory;
+  /** The cluster's name: the issuer of its tokens. */
+  readonly issuer: string;
+  readonly nowMs: () => number;
+  /**
+   * Why this node cannot serve clients yet, if it cannot: a node that joins
+   * a region has no state (no token keys either) until its leader's snapshot
+   * arrives. Its callers hear UNAVAILABLE NODE_JOINING and try another node.
+   */
+  readonly notServing?: () => string | undefined;
+}
+
+/** An authenticated call: the rule of its RPC, and its caller (undefined for an open RPC). */
+export interface Admitted {
+  readonly rule: RpcRule;
+  readonly caller: Caller | undefined;
+}
+
+const refusal = (r: Refusal): ApiError => new ApiError(r.code === 'UNAUTHENTICATED' ? Code.UNAUTHENTICATED : Code.PERMISSION_DENIED, r.reason, r.message);
+
+export class CallGate {
+  /** One cache for every front-end of the node: a token verified for one is verified for all. */
+  private readonly verified = new VerifiedTokens();
+
+  constructor(private readonly opts: GateOptions) {}
+
+  /**
+   * Step one, from the headers: who calls `path`, or the refusal. Rejects
+   * only on our own failure (not a refusal: the caller hears INTERNAL).
+   */
+  async authenticate(path: string, authorization: string | undefined): Promise<Admitted | ApiError> {
+    const joining = this.opts.notServing?.();
+    if (joining !== undefined && permissionFor(path)?.permission !== OPEN) return new ApiError(Code.UNAVAILABLE, 'NODE_JOINING', joining);
+    const o = this.opts;
+    const result = await authenticate(path, authorization, o.directory, { nowMs: o.nowMs(), issuer: o.issuer }, this.verified);
+    return 'code' in result ? refusal(result) : result;
+  }
+
+  /** Step two, with the request: undefined when the caller may make it, else the refusal (FORBIDDEN). */
+  permit(admitted: Admitted, request: unknown): ApiError | undefined {
+    const r = permit(admitted.rule, admitted.caller, request);
+    return r === undefined ? undefined : refusal(r);
+  }
+}
