@@ -46,6 +46,9 @@ import { principalToken } from './app/operations/principals.js';
 import { apiOperations } from './app/operations/index.js';
 import { CommandRunner } from './app/command-runner.js';
 import { Dispatcher } from './app/dispatch.js';
+import { classify } from './app/errors.js';
+import { responseHeaders } from './app/node-context.js';
+import { RestGateway } from './rest/gateway.js';
 import { Router } from './app/router.js';
 import { registerPublicServices } from './server/services.js';
 import { CLIENT_MESSAGE_LIMITS } from './client-port.js';
@@ -379,10 +382,27 @@ async function main(): Promise<void> {
     self.metrics === undefined
       ? undefined
       : await serveOps({ metrics, cluster: () => status.cluster(), tls, address: self.metrics, limits: topology.connections, onRefused: (reason) => metrics.connectionRefused('metrics', reason) });
+  // The Azure Key Vault REST API: one more front-end over the same dispatcher, gate and audit.
+  const restGateway =
+    self.rest === undefined
+      ? undefined
+      : await RestGateway.open({
+          backend: (call) => dispatcher.unary(call.path, call.request, call),
+          failureOf: classify,
+          verifyToken: (token) => gate.caller(token),
+          servedBy: () => responseHeaders(ctx),
+          tls,
+          address: self.rest,
+          issuer: `https://${self.rest}`,
+          defaultVault: topology.defaultVault,
+          limits: topology.connections,
+          logger,
+          onRefused: (reason) => metrics.connectionRefused('rest', reason),
+        });
   replica.start(transport);
   geoFollower?.start();
   health.setStatus('', 'SERVING');
-  logger.info({ client: self.client, peer: self.peer, metrics: self.metrics, dataDir: args.dataDir }, 'node started');
+  logger.info({ client: self.client, peer: self.peer, metrics: self.metrics, rest: self.rest, dataDir: args.dataDir }, 'node started');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -404,7 +424,7 @@ async function main(): Promise<void> {
     if (replica.isLeader) await handOffLeadership(replica, logger);
     step = 'finishing client calls';
     clientPort.close();
-    await shutDownGracefully(clientServer, CALLS_GRACE_MS);
+    await Promise.all([shutDownGracefully(clientServer, CALLS_GRACE_MS), restGateway?.close()]);
     geoFollower?.stop();
     clearInterval(bootstrap);
     clearInterval(followMembership);

@@ -52,6 +52,8 @@ export interface Caller {
   readonly assignments: readonly RoleAssignment[];
   /** The token's id, for the audit log. */
   readonly tokenId: string;
+  /** When the token expires (the managed-identity endpoint tells the SDK). */
+  readonly expiresAtMs: number;
 }
 
 export interface Refusal {
@@ -98,7 +100,7 @@ export async function authenticate(
     const principal = directory.principal(claims.principal);
     if (principal === undefined) return unauthenticated('TOKEN_REVOKED', `principal ${claims.principal} does not exist`);
     if (principal.generation !== claims.generation) return unauthenticated('TOKEN_REVOKED', `principal ${principal.name} was reset after this token was issued`);
-    return { rule, caller: { principal: principal.name, assignments: directory.roleAssignments(principal.name), tokenId: claims.tokenId } };
+    return { rule, caller: { principal: principal.name, assignments: directory.roleAssignments(principal.name), tokenId: claims.tokenId, expiresAtMs: claims.expiresAtMs } };
   } catch (e) {
     if (e instanceof TokenError) return unauthenticated(e.reason, e.message);
     throw e;

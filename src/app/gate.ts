@@ -30,6 +30,9 @@ export interface Admitted {
   readonly caller: Caller | undefined;
 }
 
+/** An RPC that needs a token and no role: a token good for it is good for any caller. */
+const TOKEN_ONLY_PATH = '/keyraft.v1.Cluster/GetStatus';
+
 const refusal = (r: Refusal): ApiError => new ApiError(r.code === 'UNAUTHENTICATED' ? Code.UNAUTHENTICATED : Code.PERMISSION_DENIED, r.reason, r.message);
 
 export class CallGate {
@@ -48,6 +51,16 @@ export class CallGate {
     const o = this.opts;
     const result = await authenticate(path, authorization, o.directory, { nowMs: o.nowMs(), issuer: o.issuer }, this.verified);
     return 'code' in result ? refusal(result) : result;
+  }
+
+  /**
+   * Who a bearer token names, checked as for any call that needs one (the
+   * managed-identity endpoint's question); throws the refusal.
+   */
+  async caller(token: string): Promise<Caller> {
+    const admitted = await this.authenticate(TOKEN_ONLY_PATH, `Bearer ${token}`);
+    if (admitted instanceof ApiError) throw admitted;
+    return admitted.caller!;
   }
 
   /** Step two, with the request: undefined when the caller may make it, else the refusal (FORBIDDEN). */

@@ -39,6 +39,7 @@ import type { Logger } from 'pino';
 import { bearerToken } from '../app/authorize.js';
 import { type ConnectionLimits, type RefusalReason, listenOn } from '../transport/connections.js';
 import type { TlsMaterial } from '../transport/tls.js';
+import type { Answer as AppAnswer } from '../app/router.js';
 import { NEWEST_KNOWN_VERSION, readApiVersion } from './api-version.js';
 import { parseBody } from './body.js';
 import { challengeResponse, wwwAuthenticate } from './challenge.js';
@@ -62,20 +63,16 @@ export interface RestCall {
   peer: string;
 }
 
-/** The application layer's answer to a call. */
-export interface RestServed {
-  /** The keyraft.v1 response message. */
-  response: unknown;
-  /** The response metadata: keyraft-region, keyraft-node, keyraft-mode, keyraft-primary-index?, keyraft-commit-index?. */
-  headers: Record<string, string>;
-}
-
-/** The application layer's unary entry. Rejects with an error that `failureOf` classifies. */
-export type RestBackend = (call: RestCall) => Promise<RestServed>;
+/**
+ * The application layer's unary entry (Dispatcher.unary): the response or
+ * the error (which `failureOf` classifies), with the keyraft-* headers of
+ * the node that answered either way.
+ */
+export type RestBackend = (call: RestCall) => Promise<AppAnswer>;
 
 export interface GatewayOptions {
   readonly backend: RestBackend;
-  /** How the node classifies what the backend (or verifyToken) rejects with: src/server/errors.ts classify(). */
+  /** How the node classifies the backend's errors (and what verifyToken rejects with): src/app/errors.ts classify(). */
   readonly failureOf: (e: unknown) => KeyraftFailure;
   /** For the managed-identity token endpoint: checks a keyraft token as the backend checks a bearer token. */
   readonly verifyToken: VerifyToken;
@@ -114,12 +111,15 @@ interface Answer {
   body: unknown;
   headers: Record<string, string>;
   /** keyraft-* headers of the node that served it; the gateway's own when absent. */
-  servedBy?: Record<string, string>;
+  servedBy?: Readonly<Record<string, string>>;
 }
 
 /** The backend's rejection, kept apart from the gateway's own errors: only these are the application's to classify. */
 class BackendFailure extends Error {
-  constructor(readonly failure: KeyraftFailure) {
+  constructor(
+    readonly failure: KeyraftFailure,
+    readonly servedBy: Readonly<Record<string, string>>,
+  ) {
     super(failure.message);
   }
 }
@@ -260,12 +260,8 @@ export class RestGateway {
       deadlineMs: Date.now() + this.timeoutMs,
       peer: peerOf(req.socket),
     };
-    let served: RestServed;
-    try {
-      served = await this.o.backend(call);
-    } catch (e) {
-      throw new BackendFailure(this.o.failureOf(e));
-    }
+    const served = await this.o.backend(call);
+    if (!served.ok) throw new BackendFailure(this.o.failureOf(served.error), served.headers);
     try {
       const json = route.response(served.response, { origin, apiVersion, params, query });
       return { status: route.status, body: json, headers: {}, servedBy: served.headers };
@@ -290,7 +286,7 @@ export class RestGateway {
     const headers = { ...azure.headers };
     // The SDK answers a 401 with WWW-Authenticate by asking its credential again (keyvault-common's challenge policy).
     if (azure.status === 401) headers['www-authenticate'] = wwwAuthenticate(this.o.issuer);
-    return { status: azure.status, body: azure.body, headers };
+    return { status: azure.status, body: azure.body, headers, ...(e instanceof BackendFailure ? { servedBy: e.servedBy } : {}) };
   }
 
   private write(req: IncomingMessage, res: ServerResponse, a: Answer): void {

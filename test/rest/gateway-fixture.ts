@@ -66,7 +66,11 @@ export async function startGateway(t: Teardown, options: Partial<GatewayOptions>
       calls.push(call);
       const handler = handlers[call.path];
       if (handler === undefined) throw new Error(`the test has no handler for ${call.path}`);
-      return { response: handler(call.request as Record<string, unknown>, call), headers: SERVING_NODE };
+      try {
+        return { ok: true, response: await handler(call.request as Record<string, unknown>, call), headers: SERVING_NODE };
+      } catch (error) {
+        return { ok: false, error, headers: SERVING_NODE };
+      }
     },
     failureOf,
     verifyToken: async () => {
