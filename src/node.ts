@@ -315,6 +315,7 @@ async function main(): Promise<void> {
     issuer: topology.name,
     nowMs: Date.now,
     notServing: () => (replica.hasState ? undefined : `${self.id} is joining its region and has no state yet`),
+    catchUp: () => replica.linearizableRead(TOKEN_CATCH_UP_MS),
   });
   const completed = (entry: AuditEntry): void => {
     audit.record(entry);
@@ -451,6 +452,8 @@ async function main(): Promise<void> {
 const SHUTDOWN_BOUND_MS = 15_000;
 /** How long calls in flight get to finish before they are cancelled (grpc-node's tryShutdown-then-forceShutdown). */
 const CALLS_GRACE_MS = 5_000;
+/** The longest a call with a token this node does not know yet waits for it to catch up with its region (CallGate). */
+const TOKEN_CATCH_UP_MS = 1_000;
 
 /** Lets the calls in flight finish, for up to graceMs; then cancels the rest. */
 function shutDownGracefully(server: grpc.Server, graceMs: number): Promise<void> {

@@ -22,7 +22,18 @@ export interface GateOptions {
    * arrives. Its callers hear UNAVAILABLE NODE_JOINING and try another node.
    */
   readonly notServing?: () => string | undefined;
+  /**
+   * Resolves once this node has applied what its region had committed when
+   * it was called (a ReadIndex). A token signed with a key, or naming a
+   * principal, that this node has not applied yet (a follower a little
+   * behind, just after the key or the principal was made) is checked again
+   * after it: a token that works on one node works on all.
+   */
+  readonly catchUp?: () => Promise<void>;
 }
+
+/** Refusals that a node behind its region could give a good token. */
+const STATE_NOT_HERE_YET = new Set(['TOKEN_KEY_UNKNOWN', 'TOKEN_REVOKED']);
 
 /** An authenticated call: the rule of its RPC, and its caller (undefined for an open RPC). */
 export interface Admitted {
@@ -38,6 +49,7 @@ const refusal = (r: Refusal): ApiError => new ApiError(r.code === 'UNAUTHENTICAT
 export class CallGate {
   /** One cache for every front-end of the node: a token verified for one is verified for all. */
   private readonly verified = new VerifiedTokens();
+  private catchingUp: Promise<void> | undefined;
 
   constructor(private readonly opts: GateOptions) {}
 
@@ -49,7 +61,19 @@ export class CallGate {
     const joining = this.opts.notServing?.();
     if (joining !== undefined && permissionFor(path)?.permission !== OPEN) return new ApiError(Code.UNAVAILABLE, 'NODE_JOINING', joining);
     const o = this.opts;
-    const result = await authenticate(path, authorization, o.directory, { nowMs: o.nowMs(), issuer: o.issuer }, this.verified);
+    const check = () => authenticate(path, authorization, o.directory, { nowMs: o.nowMs(), issuer: o.issuer }, this.verified);
+    let result = await check();
+    if ('code' in result && STATE_NOT_HERE_YET.has(result.reason) && o.catchUp !== undefined) {
+      // One catch-up at a time, shared by every call that waits for it: bad tokens cannot multiply ReadIndex rounds.
+      this.catchingUp ??= o.catchUp().finally(() => {
+        this.catchingUp = undefined;
+      });
+      const caughtUp = await this.catchingUp.then(
+        () => true,
+        () => false,
+      );
+      if (caughtUp) result = await check();
+    }
     return 'code' in result ? refusal(result) : result;
   }
 
