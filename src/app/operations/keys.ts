@@ -58,7 +58,7 @@ const EMPTY_JWK = { crv: '', n: NO_BYTES, e: NO_BYTES, x: NO_BYTES, y: NO_BYTES,
  * this object as it is, not decoded from protobuf, so the members the key's
  * type does not have are there, empty, as a gRPC client sees them.
  */
-function keyView(b: KeyBundle) {
+export function keyView(b: KeyBundle) {
   const jwk = publicJwkToBytes(b.publicJwk as unknown as PublicJwk);
   return { properties: b.properties, key: { ...EMPTY_JWK, ...jwk, kid: b.properties.kid, keyOps: b.properties.keyOps } };
 }
