@@ -18,6 +18,7 @@ import { type GatewayOptions, type RestCall, RestGateway } from '../../src/rest/
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/transport/connections.js';
 import { type TlsMaterial, nodeTls } from '../../src/transport/tls.js';
 import { Failure } from './gateway-harness.js';
+import type { ServeAnswer, ServeCommand } from './sdk-child.js';
 
 export { Failure };
 
@@ -101,23 +102,84 @@ const CHILD = fileURLToPath(new URL(`./sdk-child${extname(fileURLToPath(import.m
 /** Variables that would steer @azure/identity elsewhere than the test says: none come from the runner's environment. */
 const IDENTITY_VARIABLES = /^(AZURE_|IDENTITY_|MSI_|IMDS_|MSAL_)/;
 
+/** sdk-child.ts running `scenario`, trusting `caFile`, with `env` and none of the runner's identity variables; killed when the test ends. */
+function spawnChild(t: Teardown, scenario: string, caFile: string, env: Record<string, string>, stdin: 'ignore' | 'pipe') {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !IDENTITY_VARIABLES.test(k)));
+  const child = spawn(process.execPath, [...process.execArgv, CHILD, scenario], {
+    env: { ...base, NODE_EXTRA_CA_CERTS: caFile, ...env },
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  return child;
+}
+
+/** An SDK process that runs one call at a time (sdk-child.ts `serve`). */
+export interface SdkServer {
+  /** Runs one call; rejects only if the child fails or the call takes longer than `timeoutMs`: an SDK error is `error` in the answer. */
+  call(command: Omit<ServeCommand, 'id'>, timeoutMs?: number): Promise<ServeAnswer>;
+  /** What the child wrote on stderr so far. */
+  stderr(): string;
+}
+
+/**
+ * Starts sdk-child.ts in `serve` mode, trusting `caFile` (a cluster's CA),
+ * with `env` (TOKEN, IDENTITY_ENDPOINT, ...): for tests that interleave SDK
+ * calls with their own steps.
+ */
+export function startSdkServer(t: Teardown, caFile: string, env: Record<string, string> = {}): SdkServer {
+  const child = spawnChild(t, 'serve', caFile, env, 'pipe');
+  const waiting = new Map<number, (a: ServeAnswer) => void>();
+  let err = '';
+  let buffered = '';
+  let ended: Error | undefined;
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout!.on('data', (b: Buffer) => {
+    buffered += b.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.trim() === '') continue;
+      const answer = JSON.parse(line) as ServeAnswer;
+      waiting.get(answer.id)?.(answer);
+      waiting.delete(answer.id);
+    }
+  });
+  child.on('close', (code, signal) => {
+    ended = new Error(`sdk-child serve ended (${code ?? signal}):\n${err}`);
+  });
+  let next = 0;
+  return {
+    stderr: () => err,
+    call(command, timeoutMs = 30_000) {
+      if (ended !== undefined) return Promise.reject(ended);
+      const id = ++next;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          reject(new Error(`the SDK's ${command.client}.${command.method} took more than ${timeoutMs} ms\n${err}`));
+        }, timeoutMs);
+        waiting.set(id, (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        });
+        child.stdin!.write(`${JSON.stringify({ ...command, id })}\n`);
+      });
+    },
+  };
+}
+
 /**
  * Runs a scenario of sdk-child.ts with the fixture's CA trusted and
  * `env` set, in a process killed after `timeoutMs`; with the loaders the
  * test runs with (execArgv), so that it runs from TypeScript or from dist.
  */
 export function runSdk<R>(t: Teardown, f: Fixture, scenario: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ChildReport<R>> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !IDENTITY_VARIABLES.test(k)));
-  const child = spawn(process.execPath, [...process.execArgv, CHILD, scenario], {
-    env: { ...base, NODE_EXTRA_CA_CERTS: f.caFile, GATEWAY_PORT: String(f.gateway.port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => child.kill('SIGKILL'));
+  const child = spawnChild(t, scenario, f.caFile, { GATEWAY_PORT: String(f.gateway.port), ...env }, 'ignore');
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   let out = '';
   let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {

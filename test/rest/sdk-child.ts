@@ -18,9 +18,16 @@
 // env: GATEWAY_PORT, TOKEN (what the static credential hands out), and for
 // the identity scenarios IDENTITY_ENDPOINT, IDENTITY_HEADER and SCOPE (what
 // ManagedIdentityCredential is asked for; the vault's unless given).
+//
+// The scenario `serve` stays up and runs one SDK call per line of stdin
+// (a ServeCommand), answering one line each (a ServeAnswer): for tests that
+// interleave the SDK with other things, such as a real cluster's failover
+// (test/integration/rest-sdk.test.ts). Bytes travel as {"$bytes": base64},
+// Dates as {"$date": ms}.
 
 import dns from 'node:dns';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { decode, encode } from './sdk-json.js';
 
 type Callback = (err: NodeJS.ErrnoException | null, address?: string | dns.LookupAddress[], family?: number) => void;
 
@@ -164,18 +171,116 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   },
 };
 
-const scenario = scenarios[process.argv[2] ?? ''];
-if (scenario === undefined) {
-  console.error(`no scenario ${process.argv[2]}: ${Object.keys(scenarios).join(', ')}`);
-  process.exit(2);
+/** One SDK call: `client` made for `url` (a key id for crypto), then `method(...args)`, run as `mode` says. */
+export interface ServeCommand {
+  id: number;
+  client: 'secrets' | 'keys' | 'crypto';
+  url: string;
+  /** The bearer the static credential hands out (TOKEN when absent); 'default': DefaultAzureCredential from the environment. */
+  token?: string;
+  credential?: 'static' | 'default';
+  method: string;
+  args: unknown[];
+  /** call: await the promise; poll: a poller, until done; list: every item; pages: the items page by page (byPage with maxPageSize). */
+  mode?: 'call' | 'poll' | 'list' | 'pages';
+  maxPageSize?: number;
 }
-scenario().then(
-  (result) => {
-    process.stdout.write(`${JSON.stringify({ result })}\n`);
-    process.exit(0);
-  },
-  (e: unknown) => {
-    process.stdout.write(`${JSON.stringify({ error: failure(e), stack: (e as Error).stack, attempts })}\n`);
-    process.exit(1);
-  },
-);
+
+export interface ServeAnswer {
+  id: number;
+  ok?: unknown;
+  error?: ReturnType<typeof failure>;
+  /** Every HTTP attempt of the call. */
+  attempts: Attempt[];
+}
+
+const clients = new Map<string, Record<string, (...a: unknown[]) => unknown>>();
+
+async function clientFor(c: ServeCommand): Promise<Record<string, (...a: unknown[]) => unknown>> {
+  const cacheKey = JSON.stringify([c.client, c.url, c.token, c.credential]);
+  const known = clients.get(cacheKey);
+  if (known !== undefined) return known;
+  let credential: typeof staticCredential;
+  if (c.credential === 'default') {
+    const { DefaultAzureCredential } = await import('@azure/identity');
+    credential = new DefaultAzureCredential() as unknown as typeof staticCredential;
+  } else {
+    credential = { getToken: async () => ({ token: c.token ?? process.env['TOKEN'] ?? '', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+  }
+  let made: unknown;
+  if (c.client === 'secrets') made = new (await import('@azure/keyvault-secrets')).SecretClient(c.url, credential, clientOptions);
+  else if (c.client === 'keys') made = new (await import('@azure/keyvault-keys')).KeyClient(c.url, credential, clientOptions);
+  else made = new (await import('@azure/keyvault-keys')).CryptographyClient(c.url, credential, clientOptions);
+  const client = made as Record<string, (...a: unknown[]) => unknown>;
+  clients.set(cacheKey, client);
+  return client;
+}
+
+async function runCommand(c: ServeCommand): Promise<unknown> {
+  const client = await clientFor(c);
+  const fn = client[c.method];
+  if (typeof fn !== 'function') throw new Error(`no method ${c.method} on the ${c.client} client`);
+  const out = fn.apply(client, decode(c.args) as unknown[]);
+  switch (c.mode ?? 'call') {
+    case 'call':
+      return await out;
+    case 'poll': {
+      const poller = (await out) as { pollUntilDone(): Promise<unknown> };
+      return await poller.pollUntilDone();
+    }
+    case 'list': {
+      const items: unknown[] = [];
+      for await (const item of out as AsyncIterable<unknown>) items.push(item);
+      return items;
+    }
+    case 'pages': {
+      const pages: unknown[][] = [];
+      const paged = out as { byPage(o: { maxPageSize?: number }): AsyncIterable<unknown[]> };
+      for await (const page of paged.byPage(c.maxPageSize === undefined ? {} : { maxPageSize: c.maxPageSize })) pages.push([...page]);
+      return pages;
+    }
+  }
+}
+
+/** Runs the commands of stdin one at a time, in order, until stdin ends. */
+async function serve(): Promise<void> {
+  const { createInterface } = await import('node:readline');
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() === '') continue;
+    const c = JSON.parse(line) as ServeCommand;
+    attempts.splice(0);
+    let answer: ServeAnswer;
+    try {
+      answer = { id: c.id, ok: encode(await runCommand(c)), attempts: attempts.splice(0) };
+    } catch (e) {
+      answer = { id: c.id, error: failure(e), attempts: attempts.splice(0) };
+    }
+    process.stdout.write(`${JSON.stringify(answer)}\n`);
+  }
+}
+
+if (process.argv[2] === 'serve') {
+  serve().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+} else {
+  const scenario = scenarios[process.argv[2] ?? ''];
+  if (scenario === undefined) {
+    console.error(`no scenario ${process.argv[2]}: ${Object.keys(scenarios).join(', ')}`);
+    process.exit(2);
+  }
+  scenario().then(
+    (result) => {
+      process.stdout.write(`${JSON.stringify({ result })}\n`);
+      process.exit(0);
+    },
+    (e: unknown) => {
+      process.stdout.write(`${JSON.stringify({ error: failure(e), stack: (e as Error).stack, attempts })}\n`);
+      process.exit(1);
+    },
+  );
+}

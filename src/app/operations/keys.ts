@@ -49,9 +49,18 @@ function cryptoFailure(e: unknown): never {
 }
 
 /** The API's Key message: properties and the public JWK as bytes. */
-function keyView(b: KeyBundle) {
+const NO_BYTES = new Uint8Array();
+/** keyraft.v1.JsonWebKey with every member unset: what protobuf decodes a key of another type's members to. */
+const EMPTY_JWK = { crv: '', n: NO_BYTES, e: NO_BYTES, x: NO_BYTES, y: NO_BYTES, d: NO_BYTES, p: NO_BYTES, q: NO_BYTES, dp: NO_BYTES, dq: NO_BYTES, qi: NO_BYTES, k: NO_BYTES };
+
+/**
+ * The Key message, whole: an in-process front-end (the REST gateway) gets
+ * this object as it is, not decoded from protobuf, so the members the key's
+ * type does not have are there, empty, as a gRPC client sees them.
+ */
+export function keyView(b: KeyBundle) {
   const jwk = publicJwkToBytes(b.publicJwk as unknown as PublicJwk);
-  return { properties: b.properties, key: { ...jwk, kid: b.properties.kid, keyOps: b.properties.keyOps } };
+  return { properties: b.properties, key: { ...EMPTY_JWK, ...jwk, kid: b.properties.kid, keyOps: b.properties.keyOps } };
 }
 
 interface BackupJson {
