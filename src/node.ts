@@ -389,6 +389,7 @@ async function main(): Promise<void> {
       ? undefined
       : await RestGateway.open({
           backend: (call) => dispatcher.unary(call.path, call.request, call),
+          admit: (peer, path, deadlineMs) => admission.enter(peer, path, deadlineMs),
           failureOf: classify,
           verifyToken: (token) => gate.caller(token),
           servedBy: () => responseHeaders(ctx),

@@ -40,6 +40,7 @@ import { bearerToken } from '../app/authorize.js';
 import { type ConnectionLimits, type RefusalReason, listenOn } from '../transport/connections.js';
 import type { TlsMaterial } from '../transport/tls.js';
 import type { Answer as AppAnswer } from '../app/router.js';
+import { Code } from '../app/codes.js';
 import { NEWEST_KNOWN_VERSION, readApiVersion } from './api-version.js';
 import { parseBody } from './body.js';
 import { challengeResponse, wwwAuthenticate } from './challenge.js';
@@ -70,8 +71,17 @@ export interface RestCall {
  */
 export type RestBackend = (call: RestCall) => Promise<AppAnswer>;
 
+/**
+ * Admission control, the node's (shared with its gRPC port): resolves when
+ * the call may start, with what to release when it ends; or to a refusal,
+ * when the node has no room for it (or none came before its deadline).
+ */
+export type Admit = (peer: string, path: string, deadlineMs: number) => Promise<{ release(): void } | { retryAfterMs: number; message: string }>;
+
 export interface GatewayOptions {
   readonly backend: RestBackend;
+  /** None: every call that gets this far goes on (tests of the gateway alone). */
+  readonly admit?: Admit;
   /** How the node classifies the backend's errors (and what verifyToken rejects with): src/app/errors.ts classify(). */
   readonly failureOf: (e: unknown) => KeyraftFailure;
   /** For the managed-identity token endpoint: checks a keyraft token as the backend checks a bearer token. */
@@ -250,17 +260,23 @@ export class RestGateway {
       throw new Refusal(e);
     }
     const { route, params } = found;
-    const body = parseBody(await readBody(req, this.budget, taken));
-    const requestId = header(req, 'x-ms-client-request-id');
-    const request = route.request({ vault, params, query, body, ...(requestId === undefined ? {} : { requestId }) });
-    const call: RestCall = {
-      path: `/keyraft.v1.${route.service}/${route.rpc}`,
-      request,
-      authorization: authorization!,
-      deadlineMs: Date.now() + this.timeoutMs,
-      peer: peerOf(req.socket),
-    };
-    const served = await this.o.backend(call);
+    const rpc = `/keyraft.v1.${route.service}/${route.rpc}`;
+    const peer = peerOf(req.socket);
+    const deadlineMs = Date.now() + this.timeoutMs;
+    // As on the gRPC port: a call the node has no room for is refused before its body is read or its token checked.
+    const admitted = await this.o.admit?.(peer, rpc, deadlineMs);
+    if (admitted !== undefined && 'retryAfterMs' in admitted) {
+      throw new BackendFailure({ code: Code.RESOURCE_EXHAUSTED, reason: 'THROTTLED', message: admitted.message, retryAfterMs: admitted.retryAfterMs }, this.o.servedBy());
+    }
+    let served: AppAnswer;
+    try {
+      const body = parseBody(await readBody(req, this.budget, taken));
+      const requestId = header(req, 'x-ms-client-request-id');
+      const request = route.request({ vault, params, query, body, ...(requestId === undefined ? {} : { requestId }) });
+      served = await this.o.backend({ path: rpc, request, authorization: authorization!, deadlineMs, peer });
+    } finally {
+      admitted?.release();
+    }
     if (!served.ok) throw new BackendFailure(this.o.failureOf(served.error), served.headers);
     try {
       const json = route.response(served.response, { origin, apiVersion, params, query });

@@ -60,6 +60,12 @@ export interface AdmissionControl {
   refuseEarly(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): boolean;
   /** Admits, queues or refuses every call that got past the gate. */
   readonly interceptor: grpc.ServerInterceptor;
+  /**
+   * Admission for another front-end (the REST gateway), in the same lanes
+   * and counts: resolves when the call may start, with its ticket; or to
+   * the refusal, at once or when its deadline comes before a slot does.
+   */
+  enter(connectionKey: string, path: string, deadlineMs: number): Promise<Ticket | { retryAfterMs: number; message: string }>;
 }
 
 export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionControl {
@@ -109,6 +115,26 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
       );
       stream.resume();
       return true;
+    },
+    enter: async (key, path, deadlineMs) => {
+      const lane = laneOf(path);
+      let start!: () => void;
+      const started = new Promise<'started'>((resolve) => (start = () => resolve('started')));
+      const admitted = lane.admit(key, () => start());
+      const refused = (refusal: Refusal) => {
+        opts.onRefused?.(path, key);
+        const status = refusedStatus(lane, refusal);
+        return { retryAfterMs: Math.ceil(refusal.retryAfterMs), message: status.details };
+      };
+      if ('limit' in admitted) return refused(admitted);
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), deadlineMs - Date.now())));
+      const how = await Promise.race([started, expired]);
+      clearTimeout(timer);
+      if (how === 'started') return admitted;
+      // Still waiting at its deadline: it leaves the queue, told when to come back like any refusal.
+      admitted.release();
+      return refused({ limit: 'node', retryAfterMs: s.retryAfterMs });
     },
     interceptor: (method, call) => {
       const lane = laneOf(method.path);

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import type { JsonWebKey, Key, KeyProperties, Secret, SecretProperties } from '../../src/client/types.js';
 import { SERVICE_VERSION } from '../../src/rest/gateway.js';
+import { admissionControl } from '../../src/server/admission-interceptor.js';
 import { MAX_BODY_BYTES } from '../../src/rest/request-body.js';
 import type { RefusalReason } from '../../src/transport/connections.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/transport/connections.js';
@@ -341,4 +342,26 @@ t.test('connections: the limit and the handshake timeout, as the other ports app
     s.on('close', () => resolve()).on('error', () => undefined).resume();
   });
   t.ok(Date.now() - started < 5000, `a silent connection closed after ${Date.now() - started} ms`);
+});
+
+t.test('admission control, the node\'s: a call it has no room for is 429 Throttled, and never reaches the application layer', async (t) => {
+  const settings = { nodeCalls: 1, nodeQueue: 0, connectionCalls: 1, connectionQueue: 0, operatorCalls: 1, operatorQueue: 0, retryAfterMs: 200 };
+  const admission = admissionControl({ settings, nodeId: 'gw', responseMetadata: () => new grpc.Metadata() });
+  const f = await startGateway(t, { admit: (peer, path, deadlineMs) => admission.enter(peer, path, deadlineMs) });
+  let letGo!: () => void;
+  const held = new Promise<void>((resolve) => (letGo = resolve));
+  f.handlers[`${SECRETS}GetSecret`] = async (r) => {
+    if (r['name'] === 'slow') await held;
+    return secret(r, 'v');
+  };
+  const slow = raw(f, 'GET', '/secrets/slow?api-version=7.4', authorized);
+  while (f.calls.length === 0) await new Promise((r) => setTimeout(r, 10));
+  const refused = await raw(f, 'GET', '/secrets/fast?api-version=7.4', authorized);
+  t.equal(refused.status, 429);
+  t.match(JSON.parse(refused.body), { error: { code: 'Throttled', message: /node gw is at its limit of 1 calls in progress/ } });
+  t.match(refused.headers, { 'retry-after': '1', 'retry-after-ms': '200' });
+  t.equal(f.calls.length, 1, 'the refused call never reached the application layer');
+  letGo();
+  t.equal((await slow).status, 200);
+  t.equal((await raw(f, 'GET', '/secrets/fast?api-version=7.4', authorized)).status, 200, 'the slot is free again once the first call has ended');
 });
