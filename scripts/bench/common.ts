@@ -10,7 +10,7 @@ export type System = 'keyraft' | 'etcd' | 'echo';
 
 export interface WorkSpec {
   readonly system: System;
-  /** keyraft: set | get | sign-es256 | sign-rs256 | encrypt-oaep256 | encrypt-a256gcm | decrypt-oaep256; etcd: put | range; echo: echo */
+  /** keyraft: set | get | sign-es256 | sign-rs256 | encrypt-oaep256 | encrypt-a256gcm | decrypt-oaep256 | rest-get | rest-sign-es256; etcd: put | range; echo: echo */
   readonly op: string;
   readonly endpoints: string[];
   readonly concurrency: number;
@@ -27,6 +27,8 @@ export interface WorkSpec {
   readonly ca?: string;
   /** keyraft: the bearer token of every call. */
   readonly token?: string;
+  /** keyraft's rest-* cases: the vault on the leader's REST gateway, https://{vault}.kv.localhost:{port}. */
+  readonly vaultUrl?: string;
   /** etcd: the user and password the worker authenticates with once; the token it gets rides on every call. */
   readonly user?: string;
   readonly password?: string;

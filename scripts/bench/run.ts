@@ -20,18 +20,25 @@ import { type ProfileSummary, summarizeProfile } from './profile.js';
 import { chart } from './svg.js';
 import { RESTART_TARGET_MS, RSS_TARGET_MB, type ScaleResult, runScale } from './scale.js';
 
-const KEYRAFT_CASES = ['set', 'get', 'sign-es256', 'sign-rs256', 'encrypt-oaep256', 'encrypt-a256gcm', 'decrypt-oaep256'];
+// Each REST case right after its gRPC twin: the two are compared, and load from outside drifts less in seconds than in minutes.
+const KEYRAFT_CASES = ['set', 'get', 'rest-get', 'sign-es256', 'rest-sign-es256', 'sign-rs256', 'encrypt-oaep256', 'encrypt-a256gcm', 'decrypt-oaep256'];
+/** The cases driven over the REST gateway through the Azure SDKs, and the gRPC case each is compared with. */
+const GRPC_TWIN = new Map([['rest-get', 'get'], ['rest-sign-es256', 'sign-es256']]);
 const LABEL: Record<string, string> = {
   set: 'SetSecret', get: 'GetSecret', 'sign-es256': 'Sign ES256', 'sign-rs256': 'Sign RS256',
   'encrypt-oaep256': 'Encrypt RSA-OAEP-256', 'encrypt-a256gcm': 'Encrypt A256GCM', 'decrypt-oaep256': 'Decrypt RSA-OAEP-256',
+  'rest-get': 'GetSecret (REST)', 'rest-sign-es256': 'Sign ES256 (REST)',
   put: 'Put', range: 'Range (linearizable)', echo: 'echo (TLS)',
 };
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 const ECHO_SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url));
+/** Preloaded into REST workers: *.kv.localhost resolves to 127.0.0.1. */
+const KV_LOCALHOST = new URL('../../test/rest/kv-localhost.js', import.meta.url).href;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Like for like: every system runs as securely as keyraft does. */
 const SECURITY = {
   keyraft: 'TLS on the client port, mutual TLS between nodes, a bearer JWT (EdDSA) on every call',
+  rest: 'HTTPS (HTTP/1.1 keep-alive) on the REST port, the same bearer JWT on every call, through the Azure SDKs',
   etcd: 'TLS on the client port, mutual TLS between members, JWT auth (ES256) with the token on every call',
   echo: 'TLS (the grpc-js ceiling with encryption, no token)',
 };
@@ -93,9 +100,19 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-function forkChild(file: string, args: string[] = []): ChildProcess {
+/** What a child needs beyond the parent's flags and environment: the REST workers' preload and CA. */
+interface ChildSetup {
+  readonly execArgv?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+function forkChild(file: string, args: string[] = [], setup: ChildSetup = {}): ChildProcess {
   // DEP0123: grpc-js puts 127.0.0.1 in TLS's server name; the certificate is still checked (scripts/lib.sh).
-  const child = fork(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, '--disable-warning=DEP0123'] });
+  const child = fork(file, args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, '--disable-warning=DEP0123', ...(setup.execArgv ?? [])],
+    env: { ...process.env, ...setup.env },
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -139,6 +156,8 @@ interface CaseResult {
   /** CPU time per call of the client processes and of the server's processes (every node or member), µs. */
   clientCpuUs: number;
   serverCpuUs?: number;
+  /** A REST case: its throughput, p50 and p99 divided by its gRPC twin's (same cluster, same in flight). */
+  ofGrpc?: { opsPerSec: number; p50Ms: number; p99Ms: number };
 }
 const results: CaseResult[] = [];
 
@@ -164,9 +183,10 @@ async function runCase(
   cluster?: string,
   /** The server's processes, whose CPU time per call is reported. */
   serverPids: readonly number[] = [],
+  workerSetup: ChildSetup = {},
 ): Promise<CaseResult> {
   const n = Math.min(workers, concurrency);
-  const procs = Array.from({ length: n }, () => forkChild(WORKER));
+  const procs = Array.from({ length: n }, () => forkChild(WORKER, [], workerSetup));
   try {
     const ready = procs.map((p, i) => {
       const share = Math.floor(concurrency / n) + (i < concurrency % n ? 1 : 0);
@@ -281,9 +301,17 @@ async function runKeyraft(shape: string): Promise<void> {
     const value = 'x'.repeat(256);
     for (let i = 0; i < 16; i++) await a.setSecret({ vault, name: `get-${i}`, value });
     const ct = await a.encrypt({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: Buffer.alloc(32, 7) });
-    const base = { endpoints, vault, ca: cluster.ca.toString(), token: await cluster.token(), getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64') };
+    // REST: the leader's gateway, as an application would name the vault.
+    const restPort = cluster.node(leaderId).rest.split(':').at(-1);
+    const base = {
+      endpoints, vault, ca: cluster.ca.toString(), token: await cluster.token(), getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64'),
+      vaultUrl: `https://${vault}.kv.localhost:${restPort}`,
+    };
+    const restSetup = { execArgv: ['--import', KV_LOCALHOST], env: { NODE_EXTRA_CA_CERTS: pkiPaths(cluster.pkiDir).ca } };
     const pids = [...nodeOfPid.keys()].filter((pid) => pid > 0);
-    for (const op of cases) for (const c of concurrencies) await runCase('keyraft', op, c, base, shape, pids);
+    for (const op of cases) {
+      for (const c of concurrencies) await runCase('keyraft', op, c, base, shape, pids, GRPC_TWIN.has(op) ? restSetup : {});
+    }
   } finally {
     admin?.close();
     progress('keyraft: stopping the cluster');
@@ -403,12 +431,24 @@ function report(meta: Record<string, unknown>): void {
   const plain = { style: { head: [], border: [] } };
   const main = new Table({ ...plain, head: ['case', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU µs/call', 'client CPU µs/call'] });
   for (const r of results) main.push([r.label, r.concurrency, fmt(r.opsPerSec), ms(r.p50Ms), ms(r.p99Ms), ms(r.p999Ms), r.errors, r.serverCpuUs === undefined ? '-' : fmt(r.serverCpuUs), fmt(r.clientCpuUs)]);
-  console.log('\nThroughput and latency (client processes over gRPC, 127.0.0.1; CPU per call: every server process (all nodes or members) and every client process)');
-  console.log(`Security, like for like: keyraft ${SECURITY.keyraft}; etcd ${SECURITY.etcd}; echo ${SECURITY.echo}.`);
+  console.log('\nThroughput and latency (client processes over gRPC, the (REST) cases over HTTPS through the Azure SDKs, 127.0.0.1; CPU per call: every server process (all nodes or members) and every client process)');
+  console.log(`Security, like for like: keyraft ${SECURITY.keyraft}; keyraft REST ${SECURITY.rest}; etcd ${SECURITY.etcd}; echo ${SECURITY.echo}.`);
   console.log(main.toString());
 
   const find = (system: System, op: string, c: number, cluster?: string) =>
     results.find((r) => r.system === system && r.op === op && r.concurrency === c && r.cluster === cluster);
+  const rest = new Table({ ...plain, head: ['keyraft REST / gRPC', 'keyraft nodes', 'in flight', 'REST calls/s', 'throughput', 'p50', 'p99'] });
+  for (const r of results) {
+    const twin = GRPC_TWIN.get(r.op);
+    const g = twin === undefined ? undefined : find('keyraft', twin, r.concurrency, r.cluster);
+    if (g === undefined) continue;
+    r.ofGrpc = { opsPerSec: r.opsPerSec / g.opsPerSec, p50Ms: r.p50Ms / g.p50Ms, p99Ms: r.p99Ms / g.p99Ms };
+    rest.push([`${LABEL[r.op]} / ${LABEL[g.op]}`, r.cluster, r.concurrency, fmt(r.opsPerSec), ratio(r.opsPerSec, g.opsPerSec), ratio(r.p50Ms, g.p50Ms), ratio(r.p99Ms, g.p99Ms)]);
+  }
+  if (rest.length > 0) {
+    console.log('\nkeyraft over REST (Azure SDKs) against gRPC, same run (throughput: higher is better; p50, p99: lower is better)');
+    console.log(rest.toString());
+  }
   const ratios = new Table({ ...plain, head: ['keyraft / etcd (3 members)', 'keyraft nodes', 'in flight', 'throughput', 'p99'] });
   for (const shape of clusters) {
     for (const [k, e] of [['set', 'put'], ['get', 'range']] as const) {
@@ -438,7 +478,8 @@ function report(meta: Record<string, unknown>): void {
   if (echoMax > 0) {
     const t = new Table({ ...plain, head: ['keyraft case (best in flight)', 'keyraft nodes', 'calls/s', 'ceiling', 'of ceiling'] });
     for (const shape of clusters) {
-      for (const op of cases) {
+      // The REST cases' reference is their gRPC twin (above), not grpc-js's ceiling.
+      for (const op of cases.filter((x) => !GRPC_TWIN.has(x))) {
         const best = results.filter((r) => r.system === 'keyraft' && r.cluster === shape && r.op === op).sort((a, b) => b.opsPerSec - a.opsPerSec)[0];
         if (best === undefined) continue;
         const cr = limits.find((l) => l.name === cryptoOf[op])?.opsPerSec;

@@ -47,10 +47,46 @@ function decoder(type: protobuf.Type): (b: Buffer) => unknown {
   return (b) => type.decode(b);
 }
 
+/**
+ * keyraft's REST gateway through the unmodified Azure SDKs, as an
+ * application would call it. The parent forks this worker with the cluster
+ * CA in NODE_EXTRA_CA_CERTS and test/rest/kv-localhost.ts preloaded, so that
+ * https://{vault}.kv.localhost:{port} resolves and is trusted.
+ */
+async function restOp(spec: WorkSpec, digest: Buffer): Promise<Op> {
+  const { SecretClient } = await import('@azure/keyvault-secrets');
+  const { CryptographyClient, KeyClient } = await import('@azure/keyvault-keys');
+  const url = spec.vaultUrl ?? '';
+  const token = spec.token ?? '';
+  // The keyraft token as a TokenCredential; it outlives the run (an hour).
+  const credential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+  // No retries: a refused call counts as an error, as in the gRPC cases, not as a slow success.
+  const options = { retryOptions: { maxRetries: 0 } };
+  const gets = spec.getNames ?? 16;
+  switch (spec.op) {
+    case 'rest-get': {
+      const client = new SecretClient(url, credential, options);
+      return (_s, i) => client.getSecret(`get-${i % gets}`);
+    }
+    case 'rest-sign-es256': {
+      // Made from the key's id, the client fetches the key once (in the
+      // warm-up) and then signs remotely, one POST .../sign a call: its local
+      // providers are RSA and AES, and neither signs.
+      const { id } = await new KeyClient(url, credential, options).getKey('es256');
+      const client = new CryptographyClient(id ?? '', credential, options);
+      return () => client.sign('ES256', digest);
+    }
+  }
+  throw new Error(`unknown keyraft REST case ${spec.op}`);
+}
+
 async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
   const value = randomBytes(VALUE_BYTES);
+  const digest = createHash('sha256').update(value).digest();
   switch (spec.system) {
     case 'keyraft': {
+      // The SDK's keep-alive connections close with the process.
+      if (spec.op.startsWith('rest-')) return { op: await restOp(spec, digest), close: () => undefined };
       // Plain grpc-js calls on the first endpoint (the leader), as for etcd and
       // the echo service: the SDK's routing and retries would cost the load
       // generator CPU that the figure should not include.
@@ -66,7 +102,6 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
       const opReq = encoder(t('KeyOperationRequest'));
       const vault = spec.vault ?? 'bench';
       const text = value.toString('base64').slice(0, VALUE_BYTES);
-      const digest = createHash('sha256').update(value).digest();
       const gets = spec.getNames ?? 16;
       const ciphertext = Buffer.from(spec.ciphertext ?? '', 'base64');
       const ops: Record<string, Op> = {

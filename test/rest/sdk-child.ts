@@ -7,8 +7,7 @@
 // - Trust: the parent sets NODE_EXTRA_CA_CERTS to the test's cluster CA,
 //   which Node reads at start only (Node 20 has no setDefaultCACertificates).
 // - Names: *.kv.localhost resolves nowhere on these machines (NOTES.md), so
-//   dns.lookup answers 127.0.0.1 for it here, as a hosts line would;
-//   every other name goes to the real lookup.
+//   kv-localhost.ts makes dns.lookup answer 127.0.0.1 for it here.
 // - @azure/identity (msal-node) picks its managed-identity source once per
 //   process, from the environment the parent gives.
 //
@@ -25,23 +24,9 @@
 // (test/integration/rest-sdk.test.ts). Bytes travel as {"$bytes": base64},
 // Dates as {"$date": ms}.
 
-import dns from 'node:dns';
+import './kv-localhost.js';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { decode, encode } from './sdk-json.js';
-
-type Callback = (err: NodeJS.ErrnoException | null, address?: string | dns.LookupAddress[], family?: number) => void;
-
-const realLookup = dns.lookup;
-function lookup(hostname: string, options: unknown, callback?: unknown): void {
-  const cb = (typeof options === 'function' ? options : callback) as Callback;
-  const all = typeof options === 'object' && options !== null && (options as dns.LookupOptions).all === true;
-  if (hostname === 'kv.localhost' || hostname.endsWith('.kv.localhost')) {
-    process.nextTick(() => (all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)));
-    return;
-  }
-  Reflect.apply(realLookup, dns, callback === undefined ? [hostname, options] : [hostname, options, callback]);
-}
-(dns as { lookup: unknown }).lookup = lookup;
 
 const port = process.env['GATEWAY_PORT'];
 const vaultUrl = (vault: string) => `https://${vault}.kv.localhost:${port}`;
