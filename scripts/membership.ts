@@ -23,6 +23,7 @@ interface Address {
   client: string;
   peer: string;
   metrics?: string;
+  rest?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,12 +36,15 @@ function addedNodes(data: string): Address[] {
     .map((id) => {
       const args = readFileSync(join(data, id, 'join.args'), 'utf8').trim().split(/\s+/);
       const flag = (name: string) => args[args.indexOf(`--${name}`) + 1]!;
-      return { id, region: flag('join'), client: flag('client'), peer: flag('peer'), metrics: flag('metrics') };
+      const optional = (name: string) => (args.includes(`--${name}`) ? { [name]: flag(name) } : {});
+      return { id, region: flag('join'), client: flag('client'), peer: flag('peer'), ...optional('metrics'), ...optional('rest') };
     });
 }
 
 function knownNodes(t: Topology, data: string): Address[] {
-  const founders = t.regions.flatMap((r) => r.nodes.map((n) => ({ id: n.id, region: r.name, client: n.client, peer: n.peer, ...(n.metrics ? { metrics: n.metrics } : {}) })));
+  const founders = t.regions.flatMap((r) =>
+    r.nodes.map((n) => ({ id: n.id, region: r.name, client: n.client, peer: n.peer, ...(n.metrics ? { metrics: n.metrics } : {}), ...(n.rest ? { rest: n.rest } : {}) })),
+  );
   const added = addedNodes(data).filter((a) => !founders.some((f) => f.id === a.id));
   return [...founders, ...added];
 }
@@ -50,16 +54,21 @@ function nextNode(t: Topology, data: string, region: string): Address {
   const r = t.regions.find((x) => x.name === region);
   if (r === undefined) throw new Error(`no region ${region} in the topology`);
   const known = knownNodes(t, data);
-  // The topology's REST ports too: a node added here has none yet (node.ts takes no --rest), but must not take one.
-  const restPorts = t.regions.flatMap((x) => x.nodes.map((n) => n.rest ?? ''));
-  const used = new Set([...known.flatMap((n) => [n.client, n.peer, n.metrics ?? '']), ...restPorts]);
+  const used = new Set(known.flatMap((n) => [n.client, n.peer, n.metrics ?? '', n.rest ?? '']));
   const first = r.nodes[0]!;
   const port = (address: string, offset: number) => address.replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + offset}`);
   for (let n = 1; n < 100; n++) {
     const id = `${region}-${n}`;
     if (known.some((k) => k.id === id)) continue;
-    const a: Address = { id, region, client: port(first.client, n - 1), peer: port(first.peer, n - 1), ...(first.metrics ? { metrics: port(first.metrics, n - 1) } : {}) };
-    if ([a.client, a.peer, a.metrics].some((x) => x !== undefined && used.has(x))) continue;
+    const a: Address = {
+      id,
+      region,
+      client: port(first.client, n - 1),
+      peer: port(first.peer, n - 1),
+      ...(first.metrics ? { metrics: port(first.metrics, n - 1) } : {}),
+      ...(first.rest ? { rest: port(first.rest, n - 1) } : {}),
+    };
+    if ([a.client, a.peer, a.metrics, a.rest].some((x) => x !== undefined && used.has(x))) continue;
     return a;
   }
   throw new Error(`no free id and ports left in region ${region}`);
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
       await issueMemberCertificate(pki, { id: node.id, region: node.region, hosts: hostsOf([node.client, node.peer]) });
       await client.addMember({ region: node.region, id: node.id, clientAddress: node.client, peerAddress: node.peer, ...(node.metrics ? { metricsAddress: node.metrics } : {}) });
       mkdirSync(join(data, node.id), { recursive: true, mode: 0o700 });
-      const args = ['--join', node.region, '--client', node.client, '--peer', node.peer, ...(node.metrics ? ['--metrics', node.metrics] : [])];
+      const args = ['--join', node.region, '--client', node.client, '--peer', node.peer, ...(node.metrics ? ['--metrics', node.metrics] : []), ...(node.rest ? ['--rest', node.rest] : [])];
       writeFileSync(join(data, node.id, 'join.args'), args.join(' ') + '\n', { mode: 0o600 });
       console.log(node.id);
       return;

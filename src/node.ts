@@ -5,7 +5,7 @@
 //     --pki cluster/.data/pki [--previous-master-key cluster/.data/master.key.previous]
 //
 // A node added online (keyraft cluster member add) is not in the topology:
-// its first start adds --join REGION --client ADDR --peer ADDR [--metrics ADDR]
+// its first start adds --join REGION --client ADDR --peer ADDR [--metrics ADDR] [--rest ADDR]
 // (see src/ops/joining.ts); later starts need no more than the others.
 //
 // Every flag has an environment twin (KEYRAFT_TOPOLOGY, KEYRAFT_NODE,
@@ -98,11 +98,12 @@ function readArgs(): NodeArgs {
       client: { type: 'string' },
       peer: { type: 'string' },
       metrics: { type: 'string' },
+      rest: { type: 'string' },
     },
   });
   const joinRegion = values.join;
   if (joinRegion !== undefined && (values.client === undefined || values.peer === undefined)) {
-    throw new Error('--join REGION needs --client HOST:PORT and --peer HOST:PORT (and --metrics HOST:PORT for an operations port)');
+    throw new Error('--join REGION needs --client HOST:PORT and --peer HOST:PORT (and --metrics HOST:PORT for an operations port, --rest HOST:PORT for the REST gateway)');
   }
   const env = process.env;
   const node = values.node ?? env.KEYRAFT_NODE;
@@ -120,7 +121,15 @@ function readArgs(): NodeArgs {
     logLevel: values['log-level'] ?? env.KEYRAFT_LOG_LEVEL ?? 'info',
     ...(joinRegion === undefined
       ? {}
-      : { join: { region: joinRegion, client: values.client!, peer: values.peer!, ...(values.metrics !== undefined ? { metrics: values.metrics } : {}) } }),
+      : {
+          join: {
+            region: joinRegion,
+            client: values.client!,
+            peer: values.peer!,
+            ...(values.metrics !== undefined ? { metrics: values.metrics } : {}),
+            ...(values.rest !== undefined ? { rest: values.rest } : {}),
+          },
+        }),
   };
 }
 

@@ -14,6 +14,8 @@ export interface JoinArgs {
   readonly client: string;
   readonly peer: string;
   readonly metrics?: string;
+  /** The REST gateway's address (src/rest), if the node serves one. */
+  readonly rest?: string;
 }
 
 export interface SelfIdentity {
@@ -36,7 +38,13 @@ export function resolveSelf(topology: Topology, id: string, dataDir: string, joi
   if (joining !== undefined) {
     const region = topology.regions.find((r) => r.name === joining.region);
     if (region === undefined) throw new TopologyError(`--join: no region ${JSON.stringify(joining.region)} in topology ${topology.name}`);
-    const node: TopologyNode = { id, client: joining.client, peer: joining.peer, ...(joining.metrics ? { metrics: joining.metrics } : {}) };
+    const node: TopologyNode = {
+      id,
+      client: joining.client,
+      peer: joining.peer,
+      ...(joining.metrics ? { metrics: joining.metrics } : {}),
+      ...(joining.rest ? { rest: joining.rest } : {}),
+    };
     return { node, region, founders: [] };
   }
   for (const region of topology.regions) {

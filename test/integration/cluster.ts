@@ -7,6 +7,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,7 +112,7 @@ export interface NodeInfo {
   readonly peer: string;
   /** The HTTPS port of /metrics. */
   readonly metrics: string;
-  /** The HTTPS port of the REST gateway (Azure Key Vault's API), in the topology; a node added online is not given it yet (joinArgs). */
+  /** The HTTPS port of the REST gateway (Azure Key Vault's API), in the topology; a node added online gets it with --rest (joinArgs). */
   readonly rest: string;
   readonly dataDir: string;
   readonly logFile: string;
@@ -255,9 +256,31 @@ export class TestCluster {
   }
 
   /** The flags of a joining node's first start. */
+  /** A request by hand to a node's REST gateway, for `vault`'s host name, trusting the cluster CA. */
+  restRequest(
+    id: string,
+    vault: string,
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: string,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+    const port = Number(this.node(id).rest.split(':')[1]);
+    const host = `${vault}.kv.localhost`;
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', servername: host, port, method, path, headers: { host: `${host}:${port}`, ...headers }, ca: this.ca, agent: false, timeout: 10_000 }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString())).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.end(body);
+    });
+  }
+
   joinArgs(id: string): string[] {
     const n = this.node(id);
-    return ['--join', n.region, '--client', n.client, '--peer', n.peer, '--metrics', n.metrics];
+    return ['--join', n.region, '--client', n.client, '--peer', n.peer, '--metrics', n.metrics, '--rest', n.rest];
   }
 
   node(id: string): NodeInfo {

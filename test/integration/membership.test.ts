@@ -196,6 +196,8 @@ t.test('maintenance without downtime: rolling restart, master key, membership in
   const onNew = client([cluster.node('east-5').client], false);
   await east.setSecret({ vault: VAULT, name: 'before-shrink', value: 'kept' });
   t.equal((await onNew.getSecret({ vault: VAULT, name: 'before-shrink' })).value, 'kept', 'a node added online serves reads');
+  const overRest = await cluster.restRequest('east-5', VAULT, 'GET', '/secrets/before-shrink?api-version=7.5', { authorization: `Bearer ${await cluster.token()}` });
+  t.match({ status: overRest.status, body: overRest.body }, { status: 200, body: /"value":"kept"/ }, 'and its REST gateway too (--rest)');
   await remove('east-5');
   await remove('east-4');
   t.same(ids(await members('east')), ['east-1', 'east-2', 'east-3'], 'back to three');

@@ -19,7 +19,6 @@
 // One cluster for every subtest, in order, to keep CI time down.
 
 import { constants, createCipheriv, createHash, createPublicKey, generateKeyPairSync, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
@@ -395,20 +394,8 @@ t.test('CryptographyClient on a primary node: every algorithm, both ways', async
   }
 });
 
-/** A raw HTTPS request to a node's gateway for the vault's host name, trusting the cluster CA. */
-function raw(node: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const port = restPort(node);
-  const host = `${VAULT}.kv.localhost`;
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', servername: host, port, method, path, headers: { host: `${host}:${port}`, ...headers }, ca: cluster.ca, agent: false, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString())).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.end(body);
-  });
-}
+/** A raw HTTPS request to a node's gateway for the vault's host name. */
+const raw = (node: string, method: string, path: string, headers: Record<string, string> = {}, body?: string) => cluster.restRequest(node, VAULT, method, path, headers, body);
 
 t.test('refusals: no token is a 401 challenge, the wrong role a 403 Forbidden, and nothing changes', async (t) => {
   const url = vaultUrl('east-2');
