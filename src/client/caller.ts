@@ -28,7 +28,8 @@ import { methodDefinition, type AnyMethod } from './proto.js';
 import { Routing, type Topology } from './routing.js';
 import type { ClusterStatus } from './types.js';
 
-export type CallKind = 'read' | 'write';
+/** 'idempotent': a write that has the same effect however often it applies (a region's move to a mode), retried like a read. */
+export type CallKind = 'read' | 'write' | 'idempotent';
 
 export interface CallOptions {
   /** This call's deadline, retries included; overrides the client's timeoutMs. */
@@ -88,7 +89,7 @@ export function isRetryable(err: KeyraftError, kind: CallKind, request: object):
   // Refused before any work: even a write without a request id was not applied.
   if (isThrottled(err)) return true;
   if (!RETRYABLE.has(err.code)) return false;
-  return kind === 'read' || hasRequestId(request);
+  return kind !== 'write' || hasRequestId(request);
 }
 
 /** Resolves when `p` does or after `ms`, whichever is first, leaving no timer behind. */

@@ -373,11 +373,12 @@ export class KeyraftClient {
 
   /** A drill: the secondary region takes over now and stays failed over until failback(). */
   failover(req: { reason?: string } = {}, opts?: CallOptions): Promise<RegionStatus> {
-    return this.invoke('Cluster', 'Failover', 'write', req, opts);
+    return this.invoke('Cluster', 'Failover', 'idempotent', req, opts);
   }
 
+  /** Like failover, a move to a mode: applied twice, it leaves the region as once, so it is retried. */
   failback(req: { reason?: string } = {}, opts?: CallOptions): Promise<RegionStatus> {
-    return this.invoke('Cluster', 'Failback', 'write', req, opts);
+    return this.invoke('Cluster', 'Failback', 'idempotent', req, opts);
   }
 
   // ---- Membership (like etcdctl member) ----

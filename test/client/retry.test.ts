@@ -248,6 +248,7 @@ t.test('only status codes that say nothing about the request are retried, and wr
   t.ok(isRetryable(err(grpc.status.DEADLINE_EXCEEDED), 'read', {}));
   t.ok(isRetryable(err(grpc.status.UNAVAILABLE), 'write', { requestId: 'r' }));
   t.notOk(isRetryable(err(grpc.status.UNAVAILABLE), 'write', {}), 'never a write without a request id');
+  t.ok(isRetryable(err(grpc.status.UNAVAILABLE), 'idempotent', {}), 'a failover or failback, which leaves the region as once however often it applies');
   t.notOk(isRetryable(err(grpc.status.UNAVAILABLE), 'write', { requestId: '' }));
   const throttled = new KeyraftError(grpc.status.RESOURCE_EXHAUSTED, 'THROTTLED', 'busy');
   t.ok(isRetryable(throttled, 'write', {}), 'THROTTLED: refused before any work, so even a write without an id');
