@@ -69,10 +69,13 @@ t.test('ManagedIdentityCredential: a header that is no good keyraft token, or a 
     ['not a token at all', { IDENTITY_HEADER: 'let-me-in' }, /IDENTITY_HEADER is not a valid keyraft token/],
     ['a token asked for another service', { IDENTITY_HEADER: (await token()).token, SCOPE: 'https://storage.azure.com/.default' }, /keyraft's tokens are for its vaults \(resource https:\/\/kv.localhost\), not for "https:\/\/storage.azure.com"/],
   ];
-  for (const [what, env, message] of cases) {
-    const report = await runSdk<{ error?: { name: string; message: string }; token?: string }>(t, f, 'identity-managed', { IDENTITY_ENDPOINT: endpoint(f), ...env });
-    t.notOk(report.result?.token, `${what}: no token`);
-    t.match(report.result?.error, { name: 'CredentialUnavailableError', message }, what);
+  // One SDK process each (@azure/identity reads the variables once per process), all at once: each is mostly start-up.
+  const reports = await Promise.all(
+    cases.map(([, env]) => runSdk<{ error?: { name: string; message: string }; token?: string }>(t, f, 'identity-managed', { IDENTITY_ENDPOINT: endpoint(f), ...env })),
+  );
+  for (const [i, [what, , message]] of cases.entries()) {
+    t.notOk(reports[i]!.result?.token, `${what}: no token`);
+    t.match(reports[i]!.result?.error, { name: 'CredentialUnavailableError', message }, what);
   }
 });
 
