@@ -20,7 +20,7 @@
 import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { TLSSocket } from 'node:tls';
-import { identityOf } from '../transport/tls.js';
+import { identityOf, identityOfCertificate } from '../transport/tls.js';
 import { Admission, type AdmissionLimits, type Refusal, type Ticket } from './admission.js';
 import { throttledStatus } from './errors.js';
 
@@ -73,12 +73,11 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
   const clients = new Admission(s);
   const operators = new Admission({ nodeCalls: s.operatorCalls, nodeQueue: s.operatorQueue, connectionCalls: s.operatorCalls, connectionQueue: s.operatorQueue, retryAfterMs: s.retryAfterMs });
   const laneOf = (path: string) => (OPERATOR_PATHS.has(path) ? operators : clients);
-  const isRelay = (call: Parameters<typeof identityOf>[0]): boolean => identityOf(call)?.kind === 'node';
   const relaySockets = new WeakMap<object, boolean>();
   const isRelaySocket = (socket: TLSSocket): boolean => {
     let relay = relaySockets.get(socket);
     if (relay === undefined) {
-      relay = socket.authorized === true && isRelay({ getAuthContext: () => ({ sslPeerCertificate: socket.getPeerCertificate() }) });
+      relay = socket.authorized === true && identityOfCertificate(socket.getPeerCertificate())?.kind === 'node';
       relaySockets.set(socket, relay);
     }
     return relay;
@@ -143,7 +142,7 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
         start: (next) =>
           next({
             onReceiveMetadata: (metadata, nextMetadata) => {
-              const admitted = lane.admit(call.getPeer(), () => nextMetadata(metadata), isRelay(call));
+              const admitted = lane.admit(call.getPeer(), () => nextMetadata(metadata), identityOf(call)?.kind === 'node');
               if (!('limit' in admitted)) {
                 ticket = admitted;
                 return;

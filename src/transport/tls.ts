@@ -101,7 +101,7 @@ export function describeIdentity(who: PeerIdentity | undefined): string {
 }
 
 /** Whom a certificate of the cluster CA names, from its URI subject alternative name. */
-function identityOfCertificate(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): PeerIdentity | undefined {
+export function identityOfCertificate(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): PeerIdentity | undefined {
   const uris = (cert?.subjectaltname ?? '')
     .split(', ')
     .filter((n) => n.startsWith('URI:'))
