@@ -22,7 +22,9 @@ export class CommandRunner {
   async run(requestId: string, op: CommandOp, timeoutMs: number, receipt: WriteReceipt | undefined): Promise<ApplyResult> {
     // Without a client id, one is made up: the command is still applied once.
     const cmd = { requestId: requestId || randomHexId(16), timeMs: Date.now(), ...op } as Command;
-    const outcome = (await this.deps.ctx.replica.propose(encodeCommand(cmd), timeoutMs)) as CommandOutcome;
+    const outcome = await this.deps.ctx.replica.propose(encodeCommand(cmd), timeoutMs);
+    // A vault command's entry applies to a CommandOutcome; a geo outcome here is a bug of ours.
+    if ('geo' in outcome) throw new Error('a vault command was applied as a geo entry');
     if ('error' in outcome) throw outcome.error;
     if (receipt !== undefined) receipt.commitIndex = outcome.index;
     return outcome.result;

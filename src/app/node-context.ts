@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { Replica } from '../replica/replica.js';
+import type { VaultAppResult } from './vault-app.js';
 
 export interface MasterKeyStatus {
   masterKeyFingerprint: string;
@@ -17,7 +18,7 @@ export interface NodeContext {
   readonly nodeId: string;
   readonly region: string;
   readonly regionRole: 'primary' | 'secondary';
-  readonly replica: Replica;
+  readonly replica: Replica<VaultAppResult>;
   readonly logger: Logger;
   /** SERVING | NO_QUORUM (primary); STANDBY | FAILED_OVER (secondary). */
   mode(): string;

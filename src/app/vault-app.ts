@@ -25,7 +25,10 @@ export interface GeoOutcome {
   geo: GeoMeta;
 }
 
-export class VaultApp implements Application {
+/** What applying a log entry answers its proposer: a vault command's outcome, or a geo entry's. */
+export type VaultAppResult = CommandOutcome | GeoOutcome;
+
+export class VaultApp implements Application<VaultAppResult> {
   state: VaultState = VaultState.load([]);
   geo: GeoMeta = initialGeoMeta();
   /** Records of a primary snapshot being received (persisted under GEO_STAGE_PREFIX). */
@@ -62,7 +65,7 @@ export class VaultApp implements Application {
     });
   }
 
-  applyCommand(data: Uint8Array, index: number): { result: CommandOutcome | GeoOutcome; writes: readonly StateWrite[] } {
+  applyCommand(data: Uint8Array, index: number): { result: VaultAppResult; writes: readonly StateWrite[] } {
     if (isGeoEntryData(data)) return this.applyGeo(data, index);
     const { outcome, writes } = this.applyVault(data, index);
     return { result: outcome, writes };

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { masterKeyFingerprint } from '../crypto/masterkey.js';
 import { writeKeyStamp } from '../storage/keystamp.js';
-import { type BatchOp, NodeStore, stateKey } from '../storage/store.js';
+import { type BatchOp, NodeStore } from '../storage/store.js';
 import type { Topology } from '../topology.js';
 import { type SnapshotHeader, readSnapshot, verifySnapshot } from './snapshot-file.js';
 import { isMemberRecord } from '../replica/members.js';
@@ -70,18 +70,18 @@ export async function restoreCluster(opts: RestoreOptions): Promise<{ header: Sn
     writeKeyStamp(dir, fingerprint);
     const store = await NodeStore.open(join(dir, 'db'));
     try {
-      const gen = store.gen + 1;
+      const gen = store.nextGeneration;
       let batch: BatchOp[] = [];
       for await (const [key, value] of readSnapshot(opts.file, opts.masterKey)) {
         // The new cluster's members are its topology's: the old one's addresses would dial the wrong nodes.
         if (isMemberRecord(key)) continue;
-        batch.push({ type: 'put', key: stateKey(gen, key), value });
+        batch.push(store.stagedStateOp(gen, key, value));
         if (batch.length >= BATCH_RECORDS) {
           await store.write(batch, false);
           batch = [];
         }
       }
-      batch.push(store.genOp(gen), store.hardStateOp({ term: header.term, vote: '', commit: header.index }), store.snapshotOp(meta), store.appliedOp(meta));
+      batch.push(store.generationOp(gen), store.hardStateOp({ term: header.term, vote: '', commit: header.index }), store.snapshotOp(meta), store.appliedOp(meta));
       await store.write(batch, true);
     } finally {
       await store.close();

@@ -3,7 +3,7 @@
 
 import type { ConfChange } from './confchange.js';
 import { Raft, type PersistedState, type RaftConfig } from './raft.js';
-import type { ConfState, HardState, Message, NodeId, Ready, Snapshot, SoftState } from './types.js';
+import type { ConfState, Entry, HardState, Message, NodeId, Ready, Snapshot, SoftState } from './types.js';
 import { MessageType, NONE, StateRole, invariant, message } from './types.js';
 
 /**
@@ -34,7 +34,8 @@ function sameHardState(a: HardState, b: HardState): boolean {
 }
 
 export class RawNode {
-  readonly raft: Raft;
+  /** The core itself: hosts read it through the accessors below, never its fields. */
+  private readonly raft: Raft;
   private prevSoft: SoftState;
   private prevHard: HardState;
   /** What the Ready handed out last, so that advance() can acknowledge it. */
@@ -202,6 +203,43 @@ export class RawNode {
     if (rd.snapshot !== undefined) r.appliedTo(Math.max(rd.snapshot.meta.index, r.log.applied));
     if (lastCommitted !== undefined) r.appliedTo(lastCommitted.index);
     r.assertInvariants();
+  }
+
+  // ---- What a host reads (no copies) ----
+
+  get term(): number {
+    return this.raft.term;
+  }
+
+  get role(): StateRole {
+    return this.raft.role;
+  }
+
+  get lead(): NodeId {
+    return this.raft.lead;
+  }
+
+  get lastIndex(): number {
+    return this.raft.log.lastIndex;
+  }
+
+  get committed(): number {
+    return this.raft.log.committed;
+  }
+
+  /** The first index still in the log (after the compaction point). */
+  get firstIndex(): number {
+    return this.raft.log.firstIndex;
+  }
+
+  /** The term of the entry at index, or undefined when compacted or not yet appended. */
+  termAt(index: number): number | undefined {
+    return this.raft.log.term(index);
+  }
+
+  /** Entries [lo, hi) of the log; lo must not be compacted. */
+  entries(lo: number, hi: number): Entry[] {
+    return this.raft.log.slice(lo, hi);
   }
 
   basicStatus(): BasicStatus {

@@ -9,11 +9,12 @@
 // so each read paid for a round of its own (a Ready of the core, about 30 µs).
 
 import { atEndOfTurn } from './end-of-turn.js';
+import type { Clock, TimerHandle } from './env.js';
 
 interface PendingRead {
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: TimerHandle;
 }
 
 interface Round {
@@ -27,21 +28,24 @@ export class ReadRounds {
   /** Reads waiting for the next round. */
   private next = new Set<PendingRead>();
   private current: Round | undefined;
-  private readonly startSoon = atEndOfTurn(() => this.start());
+  private readonly startSoon: () => void;
   /** Rounds the leader confirmed, waiting until their index is applied here. */
   private confirmed: { readonly index: number; readonly reads: Set<PendingRead> }[] = [];
 
   constructor(
+    private readonly clock: Clock,
     /** Unique per process life, so that a late answer to an old round is never mistaken for a new one. */
     private readonly prefix: string,
     /** Asks the core for a read index under this context. */
     private readonly startRound: (ctx: Uint8Array) => void,
-  ) {}
+  ) {
+    this.startSoon = atEndOfTurn(clock, () => this.start());
+  }
 
   /** Resolves once a round that started after this call is confirmed and applied. */
   wait(timeoutMs: number, timeoutError: () => Error): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const read: PendingRead = { resolve, reject, timer: setTimeout(() => this.fail(read, timeoutError()), timeoutMs) };
+      const read: PendingRead = { resolve, reject, timer: this.clock.setTimeout(() => this.fail(read, timeoutError()), timeoutMs) };
       this.next.add(read);
       this.maybeStart();
     });
@@ -65,7 +69,7 @@ export class ReadRounds {
         continue;
       }
       for (const r of round.reads) {
-        clearTimeout(r.timer);
+        this.clock.clearTimeout(r.timer);
         r.resolve();
       }
     }
@@ -92,7 +96,7 @@ export class ReadRounds {
     this.next.delete(read);
     this.current?.reads.delete(read);
     for (const c of this.confirmed) c.reads.delete(read);
-    clearTimeout(read.timer);
+    this.clock.clearTimeout(read.timer);
     read.reject(e);
   }
 
@@ -103,7 +107,7 @@ export class ReadRounds {
   private start(): void {
     if (this.current !== undefined || this.next.size === 0) return;
     const ctx = `${this.prefix}:${++this.seq}`;
-    this.current = { ctx, reads: this.next, sentAt: Date.now() };
+    this.current = { ctx, reads: this.next, sentAt: this.clock.now() };
     this.next = new Set();
     this.startRound(new TextEncoder().encode(ctx));
   }

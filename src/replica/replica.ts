@@ -4,9 +4,7 @@
 // messages and resolves the reads that wait on the batch. A proposal is
 // resolved as soon as its entry is applied (see handleReady).
 
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ConfChange, ConfState, Entry, Message, RaftConfig, Ready, SnapshotMeta } from '../raft/index.js';
 import {
@@ -23,10 +21,10 @@ import {
   decodeConfChange,
   emptyState,
 } from '../raft/index.js';
-import type { BatchOp, NodeStore, StateWrite } from '../storage/store.js';
-import { entryKey, stateKey } from '../storage/store.js';
+import type { BatchOp, RaftStore, StateWrite } from '../storage/raft-store.js';
 import { ReplicaError } from './errors.js';
 import { atEndOfTurn } from './end-of-turn.js';
+import { type HostEnv, type TimerHandle, realEnv } from './env.js';
 import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
@@ -34,10 +32,10 @@ import { MemberBook, type MemberInfo, isMemberRecord } from './members.js';
 
 export type { StateWrite };
 
-/** The replicated state machine, as the replica sees it. */
-export interface Application {
+/** The replicated state machine, as the replica sees it; R is what applying a command answers its proposer. */
+export interface Application<R = unknown> {
   /** Applies one committed command. Deterministic; never throws for bad content. */
-  applyCommand(data: Uint8Array, index: number): { result: unknown; writes: readonly StateWrite[] };
+  applyCommand(data: Uint8Array, index: number): { result: R; writes: readonly StateWrite[] };
   /** Replaces the whole state with the given records (after a snapshot install). */
   reload(records: AsyncIterable<[string, Uint8Array]>): Promise<void>;
 }
@@ -48,7 +46,7 @@ export interface RaftTransport {
   sendSnapshot(m: Message): void;
 }
 
-export interface ReplicaOptions {
+export interface ReplicaOptions<R = unknown> {
   readonly id: string;
   /**
    * The founding voters of this node's group, used only on first start; none
@@ -66,8 +64,10 @@ export interface ReplicaOptions {
   readonly maxBytesPerMessage?: number;
   /** Bytes of data the leader lets wait for commitment before refusing proposals (THROTTLED). */
   readonly maxUncommittedBytes?: number;
-  readonly store: NodeStore;
-  readonly app: Application;
+  readonly store: RaftStore;
+  readonly app: Application<R>;
+  /** Time, timers and randomness: the real ones unless a simulator drives the node. */
+  readonly env?: HostEnv;
   readonly logger: Logger;
   /** Told how long each Ready and each store write took, and how each proposal ended: for the metrics. */
   readonly observer?: ReplicaObserver;
@@ -109,23 +109,23 @@ const THROTTLED_RETRY_TICKS = 4;
 
 interface ProposalWaiter {
   readonly term: number;
-  readonly resolve: (result: unknown) => void;
+  /** Given the application's result (R), or the membership for a conf change. */
+  readonly resolve: (result: never) => void;
   readonly reject: (e: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: TimerHandle;
 }
 
-export class Replica {
+export class Replica<R = unknown> {
   readonly id: string;
   private raw!: RawNode;
   private transport: RaftTransport | undefined;
-  private ticker: NodeJS.Timeout | undefined;
+  private ticker: TimerHandle | undefined;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
-  private readonly kickAtEndOfTurn = atEndOfTurn(() => this.kick());
+  private readonly env: HostEnv;
+  private readonly kickAtEndOfTurn: () => void;
   private readonly proposals = new Map<number, ProposalWaiter>();
-  private readonly reads = new ReadRounds(randomBytes(4).toString('hex'), (ctx) => {
-    if (this.input((raw) => raw.readIndex(ctx))) this.kick();
-  });
+  private readonly reads: ReadRounds;
   /** Entries on disk: [persistedFirst, persistedLast]. */
   private persistedLast = 0;
   private persistedFirst = 1;
@@ -143,9 +143,15 @@ export class Replica {
   readonly events = new EventEmitter();
   private readonly memberBook: MemberBook;
 
-  constructor(private readonly opts: ReplicaOptions) {
+  constructor(private readonly opts: ReplicaOptions<R>) {
     this.id = opts.id;
     this.memberBook = opts.members ?? new MemberBook();
+    this.env = opts.env ?? realEnv;
+    this.kickAtEndOfTurn = atEndOfTurn(this.env.clock, () => this.kick());
+    const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
+    this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
+      if (this.input((raw) => raw.readIndex(ctx))) this.kick();
+    });
   }
 
   private raftConfig(): RaftConfig {
@@ -159,7 +165,7 @@ export class Replica {
       maxCommittedBytesPerReady: perMessage,
       maxInflightBytes: INFLIGHT_MESSAGES * perMessage,
       maxUncommittedBytes: this.opts.maxUncommittedBytes ?? DEFAULT_CONFIG.maxUncommittedBytes,
-      random: Math.random,
+      random: () => this.env.random.random(),
     };
   }
 
@@ -240,9 +246,9 @@ export class Replica {
 
   start(transport: RaftTransport): void {
     this.transport = transport;
-    this.ticker = setInterval(() => {
+    this.ticker = this.env.clock.setInterval(() => {
       if (!this.input((raw) => raw.tick())) return;
-      this.reads.retryStale(Date.now(), this.opts.electionTicks * this.opts.tickMs);
+      this.reads.retryStale(this.env.clock.now(), this.opts.electionTicks * this.opts.tickMs);
       this.kick();
     }, this.opts.tickMs);
     this.kick();
@@ -251,7 +257,7 @@ export class Replica {
   /** Stops ticking and fails everything still waiting. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.env.clock.clearInterval(this.ticker);
     await this.draining;
     const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
     for (const [index, w] of this.proposals) this.settleProposal(index, w, closing);
@@ -295,7 +301,7 @@ export class Replica {
    * applied here. Throws ReplicaError NOT_LEADER at once on a follower, and
    * THROTTLED when too much already waits to commit.
    */
-  propose(data: Uint8Array, timeoutMs: number): Promise<unknown> {
+  propose(data: Uint8Array, timeoutMs: number): Promise<R> {
     this.assertUsable();
     try {
       if (!this.input((raw) => raw.propose(data))) this.assertUsable();
@@ -311,7 +317,7 @@ export class Replica {
       }
       throw e;
     }
-    const done = this.waitForIndex(this.raw.raft.log.lastIndex, timeoutMs);
+    const done = this.waitForIndex<R>(this.raw.lastIndex, timeoutMs);
     // The Ready loop runs at the end of this turn of the event loop, so that
     // the proposals of every request that arrived in it share one Ready: one
     // synced batch here and one append per follower, not one for the first
@@ -320,10 +326,10 @@ export class Replica {
     return done;
   }
 
-  private waitForIndex(index: number, timeoutMs: number): Promise<unknown> {
-    const term = this.raw.raft.term;
-    return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
+  private waitForIndex<T>(index: number, timeoutMs: number): Promise<T> {
+    const term = this.raw.term;
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.env.clock.setTimeout(() => {
         const w = this.proposals.get(index);
         if (w !== undefined) this.settleProposal(index, w, this.deadlineError('write'));
       }, timeoutMs);
@@ -336,7 +342,7 @@ export class Replica {
    * applied here. Throws ReplicaError NOT_LEADER at once when it cannot be
    * proposed (a follower, a transfer under way, another change pending).
    */
-  proposeConfChange(cc: ConfChange, timeoutMs: number): Promise<unknown> {
+  proposeConfChange(cc: ConfChange, timeoutMs: number): Promise<ConfState> {
     this.assertUsable();
     try {
       if (!this.input((raw) => raw.proposeConfChange(cc))) this.assertUsable();
@@ -344,8 +350,7 @@ export class Replica {
       if (e instanceof ProposalDropped) throw new ReplicaError('NOT_LEADER', e.message);
       throw e;
     }
-    const index = this.raw.raft.log.lastIndex;
-    const done = this.waitForIndex(index, timeoutMs);
+    const done = this.waitForIndex<ConfState>(this.raw.lastIndex, timeoutMs);
     this.kick();
     return done;
   }
@@ -370,7 +375,7 @@ export class Replica {
     // Refused before its records are written: a forged snapshot costs no disk.
     if (this.staged !== undefined || m.snapshot === undefined || this.refuses(m, 'snapshot')) return false;
     const store = this.opts.store;
-    const gen = store.gen + 1;
+    const gen = store.nextGeneration;
     this.staged = { gen, meta: m.snapshot.meta };
     // The state the last install replaced is still being cleared: that
     // clearing takes every generation but the one in use, this one's too.
@@ -378,7 +383,7 @@ export class Replica {
     try {
       let batch: BatchOp[] = [];
       for await (const [key, value] of records) {
-        batch.push({ type: 'put', key: stateKey(gen, key), value });
+        batch.push(store.stagedStateOp(gen, key, value));
         if (batch.length >= 1000) {
           await store.write(batch, false);
           batch = [];
@@ -406,10 +411,10 @@ export class Replica {
    * `from` was compacted away.
    */
   committedEntries(from: number, max: number): Entry[] | undefined {
-    const log = this.raw.raft.log;
-    if (from < log.firstIndex) return undefined;
-    const hi = Math.min(log.committed, from + max - 1);
-    return from > hi ? [] : log.slice(from, hi + 1);
+    const raw = this.raw;
+    if (from < raw.firstIndex) return undefined;
+    const hi = Math.min(raw.committed, from + max - 1);
+    return from > hi ? [] : raw.entries(from, hi + 1);
   }
 
   /** Keeps the log from `index` on, for a reader that still needs it (see maybeCompact). */
@@ -418,21 +423,21 @@ export class Replica {
   }
 
   get commitIndex(): number {
-    return this.raw.raft.log.committed;
+    return this.raw.committed;
   }
 
   // ---- Status ----
 
   get role(): StateRole {
-    return this.raw.raft.role;
+    return this.raw.role;
   }
 
   get leader(): string {
-    return this.raw.raft.lead;
+    return this.raw.lead;
   }
 
   get isLeader(): boolean {
-    return this.raw.raft.role === StateRole.Leader;
+    return this.raw.role === StateRole.Leader;
   }
 
   status() {
@@ -503,7 +508,7 @@ export class Replica {
     this.fatal = e;
     this.opts.logger.fatal({ err: e }, e instanceof RaftInvariantError ? `a Raft invariant broke: ${e.message}; stopping` : 'the Ready loop failed; stopping');
     this.stopped = true;
-    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.env.clock.clearInterval(this.ticker);
     const stopped = new ReplicaError('SHUTTING_DOWN', `the node stopped: ${e.message}`);
     for (const [index, w] of this.proposals) this.settleProposal(index, w, stopped);
     this.reads.failAll(stopped);
@@ -513,7 +518,7 @@ export class Replica {
   private async handleReady(rd: Ready): Promise<void> {
     const started = performance.now();
     // Elections are the first thing to look for when a region stalls.
-    if (rd.softState !== undefined) this.opts.logger.info({ term: rd.hardState?.term ?? this.raw.raft.term, role: rd.softState.role, leader: rd.softState.lead || null }, 'raft role or leader changed');
+    if (rd.softState !== undefined) this.opts.logger.info({ term: rd.hardState?.term ?? this.raw.term, role: rd.softState.role, leader: rd.softState.lead || null }, 'raft role or leader changed');
     await this.persistAndApply(rd);
     this.opts.observer?.ready(performance.now() - started);
   }
@@ -526,7 +531,7 @@ export class Replica {
     // once this write is done, and anything that tells a follower an entry is
     // committed is built in a later Ready. Everyone else must write first:
     // their messages promise what they persisted (votes, acknowledgements).
-    const sendFirst = this.raw.raft.role === StateRole.Leader && rd.snapshot === undefined;
+    const sendFirst = this.raw.role === StateRole.Leader && rd.snapshot === undefined;
     if (sendFirst) this.sendMessages(rd.messages);
     const ops: BatchOp[] = [];
     let installedGen: number | undefined;
@@ -534,8 +539,8 @@ export class Replica {
       const staged = this.staged;
       const meta = rd.snapshot.meta;
       if (staged === undefined || staged.meta.index !== meta.index) throw new Error(`snapshot at ${meta.index} was not staged`);
-      for (let i = this.persistedFirst; i <= this.persistedLast; i++) ops.push({ type: 'del', key: entryKey(i) });
-      ops.push(store.genOp(staged.gen), store.snapshotOp(meta), store.appliedOp(meta));
+      for (let i = this.persistedFirst; i <= this.persistedLast; i++) ops.push(store.deleteEntryOp(i));
+      ops.push(store.generationOp(staged.gen), store.snapshotOp(meta), store.appliedOp(meta));
       installedGen = staged.gen;
       this.persistedFirst = meta.index + 1;
       this.persistedLast = meta.index;
@@ -551,7 +556,7 @@ export class Replica {
     await this.write(ops, rd.mustSync || applied > 0 || installedGen !== undefined);
 
     if (installedGen !== undefined) {
-      store.gen = installedGen;
+      store.useGeneration(installedGen);
       this.staged = undefined;
       this.appliedMeta = rd.snapshot!.meta;
       this.retention.reset(this.appliedMeta.index);
@@ -585,7 +590,7 @@ export class Replica {
     for (const e of entries) ops.push(store.entryOp(e));
     const last = entries[entries.length - 1]!.index;
     // A shorter replacement log: drop our entries past its end.
-    for (let i = last + 1; i <= this.persistedLast; i++) ops.push({ type: 'del', key: entryKey(i) });
+    for (let i = last + 1; i <= this.persistedLast; i++) ops.push(store.deleteEntryOp(i));
     this.persistedLast = last;
   }
 
@@ -611,13 +616,13 @@ export class Replica {
       if (entry.index <= this.appliedMeta.index) continue;
       if (sliceBytes >= APPLY_SLICE_BYTES) {
         sliceBytes = 0;
-        await nextTurn();
+        await this.env.clock.nextTurn();
         // A tick in that turn must not wait for the rest of the batch to
         // tell the followers this leader is alive.
         this.sendMessages(this.raw.takeHeartbeats());
       }
       sliceBytes += entry.data.length;
-      let result: unknown;
+      let result: R | ConfState | undefined;
       let conf = this.appliedMeta.conf;
       if (entry.type === EntryType.ConfChange) {
         const cc = decodeConfChange(entry.data);
@@ -639,8 +644,8 @@ export class Replica {
     }
     if (applied > 0) ops.push(store.appliedOp(this.appliedMeta));
     // Told after this turn: the batch that records the change is written first.
-    if (membershipChanged) setImmediate(() => this.events.emit('members'));
-    if (removedAt !== undefined) setImmediate(() => this.events.emit('removed', removedAt));
+    if (membershipChanged) this.env.clock.afterTurn(() => this.events.emit('members'));
+    if (removedAt !== undefined) this.env.clock.afterTurn(() => this.events.emit('removed', removedAt));
     return applied;
   }
 
@@ -658,7 +663,7 @@ export class Replica {
     const index = this.retention.compactionPoint();
     if (index === undefined) return;
     // Short of the applied index only with no membership change after it (LogRetention), so the applied membership is its own.
-    const meta: SnapshotMeta = { index, term: this.raw.raft.log.term(index)!, conf: this.appliedMeta.conf };
+    const meta: SnapshotMeta = { index, term: this.raw.termAt(index)!, conf: this.appliedMeta.conf };
     const store = this.opts.store;
     this.raw.compact({ meta, data: new Uint8Array() });
     this.retention.compacted(index);
@@ -672,14 +677,15 @@ export class Replica {
 
   // ---- Waiters ----
 
-  private resolveProposal(entry: Entry, result: unknown): void {
+  private resolveProposal(entry: Entry, result: R | ConfState | undefined): void {
     const w = this.proposals.get(entry.index);
     if (w === undefined) return;
     if (w.term === entry.term) {
       this.proposals.delete(entry.index);
-      clearTimeout(w.timer);
+      this.env.clock.clearTimeout(w.timer);
       this.opts.observer?.proposal('applied');
-      w.resolve(result);
+      // The waiter of a conf change's index is given a ConfState, any other's the application's R.
+      w.resolve(result as never);
     } else {
       this.settleProposal(entry.index, w, new ReplicaError('PROPOSAL_LOST', 'leadership changed before the write was committed; it was not applied'));
     }
@@ -693,7 +699,7 @@ export class Replica {
 
   private settleProposal(index: number, w: ProposalWaiter, e: Error): void {
     this.proposals.delete(index);
-    clearTimeout(w.timer);
+    this.env.clock.clearTimeout(w.timer);
     this.opts.observer?.proposal(e instanceof ReplicaError ? e.reason : 'error');
     w.reject(e);
   }
@@ -706,7 +712,7 @@ export class Replica {
    * the whole region for down.
    */
   private deadlineError(what: 'write' | 'read'): ReplicaError {
-    if (this.raw.raft.lead === NONE) return new ReplicaError('NO_QUORUM', `the ${what} could not complete: this region has no leader with a quorum`);
+    if (this.raw.lead === NONE) return new ReplicaError('NO_QUORUM', `the ${what} could not complete: this region has no leader with a quorum`);
     const outcome = what === 'write' ? 'it may still be applied, and a retry with its request id applies it once' : 'retry it';
     return new ReplicaError('DEADLINE_EXCEEDED', `the ${what} did not complete before its deadline; ${outcome}`);
   }

@@ -11,6 +11,7 @@
 
 import { Level } from 'level';
 import type { Entry, HardState, SnapshotMeta } from '../raft/index.js';
+import type { BatchOp, PersistedRaft, RaftStore, StateWrite } from './raft-store.js';
 import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
 
 export const HARD_STATE_KEY = 'r/hs';
@@ -20,10 +21,7 @@ export const GEN_KEY = 's/gen';
 const ENTRY_PREFIX = 'r/e/';
 const STATE_PREFIX = 'v/';
 
-export type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
-
-/** A change to the applied state, to persist with the entry that caused it (see NodeStore.stateOp). */
-export type StateWrite = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
+export type { BatchOp, PersistedRaft, StateWrite };
 
 export function entryKey(index: number): string {
   return ENTRY_PREFIX + String(index).padStart(16, '0');
@@ -37,13 +35,6 @@ export function stateKey(gen: number, key: string): string {
   return genPrefix(gen) + key;
 }
 
-export interface PersistedRaft {
-  readonly hardState: HardState;
-  readonly snapshot: SnapshotMeta;
-  readonly entries: Entry[];
-  readonly applied: SnapshotMeta;
-}
-
 /**
  * LevelDB maps every table file it keeps open into the process, up to
  * maxOpenFiles - 10 of them, so a full read of the state (at start, to
@@ -54,7 +45,7 @@ export interface PersistedRaft {
  */
 const MEMORY_BOUNDS = { maxOpenFiles: 64 + 10, maxFileSize: 1024 * 1024 } as const;
 
-export class NodeStore {
+export class NodeStore implements RaftStore {
   /** Operations started and not finished; a reopen waits for them. */
   private inFlight = 0;
   private drained: (() => void) | undefined;
@@ -66,7 +57,7 @@ export class NodeStore {
   private constructor(
     readonly db: Level<string, Uint8Array>,
     /** Generation of the state records in use. */
-    public gen: number,
+    private gen: number,
   ) {}
 
   static async open(dir: string): Promise<NodeStore> {
@@ -228,8 +219,20 @@ export class NodeStore {
     return { type: 'put', key: APPLIED_KEY, value: encodeSnapshotMeta(meta) };
   }
 
-  genOp(gen: number): BatchOp {
+  get nextGeneration(): number {
+    return this.gen + 1;
+  }
+
+  stagedStateOp(gen: number, key: string, value: Uint8Array): BatchOp {
+    return { type: 'put', key: stateKey(gen, key), value };
+  }
+
+  generationOp(gen: number): BatchOp {
     return { type: 'put', key: GEN_KEY, value: new TextEncoder().encode(String(gen)) };
+  }
+
+  useGeneration(gen: number): void {
+    this.gen = gen;
   }
 
   /** A change to the applied state (a put or a delete of a state record), in the generation in use. */
@@ -240,6 +243,10 @@ export class NodeStore {
 
   entryOp(e: Entry): BatchOp {
     return { type: 'put', key: entryKey(e.index), value: encodeEntry(e) };
+  }
+
+  deleteEntryOp(index: number): BatchOp {
+    return { type: 'del', key: entryKey(index) };
   }
 
   /**

@@ -21,6 +21,7 @@ import { type Answer, type ForwardedCall, type Forwarder, Router } from '../../s
 import { VaultApp } from '../../src/app/vault-app.js';
 import { Envelope } from '../../src/crypto/envelope.js';
 import type { Replica } from '../../src/replica/replica.js';
+import type { VaultAppResult } from '../../src/app/vault-app.js';
 import { DEFAULT_DATA_KEY_POLICY, DEFAULT_VERSION_LIMITS } from '../../src/vault/index.js';
 import { singleLeader } from '../replica/harness.js';
 
@@ -47,7 +48,8 @@ const noCluster = new Proxy({} as ClusterView, {
 async function setUp(t: Test) {
   const envelope = new Envelope(randomBytes(32));
   const app = new VaultApp(envelope, logger);
-  const replica = await singleLeader(t, { app });
+  // The harness opens it untyped; its application is this VaultApp.
+  const replica = (await singleLeader(t, { app })) as Replica<VaultAppResult>;
   const gate = new CallGate({ directory: app.directory, issuer: ISSUER, nowMs: Date.now });
   const audit: AuditEntry[] = [];
   const dispatcher = (node: Partial<NodeContext> = {}, forwarder: Forwarder = new FakeForwarder()) => {
@@ -152,7 +154,7 @@ t.test('forwarding: a STANDBY secondary to the primary, a primary follower\'s wr
   t.same(toPrimary.sent.slice(-2).map((s) => s.address), ['east-1:7000', 'east-2:7000'], 'after every primary node was tried');
 
   const toLeader = new FakeForwarder();
-  const follower = dispatcher({ replica: { isLeader: false, leader: 'b' } as Replica }, toLeader);
+  const follower = dispatcher({ replica: { isLeader: false, leader: 'b' } as Replica<VaultAppResult> }, toLeader);
   const write = await follower.unary(`${V}Secrets/SetSecret`, { vault: 'payroll', name: 'db', value: 'v' }, call(token));
   t.ok(write.ok, 'the leader\'s answer');
   t.match(toLeader.sent, [{ address: 'b:7000', call: { path: `${V}Secrets/SetSecret`, authorization: token, hops: 1 } }], 'sent to the leader');

@@ -123,7 +123,7 @@ t.test('§5.3 a follower whose appends were all lost catches up once it answers 
   for (let k = 0; k < 4; k++) net.propose('a', `v${k}`); // four appends to b, lost
   t.same(net.peer('c').applied, ['v0', 'v1', 'v2', 'v3']);
   t.same(net.peer('b').applied, []);
-  const pr = net.node('a').raft.progress.get('b')!;
+  const pr = net.node('a')['raft'].progress.get('b')!;
   t.equal(pr.state, 'replicate');
   t.ok(pr.inflights.full, 'the leader’s window to b is full of lost appends');
   net.heal();

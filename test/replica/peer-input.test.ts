@@ -288,7 +288,7 @@ t.test('whatever passes the transport and this check, the core takes without bre
       const n = states[g.state]!();
       let { term, index, logTerm, entryTerms } = g;
       if (g.near !== undefined) {
-        const log = n.node(g.to).raft.log;
+        const log = n.node(g.to)['raft'].log;
         term = Math.max(1, n.term(g.to) + g.near.termDelta);
         index = Math.max(log.snapshot.meta.index, log.lastIndex - g.near.back);
         logTerm = log.term(index)!;

@@ -3,11 +3,12 @@
 // started after it arrived, and only once that round's index is applied.
 
 import t from 'tap';
+import { realClock } from '../../src/replica/env.js';
 import { ReadRounds } from '../../src/replica/read-rounds.js';
 
 function setup() {
   const rounds: string[] = [];
-  const r = new ReadRounds('p', (ctx) => rounds.push(new TextDecoder().decode(ctx)));
+  const r = new ReadRounds(realClock, 'p', (ctx) => rounds.push(new TextDecoder().decode(ctx)));
   const ctx = (i: number) => new TextEncoder().encode(rounds[i]!);
   return { r, rounds, ctx };
 }

@@ -134,7 +134,7 @@ export class SimNode {
     const raw = this.raft;
     for (let rounds = 0; !this.writing && raw.hasReady() && rounds < 100; rounds++) {
       const rd = raw.ready();
-      const leader = raw.raft.role === this.core.StateRole.Leader && rd.snapshot === undefined;
+      const leader = raw.role === this.core.StateRole.Leader && rd.snapshot === undefined;
       if (leader && this.events.writeLater(this, () => this.finishReady(rd, true))) {
         for (const m of rd.messages) this.events.send(this, m);
         this.writing = true;
@@ -205,7 +205,7 @@ export class SimNode {
   compact(): void {
     const raw = this.raft;
     const index = this.appliedIndex;
-    const term = raw.raft.log.term(index);
+    const term = raw.termAt(index);
     if (term === undefined || index <= this.durable.snapshot.meta.index) return;
     const snapshot: Snapshot = { meta: { index, term, conf: raw.status().conf }, data: encodeDigest(this.digest) };
     this.durable.snapshot = snapshot;

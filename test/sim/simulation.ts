@@ -213,16 +213,16 @@ class Simulation implements HostEvents {
   }
 
   private checkRole(node: SimNode): void {
-    const r = node.raft.raft;
+    const r = node.raft;
     if (r.role !== this.core.StateRole.Leader) return;
     this.checker.leaderSeen(node.id, r.term, {
-      snapshotIndex: r.log.snapshot.meta.index,
-      lastIndex: r.log.lastIndex,
-      term: (i) => r.log.term(i),
+      snapshotIndex: r.firstIndex - 1,
+      lastIndex: r.lastIndex,
+      term: (i) => r.termAt(i),
     });
     if (r.term > this.newestLeaderTerm) {
       this.newestLeaderTerm = r.term;
-      this.note(`${node.id} leads term ${r.term} (last index ${r.log.lastIndex}, commit ${r.log.committed})`);
+      this.note(`${node.id} leads term ${r.term} (last index ${r.lastIndex}, commit ${r.committed})`);
       // A leader that dies young leaves old-term entries half replicated: the
       // situation of the paper's Figure 8.
       if (!this.calm && this.random.chance(this.crashYoungLeaders)) {
@@ -239,8 +239,8 @@ class Simulation implements HostEvents {
   private leader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.nodes.values()) {
-      if (!n.up || n.removed || n.raft.raft.role !== this.core.StateRole.Leader) continue;
-      if (best === undefined || n.raft.raft.term > best.raft.raft.term) best = n;
+      if (!n.up || n.removed || n.raft.role !== this.core.StateRole.Leader) continue;
+      if (best === undefined || n.raft.term > best.raft.term) best = n;
     }
     return best;
   }
@@ -300,7 +300,7 @@ class Simulation implements HostEvents {
   }
 
   applied(node: SimNode, e: Entry): void {
-    this.checker.applied(node.id, e, node.digest, node.raft.raft.term);
+    this.checker.applied(node.id, e, node.digest, node.raft.term);
     if (e.type !== this.core.EntryType.ConfChange) return;
     const cc = this.core.decodeConfChange(e.data);
     if (this.options.verbose) this.note(`${node.id} applies conf change ${JSON.stringify(cc)} at ${e.index}`);
@@ -351,8 +351,8 @@ class Simulation implements HostEvents {
   private tryWrite(writeId: string): boolean {
     let node = SimNode.pickUp(this.nodes.values(), this.random);
     if (node === undefined) return false;
-    const lead = this.nodes.get(node.raft.raft.lead);
-    if (node.raft.raft.role !== this.core.StateRole.Leader && lead?.up) node = lead;
+    const lead = this.nodes.get(node.raft.lead);
+    if (node.raft.role !== this.core.StateRole.Leader && lead?.up) node = lead;
     try {
       node.proposeWrite(writeId);
     } catch (e) {
@@ -595,7 +595,7 @@ class Simulation implements HostEvents {
     const members = [...status.conf.voters, ...status.conf.learners];
     return members.every((id) => {
       const n = this.nodes.get(id);
-      return n !== undefined && n.up && n.appliedIndex === status.commit && n.raft.raft.term === status.term;
+      return n !== undefined && n.up && n.appliedIndex === status.commit && n.raft.term === status.term;
     });
   }
 

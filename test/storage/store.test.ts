@@ -28,7 +28,7 @@ async function filledStore(t: Test): Promise<{ store: NodeStore; dir: string }> 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   let store = await NodeStore.open(dir);
   for (let i = 0; i < RECORDS; i += 1000) {
-    const ops = Array.from({ length: 1000 }, (_, j) => ({ type: 'put' as const, key: stateKey(1, `k${String(i + j).padStart(6, '0')}`), value: value(i + j) }));
+    const ops = Array.from({ length: 1000 }, (_, j) => store.stateOp({ op: 'put', key: `k${String(i + j).padStart(6, '0')}`, value: value(i + j) }));
     await store.write(ops, false);
   }
   await store.close();
