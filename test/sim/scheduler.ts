@@ -20,6 +20,15 @@ export class Scheduler {
     this.at(this.now + delay, run);
   }
 
+  /** Runs the next event if it is due by `until`; false when none is. For drivers that await between events. */
+  runNext(until: number): boolean {
+    if (this.heap.length === 0 || this.heap[0]!.time > until) return false;
+    const e = this.pop();
+    this.now = e.time;
+    e.run();
+    return true;
+  }
+
   /** Runs events until virtual time passes `until` or `stop()` says so. */
   runUntil(until: number, stop: () => boolean = () => false): void {
     while (this.heap.length > 0 && this.heap[0]!.time <= until) {
