@@ -35,8 +35,11 @@ test: install
 
 # A long deterministic simulation run; a failure prints the seed and the
 # command that replays it.
+# Both simulators: the Raft core on its own, then the whole node (the real
+# host loop, state machine and geo code on simulated disks, network and time).
 sim: build
 	node dist/test/sim/run.js --seeds $(SEEDS) --first $(FIRST_SEED) --workers $(WORKERS)
+	node dist/test/sim/whole/run.js --seeds $(SEEDS) --first $(FIRST_SEED) --workers $(WORKERS)
 
 # Jepsen-style runs on real local clusters (issue 6): RUNS runs of TIME
 # seconds; a failure prints its seed, schedule and minimal history. REGIONS:

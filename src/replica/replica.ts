@@ -428,6 +428,10 @@ export class Replica<R = unknown> {
 
   // ---- Status ----
 
+  get term(): number {
+    return this.raw.term;
+  }
+
   get role(): StateRole {
     return this.raw.role;
   }

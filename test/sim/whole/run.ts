@@ -1,35 +1,114 @@
-// The whole-node simulator's command line: many seeds, progress, and for a
-// failing seed its violation, the events before it and the replay command.
+// The whole-node simulator's command line (`make sim`): many seeds on worker
+// threads with progress, and for a failing seed its violation, the events
+// before it and the command that replays it.
 //
-//   node dist/test/sim/whole/run.js --seeds 1000 [--first 1]
-//   node dist/test/sim/whole/run.js --seed 1234
+//   node dist/test/sim/whole/run.js --seeds 20000 [--first 1] [--workers 2]
+//   node dist/test/sim/whole/run.js --seed 1234 [--plant NAME]
 
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatWholeFailure, runWholeSeed } from './whole-sim.js';
+import { DEFAULT_WHOLE, formatWholeFailure, runWholeSeed, type WholeOptions, type WholeResult } from './whole-sim.js';
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seeds: { type: 'string', default: '100' }, first: { type: 'string', default: '1' }, seed: { type: 'string' }, plant: { type: 'string' } } });
-  const first = Number(values.seed ?? values.first);
-  const count = values.seed !== undefined ? 1 : Number(values.seeds);
-  const started = Date.now();
-  let failures = 0;
-  let writes = 0;
-  let reads = 0;
-  let faults = 0;
-  for (let seed = first; seed < first + count; seed++) {
-    const r = await runWholeSeed(seed, values.plant !== undefined ? { durationMs: 4000, nodes: 3, plant: values.plant } : undefined);
-    writes += r.stats.acknowledgedWrites;
-    reads += r.stats.readsChecked;
-    faults += r.stats.faults;
-    if (!r.ok) {
-      failures++;
-      console.log(formatWholeFailure(r));
-    }
-    if (count === 1) console.log([...r.trace, JSON.stringify(r.stats)].join('\n'));
-    if ((seed - first + 1) % 50 === 0) process.stderr.write(`${seed - first + 1}/${count} seeds, ${failures} failed, ${Math.round((Date.now() - started) / 1000)} s\n`);
-  }
-  console.log(`${count} seeds, ${failures} with a violation; ${writes} acknowledged writes, ${reads} reads checked, ${faults} faults, ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  process.exitCode = failures > 0 ? 1 : 0;
+interface Chunk {
+  readonly first: number;
+  readonly count: number;
+  readonly options: WholeOptions;
 }
 
-void main();
+interface ChunkResult {
+  readonly seeds: number;
+  readonly failures: WholeResult[];
+  readonly totals: Record<string, number>;
+}
+
+async function runChunk(chunk: Chunk): Promise<ChunkResult> {
+  const failures: WholeResult[] = [];
+  const totals: Record<string, number> = {};
+  for (let seed = chunk.first; seed < chunk.first + chunk.count; seed++) {
+    const r = await runWholeSeed(seed, chunk.options);
+    for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
+    if (!r.ok) failures.push(r);
+  }
+  return { seeds: chunk.count, failures, totals };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string' },
+      seeds: { type: 'string', default: '1000' },
+      first: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '2' },
+      plant: { type: 'string' },
+    },
+  });
+  const options: WholeOptions = values.plant !== undefined ? { ...DEFAULT_WHOLE, plant: values.plant } : DEFAULT_WHOLE;
+  if (values.seed !== undefined) {
+    const r = await runWholeSeed(Number(values.seed), options);
+    if (!r.ok) {
+      console.log(formatWholeFailure(r));
+      return 1;
+    }
+    console.log([...r.trace, `seed ${r.seed} ok: ${JSON.stringify(r.stats)}`].join('\n'));
+    return 0;
+  }
+  const total = Number(values.seeds);
+  const first = Number(values.first);
+  const workers = Math.max(1, Number(values.workers));
+  const chunkSize = Math.max(1, Math.min(100, Math.ceil(total / (workers * 20))));
+  const chunks: Chunk[] = [];
+  for (let s = first; s < first + total; s += chunkSize) chunks.push({ first: s, count: Math.min(chunkSize, first + total - s), options });
+
+  const started = Date.now();
+  let seeds = 0;
+  const totals: Record<string, number> = {};
+  const failures: WholeResult[] = [];
+  let lastReport = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      const worker = new Worker(fileURLToPath(import.meta.url), { workerData: 'worker' });
+      try {
+        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+          const result = await new Promise<ChunkResult>((resolve, reject) => {
+            worker.once('message', resolve);
+            worker.once('error', reject);
+            worker.postMessage(chunk);
+          });
+          seeds += result.seeds;
+          for (const [k, v] of Object.entries(result.totals)) totals[k] = (totals[k] ?? 0) + v;
+          for (const f of result.failures) {
+            failures.push(f);
+            console.log(`\n${formatWholeFailure(f)}`);
+          }
+          const now = Date.now();
+          if (now - lastReport > 5000 || seeds === total) {
+            lastReport = now;
+            const secs = (now - started) / 1000;
+            console.log(`${seeds}/${total} seeds, ${failures.length} failed, ${secs.toFixed(0)} s elapsed, ~${(((total - seeds) * secs) / seeds).toFixed(0)} s left`);
+          }
+        }
+      } finally {
+        await worker.terminate();
+      }
+    }),
+  );
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  const figures = Object.entries(totals)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  console.log(`whole-node simulation: ${seeds} seeds (${first}..${first + total - 1}) in ${secs} s on ${workers} workers: ${failures.length} failed; ${figures}`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+if (isMainThread) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
+} else if (workerData === 'worker') {
+  parentPort!.on('message', (chunk: Chunk) => void runChunk(chunk).then((r) => parentPort!.postMessage(r)));
+}

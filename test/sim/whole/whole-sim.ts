@@ -331,7 +331,7 @@ export class WholeSimulation {
     for (const n of this.nodes) {
       const r = n.replica;
       if (!n.up || r === undefined || r.role !== StateRole.Leader) continue;
-      if (best === undefined || r.status().term > best.replica!.status().term) best = n;
+      if (best === undefined || r.term > best.replica!.term) best = n;
     }
     return best;
   }
@@ -462,7 +462,7 @@ export class WholeSimulation {
     for (const n of this.nodes) {
       const r = n.replica;
       if (!n.up || r === undefined || !r.isLeader) continue;
-      const term = r.status().term;
+      const term = r.term;
       const seen = this.leaderOfTerm.get(term);
       if (seen === undefined) {
         this.leaderOfTerm.set(term, n.id);

@@ -7,7 +7,7 @@ import t from 'tap';
 import { REPLICA_PLANTS } from './plant.js';
 import { DEFAULT_WHOLE, formatWholeFailure, runWholeSeed } from './whole-sim.js';
 
-const SEEDS = Number(process.env.SIM_WHOLE_SEEDS ?? 200);
+const SEEDS = Number(process.env.SIM_WHOLE_SEEDS ?? 300);
 const FIRST_SEED = 1;
 
 t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600_000 }, async (t) => {
