@@ -96,13 +96,25 @@ export class FakeFollowerReplica implements FollowerReplica {
   failWith: Error | undefined;
   /** When set, proposals wait for release(). */
   hold = false;
+  attempts = 0;
+  /** Runs on each proposal that commits (a test applies it to its state). */
+  onCommit: (data: Uint8Array) => void = () => {};
   private held: (() => void)[] = [];
 
   propose(data: Uint8Array): Promise<unknown> {
+    this.attempts++;
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     this.proposals.push(data);
-    if (!this.hold) return Promise.resolve();
-    return new Promise((r) => this.held.push(() => r(undefined)));
+    if (!this.hold) {
+      this.onCommit(data);
+      return Promise.resolve();
+    }
+    return new Promise((r) =>
+      this.held.push(() => {
+        this.onCommit(data);
+        r(undefined);
+      }),
+    );
   }
 
   release(): void {
