@@ -36,7 +36,8 @@ interface AdminStub extends grpc.Client {
   geoProbe(req: { follower: string; cursor: number }, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, s?: ProbeStatus) => void): void;
 }
 
-class GrpcFollowStream implements FollowStream {
+/** A gRPC follow call as a FollowStream: its errors as GeoLinkErrors where the reason is known. */
+export class GrpcFollowStream implements FollowStream {
   constructor(private readonly call: grpc.ClientReadableStream<FollowEvent>) {}
 
   on(event: 'data', fn: (e: FollowEvent) => void): this;
