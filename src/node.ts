@@ -39,6 +39,7 @@ import { responseMetadata, type ServerContext } from './server/handler.js';
 import { GrpcForwarder } from './server/forwarder.js';
 import { GeoFollower } from './geo/follower.js';
 import { GeoSource } from './geo/source.js';
+import { grpcPrimaryLinks } from './geo/grpc-link.js';
 import { restrictFileModes } from './file-modes.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { startIdleCollection } from './idle-collect.js';
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
         failbackAfterMs: topology.failbackAfterMs,
         latencyMs: Math.max(...topology.regions.map((r) => r.latencyMs)),
         isDropped: (id) => transport.isDropped(id),
-        credentials: ctx.channelCredentials,
+        links: grpcPrimaryLinks(ctx.channelCredentials),
         logger,
       })
     : undefined;

@@ -1,11 +1,9 @@
-// Encodings of cross-region replication: the Geo peer service, and the
+// Encodings of cross-region replication: the Geo peer service's messages, and the
 // entries of the secondary's own log, which start with a zero byte so that
 // they can never be mistaken for a vault command (a protobuf message never
 // starts with field number 0).
 
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { GRPC_LOADER_OPTIONS, loadProtoRoot } from '../protos.js';
+import { loadProtoRoot } from '../protos.js';
 
 export interface PrimaryEntry {
   index: number;
@@ -77,19 +75,12 @@ export function decodeGeoEntry(data: Uint8Array): GeoEntry {
   throw new Error('empty geo entry');
 }
 
-const geoPackage = grpc.loadPackageDefinition(protoLoader.loadSync('keyraft/peer/v1/geo.proto', GRPC_LOADER_OPTIONS)) as unknown as {
-  keyraft: { peer: { v1: { Geo: grpc.ServiceClientConstructor } } };
-};
-
-export const GeoClient = geoPackage.keyraft.peer.v1.Geo;
-export const GeoServiceDefinition = GeoClient.service;
-
 /** The longest prefix of `items` whose data fits in `maxBytes`, but never less than one item. */
-export function upToBytes<T extends { data: Uint8Array }>(items: T[], maxBytes: number): T[] {
+export function upToBytes<T extends { data: Uint8Array }>(items: readonly T[], maxBytes: number): T[] {
   let bytes = 0;
   for (let i = 0; i < items.length; i++) {
     bytes += items[i]!.data.length;
     if (bytes > maxBytes && i > 0) return items.slice(0, i);
   }
-  return items;
+  return items as T[];
 }

@@ -6,36 +6,31 @@
 // STANDBY again once the primary has held a leader for failbackAfterMs and
 // the secondary has caught up.
 
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { type Clock, type TimerHandle, realClock } from '../replica/env.js';
 import { ReplicaError } from '../replica/errors.js';
-import type { Replica } from '../replica/replica.js';
-import { AdminClient } from '../transport/peer-service.js';
-import { PEER_CHANNEL_OPTIONS } from '../transport/transport.js';
-import { type FollowEvent, GeoClient, type GeoSnapshotChunk, type PrimaryEntry, encodeGeoEntry, upToBytes } from './codec.js';
+import { type FollowEvent, type PrimaryEntry, encodeGeoEntry, upToBytes } from './codec.js';
+import { FailoverDetector } from './detector.js';
 import type { GeoMeta, SecondaryMode } from './geo-state.js';
+import { type FollowStream, type PrimaryLink, type PrimaryLinkFactory, type PrimaryPeer, isSnapshotNeeded } from './link.js';
+import type { FollowerReplica } from './replica-port.js';
 
-const LOOP_MS = 100;
-const PROBE_MS = 300;
+export type { PrimaryPeer } from './link.js';
+
+export const LOOP_MS = 100;
+export const PROBE_MS = 300;
 const PROPOSE_TIMEOUT_MS = 3000;
-/** A primary leader unseen for this long breaks the "stable leader" run that failback waits for. */
-const STABLE_GAP_MS = 1000;
 const MAX_SHIP = 512;
 /** One proposal of shipped entries carries at most this much entry data (but at least one entry). */
 const SHIP_BYTES = 1024 * 1024;
 /** Received and not yet shipped: past this the stream is paused, so a long catch-up holds a bounded amount. */
-const PENDING_BYTES = 16 * 1024 * 1024;
-/** Entries the secondary may still lack and count as caught up (the primary keeps writing). */
-const CAUGHT_UP_SLACK = 64;
-
-export interface PrimaryPeer {
-  readonly id: string;
-  readonly peer: string;
-}
+export const PENDING_BYTES = 16 * 1024 * 1024;
+/** After a failed snapshot transfer, wait this long before the next try. */
+const SNAPSHOT_RETRY_MS = 500;
 
 export interface GeoFollowerOptions {
   readonly nodeId: string;
-  readonly replica: Replica;
+  readonly replica: FollowerReplica;
   readonly geo: () => GeoMeta;
   readonly primaries: readonly PrimaryPeer[];
   readonly failoverAfterMs: number;
@@ -44,22 +39,21 @@ export interface GeoFollowerOptions {
   readonly latencyMs: number;
   /** Fault injection: traffic with this primary node is dropped. */
   readonly isDropped: (nodeId: string) => boolean;
-  /** TLS to a primary node, which must present that node's certificate. */
-  readonly credentials: (nodeId: string) => grpc.ChannelCredentials;
+  /** How to reach a primary node (grpc-link.ts between processes; memory in the simulator). */
+  readonly links: PrimaryLinkFactory;
   readonly logger: Logger;
-}
-
-interface StubAdmin {
-  geoProbe(req: { follower: string; cursor: number }, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, s?: { role: string; commitIndex: number; leader: string }) => void): void;
+  /** Time and timers; realClock unless simulated. */
+  readonly clock?: Clock;
 }
 
 export class GeoFollower {
+  private readonly clock: Clock;
+  private readonly detector: FailoverDetector;
   private primaries: readonly PrimaryPeer[] = [];
-  private geoClients: InstanceType<typeof GeoClient>[] = [];
-  private admins: (StubAdmin & grpc.Client)[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private stream: grpc.ClientReadableStream<FollowEvent> | undefined;
+  private links: PrimaryLink[] = [];
+  private timer: TimerHandle | undefined;
+  private probeTimer: TimerHandle | undefined;
+  private stream: FollowStream | undefined;
   private source = 0;
   private leading = false;
   private pending: PrimaryEntry[] = [];
@@ -67,15 +61,13 @@ export class GeoFollower {
   private appliedAtMs = 0;
   private shipping = false;
   private transitioning = false;
-  /** When a primary leader was last seen, and since when without a gap. */
-  private leaderSeenAt = 0;
-  private leaderSeenSince = 0;
-  private primaryCommit = 0;
   /** The primary compacted what we need: take its state instead of entries. */
   private needSnapshot = false;
   private transferring = false;
 
   constructor(private readonly opts: GeoFollowerOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.detector = new FailoverDetector({ failoverAfterMs: opts.failoverAfterMs, failbackAfterMs: opts.failbackAfterMs });
     this.setPrimaries(opts.primaries);
   }
 
@@ -84,32 +76,29 @@ export class GeoFollower {
     const same = primaries.length === this.primaries.length && primaries.every((p, i) => p.id === this.primaries[i]!.id && p.peer === this.primaries[i]!.peer);
     if (same) return;
     this.closeStream();
-    for (const c of [...this.geoClients, ...this.admins]) c.close();
+    for (const l of this.links) l.close();
     this.primaries = [...primaries];
-    // The peer port's message limits: a follow event or a shipped entry may be larger than grpc-js's default 4 MiB.
-    this.geoClients = primaries.map((p) => new GeoClient(p.peer, this.opts.credentials(p.id), PEER_CHANNEL_OPTIONS));
-    this.admins = primaries.map((p) => new AdminClient(p.peer, this.opts.credentials(p.id), PEER_CHANNEL_OPTIONS) as unknown as StubAdmin & grpc.Client);
+    this.links = primaries.map((p) => this.opts.links(p));
     this.source = 0;
   }
 
   start(): void {
-    this.timer = setInterval(() => this.loop(), LOOP_MS);
-    this.probeTimer = setInterval(() => this.probe(), PROBE_MS);
+    this.timer = this.clock.setInterval(() => this.loop(), LOOP_MS);
+    this.probeTimer = this.clock.setInterval(() => this.probe(), PROBE_MS);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    clearInterval(this.probeTimer);
+    this.clock.clearInterval(this.timer);
+    this.clock.clearInterval(this.probeTimer);
     this.closeStream();
-    for (const c of [...this.geoClients, ...this.admins]) c.close();
+    for (const l of this.links) l.close();
   }
 
   private loop(): void {
     const leader = this.opts.replica.isLeader;
     if (leader && !this.leading) {
-      // A new leader gives the primary a full failover period before judging it.
       this.leading = true;
-      this.leaderSeenAt = Date.now();
+      this.detector.startWatching(this.clock.now());
       this.opts.logger.info('leading the secondary region: following the primary');
     } else if (!leader && this.leading) {
       this.leading = false;
@@ -125,16 +114,12 @@ export class GeoFollower {
 
   private openStream(): void {
     const from = Math.max(this.opts.geo().cursor, this.lastPendingIndex()) + 1;
-    const n = this.geoClients.length;
+    const n = this.links.length;
     let tries = 0;
     while (this.opts.isDropped(this.primaries[this.source % n]!.id) && tries++ < n) this.source++;
     if (tries > n) return;
     const sourceId = this.primaries[this.source % n]!.id;
-    const client = this.geoClients[this.source % n]!;
-    const stream = (client as unknown as { follow: (r: object) => grpc.ClientReadableStream<FollowEvent> }).follow({
-      fromIndex: from,
-      follower: this.opts.nodeId,
-    });
+    const stream = this.links[this.source % n]!.follow(from, this.opts.nodeId);
     this.stream = stream;
     const receive = (event: FollowEvent) => {
       if (this.stream !== stream || this.opts.isDropped(sourceId)) return;
@@ -147,13 +132,13 @@ export class GeoFollower {
       }
     };
     stream.on('data', (event: FollowEvent) => {
-      if (this.opts.latencyMs > 0) setTimeout(() => receive(event), this.opts.latencyMs);
+      if (this.opts.latencyMs > 0) this.clock.setTimeout(() => receive(event), this.opts.latencyMs);
       else receive(event);
     });
     const done = (err?: Error) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
-      if (err !== undefined && err.message.includes('GEO_SNAPSHOT_NEEDED')) {
+      if (err !== undefined && isSnapshotNeeded(err)) {
         this.opts.logger.warn({ from }, 'the primary compacted the entries this region needs: taking a snapshot');
         this.needSnapshot = true;
         return;
@@ -174,14 +159,13 @@ export class GeoFollower {
     this.transferring = true;
     this.closeStream();
     this.dropPending();
-    const n = this.geoClients.length;
+    const n = this.links.length;
     const source = this.primaries[this.source % n]!;
-    const client = this.geoClients[this.source % n] as unknown as { snapshot: (r: object) => grpc.ClientReadableStream<GeoSnapshotChunk> };
-    const transfer = `${this.opts.nodeId}-${Date.now().toString(36)}`;
+    const link = this.links[this.source % n]!;
+    const transfer = `${this.opts.nodeId}-${this.clock.now().toString(36)}`;
     let seq = 0;
     try {
-      const stream = client.snapshot({ follower: this.opts.nodeId });
-      for await (const chunk of stream as AsyncIterable<GeoSnapshotChunk>) {
+      for await (const chunk of link.snapshot(this.opts.nodeId)) {
         if (!this.opts.replica.isLeader) throw new Error('no longer leading');
         const part = { primaryIndex: chunk.index, primaryTerm: chunk.term, transfer, seq: seq++, records: chunk.records, last: chunk.done };
         await this.opts.replica.propose(encodeGeoEntry({ kind: 'snapshotPart', snapshotPart: part }), PROPOSE_TIMEOUT_MS);
@@ -193,7 +177,7 @@ export class GeoFollower {
     } catch (e) {
       this.source++;
       this.opts.logger.warn({ err: e instanceof Error ? e.message : String(e), from: source.id }, 'snapshot transfer failed; retrying');
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise<void>((r) => this.clock.setTimeout(r, SNAPSHOT_RETRY_MS));
     } finally {
       this.transferring = false;
     }
@@ -241,43 +225,29 @@ export class GeoFollower {
 
   /** The highest commit index seen on a primary node: how far the secondary could be. */
   get primaryCommitSeen(): number {
-    return this.primaryCommit;
+    return this.detector.primaryCommitSeen;
   }
 
   private sawPrimary(hasLeader: boolean, commitIndex: number): void {
-    this.primaryCommit = Math.max(this.primaryCommit, commitIndex);
-    if (!hasLeader) return;
-    const now = Date.now();
-    if (now - this.leaderSeenAt > STABLE_GAP_MS) this.leaderSeenSince = now;
-    this.leaderSeenAt = now;
+    this.detector.observe(hasLeader, commitIndex, this.clock.now());
   }
 
   private probe(): void {
     if (!this.leading) return;
     const cursor = this.opts.geo().cursor;
-    for (const [i, admin] of this.admins.entries()) {
+    for (const [i, link] of this.links.entries()) {
       if (this.opts.isDropped(this.primaries[i]!.id)) continue;
-      admin.geoProbe({ follower: this.opts.nodeId, cursor }, { deadline: Date.now() + PROBE_MS }, (err, status) => {
-        if (err === null && status !== undefined) this.sawPrimary(status.role === 'leader', status.commitIndex);
-      });
+      link.probe(this.opts.nodeId, cursor, PROBE_MS).then(
+        (status) => this.sawPrimary(status.role === 'leader', status.commitIndex),
+        () => {},
+      );
     }
   }
 
   private async detect(): Promise<void> {
     if (this.transitioning) return;
-    const geo = this.opts.geo();
-    const now = Date.now();
-    if (geo.mode === 'STANDBY' && now - this.leaderSeenAt > this.opts.failoverAfterMs) {
-      await this.transition('FAILED_OVER', geo.epoch + 1, `no primary leader seen for ${now - this.leaderSeenAt} ms`);
-    } else if (
-      geo.mode === 'FAILED_OVER' &&
-      !geo.manual &&
-      now - this.leaderSeenAt < STABLE_GAP_MS &&
-      now - this.leaderSeenSince >= this.opts.failbackAfterMs &&
-      this.primaryCommit - geo.cursor <= CAUGHT_UP_SLACK
-    ) {
-      await this.transition('STANDBY', geo.epoch, `primary leader stable for ${now - this.leaderSeenSince} ms and caught up at ${geo.cursor}`);
-    }
+    const decision = this.detector.decide(this.opts.geo(), this.clock.now());
+    if (decision !== undefined) await this.transition(decision.mode, decision.epoch, decision.reason);
   }
 
   /** An operator's failover (held until a manual failback) or failback. Throws ReplicaError if it does not commit. */
@@ -302,7 +272,7 @@ export class GeoFollower {
 
   private async propose(mode: SecondaryMode, epoch: number, reason: string, manual: boolean): Promise<void> {
     this.opts.logger.warn({ mode, epoch, reason }, 'proposing a region mode change');
-    const transition = { mode, epoch, atMs: Date.now(), reason, manual };
+    const transition = { mode, epoch, atMs: this.clock.now(), reason, manual };
     await this.opts.replica.propose(encodeGeoEntry({ kind: 'transition', transition }), PROPOSE_TIMEOUT_MS);
   }
 }
