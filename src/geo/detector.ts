@@ -27,23 +27,36 @@ export interface Decision {
 }
 
 export class FailoverDetector {
-  /** When a primary leader was last seen, and since when without a gap. */
-  private leaderSeenAt = 0;
-  private leaderSeenSince = 0;
+  /** When this node began to lead: the primary gets a full failover period from then. */
+  private watchingSince = 0;
+  /** When a primary leader was last seen since then, and since when without a gap (undefined: not yet). */
+  private leaderSeenAt: number | undefined;
+  private leaderSeenSince: number | undefined;
   private primaryCommit = 0;
+  /** Whether a primary node told its commit index since this node began to lead. */
+  private commitSeen = false;
 
   constructor(private readonly opts: DetectorOptions) {}
 
-  /** This node begins to lead its region: a new leader gives the primary a full failover period before judging it. */
+  /**
+   * This node begins to lead its region. A new leader gives the primary a
+   * full failover period before judging it, and judges a failback only on
+   * what it sees itself: a stable run of a primary leader and the primary's
+   * commit index (what an earlier term of its leadership saw is stale).
+   */
   startWatching(now: number): void {
-    this.leaderSeenAt = now;
+    this.watchingSince = now;
+    this.leaderSeenAt = undefined;
+    this.leaderSeenSince = undefined;
+    this.commitSeen = false;
   }
 
   /** What a primary node said at `now` (a follow stream's beat or a probe's answer). */
   observe(hasLeader: boolean, commitIndex: number, now: number): void {
     this.primaryCommit = Math.max(this.primaryCommit, commitIndex);
+    this.commitSeen = true;
     if (!hasLeader) return;
-    if (now - this.leaderSeenAt > STABLE_GAP_MS) this.leaderSeenSince = now;
+    if (this.leaderSeenAt === undefined || now - this.leaderSeenAt > STABLE_GAP_MS) this.leaderSeenSince = now;
     this.leaderSeenAt = now;
   }
 
@@ -60,17 +73,23 @@ export class FailoverDetector {
    * failover, which only an operator ends.
    */
   decide(geo: GeoMeta, now: number): Decision | undefined {
-    if (geo.mode === 'STANDBY' && now - this.leaderSeenAt > this.opts.failoverAfterMs) {
-      return { mode: 'FAILED_OVER', epoch: geo.epoch + 1, reason: `no primary leader seen for ${now - this.leaderSeenAt} ms` };
+    const lastSign = Math.max(this.watchingSince, this.leaderSeenAt ?? 0);
+    if (geo.mode === 'STANDBY' && now - lastSign > this.opts.failoverAfterMs) {
+      return { mode: 'FAILED_OVER', epoch: geo.epoch + 1, reason: `no primary leader seen for ${now - lastSign} ms` };
     }
+    const seenAt = this.leaderSeenAt;
+    const since = this.leaderSeenSince;
     if (
       geo.mode === 'FAILED_OVER' &&
       !geo.manual &&
-      now - this.leaderSeenAt < STABLE_GAP_MS &&
-      now - this.leaderSeenSince >= this.opts.failbackAfterMs &&
+      seenAt !== undefined &&
+      since !== undefined &&
+      now - seenAt < STABLE_GAP_MS &&
+      now - since >= this.opts.failbackAfterMs &&
+      this.commitSeen &&
       this.primaryCommit - geo.cursor <= CAUGHT_UP_SLACK
     ) {
-      return { mode: 'STANDBY', epoch: geo.epoch, reason: `primary leader stable for ${now - this.leaderSeenSince} ms and caught up at ${geo.cursor}` };
+      return { mode: 'STANDBY', epoch: geo.epoch, reason: `primary leader stable for ${now - since} ms and caught up at ${geo.cursor}` };
     }
     return undefined;
   }

@@ -107,16 +107,26 @@ t.test('a gap longer than STABLE_GAP_MS restarts the stable run', async (t) => {
   t.ok(e.decide(failedOver(), 10_000 + FAILBACK), 'a gap of exactly STABLE_GAP_MS keeps the run');
 });
 
-// Kept as it was when the detector moved out of GeoFollower (the move had to
-// keep behaviour), and filed here as a todo: a node that becomes the
-// secondary's leader while the region is FAILED_OVER has never seen the
-// primary (leaderSeenSince 0, primaryCommitSeen 0), so its first decide()
-// proposes STANDBY at once, without the failbackAfterMs of a stable primary
-// leader nor any knowledge of the primary's commit index.
-t.test('a new secondary leader does not fail back before it has seen a stable primary', { todo: 'startWatching does not restart the stable run nor forget the commit seen' }, async (t) => {
+// A node that becomes the secondary's leader while the region is FAILED_OVER
+// has seen nothing of the primary yet: it waits for a stable run of its own
+// sightings and for a commit index before it fails back (it used to fail back
+// at once, judging by a run "since" 0 and a commit of 0).
+t.test('a new secondary leader does not fail back before it has seen a stable primary', async (t) => {
   const d = detector();
   d.startWatching(1_000_000);
   t.equal(d.decide(failedOver(), 1_000_000), undefined, 'at once');
   d.observe(true, 100, 1_000_100);
   t.equal(d.decide(failedOver(), 1_000_100), undefined, 'after one sighting');
+  seeLeader(d, 1_000_200, 1_000_100 + FAILBACK);
+  t.equal(d.decide(failedOver(), 1_000_100 + FAILBACK)?.mode, 'STANDBY', 'after its own stable run of failbackAfterMs');
+});
+
+t.test('a node that leads again judges by what it sees in its new term, not by its old sightings', async (t) => {
+  const d = detector();
+  d.startWatching(0);
+  seeLeader(d, 0, FAILBACK);
+  t.equal(d.decide(failedOver(), FAILBACK)?.mode, 'STANDBY', 'a stable run in its first term');
+  d.startWatching(FAILBACK + 5000);
+  d.observe(true, 100, FAILBACK + 5100);
+  t.equal(d.decide(failedOver(), FAILBACK + 5100), undefined, 'the old run does not count');
 });
