@@ -12,7 +12,7 @@ import { ReplicaError } from '../replica/errors.js';
 import { type FollowEvent, type PrimaryEntry, encodeGeoEntry, upToBytes } from './codec.js';
 import { FailoverDetector } from './detector.js';
 import type { GeoMeta, SecondaryMode } from './geo-state.js';
-import { type FollowStream, type PrimaryLink, type PrimaryLinkFactory, type PrimaryPeer, isSnapshotNeeded } from './link.js';
+import { type FollowStream, GeoLinkError, type PrimaryLink, type PrimaryLinkFactory, type PrimaryPeer, isSnapshotNeeded } from './link.js';
 import type { FollowerReplica } from './replica-port.js';
 
 export type { PrimaryPeer } from './link.js';
@@ -122,7 +122,14 @@ export class GeoFollower {
     const stream = this.links[this.source % n]!.follow(from, this.opts.nodeId);
     this.stream = stream;
     const receive = (event: FollowEvent) => {
-      if (this.stream !== stream || this.opts.isDropped(sourceId)) return;
+      if (this.stream !== stream) return;
+      if (this.opts.isDropped(sourceId)) {
+        // An injected partition breaks the stream, as a real one does: dropping
+        // this event and reading on would leave a gap in what is shipped.
+        stream.cancel();
+        done(new GeoLinkError('FAULT_INJECTED', `traffic with ${sourceId} is dropped`));
+        return;
+      }
       if (event.health !== null && event.health !== undefined) this.sawPrimary(event.health.leader !== '', event.health.commitIndex);
       if (event.entries.length > 0) {
         this.pending.push(...event.entries);

@@ -432,6 +432,14 @@ export class Replica<R = unknown> {
     return this.raw.term;
   }
 
+  get lastIndex(): number {
+    return this.raw.lastIndex;
+  }
+
+  get appliedIndex(): number {
+    return this.appliedMeta.index;
+  }
+
   get role(): StateRole {
     return this.raw.role;
   }
@@ -567,7 +575,7 @@ export class Replica<R = unknown> {
       await this.reload();
       this.opts.logger.info({ index: this.appliedMeta.index, term: this.appliedMeta.term }, 'installed snapshot');
       this.events.emit('members');
-      this.dropping = store.dropOtherGenerations().catch((err: unknown) => this.opts.logger.error({ err }, 'dropping the replaced state failed'));
+      this.dropping = store.dropOtherGenerations().catch((err: unknown) => this.opts.logger.warn({ err }, 'dropping the replaced state failed; the next start clears it'));
       this.failProposalsUpTo(this.appliedMeta.index);
       // Entries after the snapshot in the same Ready apply on the new state.
       const ops2: BatchOp[] = [];
@@ -676,7 +684,8 @@ export class Replica<R = unknown> {
     void store
       .write([store.snapshotOp(meta)], true)
       .then(() => store.compactLog(meta.index))
-      .catch((err: unknown) => this.opts.logger.error({ err }, 'log compaction failed'));
+      // As for any failed write (drain): the disk can no longer be trusted to keep what it is told.
+      .catch((err: unknown) => this.failStop(err instanceof Error ? err : new Error(String(err))));
   }
 
   // ---- Waiters ----

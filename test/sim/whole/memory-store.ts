@@ -115,6 +115,15 @@ export class MemoryStore implements RaftStore {
     return { meta: decodeSnapshotMeta(applied), records: this.records(this.gen) };
   }
 
+  /** As NodeStore.openStateSnapshot: what the geo source streams to the secondary. */
+  async openStateSnapshot(): Promise<{ meta: SnapshotMeta; records: AsyncGenerator<[string, Uint8Array]>; close: () => Promise<void> }> {
+    const view = this.stateSnapshot();
+    async function* records(): AsyncGenerator<[string, Uint8Array]> {
+      yield* view.records;
+    }
+    return { meta: view.meta, records: records(), close: async () => undefined };
+  }
+
   private records(gen: number): [string, Uint8Array][] {
     const prefix = stateKey(gen, '');
     const out: [string, Uint8Array][] = [];

@@ -3,6 +3,9 @@
 // (or the geo follower) the way a plausible mistake would change it.
 
 import type { VaultAppResult } from '../../../src/app/vault-app.js';
+import { decodeGeoEntry, encodeGeoEntry } from '../../../src/geo/codec.js';
+import type { GeoFollower } from '../../../src/geo/follower.js';
+import type { GeoMeta } from '../../../src/geo/geo-state.js';
 import type { Replica } from '../../../src/replica/replica.js';
 import type { BatchOp } from '../../../src/storage/raft-store.js';
 
@@ -26,6 +29,55 @@ export function plantInReplica(replica: Replica<VaultAppResult>, plant: string):
     host.write = (ops, sync) => {
       void write(ops, sync).catch(() => undefined);
       return Promise.resolve();
+    };
+  }
+}
+
+export const GEO_PLANTS = ['skip-shipped-entry', 'failover-with-healthy-primary', 'failback-before-caught-up'] as const;
+
+interface DetectorInternals {
+  opts: { failoverAfterMs: number; failbackAfterMs: number };
+  primaryCommit: number;
+  decide(geo: GeoMeta, now: number): unknown;
+}
+
+interface FollowerInternals {
+  detector: DetectorInternals;
+  opts: { replica: { readonly isLeader: boolean; propose(data: Uint8Array, timeoutMs: number): Promise<unknown> } };
+}
+
+export function plantInFollower(follower: GeoFollower, plant: string): void {
+  const f = follower as unknown as FollowerInternals;
+  if (plant === 'skip-shipped-entry') {
+    // Every fifth batch of shipped entries loses its second entry on the way into the log.
+    const replica = f.opts.replica;
+    const propose = replica.propose.bind(replica);
+    let batches = 0;
+    f.opts = {
+      ...f.opts,
+      replica: {
+        get isLeader() {
+          return replica.isLeader;
+        },
+        propose: (data: Uint8Array, timeoutMs: number) => {
+          const entry = decodeGeoEntry(data);
+          if (entry.kind === 'shipped' && entry.shipped.entries.length > 1 && batches++ % 5 === 4) {
+            entry.shipped.entries.splice(1, 1);
+            return propose(encodeGeoEntry(entry), timeoutMs);
+          }
+          return propose(data, timeoutMs);
+        },
+      },
+    };
+  } else if (plant === 'failover-with-healthy-primary') {
+    // The failover period read in the wrong unit: a tenth of it.
+    f.detector.opts = { ...f.detector.opts, failoverAfterMs: f.detector.opts.failoverAfterMs / 10 };
+  } else if (plant === 'failback-before-caught-up') {
+    // The caught-up test compares against a commit index that was never set.
+    const decide = f.detector.decide.bind(f.detector);
+    f.detector.decide = (geo, now) => {
+      f.detector.primaryCommit = 0;
+      return decide(geo, now);
     };
   }
 }

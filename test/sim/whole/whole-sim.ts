@@ -14,13 +14,19 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { VaultApp, type VaultAppResult } from '../../../src/app/vault-app.js';
 import { Envelope } from '../../../src/crypto/envelope.js';
+import { decodeGeoEntry, isGeoEntryData } from '../../../src/geo/codec.js';
+import { CAUGHT_UP_SLACK, STABLE_GAP_MS } from '../../../src/geo/detector.js';
+import { PROBE_MS } from '../../../src/geo/follower.js';
+import { GeoFollower } from '../../../src/geo/follower.js';
+import { GeoSource } from '../../../src/geo/source.js';
+import { simPrimaryLink, type LinkEnds } from './geo-link.js';
 import { type Message, MessageType, StateRole } from '../../../src/raft/index.js';
 import { type Application, Replica, type StateWrite } from '../../../src/replica/replica.js';
-import { encodeCommand } from '../../../src/vault/index.js';
+import { decodeCommand, encodeCommand } from '../../../src/vault/index.js';
 import { Random } from '../random.js';
 import { Scheduler } from '../scheduler.js';
 import { MemoryStore, SimDisk } from './memory-store.js';
-import { plantInReplica } from './plant.js';
+import { plantInFollower, plantInReplica } from './plant.js';
 import { SimClock, simEnv } from './sim-clock.js';
 
 export class Violation extends Error {
@@ -30,12 +36,15 @@ export class Violation extends Error {
 export interface WholeOptions {
   /** Virtual milliseconds of faults and load; then the network heals and the cluster must converge. */
   readonly durationMs: number;
+  /** Nodes per region. */
   readonly nodes: number;
+  /** A secondary region that follows the primary and fails over when it is lost. */
+  readonly twoRegions: boolean;
   /** A planted bug, by name (plant.ts), for the tests that prove the checks can fail. */
   readonly plant?: string;
 }
 
-export const DEFAULT_WHOLE: WholeOptions = { durationMs: 4000, nodes: 3 };
+export const DEFAULT_WHOLE: WholeOptions = { durationMs: 5000, nodes: 3, twoRegions: true };
 
 export interface WholeStats {
   acknowledgedWrites: number;
@@ -45,6 +54,9 @@ export interface WholeStats {
   diskFailures: number;
   lostUnsyncedBatches: number;
   snapshotsInstalled: number;
+  failovers: number;
+  failbacks: number;
+  failedOverReads: number;
   events: number;
   checks: number;
 }
@@ -64,6 +76,7 @@ const VAULT = 'sim';
 const KEYS = ['a', 'b', 'c'];
 const MASTER_KEY = new Uint8Array(32).fill(7);
 const TRACE_KEEP = 80;
+const FAILOVER_AFTER_MS = 1000;
 
 /** An acknowledged write: the version must be in every later read of its secret. */
 interface Ack {
@@ -74,8 +87,14 @@ interface Ack {
   readonly index: number;
 }
 
+type Region = 'primary' | 'secondary';
+
 class SimNode {
   replica: Replica<VaultAppResult> | undefined;
+  source: GeoSource | undefined;
+  follower: GeoFollower | undefined;
+  /** Follow streams this node serves as a primary: they break when it dies. */
+  readonly served = new Set<LinkEnds>();
   app: VaultApp | undefined;
   clock: SimClock | undefined;
   store: MemoryStore | undefined;
@@ -86,6 +105,7 @@ class SimNode {
 
   constructor(
     readonly id: string,
+    readonly region: Region,
     readonly disk: SimDisk,
   ) {}
 }
@@ -110,38 +130,98 @@ function digestOf(data: Uint8Array, out: { result: unknown; writes: readonly Sta
   return h.digest('hex').slice(0, 16);
 }
 
+/** What the primary committed, as its nodes applied it: for the secondary's prefix checks. */
+class PrimaryLog {
+  /** Index → digest of the entry's data. */
+  readonly entries = new Map<number, string>();
+  /** Secret version → the primary index that wrote it. */
+  readonly versionIndex = new Map<string, number>();
+  /** The highest commit index of the primary over time: [time, commit]. */
+  private readonly commits: [number, number][] = [[0, 0]];
+
+  commitRose(now: number, commit: number): void {
+    const last = this.commits[this.commits.length - 1]!;
+    if (commit <= last[1]) return;
+    if (last[0] === now) last[1] = commit;
+    else this.commits.push([now, commit]);
+  }
+
+  commitAt(time: number): number {
+    let c = 0;
+    for (const [t, v] of this.commits) {
+      if (t > time) break;
+      c = v;
+    }
+    return c;
+  }
+}
+
 export class WholeSimulation {
   readonly scheduler = new Scheduler();
   private readonly random: Random;
   private readonly nodes: SimNode[] = [];
-  private readonly states = new AppliedStates();
+  private readonly states = new Map<Region, AppliedStates>([
+    ['primary', new AppliedStates()],
+    ['secondary', new AppliedStates()],
+  ]);
+  private readonly primaryLog = new PrimaryLog();
   private readonly acks: Ack[] = [];
-  private readonly leaderOfTerm = new Map<number, string>();
+  private readonly leaderOfTerm = new Map<string, string>();
   private readonly cut = new Set<string>();
+  /** Nodes cut from their own region only: still reachable across the regions. */
+  private readonly cutInside = new Set<string>();
+  /** The link between the regions is down. */
+  private regionsCut = false;
+  /** Since when the primary has had a leader the secondary can reach (undefined: it has none now). */
+  private primaryHealthySince: number | undefined = 0;
   private readonly trace: string[] = [];
   private violation: string | undefined;
   private seq = 0;
   private calm = false;
-  readonly stats: WholeStats = { acknowledgedWrites: 0, readsChecked: 0, faults: 0, crashes: 0, diskFailures: 0, lostUnsyncedBatches: 0, snapshotsInstalled: 0, events: 0, checks: 0 };
+  readonly stats: WholeStats = {
+    acknowledgedWrites: 0,
+    readsChecked: 0,
+    faults: 0,
+    crashes: 0,
+    diskFailures: 0,
+    lostUnsyncedBatches: 0,
+    snapshotsInstalled: 0,
+    failovers: 0,
+    failbacks: 0,
+    failedOverReads: 0,
+    events: 0,
+    checks: 0,
+  };
   private readonly logger: pino.Logger;
+  /** Per seed: how long a failback waits for a stable primary, and the one-way delay of the link between the regions. */
+  private readonly failbackAfterMs: number;
+  private readonly geoLatencyMs: number;
 
   constructor(
     readonly seed: number,
     private readonly opts: WholeOptions = DEFAULT_WHOLE,
   ) {
     this.random = Random.derive(seed, 'whole');
+    // A short failback period on a slow link makes the caught-up rule, not the wait, what holds a failback back.
+    this.failbackAfterMs = this.random.pick([100, 800]);
+    this.geoLatencyMs = this.random.int(0, 300);
     const sink = new Writable({
       write: (chunk: Buffer, _enc, done) => {
-        const line = JSON.parse(chunk.toString()) as { msg: string; level: number };
+        const line = JSON.parse(chunk.toString()) as { msg: string; level: number; node?: string; err?: unknown };
         if (line.msg === 'installed snapshot') this.stats.snapshotsInstalled++;
-        if (line.level >= 50) this.note(`log ${line.level}: ${line.msg}`);
+        if (line.level >= 50 || /snapshot|mode change/.test(line.msg)) this.note(`log ${line.level} ${line.node ?? ''}: ${line.msg}${line.err !== undefined ? ` (${JSON.stringify(line.err).slice(0, 300)})` : ''}`);
+        // Our own code found something it cannot explain: a bug, whichever node logged it.
+        if (line.level === 50) this.fail(`${line.node ?? 'a node'} logged an error: ${line.msg}`);
         done();
       },
     });
     this.logger = pino({ level: 'info' }, sink);
-    for (let i = 1; i <= opts.nodes; i++) {
-      const id = `n${i}`;
-      this.nodes.push(new SimNode(id, new SimDisk(this.scheduler, Random.derive(seed, `disk-${id}`))));
+    const regions: Region[] = opts.twoRegions ? ['primary', 'secondary'] : ['primary'];
+    for (const region of regions) {
+      for (let i = 1; i <= opts.nodes; i++) {
+        const id = `${region[0]}${i}`;
+        this.nodes.push(new SimNode(id, region, new SimDisk(this.scheduler, Random.derive(seed, `disk-${id}`))));
+      }
     }
   }
 
@@ -156,6 +236,10 @@ export class WholeSimulation {
     this.note(`VIOLATION: ${why}`);
   }
 
+  private inRegion(region: Region): SimNode[] {
+    return this.nodes.filter((n) => n.region === region);
+  }
+
   // ---- Nodes ----
 
   private async boot(node: SimNode): Promise<void> {
@@ -164,28 +248,33 @@ export class WholeSimulation {
     node.fatal = undefined;
     const clock = new SimClock(this.scheduler);
     const store = new MemoryStore(node.disk);
-    const vault = new VaultApp(new Envelope(MASTER_KEY), this.logger);
+    const vault = new VaultApp(new Envelope(MASTER_KEY), this.logger.child({ node: node.id }));
     const incarnation = node.incarnation;
-    // The real state machine, watched: what each index writes is compared across nodes.
+    const states = this.states.get(node.region)!;
+    // The real state machine, watched: what each index writes is compared across the region's nodes.
     const app: Application<VaultAppResult> = {
       applyCommand: (data, index) => {
+        const live = node.incarnation === incarnation;
+        if (live) this.guard(() => this.beforeApply(node, vault, data, index));
         const out = vault.applyCommand(data, index);
-        if (node.incarnation === incarnation) this.guard(() => this.states.record(node.id, index, digestOf(data, out)));
+        if (live) this.guard(() => states.record(node.id, index, digestOf(data, out)));
+        if (live) this.guard(() => this.afterApply(node, vault, data, index));
         return out;
       },
       reload: (records) => vault.reload(records),
     };
+    const logger = this.logger.child({ node: node.id });
     const replica = new Replica<VaultAppResult>({
       id: node.id,
-      founders: this.nodes.map((n) => n.id),
+      founders: this.inRegion(node.region).map((n) => n.id),
       tickMs: TICK_MS,
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: 1,
-      retention: { compactEvery: 40, compactEveryBytes: 1024 * 1024, readerEntries: 10_000, readerBytes: 64 * 1024 * 1024 },
+      retention: { compactEvery: 40, compactEveryBytes: 1024 * 1024, readerEntries: 400, readerBytes: 64 * 1024 * 1024 },
       maxBytesPerMessage: 16 * 1024,
       store,
       app,
-      logger: this.logger.child({ node: node.id }),
+      logger,
       env: simEnv(clock, Random.derive(this.seed, `env-${node.id}-${incarnation}`)),
       onFatal: (e) => {
         node.fatal = e;
@@ -210,6 +299,36 @@ export class WholeSimulation {
       },
       sendSnapshot: (m) => this.sendSnapshot(node, m),
     });
+    if (node.region === 'primary') {
+      node.source = new GeoSource({ nodeId: node.id, replica, store, logger, isDropped: (id) => this.geoDropped(node.id, id), clock });
+    } else {
+      const follower = new GeoFollower({
+        nodeId: node.id,
+        replica,
+        geo: () => vault.geo,
+        primaries: this.inRegion('primary').map((p) => ({ id: p.id, peer: p.id })),
+        failoverAfterMs: FAILOVER_AFTER_MS,
+        failbackAfterMs: this.failbackAfterMs,
+        latencyMs: this.geoLatencyMs,
+        isDropped: (id) => this.geoDropped(node.id, id),
+        links: (p) => simPrimaryLink(() => this.primaryEnd(p.id), clock),
+        logger,
+        clock,
+      });
+      if (this.opts.plant !== undefined) plantInFollower(follower, this.opts.plant);
+      node.follower = follower;
+      follower.start();
+    }
+  }
+
+  private primaryEnd(id: string): { source: GeoSource; served: Set<LinkEnds> } | undefined {
+    const p = this.node(id);
+    return p.up && p.source !== undefined ? { source: p.source, served: p.served } : undefined;
+  }
+
+  /** Traffic between a secondary and a primary node: lost while the regions are cut or either node is isolated. */
+  private geoDropped(a: string, b: string): boolean {
+    return this.regionsCut || this.cut.has(a) || this.cut.has(b);
   }
 
   private crash(node: SimNode): void {
@@ -219,6 +338,10 @@ export class WholeSimulation {
     node.disk.crash();
     node.replica = undefined;
     node.app = undefined;
+    node.source = undefined;
+    node.follower = undefined;
+    for (const s of [...node.served]) s.fail(new Error(`UNAVAILABLE: ${node.id} died`));
+    node.served.clear();
     this.stats.crashes++;
     this.stats.lostUnsyncedBatches = this.nodes.reduce((n, x) => n + x.disk.lostOnCrash, 0);
   }
@@ -234,10 +357,10 @@ export class WholeSimulation {
     }
   }
 
-  // ---- Network ----
+  // ---- Network (Raft traffic stays within a region) ----
 
   private linkUp(a: string, b: string): boolean {
-    return !this.cut.has(a) && !this.cut.has(b);
+    return !this.cut.has(a) && !this.cut.has(b) && !this.cutInside.has(a) && !this.cutInside.has(b);
   }
 
   private deliver(from: SimNode, m: Message): void {
@@ -286,61 +409,81 @@ export class WholeSimulation {
     const next = () => {
       if (this.calm) return;
       this.injectFault();
-      this.scheduler.after(this.random.int(100, 600), next);
+      this.scheduler.after(this.random.int(150, 700), next);
     };
     this.scheduler.after(this.random.int(200, 500), next);
   }
 
+  private crashFor(n: SimNode, what: string, minMs: number, maxMs: number): void {
+    this.note(`${what} ${n.id} (${this.describe(n)})`);
+    this.crash(n);
+    this.scheduler.after(this.random.int(minMs, maxMs), () => void this.restart(n));
+  }
+
   private injectFault(): void {
-    const up = this.nodes.filter((n) => n.up);
     const n = this.random.pick(this.nodes);
-    const kind = this.random.int(0, 9);
+    const kind = this.random.int(0, 11);
     this.stats.faults++;
-    if (kind <= 2 && n.up && up.length > 1) {
-      this.note(`crash ${n.id} (${this.describe(n)})`);
-      this.crash(n);
-      this.scheduler.after(this.random.int(50, 800), () => void this.restart(n));
-    } else if (kind <= 5) {
-      this.note(`isolate ${n.id}`);
-      this.cut.add(n.id);
-      this.scheduler.after(this.random.int(100, 1200), () => {
-        this.cut.delete(n.id);
+    if (kind <= 2 && n.up) {
+      this.crashFor(n, 'crash', 50, 800);
+    } else if (kind <= 4) {
+      // Cut from everything, or from its own region only (a primary node then still serves the secondary, from behind).
+      const inside = this.random.chance(0.5);
+      this.note(`isolate ${n.id}${inside ? ' from its region' : ''}`);
+      (inside ? this.cutInside : this.cut).add(n.id);
+      this.scheduler.after(this.random.int(100, 2000), () => {
+        (inside ? this.cutInside : this.cut).delete(n.id);
         this.note(`heal ${n.id}`);
       });
-    } else if (kind <= 6 && n.up) {
+    } else if (kind <= 5 && n.up) {
       this.note(`disk of ${n.id} fails its next write`);
       this.stats.diskFailures++;
       n.disk.failNextWrite = true;
-    } else {
-      const leader = this.leader();
-      if (leader !== undefined) {
-        this.note(`crash leader ${leader.id} (${this.describe(leader)})`);
-        this.crash(leader);
-        this.scheduler.after(this.random.int(50, 800), () => void this.restart(leader));
+    } else if (kind <= 7) {
+      const leader = this.leader(n.region);
+      if (leader !== undefined) this.crashFor(leader, 'crash leader', 50, 800);
+    } else if (kind <= 8 && this.opts.twoRegions && !this.regionsCut) {
+      this.note('cut the link between the regions');
+      this.regionsCut = true;
+      this.scheduler.after(this.random.int(300, 4000), () => {
+        this.regionsCut = false;
+        this.note('the regions are connected again');
+      });
+    } else if (kind <= 9 && this.opts.twoRegions) {
+      // The whole primary region is lost, and comes back: failover and failback.
+      this.note('lose the primary region');
+      const back = this.random.int(1500, 3500);
+      for (const p of this.inRegion('primary')) {
+        if (!p.up) continue;
+        this.crash(p);
+        this.scheduler.after(back + this.random.int(0, 300), () => void this.restart(p));
       }
     }
   }
 
   private describe(n: SimNode): string {
     const st = n.replica?.status();
-    return st === undefined ? 'not running' : `term ${st.term} last ${st.lastIndex} commit ${st.commit} applied ${st.applied}`;
+    if (st === undefined) return 'not running';
+    const f = n.follower as unknown as { leading: boolean; stream: unknown; pending: unknown[]; shipping: boolean; needSnapshot: boolean; transferring: boolean; source: number } | undefined;
+    const geo = f?.leading ? ` (following: stream ${f.stream !== undefined}, ${f.pending.length} pending, shipping ${f.shipping}, snapshot ${f.needSnapshot}/${f.transferring}, source ${f.source})` : '';
+    return `term ${st.term} last ${st.lastIndex} commit ${st.commit} applied ${st.applied}${geo}`;
   }
 
-  private leader(): SimNode | undefined {
+  private leader(region: Region): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.nodes) {
       const r = n.replica;
-      if (!n.up || r === undefined || r.role !== StateRole.Leader) continue;
+      if (n.region !== region || !n.up || r === undefined || !r.isLeader) continue;
       if (best === undefined || r.term > best.replica!.term) best = n;
     }
     return best;
   }
 
-  // ---- Clients ----
+  // ---- Clients, routed as the server routes them ----
 
-  /** Routes to the leader as the server does: a follower forwards to the leader it knows. */
-  private route(): SimNode | undefined {
-    const entry = this.random.pick(this.nodes);
+  /** A primary node, or the leader a primary follower forwards to. */
+  private routeToPrimaryLeader(): SimNode | undefined {
+    const entry = this.random.pick(this.inRegion('primary'));
     if (!entry.up || entry.replica === undefined) return undefined;
     if (entry.replica.isLeader) return entry;
     const lead = this.nodes.find((n) => n.id === entry.replica!.leader);
@@ -350,7 +493,7 @@ export class WholeSimulation {
   private client(id: number): void {
     const loop = () => {
       if (this.calm) return;
-      const op = this.random.chance(0.6) ? this.write(id) : this.read();
+      const op = this.random.chance(0.5) ? this.write(id) : this.read();
       void op.finally(() => this.scheduler.after(this.random.int(5, 40), loop));
     };
     this.scheduler.after(this.random.int(0, 50), loop);
@@ -365,7 +508,7 @@ export class WholeSimulation {
   }
 
   private async createVault(): Promise<boolean> {
-    const node = this.route();
+    const node = this.routeToPrimaryLeader();
     if (node === undefined) return false;
     const cmd = { requestId: 'create-vault', timeMs: 0, op: 'createVault', createVault: { name: VAULT, softDeleteRetentionDays: 7, purgeProtection: false } };
     const out = await this.withTimeout(node.replica!.propose(encodeCommand(cmd as never), 500), 600);
@@ -373,7 +516,7 @@ export class WholeSimulation {
   }
 
   private async write(client: number): Promise<void> {
-    const node = this.route();
+    const node = this.routeToPrimaryLeader();
     if (node === undefined) return;
     const key = this.random.pick(KEYS);
     // Version ids are 32 hex digits: the client's number, then a sequence.
@@ -402,12 +545,24 @@ export class WholeSimulation {
     this.stats.acknowledgedWrites++;
   }
 
+  /**
+   * A read at any node: a primary node serves it through its leader; a
+   * STANDBY secondary forwards it to the primary; a FAILED_OVER one serves
+   * it from its own group (a ReadIndex there), as of its cursor.
+   */
   private async read(): Promise<void> {
-    const node = this.random.pick(this.nodes);
-    if (!node.up || node.replica === undefined) return;
+    let node = this.random.pick(this.nodes);
+    if (!node.up || node.replica === undefined || node.app === undefined) return;
+    const failedOver = node.region === 'secondary' && node.app.geo.mode === 'FAILED_OVER';
+    if (node.region === 'secondary' && !failedOver) {
+      if (this.geoDropped(node.id, '')) return;
+      const primary = this.random.pick(this.inRegion('primary'));
+      if (!primary.up || primary.replica === undefined || this.cut.has(primary.id)) return;
+      node = primary;
+    }
     const key = this.random.pick(KEYS);
     const started = this.scheduler.now;
-    const replica = node.replica;
+    const replica = node.replica!;
     let reading: Promise<void>;
     try {
       reading = replica.linearizableRead(500);
@@ -416,7 +571,8 @@ export class WholeSimulation {
     }
     const out = await this.withTimeout(reading, 600);
     if (out === 'timeout' || node.replica !== replica || node.app === undefined) return;
-    this.checkRead(node, key, started);
+    if (failedOver) this.checkFailedOverRead(node, key);
+    else this.checkRead(node, key, started);
   }
 
   /** Every write acknowledged before the read began is in what it returns. */
@@ -428,6 +584,20 @@ export class WholeSimulation {
       }
     }
     this.stats.readsChecked++;
+  }
+
+  /** A failed-over secondary serves the primary's committed log up to its cursor: all of it, and nothing past it. */
+  private checkFailedOverRead(node: SimNode, key: string): void {
+    const cursor = node.app!.geo.cursor;
+    const versions = this.versionsOf(node, key);
+    for (const v of versions) {
+      const index = this.primaryLog.versionIndex.get(v);
+      if (index === undefined || index > cursor) this.fail(`failed-over ${node.id} (cursor ${cursor}) serves version ${v.slice(0, 12)} of ${key}, written at primary index ${index ?? 'never'}`);
+    }
+    for (const ack of this.acks) {
+      if (ack.key === key && ack.index <= cursor && !versions.has(ack.version)) this.fail(`failed-over ${node.id} (cursor ${cursor}) misses version ${ack.version.slice(0, 12)} of ${key}, primary index ${ack.index}`);
+    }
+    this.stats.failedOverReads++;
   }
 
   private versionsOf(node: SimNode, key: string): Set<string> {
@@ -457,37 +627,113 @@ export class WholeSimulation {
     }
   }
 
+  /** Before a node applies an entry: what the secondary applies comes from the primary's log, in order. */
+  private beforeApply(node: SimNode, vault: VaultApp, data: Uint8Array, index: number): void {
+    if (node.region === 'primary') {
+      const digest = createHash('sha256').update(data).digest('hex').slice(0, 16);
+      const seen = this.primaryLog.entries.get(index);
+      if (seen === undefined) this.primaryLog.entries.set(index, digest);
+      else if (seen !== digest) throw new Violation(`primary index ${index} differs between nodes or from what was shipped`);
+      if (data.length > 0 && !isGeoEntryData(data)) {
+        const cmd = decodeCommand(data);
+        if (cmd.op === 'setSecret') this.primaryLog.versionIndex.set(cmd.setSecret.version, index);
+      }
+      return;
+    }
+    if (data.length === 0) return;
+    // The secondary never takes a write of its own: only what it is shipped.
+    if (!isGeoEntryData(data)) throw new Violation(`${node.id} applied a write of its own at index ${index}: two regions accepting writes`);
+    const entry = decodeGeoEntry(data);
+    const geo = vault.geo;
+    if (entry.kind === 'shipped') {
+      let cursor = geo.cursor;
+      for (const e of entry.shipped.entries) {
+        if (e.index <= cursor) continue;
+        if (e.index !== cursor + 1) throw new Violation(`${node.id} was shipped primary entry ${e.index} after ${cursor}: an entry was skipped`);
+        const digest = createHash('sha256').update(e.data).digest('hex').slice(0, 16);
+        const seen = this.primaryLog.entries.get(e.index);
+        if (seen === undefined) this.primaryLog.entries.set(e.index, digest);
+        else if (seen !== digest) throw new Violation(`${node.id} was shipped a primary entry ${e.index} that is not the primary's`);
+        cursor = e.index;
+      }
+    } else if (entry.kind === 'transition' && entry.transition.mode !== geo.mode) {
+      const t = entry.transition;
+      if (t.mode === 'FAILED_OVER' && !t.manual) {
+        // The detector waits failoverAfterMs without a primary leader; a primary healthy all that time must not be failed over.
+        const healthy = this.primaryHealthySince;
+        if (healthy !== undefined && t.atMs - healthy >= FAILOVER_AFTER_MS) {
+          throw new Violation(`${node.id} failed over at ${t.atMs} while the primary had a leader it could reach since ${healthy}`);
+        }
+      } else if (t.mode === 'STANDBY') {
+        // Caught up: the detector saw a primary leader within STABLE_GAP_MS, with its commit index then (or a later
+        // one, from a probe period before), and fails back only within CAUGHT_UP_SLACK of the highest it saw.
+        const commit = this.primaryLog.commitAt(t.atMs - STABLE_GAP_MS - PROBE_MS);
+        if (commit - geo.cursor > CAUGHT_UP_SLACK) {
+          throw new Violation(`${node.id} failed back at ${t.atMs} at cursor ${geo.cursor}, ${commit - geo.cursor} entries behind the primary's commit ${commit}`);
+        }
+      }
+    }
+  }
+
+  private afterApply(node: SimNode, vault: VaultApp, data: Uint8Array, index: number): void {
+    if (node.region !== 'secondary' || data.length === 0 || !isGeoEntryData(data)) return;
+    const entry = decodeGeoEntry(data);
+    if (entry.kind !== 'transition' || !node.replica?.isLeader) return;
+    // Counted once, by the leader that applies it.
+    if (vault.geo.mode === 'FAILED_OVER' && entry.transition.mode === 'FAILED_OVER') {
+      this.stats.failovers++;
+      this.note(`the secondary fails over (index ${index}): ${entry.transition.reason}`);
+    } else if (entry.transition.mode === 'STANDBY') {
+      this.stats.failbacks++;
+      this.note(`the secondary fails back (index ${index}): ${entry.transition.reason}`);
+    }
+  }
+
   private checkEvent(): void {
     this.stats.checks++;
     for (const n of this.nodes) {
       const r = n.replica;
       if (!n.up || r === undefined || !r.isLeader) continue;
-      const term = r.term;
-      const seen = this.leaderOfTerm.get(term);
+      const key = `${n.region}/${r.term}`;
+      const seen = this.leaderOfTerm.get(key);
       if (seen === undefined) {
-        this.leaderOfTerm.set(term, n.id);
-        this.note(`${n.id} leads term ${term}`);
-      } else if (seen !== n.id) this.fail(`two leaders in term ${term}: ${seen} and ${n.id}`);
+        this.leaderOfTerm.set(key, n.id);
+        this.note(`${n.id} leads term ${r.term}`);
+      } else if (seen !== n.id) this.fail(`two leaders in the ${n.region} region's term ${r.term}: ${seen} and ${n.id}`);
     }
     for (const n of this.nodes) {
       if (n.fatal !== undefined && !n.fatal.message.startsWith('injected disk failure')) this.fail(`${n.id} stopped: ${n.fatal.message}`);
     }
+    const leader = this.leader('primary');
+    if (leader !== undefined) this.primaryLog.commitRose(this.scheduler.now, leader.replica!.commitIndex);
+    const healthy = leader !== undefined && !this.regionsCut && !this.cut.has(leader.id);
+    if (!healthy) this.primaryHealthySince = undefined;
+    else if (this.primaryHealthySince === undefined) this.primaryHealthySince = this.scheduler.now;
   }
 
-  /** After healing: every node converges on one applied state that holds every acknowledged write. */
+  /** After healing: each region converges on one state; the secondary on the primary's, in STANDBY; every acknowledged write is there. */
   private checkConverged(): void {
-    const applied = this.nodes.map((n) => n.replica?.status().applied ?? -1);
-    if (new Set(applied).size !== 1) {
-      this.fail(`nodes did not converge after healing: applied ${this.nodes.map((n, i) => `${n.id}=${applied[i]}`).join(' ')}`);
-      return;
+    for (const region of ['primary', 'secondary'] as const) {
+      const nodes = this.inRegion(region);
+      if (nodes.length === 0) continue;
+      const applied = nodes.map((n) => n.replica?.status().applied ?? -1);
+      if (new Set(applied).size !== 1) {
+        this.fail(`the ${region} region did not converge after healing: applied ${nodes.map((n, i) => `${n.id}=${applied[i]}`).join(' ')}`);
+        return;
+      }
     }
+    const reference = this.inRegion('primary')[0]!;
     for (const n of this.nodes) {
+      if (n.region === 'secondary' && n.app!.geo.mode !== 'STANDBY') this.fail(`${n.id} is still ${n.app!.geo.mode} after the primary healed`);
       for (const key of KEYS) {
         const versions = this.versionsOf(n, key);
         for (const ack of this.acks) {
           if (ack.key !== key || versions.has(ack.version)) continue;
           const holders = this.nodes.filter((o) => this.versionsOf(o, key).has(ack.version)).map((o) => o.id);
           this.fail(`${n.id} (applied ${n.replica!.status().applied}) lost the write acknowledged at ${ack.at}, applied at index ${ack.index}: ${key} version ${ack.version.slice(0, 12)}; held by [${holders.join(',')}]`);
+        }
+        if (n.region === 'secondary' && [...versions].sort().join() !== [...this.versionsOf(reference, key)].sort().join()) {
+          this.fail(`${n.id} (cursor ${n.app!.geo.cursor}) holds other versions of ${key} than the primary`);
         }
       }
     }
@@ -514,27 +760,37 @@ export class WholeSimulation {
     this.scheduleFaults();
     for (let c = 0; c < 3; c++) this.client(c);
     await this.drive(() => false, start + this.opts.durationMs);
-    // Heal everything and let the cluster settle.
+    // Heal everything and let the cluster settle: failback included.
     this.calm = true;
     this.cut.clear();
+    this.cutInside.clear();
+    this.regionsCut = false;
     for (const n of this.nodes) {
       n.disk.failNextWrite = false;
       if (!n.up) void this.restart(n);
     }
     this.note('healed');
-    const settleUntil = this.scheduler.now + 3000;
+    const settleUntil = this.scheduler.now + 8000;
     await this.drive(() => this.settled(), settleUntil);
+    if (this.violation === undefined && !this.settled()) this.fail(`the cluster did not settle within 8 s of healing: ${this.nodes.map((n) => `${n.id} ${this.describe(n)}${n.app ? ` ${n.app.geo.mode} cursor ${n.app.geo.cursor}` : ''}`).join('; ')}`);
     if (this.violation === undefined) this.checkConverged();
     return { seed: this.seed, ok: this.violation === undefined, ...(this.violation !== undefined ? { violation: this.violation } : {}), stats: this.stats, trace: this.trace.slice(-TRACE_KEEP) };
   }
 
   private settled(): boolean {
-    const leader = this.leader();
+    const leader = this.leader('primary');
     if (leader === undefined) return false;
     // A new leader's commit index lags until its first entry commits: settled is everything it has, committed and applied everywhere.
-    const { commit, lastIndex } = leader.replica!.status();
+    const commit = leader.replica!.commitIndex;
+    const lastIndex = leader.replica!.lastIndex;
     if (commit !== lastIndex) return false;
-    return this.nodes.every((n) => n.replica !== undefined && n.replica.status().applied === commit);
+    if (!this.inRegion('primary').every((n) => n.replica !== undefined && n.replica.appliedIndex === commit)) return false;
+    if (!this.opts.twoRegions) return true;
+    const secondary = this.leader('secondary');
+    if (secondary === undefined) return false;
+    const s = { commit: secondary.replica!.commitIndex, lastIndex: secondary.replica!.lastIndex };
+    if (s.commit !== s.lastIndex) return false;
+    return this.inRegion('secondary').every((n) => n.replica !== undefined && n.app !== undefined && n.replica.appliedIndex === s.commit && n.app.geo.cursor === commit && n.app.geo.mode === 'STANDBY');
   }
 
   /** Runs events one at a time until `done`, virtual time `until`, or a violation. */

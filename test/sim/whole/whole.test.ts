@@ -1,13 +1,13 @@
 // The whole-node simulation in `make test`: a few hundred seeds of the real
 // host loop and state machine under crashes that lose unsynced writes, disk
 // write failures, isolation and lost packets; a replayed seed gives the same
-// run; and the host-loop bugs planted in plant.ts are each caught.
+// run; and the host-loop and geo bugs planted in plant.ts are each caught.
 
 import t from 'tap';
-import { REPLICA_PLANTS } from './plant.js';
+import { GEO_PLANTS, REPLICA_PLANTS } from './plant.js';
 import { DEFAULT_WHOLE, formatWholeFailure, runWholeSeed } from './whole-sim.js';
 
-const SEEDS = Number(process.env.SIM_WHOLE_SEEDS ?? 300);
+const SEEDS = Number(process.env.SIM_WHOLE_SEEDS ?? 200);
 const FIRST_SEED = 1;
 
 t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600_000 }, async (t) => {
@@ -16,6 +16,9 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
   let crashes = 0;
   let diskFailures = 0;
   let snapshots = 0;
+  let failovers = 0;
+  let failbacks = 0;
+  let failedOverReads = 0;
   for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
     const r = await runWholeSeed(seed);
     writes += r.stats.acknowledgedWrites;
@@ -23,6 +26,9 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
     crashes += r.stats.crashes;
     diskFailures += r.stats.diskFailures;
     snapshots += r.stats.snapshotsInstalled;
+    failovers += r.stats.failovers;
+    failbacks += r.stats.failbacks;
+    failedOverReads += r.stats.failedOverReads;
     if (!r.ok) t.fail(formatWholeFailure(r));
   }
   // The runs did real work under real faults.
@@ -31,6 +37,8 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
   t.ok(crashes > SEEDS * 3, `${crashes} crashes`);
   t.ok(diskFailures > SEEDS / 4, `${diskFailures} failed disk writes`);
   t.ok(snapshots > SEEDS / 10, `${snapshots} snapshots installed`);
+  t.ok(failovers > SEEDS / 2, `${failovers} failovers and ${failbacks} failbacks`);
+  t.ok(failedOverReads > SEEDS * 5, `${failedOverReads} reads served by a failed-over secondary, checked`);
 });
 
 t.test('a seed replays exactly', async (t) => {
@@ -40,15 +48,17 @@ t.test('a seed replays exactly', async (t) => {
   t.same(b.trace, a.trace);
 });
 
-for (const plant of REPLICA_PLANTS) {
+// A plant is caught when some seed of the first SEARCH finds it; most are caught by seed 1-10.
+const SEARCH = 80;
+for (const plant of [...REPLICA_PLANTS, ...GEO_PLANTS]) {
   t.test(`a planted host-loop bug is caught: ${plant}`, { timeout: 120_000 }, async (t) => {
-    for (let seed = 1; seed <= 40; seed++) {
+    for (let seed = 1; seed <= SEARCH; seed++) {
       const r = await runWholeSeed(seed, { ...DEFAULT_WHOLE, plant });
       if (!r.ok) {
         t.pass(`caught with seed ${seed}: ${r.violation} (replay: node dist/test/sim/whole/run.js --seed ${seed} --plant ${plant})`);
         return;
       }
     }
-    t.fail(`${plant} went unnoticed for 40 seeds`);
+    t.fail(`${plant} went unnoticed for ${SEARCH} seeds`);
   });
 }
