@@ -7,7 +7,7 @@ WORKERS ?= 2
 RUNS ?= 1
 TIME ?= 30
 
-.PHONY: install build typecheck test sim nemesis cluster cluster-stop geo-backlog clean
+.PHONY: install build typecheck test sim nemesis cluster cluster-stop geo-backlog clean api-types
 
 install: node_modules/.installed
 
@@ -21,6 +21,13 @@ build: install
 
 typecheck: install
 	npx tsc -p tsconfig.json --noEmit
+
+# The public API's message types (src/api/gen), generated from
+# proto/keyraft/v1 by proto-loader's generator and committed, so a clean clone
+# builds without this step; rerun it after changing a .proto
+# (test/arch/api-types.test.ts fails until then).
+api-types: install
+	node scripts/gen-api-types.mjs
 
 # Tests run compiled from dist/test: tap's TypeScript loader costs about a
 # second per test file. dist/test is rebuilt from scratch so a deleted test

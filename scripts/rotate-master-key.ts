@@ -16,7 +16,7 @@ import { restrictFileModes } from '../src/file-modes.js';
 import { decodeGeoEntry, encodeGeoEntry, isGeoEntryData } from '../src/geo/codec.js';
 import { isGeoRecord } from '../src/geo/geo-state.js';
 import { EntryType } from '../src/raft/index.js';
-import { decodeEntry, encodeEntry } from '../src/storage/codec.js';
+import { decodeEntry, encodeEntry } from '../src/wire/raft-codec.js';
 import { checkKeyStamp, writeKeyStamp } from '../src/storage/keystamp.js';
 import { type BatchOp, NodeStore } from '../src/storage/store.js';
 import { VaultState, decodeCommand, encodeCommand } from '../src/vault/index.js';

@@ -220,7 +220,7 @@ async function main(): Promise<void> {
   };
 
   const regionPeers = () => new Map(map.region(region.name)!.nodes.map((n) => [n.id, n.peer]));
-  const transport = new PeerTransport({ id: self.id, peers: regionPeers(), store, logger, faultInjection: args.faultInjection, credentials: ctx.channelCredentials });
+  const transport = new PeerTransport({ id: self.id, peers: regionPeers(), snapshots: store, logger, faultInjection: args.faultInjection, credentials: ctx.channelCredentials });
   transport.attach(replica);
   const peerServer = new grpc.Server({
     ...PEER_CHANNEL_OPTIONS,

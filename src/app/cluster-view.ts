@@ -3,60 +3,23 @@
 // their membership. Gathering it means asking the other nodes over the peer
 // port, a transport matter: src/server/status.ts does it.
 
-export interface NodeStatus {
-  id: string;
-  region: string;
-  role: string;
-  term: number;
-  commitIndex: number;
-  appliedIndex: number;
-  leader: string;
-  mode: string;
-  reachable: boolean;
-  clientAddress: string;
-  peerAddress: string;
-  primaryIndex: number;
-  geoLagEntries: number;
-  geoLagMs: number;
-  epoch: number;
-  lastTransitionMs: number;
-  lastTransitionReason: string;
-  appliedAtMs: number;
-  manual: boolean;
-  masterKeyFingerprint: string;
-  previousMasterKeyFingerprint: string;
-  previousMasterKeyNeeded: boolean;
-  members: Member[];
-}
+import type { Answer, ClusterStatus__Output, Member__Output, NodeStatus__Output, RegionStatus__Output } from '../api/index.js';
 
-/** A member of a region, as keyraft.v1.Member. */
-export interface Member {
-  id: string;
-  region: string;
-  role: string;
-  clientAddress: string;
-  peerAddress: string;
-  metricsAddress: string;
-  matchIndex: number;
-}
+// The shapes are keyraft.v1's (proto/keyraft/v1/cluster.proto), as generated
+// into src/api: one definition for the server that fills them in and the SDK
+// that reads them.
 
-export interface RegionStatus {
-  name: string;
-  role: string;
-  mode: string;
-  leader: string;
-  epoch: number;
-  lastTransitionMs: number;
-  lastTransitionReason: string;
-  manual: boolean;
-}
+/** One node's report (keyraft.v1.NodeStatus). */
+export type NodeStatus = Answer<NodeStatus__Output>;
 
-export interface ClusterStatus {
-  nodes: NodeStatus[];
-  regions: RegionStatus[];
-  /** The node that gathered the reports. */
-  answeredBy: string;
-}
+/** A member of a region (keyraft.v1.Member). */
+export type Member = Answer<Member__Output>;
+
+/** A region's mode (keyraft.v1.RegionStatus). */
+export type RegionStatus = Answer<RegionStatus__Output>;
+
+/** Every node's report (keyraft.v1.ClusterStatus); answeredBy is the node that gathered them. */
+export type ClusterStatus = Answer<ClusterStatus__Output>;
 
 export interface ClusterView {
   /** Every node's report; `timeoutMs` bounds each peer's answer. */

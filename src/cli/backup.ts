@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { toProtoJson } from '../client/index.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export async function printBackup(
   ctx: CliContext,

@@ -8,7 +8,7 @@ import { clusterTables, fieldTable } from './format.js';
 import { registerMember } from './member.js';
 import { UsageError } from './parse.js';
 import { registerDataKeys } from './datakeys.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export function registerCluster(program: Command, ctx: CliContext): void {
   const cluster = program.command('cluster').description('inspect the cluster');

@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { toProtoJson, type ListDataKeysResponse } from '../client/index.js';
 import { listTable } from './format.js';
 import { formatMs } from './principal.js';
-import type { CliContext, CommandOutput } from './program.js';
+import type { CliContext, CommandOutput } from './context.js';
 
 /** A stop for a re-seal that makes no progress (every batch raced): the operator runs it again. */
 const MAX_IDLE_BATCHES = 20;

@@ -7,7 +7,7 @@ import { digestFor, signatureHash, toProtoJson, type KeyOperationRequest, type K
 import { keyOperationResultTable } from './format.js';
 import { withKeyRef, type KeyRefOptions } from './key.js';
 import { parseAlgorithm, parseBase64, parseIntIn, UsageError } from './parse.js';
-import type { CliContext, CommandOutput } from './program.js';
+import type { CliContext, CommandOutput } from './context.js';
 
 const RSA_CIPHERS = 'RSA-OAEP, RSA-OAEP-256 (RSA)';
 const RSA1_5_REFUSED = 'RSA1_5 is refused here: Node.js disables PKCS#1 v1.5 decryption because of the Marvin attack.';

@@ -19,7 +19,7 @@ import {
 import { deletedKeyListTable, deletedKeyTable, keyListTable, keyTable } from './format.js';
 import { parseBool, parseCurve, parseIntIn, parseKty, parseOps, parseTag, parseTime, UsageError } from './parse.js';
 import { printBackup } from './backup.js';
-import type { CliContext, CommandOutput } from './program.js';
+import type { CliContext, CommandOutput } from './context.js';
 
 export interface KeyRefOptions {
   vaultName: string;

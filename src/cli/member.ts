@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { toProtoJson, type Member } from '../client/index.js';
 import { listTable } from './format.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 function membersOutput(members: Member[]) {
   return {

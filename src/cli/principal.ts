@@ -4,7 +4,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { toProtoJson, type Principal, type Token } from '../client/index.js';
 import { fieldTable, formatTime, listTable } from './format.js';
-import type { CliClient, CliContext, CommandOutput } from './program.js';
+import type { CliClient, CliContext, CommandOutput } from './context.js';
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 // The server's bounds (CreateTokenRequest.ttl_ms), checked here to fail before any call.

@@ -6,7 +6,7 @@ import { toProtoJson, type RoleAssignment } from '../client/index.js';
 import { fieldTable, listTable } from './format.js';
 import { UsageError } from './parse.js';
 import { formatMs } from './principal.js';
-import type { CliContext, CommandOutput } from './program.js';
+import type { CliContext, CommandOutput } from './context.js';
 
 const SCOPE_HELP = '"/" (every vault, and the cluster) or /vaults/<name>';
 const ROLE_HELP = 'a built-in role, quoted, e.g. "Key Vault Secrets User" or "Cluster Administrator"';

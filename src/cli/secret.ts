@@ -13,7 +13,7 @@ import {
 } from './format.js';
 import { parseBool, parseTag, parseTime, UsageError } from './parse.js';
 import { printBackup } from './backup.js';
-import type { CliContext, CommandOutput } from './program.js';
+import type { CliContext, CommandOutput } from './context.js';
 
 interface Ref {
   vaultName: string;

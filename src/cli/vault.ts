@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { toProtoJson, type Vault } from '../client/index.js';
 import { vaultListTable, vaultTable } from './format.js';
 import { parseIntIn } from './parse.js';
-import type { CliContext } from './program.js';
+import type { CliContext } from './context.js';
 
 export function registerVault(program: Command, ctx: CliContext): void {
   const vault = program.command('vault').description('manage vaults');

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { isMemberRecord } from '../replica/members.js';
 import { type Clock, realClock } from '../replica/env.js';
-import { recordChunks } from '../storage/store.js';
+import { recordChunks } from '../wire/chunks.js';
 import type { FollowEvent, GeoSnapshotChunk, PrimaryHealth } from './codec.js';
 import { upToBytes } from './codec.js';
 import { GeoServiceDefinition } from './grpc-link.js';

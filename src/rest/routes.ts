@@ -6,47 +6,8 @@
 // spec's operationIds. The vault comes from the host name, which is the
 // server's business: it is handed in.
 
-// The keyraft.v1 messages as proto-loader hands them over (camelCase, int64 as number, bytes as Buffer).
-import type {
-  BackupKeyResponse,
-  BackupSecretResponse,
-  CreateKeyRequest,
-  DeletedKey,
-  DeletedSecret,
-  GetKeyRequest,
-  GetRandomBytesRequest,
-  GetSecretRequest,
-  ImportKeyRequest,
-  JsonWebKeyInput,
-  Key,
-  KeyOperationRequest,
-  KeyOperationResult,
-  KeyRef,
-  KeyWriteRef,
-  ListDeletedKeysRequest,
-  ListDeletedKeysResponse,
-  ListDeletedSecretsRequest,
-  ListDeletedSecretsResponse,
-  ListKeyPropertiesResponse,
-  ListKeyVersionsRequest,
-  ListKeysRequest,
-  ListSecretPropertiesResponse,
-  ListSecretVersionsRequest,
-  ListSecretsRequest,
-  RandomBytes,
-  RestoreKeyRequest,
-  RestoreSecretRequest,
-  Secret,
-  SecretProperties,
-  SecretRef,
-  SecretWriteRef,
-  SetSecretRequest,
-  SignRequest,
-  UpdateKeyPropertiesRequest,
-  UpdateSecretPropertiesRequest,
-  VerifyRequest,
-  VerifyResult,
-} from '../client/types.js';
+import type * as pb from '../api/index.js';
+import type { Answer, Ask } from '../api/index.js';
 import {
   type JsonObject,
   bodyObject,
@@ -63,6 +24,49 @@ import {
 import { badParameter } from './errors.js';
 import { type Matched, type PathParams, PathPattern, type Routable, matchRoute } from './match.js';
 import * as shapes from './shapes.js';
+
+// The keyraft.v1 messages the gateway hands the app and gets back, in the
+// app's shapes (src/api, generated from proto/): a request as a sender builds
+// it, an answer (M__Output) as it arrives. The refs are the messages that
+// carry just a vault, a name and (writes) a request id.
+type BackupKeyResponse = Answer<pb.BackupKeyResponse__Output>;
+type BackupSecretResponse = Answer<pb.BackupSecretResponse__Output>;
+type CreateKeyRequest = Ask<pb.CreateKeyRequest>;
+type DeletedKey = Answer<pb.DeletedKey__Output>;
+type DeletedSecret = Answer<pb.DeletedSecret__Output>;
+type GetKeyRequest = Ask<pb.GetKeyRequest>;
+type GetRandomBytesRequest = Ask<pb.GetRandomBytesRequest>;
+type GetSecretRequest = Ask<pb.GetSecretRequest>;
+type ImportKeyRequest = Ask<pb.ImportKeyRequest>;
+type JsonWebKeyInput = Ask<pb.JsonWebKey>;
+type Key = Answer<pb.Key__Output>;
+type KeyOperationRequest = Ask<pb.KeyOperationRequest>;
+type KeyOperationResult = Answer<pb.KeyOperationResult__Output>;
+type KeyRef = Ask<pb.GetDeletedKeyRequest>;
+type KeyWriteRef = Ask<pb.DeleteKeyRequest>;
+type ListDeletedKeysRequest = Ask<pb.ListDeletedKeysRequest>;
+type ListDeletedKeysResponse = Answer<pb.ListDeletedKeysResponse__Output>;
+type ListDeletedSecretsRequest = Ask<pb.ListDeletedSecretsRequest>;
+type ListDeletedSecretsResponse = Answer<pb.ListDeletedSecretsResponse__Output>;
+type ListKeyPropertiesResponse = Answer<pb.ListKeyPropertiesResponse__Output>;
+type ListKeyVersionsRequest = Ask<pb.ListKeyVersionsRequest>;
+type ListKeysRequest = Ask<pb.ListKeysRequest>;
+type ListSecretPropertiesResponse = Answer<pb.ListSecretPropertiesResponse__Output>;
+type ListSecretVersionsRequest = Ask<pb.ListSecretVersionsRequest>;
+type ListSecretsRequest = Ask<pb.ListSecretsRequest>;
+type RandomBytes = Answer<pb.RandomBytes__Output>;
+type RestoreKeyRequest = Ask<pb.RestoreKeyRequest>;
+type RestoreSecretRequest = Ask<pb.RestoreSecretRequest>;
+type Secret = Answer<pb.Secret__Output>;
+type SecretProperties = Answer<pb.SecretProperties__Output>;
+type SecretRef = Ask<pb.GetDeletedSecretRequest>;
+type SecretWriteRef = Ask<pb.DeleteSecretRequest>;
+type SetSecretRequest = Ask<pb.SetSecretRequest>;
+type SignRequest = Ask<pb.SignRequest>;
+type UpdateKeyPropertiesRequest = Ask<pb.UpdateKeyPropertiesRequest>;
+type UpdateSecretPropertiesRequest = Ask<pb.UpdateSecretPropertiesRequest>;
+type VerifyRequest = Ask<pb.VerifyRequest>;
+type VerifyResult = Answer<pb.VerifyResult__Output>;
 
 export interface RouteInput {
   vault: string;

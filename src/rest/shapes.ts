@@ -14,22 +14,25 @@
 //   versions page does.
 // - A page's nextLink is followed verbatim by the SDK; null ends the paging.
 
-import type {
-  DeletedKey,
-  DeletedSecret,
-  JsonWebKey,
-  Key,
-  KeyOperationResult,
-  KeyProperties,
-  ListDeletedKeysResponse,
-  ListDeletedSecretsResponse,
-  ListKeyPropertiesResponse,
-  ListSecretPropertiesResponse,
-  Secret,
-  SecretProperties,
-  Tags,
-} from '../client/types.js';
+import type * as pb from '../api/index.js';
+import type { Answer } from '../api/index.js';
 import { toBase64url } from './base64url.js';
+
+// The app's answers, as keyraft.v1 defines them (src/api).
+/** A tag map as the messages carry it (keyraft.v1 map<string, string>). */
+type Tags = Record<string, string>;
+type DeletedKey = Answer<pb.DeletedKey__Output>;
+type DeletedSecret = Answer<pb.DeletedSecret__Output>;
+type JsonWebKey = Answer<pb.JsonWebKey__Output>;
+type Key = Answer<pb.Key__Output>;
+type KeyOperationResult = Answer<pb.KeyOperationResult__Output>;
+type KeyProperties = Answer<pb.KeyProperties__Output>;
+type ListDeletedKeysResponse = Answer<pb.ListDeletedKeysResponse__Output>;
+type ListDeletedSecretsResponse = Answer<pb.ListDeletedSecretsResponse__Output>;
+type ListKeyPropertiesResponse = Answer<pb.ListKeyPropertiesResponse__Output>;
+type ListSecretPropertiesResponse = Answer<pb.ListSecretPropertiesResponse__Output>;
+type Secret = Answer<pb.Secret__Output>;
+type SecretProperties = Answer<pb.SecretProperties__Output>;
 
 /** Where the ids point: the scheme, host and port the request came to, e.g. https://myvault.kv.localhost:8443. */
 export interface Origin {

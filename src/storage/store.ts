@@ -12,7 +12,7 @@
 import { Level } from 'level';
 import type { Entry, HardState, SnapshotMeta } from '../raft/index.js';
 import type { BatchOp, PersistedRaft, RaftStore, StateWrite } from './raft-store.js';
-import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from './codec.js';
+import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from '../wire/raft-codec.js';
 
 export const HARD_STATE_KEY = 'r/hs';
 export const SNAPSHOT_KEY = 'r/snap';
@@ -340,26 +340,4 @@ export interface StateView {
   count(): Promise<number>;
   records(): AsyncGenerator<[string, Uint8Array]>;
   close(): Promise<void>;
-}
-
-/**
- * Records grouped into chunks of about `maxBytes` (keys and values), the last
- * one marked done: how both snapshot streams (peer and geo) carry the state.
- */
-export async function* recordChunks(
-  records: AsyncIterable<[string, Uint8Array]>,
-  maxBytes: number,
-): AsyncGenerator<{ records: { key: string; value: Uint8Array }[]; done: boolean }> {
-  let chunk: { key: string; value: Uint8Array }[] = [];
-  let bytes = 0;
-  for await (const [key, value] of records) {
-    chunk.push({ key, value });
-    bytes += key.length + value.length;
-    if (bytes >= maxBytes) {
-      yield { records: chunk, done: false };
-      chunk = [];
-      bytes = 0;
-    }
-  }
-  yield { records: chunk, done: true };
 }

@@ -7,7 +7,6 @@
 // reached, or dropped, without a restart.
 
 import { EventEmitter } from 'node:events';
-import type { Topology } from '../topology.js';
 
 export interface MapNode {
   readonly id: string;
@@ -26,9 +25,10 @@ export interface MapRegion {
 export class ClusterMap extends EventEmitter {
   private regionList: MapRegion[];
 
-  constructor(topology: Topology) {
+  /** `seed`: the topology file's regions (src/topology.ts), which the transport, below it, takes by shape. */
+  constructor(seed: { readonly regions: readonly MapRegion[] }) {
     super();
-    this.regionList = topology.regions.map((r) => ({ name: r.name, role: r.role, nodes: r.nodes.map((n) => ({ ...n })) }));
+    this.regionList = seed.regions.map((r) => ({ name: r.name, role: r.role, nodes: r.nodes.map((n) => ({ ...n })) }));
   }
 
   get regions(): readonly MapRegion[] {

@@ -1,5 +1,5 @@
 // The node-to-node gRPC services. Raft traffic uses the protobuf codec of
-// src/storage directly (no intermediate objects); Admin goes through
+// src/wire directly (no intermediate objects); Admin goes through
 // proto-loader like the public API.
 
 import * as grpc from '@grpc/grpc-js';
@@ -7,7 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Message } from '../raft/index.js';
 import { MessageType } from '../raft/index.js';
 import { GRPC_LOADER_OPTIONS, loadProtoRoot } from '../protos.js';
-import { decodeBatch, encodeBatch, messageFromObject, messageToObject } from '../storage/codec.js';
+import { decodeBatch, encodeBatch, messageFromObject, messageToObject } from '../wire/raft-codec.js';
 
 const root = loadProtoRoot('keyraft/peer/v1/raft.proto');
 const SnapshotChunkPb = root.lookupType('keyraft.peer.v1.SnapshotChunk');

@@ -5,14 +5,13 @@
 // backup) takes longer to cross than an election timeout on a loaded machine.
 // Streams are reopened with backoff when they break; what is sent meanwhile
 // is dropped, which Raft tolerates, as it tolerates the two streams
-// reordering messages. Snapshots are streamed from LevelDB in chunks. Fault injection (tests only) drops traffic to and from given peers,
+// reordering messages. Snapshots are streamed in chunks from a SnapshotSource (the node's store). Fault injection (tests only) drops traffic to and from given peers,
 // or only what this node sends to given peers (a one-way partition).
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { type Message, MessageType } from '../raft/index.js';
-import type { RaftTransport } from '../replica/replica.js';
-import { type NodeStore, recordChunks } from '../storage/store.js';
+import { type Message, MessageType, type SnapshotMeta } from '../raft/index.js';
+import { recordChunks } from '../wire/chunks.js';
 import { RaftClient, type SnapshotChunk, RaftServiceDefinition, wireMessageProblem } from './peer-service.js';
 
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -33,6 +32,15 @@ export interface TransportHost {
   reportUnreachable(id: string): void;
   reportSnapshot(id: string, ok: boolean): void;
   receiveSnapshot(m: Message, records: AsyncIterable<[string, Uint8Array]>): Promise<boolean>;
+}
+
+/**
+ * Where the state streamed to a follower that needs a snapshot comes from: in
+ * a node, its NodeStore (src/node.ts hands it in). The view is consistent (one
+ * point of the applied state); the transport closes it when the stream ends.
+ */
+export interface SnapshotSource {
+  openStateSnapshot(): Promise<{ meta: SnapshotMeta; records: AsyncIterable<[string, Uint8Array]>; close(): Promise<void> }>;
 }
 
 /** The stream a message travels on: appends apart from everything else. */
@@ -101,14 +109,20 @@ export interface TransportOptions {
   readonly id: string;
   /** Peer id → peer address (host:port) of every other node of the group. */
   readonly peers: ReadonlyMap<string, string>;
-  readonly store: NodeStore;
+  /** The state a snapshot streams. */
+  readonly snapshots: SnapshotSource;
   readonly logger: Logger;
   readonly faultInjection: boolean;
   /** TLS to a peer, which must present that peer's certificate. */
   readonly credentials: (nodeId: string) => grpc.ChannelCredentials;
 }
 
-export class PeerTransport implements RaftTransport {
+/**
+ * Raft's messages between the nodes of a region. It is the replica's
+ * RaftTransport (src/replica/replica.ts) by its shape: the transport sits below
+ * the replica and does not import it.
+ */
+export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
   private host: TransportHost | undefined;
   /** Fault injection: peers whose traffic is dropped both ways. */
@@ -256,7 +270,7 @@ export class PeerTransport implements RaftTransport {
   private async streamSnapshot(m: Message): Promise<boolean> {
     const link = this.links.get(m.to);
     if (link === undefined || this.sendDropped(m.to)) return false;
-    const view = await this.opts.store.openStateSnapshot();
+    const view = await this.opts.snapshots.openStateSnapshot();
     try {
       // The state sent is the applied state now, which may be newer than the
       // core's compaction point: its meta goes with it.

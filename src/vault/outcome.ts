@@ -5,7 +5,9 @@
 import type { VaultError } from './errors.js';
 import type { DeletedKeyInfo, DeletedSecretInfo, KeyBundle, SecretProperties, VaultInfo } from './model.js';
 import type { PrincipalInfo, RoleAssignmentInfo } from './model-auth.js';
-import type { Mutation } from './records.js';
+
+/** A change to one state record, as apply produces it. */
+export type Mutation = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
 
 export type ApplyResult =
   /** CreateVault; DeleteVault (the vault as it was). */

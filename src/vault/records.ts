@@ -12,10 +12,12 @@
 //   request/<requestId>                {seq, index, fp, result}: deduplication
 //   principal/, roleassignment/, tokenkey/, counter/   see records-auth.ts
 
-import type { ApplyResult } from './outcome.js';
+import type { ApplyResult, Mutation } from './outcome.js';
 import { type DataKeyRecord, type Deletion, type KeyVersion, type Kind, type VaultRecord, type VersionRecord, NO_TAGS, keptBytes } from './model.js';
 
-export type Mutation = { op: 'put'; key: string; value: Uint8Array } | { op: 'del'; key: string };
+// Defined beside ApplyOutcome, which carries it (outcome.ts importing it from
+// here closed an import cycle); still exported here, where it is written.
+export type { Mutation };
 
 /** The header of a secret or a key. */
 export interface EntryHeader {

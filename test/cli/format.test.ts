@@ -82,8 +82,8 @@ t.test('secret tables: the value appears only in the one made for `secret show`'
 t.test('cluster status: a node table and a region table', async (t) => {
   const status: ClusterStatus = {
     nodes: [
-      { id: 'east-1', region: 'east', role: 'leader', term: 3, commitIndex: 120, appliedIndex: 120, leader: 'east-1', mode: 'SERVING', reachable: true, clientAddress: '127.0.0.1:7101', peerAddress: '127.0.0.1:7201', primaryIndex: 0, geoLagEntries: 0, geoLagMs: 0, epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', appliedAtMs: 0, manual: false },
-      { id: 'east-2', region: 'east', role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leader: '', mode: '', reachable: false, clientAddress: '127.0.0.1:7102', peerAddress: '127.0.0.1:7202', primaryIndex: 0, geoLagEntries: 0, geoLagMs: 0, epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', appliedAtMs: 0, manual: false },
+      { id: 'east-1', region: 'east', role: 'leader', term: 3, commitIndex: 120, appliedIndex: 120, leader: 'east-1', mode: 'SERVING', reachable: true, clientAddress: '127.0.0.1:7101', peerAddress: '127.0.0.1:7201', primaryIndex: 0, geoLagEntries: 0, geoLagMs: 0, epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', appliedAtMs: 0, manual: false, masterKeyFingerprint: '', previousMasterKeyFingerprint: '', previousMasterKeyNeeded: false, members: [] },
+      { id: 'east-2', region: 'east', role: 'unreachable', term: 0, commitIndex: 0, appliedIndex: 0, leader: '', mode: '', reachable: false, clientAddress: '127.0.0.1:7102', peerAddress: '127.0.0.1:7202', primaryIndex: 0, geoLagEntries: 0, geoLagMs: 0, epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', appliedAtMs: 0, manual: false, masterKeyFingerprint: '', previousMasterKeyFingerprint: '', previousMasterKeyNeeded: false, members: [] },
     ],
     regions: [{ name: 'east', role: 'primary', mode: 'SERVING', leader: 'east-1', epoch: 0, lastTransitionMs: 0, lastTransitionReason: '', manual: false }],
     answeredBy: 'east-1',

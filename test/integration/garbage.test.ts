@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { message } from '../../src/raft/index.js';
 import { MessageType } from '../../src/raft/index.js';
-import { encodeBatch } from '../../src/storage/codec.js';
+import { encodeBatch } from '../../src/wire/raft-codec.js';
 import { channelCredentials, nodeTls } from '../../src/transport/tls.js';
 import { TestCluster, eventually } from './cluster.js';
 

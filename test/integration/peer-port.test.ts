@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { KeyraftClient } from '../../src/client/index.js';
 import { ensurePki } from '../../src/ops/pki.js';
 import { EntryType, MessageType, message } from '../../src/raft/index.js';
-import { encodeBatch } from '../../src/storage/codec.js';
+import { encodeBatch } from '../../src/wire/raft-codec.js';
 import { channelCredentials, nodeTls, operatorTls } from '../../src/transport/tls.js';
 import { encodeCommand } from '../../src/vault/commands.js';
 import { TestCluster, eventually } from './cluster.js';

@@ -13,10 +13,9 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { ensurePki } from '../../src/ops/pki.js';
 import { EntryType, type Message, MessageType, message } from '../../src/raft/index.js';
-import type { NodeStore } from '../../src/storage/store.js';
 import { DEFAULT_CONNECTION_LIMITS, GrpcPort, grpcServerOptions } from '../../src/transport/connections.js';
 import { channelCredentials, nodeTls } from '../../src/transport/tls.js';
-import { PEER_CHANNEL_OPTIONS, PeerTransport, type TransportHost } from '../../src/transport/transport.js';
+import { PEER_CHANNEL_OPTIONS, PeerTransport, type SnapshotSource, type TransportHost } from '../../src/transport/transport.js';
 import { freePort } from '../integration/cluster.js';
 import { eventually } from '../wait.js';
 
@@ -30,12 +29,12 @@ await ensurePki(dir, [
 ]);
 const logger = pino({ level: 'silent' });
 // Only snapshots read the store, and none is sent here.
-const noStore = {} as NodeStore;
+const noSnapshots: SnapshotSource = { openStateSnapshot: () => Promise.reject(new Error('no snapshots in this test')) };
 
 /** n2's peer port, stepping what arrives into a host that records it. */
 async function follower(t: Test, stepped: Message[]) {
   const tls = nodeTls(dir, 'n2');
-  const transport = new PeerTransport({ id: 'n2', peers: new Map([['n1', 'unused']]), store: noStore, logger, faultInjection: false, credentials: () => channelCredentials(tls) });
+  const transport = new PeerTransport({ id: 'n2', peers: new Map([['n1', 'unused']]), snapshots: noSnapshots, logger, faultInjection: false, credentials: () => channelCredentials(tls) });
   const host: TransportHost = {
     step: (m) => stepped.push(m),
     reportUnreachable: () => undefined,
@@ -59,7 +58,7 @@ t.test('a heartbeat sent after a 12 MiB append arrives before it', async (t) => 
   const stepped: Message[] = [];
   const address = await follower(t, stepped);
   const tls = nodeTls(dir, 'n1');
-  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), store: noStore, logger, faultInjection: false, credentials: (id) => channelCredentials(tls, id) });
+  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, credentials: (id) => channelCredentials(tls, id) });
   t.teardown(() => leader.close());
 
   // The streams open before anything is timed, as they are on a running node.

@@ -7,7 +7,7 @@
 
 import type { Entry, HardState, SnapshotMeta } from '../../../src/raft/index.js';
 import type { BatchOp, PersistedRaft, RaftStore, StateWrite } from '../../../src/storage/raft-store.js';
-import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from '../../../src/storage/codec.js';
+import { decodeEntry, decodeHardState, decodeSnapshotMeta, encodeEntry, encodeHardState, encodeSnapshotMeta } from '../../../src/wire/raft-codec.js';
 import type { Random } from '../random.js';
 import type { Scheduler } from '../scheduler.js';
 

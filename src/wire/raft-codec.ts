@@ -1,6 +1,9 @@
-// Compact binary (protobuf) forms of the Raft core's records: log entries and
-// hard state at rest, and messages on the wire. Snapshot data never travels in
-// a message: it is streamed from the state on disk.
+// Compact binary (protobuf, keyraft/peer/v1/raft.proto) forms of the Raft
+// core's records, the one codec for both their uses: log entries, hard state
+// and snapshot meta at rest (src/storage), and messages on the wire between
+// peers (src/transport). It sits just above the core, which stays free of
+// protobuf and of the proto files' loading. Snapshot data never travels in a
+// message: it is streamed from the state on disk (see chunks.ts).
 
 import type protobuf from 'protobufjs';
 import type { ConfState, Entry, EntryType, HardState, Message, MessageType, SnapshotMeta } from '../raft/index.js';
