@@ -200,7 +200,9 @@ t.test('jittered sequential histories are accepted; with a stale read planted, r
       fc.pre(stale !== undefined);
       planted++;
       const r = checkLinearizability(stale!.history);
-      return r.ok === false && r.minimal.includes(stale!.planted) && r.minimal.length <= 4 && !bruteForceLinearizable(r.minimal);
+      // Usually the two writes and the stale read; when the writes' intervals touch, the reads that order
+      // them too (seed 1665526144 shrank to 5: two writes, a read of each, the stale read).
+      return r.ok === false && r.minimal.includes(stale!.planted) && r.minimal.length <= 6 && !bruteForceLinearizable(r.minimal);
     }),
     { numRuns: 200 },
   );
