@@ -71,8 +71,13 @@ async function main(): Promise<number> {
       try {
         for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
           const result = await new Promise<ChunkResult>((resolve, reject) => {
-            worker.once('message', resolve);
-            worker.once('error', reject);
+            // One listener of each per chunk, removed with it: they would pile up over thousands of chunks.
+            const failed = (e: Error) => reject(e);
+            worker.once('error', failed);
+            worker.once('message', (r: ChunkResult) => {
+              worker.off('error', failed);
+              resolve(r);
+            });
             worker.postMessage(chunk);
           });
           seeds += result.seeds;

@@ -21,6 +21,7 @@ import { GeoFollower } from '../../../src/geo/follower.js';
 import { GeoSource } from '../../../src/geo/source.js';
 import { simPrimaryLink, type LinkEnds } from './geo-link.js';
 import { type Message, MessageType, StateRole } from '../../../src/raft/index.js';
+import { addMember, promoteMember, removeMember } from '../../../src/replica/membership-ops.js';
 import { type Application, Replica, type StateWrite } from '../../../src/replica/replica.js';
 import { decodeCommand, encodeCommand } from '../../../src/vault/index.js';
 import { Random } from '../random.js';
@@ -57,6 +58,7 @@ export interface WholeStats {
   failovers: number;
   failbacks: number;
   failedOverReads: number;
+  membershipChanges: number;
   events: number;
   checks: number;
 }
@@ -102,11 +104,15 @@ class SimNode {
   incarnation = 0;
   /** Why this incarnation stopped itself (onFatal), if it did. */
   fatal: Error | undefined;
+  /** Taken out of its region by a membership change: never started again. */
+  removed = false;
 
   constructor(
     readonly id: string,
     readonly region: Region,
     readonly disk: SimDisk,
+    /** One of the region's first members; a node added later joins from a snapshot. */
+    readonly founder: boolean,
   ) {}
 }
 
@@ -170,6 +176,9 @@ export class WholeSimulation {
   private readonly cut = new Set<string>();
   /** Nodes cut from their own region only: still reachable across the regions. */
   private readonly cutInside = new Set<string>();
+  /** A membership change is under way; the regions whose member was replaced in this run. */
+  private replacing = false;
+  private readonly replaced = new Set<Region>();
   /** The link between the regions is down. */
   private regionsCut = false;
   /** Since when the primary has had a leader the secondary can reach (undefined: it has none now). */
@@ -189,6 +198,7 @@ export class WholeSimulation {
     failovers: 0,
     failbacks: 0,
     failedOverReads: 0,
+    membershipChanges: 0,
     events: 0,
     checks: 0,
   };
@@ -220,7 +230,7 @@ export class WholeSimulation {
     for (const region of regions) {
       for (let i = 1; i <= opts.nodes; i++) {
         const id = `${region[0]}${i}`;
-        this.nodes.push(new SimNode(id, region, new SimDisk(this.scheduler, Random.derive(seed, `disk-${id}`))));
+        this.nodes.push(new SimNode(id, region, new SimDisk(this.scheduler, Random.derive(seed, `disk-${id}`)), true));
       }
     }
   }
@@ -236,8 +246,12 @@ export class WholeSimulation {
     this.note(`VIOLATION: ${why}`);
   }
 
+  private members(): SimNode[] {
+    return this.nodes.filter((n) => !n.removed);
+  }
+
   private inRegion(region: Region): SimNode[] {
-    return this.nodes.filter((n) => n.region === region);
+    return this.nodes.filter((n) => n.region === region && !n.removed);
   }
 
   // ---- Nodes ----
@@ -266,7 +280,7 @@ export class WholeSimulation {
     const logger = this.logger.child({ node: node.id });
     const replica = new Replica<VaultAppResult>({
       id: node.id,
-      founders: this.inRegion(node.region).map((n) => n.id),
+      founders: node.founder ? this.nodes.filter((n) => n.region === node.region && n.founder).map((n) => n.id) : [],
       tickMs: TICK_MS,
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: 1,
@@ -306,7 +320,7 @@ export class WholeSimulation {
         nodeId: node.id,
         replica,
         geo: () => vault.geo,
-        primaries: this.inRegion('primary').map((p) => ({ id: p.id, peer: p.id })),
+        primaries: this.primaryPeers(),
         failoverAfterMs: FAILOVER_AFTER_MS,
         failbackAfterMs: this.failbackAfterMs,
         latencyMs: this.geoLatencyMs,
@@ -347,7 +361,7 @@ export class WholeSimulation {
   }
 
   private async restart(node: SimNode): Promise<void> {
-    if (node.up) return;
+    if (node.up || node.removed) return;
     this.note(`${node.id} restarts`);
     try {
       await this.boot(node);
@@ -421,8 +435,8 @@ export class WholeSimulation {
   }
 
   private injectFault(): void {
-    const n = this.random.pick(this.nodes);
-    const kind = this.random.int(0, 11);
+    const n = this.random.pick(this.members());
+    const kind = this.random.int(0, 12);
     this.stats.faults++;
     if (kind <= 2 && n.up) {
       this.crashFor(n, 'crash', 50, 800);
@@ -449,6 +463,8 @@ export class WholeSimulation {
         this.regionsCut = false;
         this.note('the regions are connected again');
       });
+    } else if (kind === 12) {
+      void this.replaceMember(n.region);
     } else if (kind <= 9 && this.opts.twoRegions) {
       // The whole primary region is lost, and comes back: failover and failback.
       this.note('lose the primary region');
@@ -459,6 +475,68 @@ export class WholeSimulation {
         this.scheduler.after(back + this.random.int(0, 300), () => void this.restart(p));
       }
     }
+  }
+
+  /**
+   * The membership change an operator makes to replace a node, on the
+   * region's leader with the same functions the Cluster service calls:
+   * remove a voter, add a new node as a learner (it joins from a snapshot),
+   * promote it once it has caught up. Once per region and run, one at a time.
+   */
+  private async replaceMember(region: Region): Promise<void> {
+    if (this.replacing || this.replaced.has(region)) return;
+    const leader = this.leader(region);
+    const victim = this.inRegion(region).find((n) => n !== leader && n.founder);
+    if (leader === undefined || victim === undefined) return;
+    this.replacing = true;
+    this.replaced.add(region);
+    const id = `${region[0]}${this.nodes.filter((n) => n.region === region).length + 1}`;
+    try {
+      this.note(`membership: removing ${victim.id}`);
+      await this.onLeader(region, (r) => removeMember(r, victim.id));
+      victim.removed = true;
+      this.crash(victim);
+      this.note(`membership: adding ${id} as a learner`);
+      await this.onLeader(region, (r) => addMember(r, id, { client: `${id}.sim:7000`, peer: `${id}.sim:7001` }));
+      const joiner = new SimNode(id, region, new SimDisk(this.scheduler, Random.derive(this.seed, `disk-${id}`)), false);
+      this.nodes.push(joiner);
+      await this.boot(joiner);
+      await this.onLeader(region, (r) => promoteMember(r, id));
+      this.note(`membership: ${id} promoted to voter`);
+      this.stats.membershipChanges++;
+    } catch (e) {
+      this.note(`membership change stopped: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.replacing = false;
+      if (region === 'primary') for (const s of this.inRegion('secondary')) s.follower?.setPrimaries(this.primaryPeers());
+    }
+  }
+
+  /**
+   * Runs a membership operation on the region's leader, as an operator's
+   * tool does: again after a pause while it is refused (no leader, a change
+   * still pending, a learner not caught up yet), up to a bound.
+   */
+  private async onLeader(region: Region, op: (r: Replica<VaultAppResult>) => Promise<unknown>): Promise<void> {
+    let last = 'no leader';
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const leader = this.leader(region);
+      if (leader !== undefined) {
+        const out = await this.withTimeout(op(leader.replica!).then(() => 'done' as const, (e: unknown) => (e instanceof Error ? e.message : String(e))), 11_000);
+        if (out === 'done') return;
+        last = out;
+      }
+      await this.sleep(100);
+    }
+    throw new Error(`gave up: ${last}`);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.scheduler.after(ms, resolve));
+  }
+
+  private primaryPeers(): { id: string; peer: string }[] {
+    return this.inRegion('primary').map((p) => ({ id: p.id, peer: p.id }));
   }
 
   private describe(n: SimNode): string {
@@ -551,7 +629,7 @@ export class WholeSimulation {
    * it from its own group (a ReadIndex there), as of its cursor.
    */
   private async read(): Promise<void> {
-    let node = this.random.pick(this.nodes);
+    let node = this.random.pick(this.members());
     if (!node.up || node.replica === undefined || node.app === undefined) return;
     const failedOver = node.region === 'secondary' && node.app.geo.mode === 'FAILED_OVER';
     if (node.region === 'secondary' && !failedOver) {
@@ -723,13 +801,13 @@ export class WholeSimulation {
       }
     }
     const reference = this.inRegion('primary')[0]!;
-    for (const n of this.nodes) {
+    for (const n of this.members()) {
       if (n.region === 'secondary' && n.app!.geo.mode !== 'STANDBY') this.fail(`${n.id} is still ${n.app!.geo.mode} after the primary healed`);
       for (const key of KEYS) {
         const versions = this.versionsOf(n, key);
         for (const ack of this.acks) {
           if (ack.key !== key || versions.has(ack.version)) continue;
-          const holders = this.nodes.filter((o) => this.versionsOf(o, key).has(ack.version)).map((o) => o.id);
+          const holders = this.members().filter((o) => this.versionsOf(o, key).has(ack.version)).map((o) => o.id);
           this.fail(`${n.id} (applied ${n.replica!.status().applied}) lost the write acknowledged at ${ack.at}, applied at index ${ack.index}: ${key} version ${ack.version.slice(0, 12)}; held by [${holders.join(',')}]`);
         }
         if (n.region === 'secondary' && [...versions].sort().join() !== [...this.versionsOf(reference, key)].sort().join()) {
@@ -765,14 +843,14 @@ export class WholeSimulation {
     this.cut.clear();
     this.cutInside.clear();
     this.regionsCut = false;
-    for (const n of this.nodes) {
+    for (const n of this.members()) {
       n.disk.failNextWrite = false;
       if (!n.up) void this.restart(n);
     }
     this.note('healed');
     const settleUntil = this.scheduler.now + 8000;
     await this.drive(() => this.settled(), settleUntil);
-    if (this.violation === undefined && !this.settled()) this.fail(`the cluster did not settle within 8 s of healing: ${this.nodes.map((n) => `${n.id} ${this.describe(n)}${n.app ? ` ${n.app.geo.mode} cursor ${n.app.geo.cursor}` : ''}`).join('; ')}`);
+    if (this.violation === undefined && !this.settled()) this.fail(`the cluster did not settle within 8 s of healing: ${this.members().map((n) => `${n.id} ${this.describe(n)}${n.app ? ` ${n.app.geo.mode} cursor ${n.app.geo.cursor}` : ''}`).join('; ')}`);
     if (this.violation === undefined) this.checkConverged();
     return { seed: this.seed, ok: this.violation === undefined, ...(this.violation !== undefined ? { violation: this.violation } : {}), stats: this.stats, trace: this.trace.slice(-TRACE_KEEP) };
   }

@@ -1,6 +1,7 @@
 // The whole-node simulation in `make test`: a few hundred seeds of the real
 // host loop and state machine under crashes that lose unsynced writes, disk
-// write failures, isolation and lost packets; a replayed seed gives the same
+// write failures, isolation, lost packets, the loss of the primary region, cuts
+// between the regions and members replaced online; a replayed seed gives the same
 // run; and the host-loop and geo bugs planted in plant.ts are each caught.
 
 import t from 'tap';
@@ -19,6 +20,7 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
   let failovers = 0;
   let failbacks = 0;
   let failedOverReads = 0;
+  let membershipChanges = 0;
   for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
     const r = await runWholeSeed(seed);
     writes += r.stats.acknowledgedWrites;
@@ -29,6 +31,7 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
     failovers += r.stats.failovers;
     failbacks += r.stats.failbacks;
     failedOverReads += r.stats.failedOverReads;
+    membershipChanges += r.stats.membershipChanges;
     if (!r.ok) t.fail(formatWholeFailure(r));
   }
   // The runs did real work under real faults.
@@ -39,6 +42,7 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
   t.ok(snapshots > SEEDS / 10, `${snapshots} snapshots installed`);
   t.ok(failovers > SEEDS / 2, `${failovers} failovers and ${failbacks} failbacks`);
   t.ok(failedOverReads > SEEDS * 5, `${failedOverReads} reads served by a failed-over secondary, checked`);
+  t.ok(membershipChanges > SEEDS / 4, `${membershipChanges} members replaced (removed, a new node added, promoted)`);
 });
 
 t.test('a seed replays exactly', async (t) => {
