@@ -1,4 +1,4 @@
-// The whole-node simulation in `make test`: a few hundred seeds of the real
+// The whole-node simulation in `make test`: 200 seeds (SIM_WHOLE_SEEDS) of the real
 // host loop and state machine under crashes that lose unsynced writes, disk
 // write failures, isolation, lost packets, the loss of the primary region, cuts
 // between the regions and members replaced online; a replayed seed gives the same
