@@ -21,7 +21,7 @@ import { GeoFollower } from '../../../src/geo/follower.js';
 import { GeoSource } from '../../../src/geo/source.js';
 import { simPrimaryLink, type LinkEnds } from './geo-link.js';
 import { type Message, MessageType, StateRole } from '../../../src/raft/index.js';
-import { addMember, promoteMember, removeMember } from '../../../src/replica/membership-ops.js';
+import { MembershipError, addMember, promoteMember, removeMember } from '../../../src/replica/membership-ops.js';
 import { type Application, Replica, type StateWrite } from '../../../src/replica/replica.js';
 import { decodeCommand, encodeCommand } from '../../../src/vault/index.js';
 import { Random } from '../random.js';
@@ -380,8 +380,9 @@ export class WholeSimulation {
   private deliver(from: SimNode, m: Message): void {
     if (this.random.chance(0.01) && !this.calm) return; // a lost packet
     this.scheduler.after(this.random.int(1, 4), () => {
-      const to = this.node(m.to);
-      if (!from.up || !to.up || !this.linkUp(from.id, to.id)) return;
+      // A node being added is addressed as soon as its addition commits, before its process starts.
+      const to = this.nodes.find((n) => n.id === m.to);
+      if (to === undefined || !from.up || !to.up || !this.linkUp(from.id, to.id)) return;
       to.replica?.step(m);
     });
   }
@@ -390,12 +391,12 @@ export class WholeSimulation {
   private sendSnapshot(from: SimNode, m: Message): void {
     const incarnation = from.incarnation;
     this.scheduler.after(this.random.int(2, 10), () => {
-      const to = this.node(m.to);
+      const to = this.nodes.find((n) => n.id === m.to);
       const report = (ok: boolean) =>
         this.scheduler.after(this.random.int(1, 4), () => {
-          if (from.up && from.incarnation === incarnation) from.replica?.reportSnapshot(to.id, ok);
+          if (from.up && from.incarnation === incarnation) from.replica?.reportSnapshot(m.to, ok);
         });
-      if (!from.up || from.incarnation !== incarnation || from.store === undefined || !to.up || to.replica === undefined || !this.linkUp(from.id, to.id)) {
+      if (to === undefined || !from.up || from.incarnation !== incarnation || from.store === undefined || !to.up || to.replica === undefined || !this.linkUp(from.id, to.id)) {
         report(false);
         return;
       }
@@ -493,15 +494,15 @@ export class WholeSimulation {
     const id = `${region[0]}${this.nodes.filter((n) => n.region === region).length + 1}`;
     try {
       this.note(`membership: removing ${victim.id}`);
-      await this.onLeader(region, (r) => removeMember(r, victim.id));
+      await this.onLeader(region, (r) => removeMember(r, victim.id), 'MEMBER_NOT_FOUND');
       victim.removed = true;
       this.crash(victim);
       this.note(`membership: adding ${id} as a learner`);
-      await this.onLeader(region, (r) => addMember(r, id, { client: `${id}.sim:7000`, peer: `${id}.sim:7001` }));
+      await this.onLeader(region, (r) => addMember(r, id, { client: `${id}.sim:7000`, peer: `${id}.sim:7001` }), 'MEMBER_EXISTS');
       const joiner = new SimNode(id, region, new SimDisk(this.scheduler, Random.derive(this.seed, `disk-${id}`)), false);
       this.nodes.push(joiner);
       await this.boot(joiner);
-      await this.onLeader(region, (r) => promoteMember(r, id));
+      await this.onLeader(region, (r) => promoteMember(r, id), 'ALREADY_VOTER');
       this.note(`membership: ${id} promoted to voter`);
       this.stats.membershipChanges++;
     } catch (e) {
@@ -517,12 +518,14 @@ export class WholeSimulation {
    * tool does: again after a pause while it is refused (no leader, a change
    * still pending, a learner not caught up yet), up to a bound.
    */
-  private async onLeader(region: Region, op: (r: Replica<VaultAppResult>) => Promise<unknown>): Promise<void> {
+  private async onLeader(region: Region, op: (r: Replica<VaultAppResult>) => Promise<unknown>, alreadyDone: string): Promise<void> {
     let last = 'no leader';
     for (let attempt = 0; attempt < 60; attempt++) {
       const leader = this.leader(region);
       if (leader !== undefined) {
-        const out = await this.withTimeout(op(leader.replica!).then(() => 'done' as const, (e: unknown) => (e instanceof Error ? e.message : String(e))), 11_000);
+        const outcome = (e: unknown) => (e instanceof MembershipError && e.reason === alreadyDone ? ('done' as const) : e instanceof Error ? e.message : String(e));
+        // An attempt that timed out may have committed: the next one then finds it done (alreadyDone).
+        const out = await this.withTimeout(op(leader.replica!).then(() => 'done' as const, outcome), 11_000);
         if (out === 'done') return;
         last = out;
       }
@@ -888,7 +891,13 @@ function settle(): Promise<void> {
 }
 
 export async function runWholeSeed(seed: number, opts: WholeOptions = DEFAULT_WHOLE): Promise<WholeResult> {
-  return new WholeSimulation(seed, opts).run();
+  const sim = new WholeSimulation(seed, opts);
+  try {
+    return await sim.run();
+  } catch (e) {
+    // A fault of the simulator (or an error the node code let escape): a failure of this seed, not of the whole run.
+    return { seed, ok: false, violation: `the run threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, stats: sim.stats, trace: [] };
+  }
 }
 
 export function formatWholeFailure(r: WholeResult): string {
