@@ -20,7 +20,7 @@ import { PROBE_MS } from '../../../src/geo/follower.js';
 import { GeoFollower } from '../../../src/geo/follower.js';
 import { GeoSource } from '../../../src/geo/source.js';
 import { simPrimaryLink, type LinkEnds } from './geo-link.js';
-import { type Message, MessageType, StateRole } from '../../../src/raft/index.js';
+import type { Message } from '../../../src/raft/index.js';
 import { MembershipError, addMember, promoteMember, removeMember } from '../../../src/replica/membership-ops.js';
 import { type Application, Replica, type StateWrite } from '../../../src/replica/replica.js';
 import { decodeCommand, encodeCommand } from '../../../src/vault/index.js';
@@ -904,4 +904,3 @@ export function formatWholeFailure(r: WholeResult): string {
   return [`seed ${r.seed}: ${r.violation}`, ...r.trace.map((l) => `  ${l}`), `replay: node dist/test/sim/whole/run.js --seed ${r.seed}`].join('\n');
 }
 
-export { MessageType };
