@@ -104,8 +104,13 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
       const text = value.toString('base64').slice(0, VALUE_BYTES);
       const gets = spec.getNames ?? 16;
       const ciphertext = Buffer.from(spec.ciphertext ?? '', 'base64');
+      let setsIssued = 0;
       const ops: Record<string, Op> = {
-        set: (slot) => setSecret(setReq(String(slot), () => ({ vault, name: `w${spec.worker}-${slot}`, value: text }))),
+        // A new name every 100 writes of this worker: a secret holds at most 150 versions (TOO_MANY_VERSIONS).
+        set: (slot) => {
+          const name = `w${spec.worker}-${slot}-${Math.floor(setsIssued++ / 100)}`;
+          return setSecret(setReq(name, () => ({ vault, name, value: text })));
+        },
         get: (_s, i) => getSecret(getReq(String(i % gets), () => ({ vault, name: `get-${i % gets}` }))),
         'sign-es256': () => sign(signReq('es256', () => ({ vault, name: 'es256', algorithm: 'ES256', digest }))),
         'sign-rs256': () => sign(signReq('rs256', () => ({ vault, name: 'rsa', algorithm: 'RS256', digest }))),
