@@ -5,16 +5,12 @@
 //   node dist/test/sim/run.js --seeds 20000 [--first 1] [--workers 2]
 //   node dist/test/sim/run.js --seed 1234 [--verbose]
 
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as core from '../../src/raft/index.js';
 import { formatFailure, runSeed, type SimResult } from './simulation.js';
-
-interface Chunk {
-  readonly first: number;
-  readonly count: number;
-}
+import { type Chunk, runOnWorkers } from './worker-pool.js';
 
 interface ChunkResult {
   readonly seeds: number;
@@ -25,7 +21,7 @@ interface ChunkResult {
   readonly checks: number;
 }
 
-function runChunk(chunk: Chunk): ChunkResult {
+function runChunk(chunk: Chunk<undefined>): ChunkResult {
   const failures: SimResult[] = [];
   let writes = 0;
   let reads = 0;
@@ -68,51 +64,20 @@ async function main(): Promise<number> {
   const total = Number(values.seeds);
   const first = Number(values.first);
   const workers = Math.max(1, Number(values.workers));
-  const chunkSize = Math.max(1, Math.min(200, Math.ceil(total / (workers * 20))));
-  const chunks: Chunk[] = [];
-  for (let s = first; s < first + total; s += chunkSize) chunks.push({ first: s, count: Math.min(chunkSize, first + total - s) });
-
   const started = Date.now();
   const sum = { seeds: 0, writes: 0, reads: 0, faults: 0, checks: 0 };
   const failures: SimResult[] = [];
-  let lastReport = 0;
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      const worker = new Worker(fileURLToPath(import.meta.url), { workerData: 'worker' });
-      try {
-        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
-          const result = await new Promise<ChunkResult>((resolve, reject) => {
-            // One listener of each per chunk, removed with it: they would pile up over thousands of chunks.
-            const failed = (e: Error) => reject(e);
-            worker.once('error', failed);
-            worker.once('message', (r: ChunkResult) => {
-              worker.off('error', failed);
-              resolve(r);
-            });
-            worker.postMessage(chunk);
-          });
-          sum.seeds += result.seeds;
-          sum.writes += result.writes;
-          sum.reads += result.reads;
-          sum.faults += result.faults;
-          sum.checks += result.checks;
-          for (const f of result.failures) {
-            failures.push(f);
-            printFailure(f);
-          }
-          const now = Date.now();
-          if (now - lastReport > 5000 || sum.seeds === total) {
-            lastReport = now;
-            const secs = (now - started) / 1000;
-            const eta = sum.seeds > 0 ? ((total - sum.seeds) * secs) / sum.seeds : 0;
-            console.log(`${sum.seeds}/${total} seeds, ${failures.length} failed, ${secs.toFixed(0)} s elapsed, ~${eta.toFixed(0)} s left`);
-          }
-        }
-      } finally {
-        await worker.terminate();
-      }
-    }),
-  );
+  await runOnWorkers<undefined, ChunkResult>({ script: fileURLToPath(import.meta.url), first, total, workers, maxChunk: 200, options: undefined }, (result) => {
+    sum.seeds += result.seeds;
+    sum.writes += result.writes;
+    sum.reads += result.reads;
+    sum.faults += result.faults;
+    sum.checks += result.checks;
+    for (const f of result.failures) {
+      failures.push(f);
+      printFailure(f);
+    }
+  });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
     `${sum.seeds} seeds (${first}..${first + total - 1}) in ${secs} s on ${workers} workers: ` +
@@ -131,5 +96,5 @@ if (isMainThread) {
     },
   );
 } else if (workerData === 'worker') {
-  parentPort!.on('message', (chunk: Chunk) => parentPort!.postMessage(runChunk(chunk)));
+  parentPort!.on('message', (chunk: Chunk<undefined>) => parentPort!.postMessage(runChunk(chunk)));
 }

@@ -5,16 +5,11 @@
 //   node dist/test/sim/whole/run.js --seeds 20000 [--first 1] [--workers 2]
 //   node dist/test/sim/whole/run.js --seed 1234 [--plant NAME]
 
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type Chunk, runOnWorkers } from '../worker-pool.js';
 import { DEFAULT_WHOLE, formatWholeFailure, runWholeSeed, type WholeOptions, type WholeResult } from './whole-sim.js';
-
-interface Chunk {
-  readonly first: number;
-  readonly count: number;
-  readonly options: WholeOptions;
-}
 
 interface ChunkResult {
   readonly seeds: number;
@@ -22,7 +17,7 @@ interface ChunkResult {
   readonly totals: Record<string, number>;
 }
 
-async function runChunk(chunk: Chunk): Promise<ChunkResult> {
+async function runChunk(chunk: Chunk<WholeOptions>): Promise<ChunkResult> {
   const failures: WholeResult[] = [];
   const totals: Record<string, number> = {};
   for (let seed = chunk.first; seed < chunk.first + chunk.count; seed++) {
@@ -56,48 +51,18 @@ async function main(): Promise<number> {
   const total = Number(values.seeds);
   const first = Number(values.first);
   const workers = Math.max(1, Number(values.workers));
-  const chunkSize = Math.max(1, Math.min(100, Math.ceil(total / (workers * 20))));
-  const chunks: Chunk[] = [];
-  for (let s = first; s < first + total; s += chunkSize) chunks.push({ first: s, count: Math.min(chunkSize, first + total - s), options });
-
   const started = Date.now();
   let seeds = 0;
   const totals: Record<string, number> = {};
   const failures: WholeResult[] = [];
-  let lastReport = 0;
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      const worker = new Worker(fileURLToPath(import.meta.url), { workerData: 'worker' });
-      try {
-        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
-          const result = await new Promise<ChunkResult>((resolve, reject) => {
-            // One listener of each per chunk, removed with it: they would pile up over thousands of chunks.
-            const failed = (e: Error) => reject(e);
-            worker.once('error', failed);
-            worker.once('message', (r: ChunkResult) => {
-              worker.off('error', failed);
-              resolve(r);
-            });
-            worker.postMessage(chunk);
-          });
-          seeds += result.seeds;
-          for (const [k, v] of Object.entries(result.totals)) totals[k] = (totals[k] ?? 0) + v;
-          for (const f of result.failures) {
-            failures.push(f);
-            console.log(`\n${formatWholeFailure(f)}`);
-          }
-          const now = Date.now();
-          if (now - lastReport > 5000 || seeds === total) {
-            lastReport = now;
-            const secs = (now - started) / 1000;
-            console.log(`${seeds}/${total} seeds, ${failures.length} failed, ${secs.toFixed(0)} s elapsed, ~${(((total - seeds) * secs) / seeds).toFixed(0)} s left`);
-          }
-        }
-      } finally {
-        await worker.terminate();
-      }
-    }),
-  );
+  await runOnWorkers<WholeOptions, ChunkResult>({ script: fileURLToPath(import.meta.url), first, total, workers, maxChunk: 100, options }, (result) => {
+    seeds += result.seeds;
+    for (const [k, v] of Object.entries(result.totals)) totals[k] = (totals[k] ?? 0) + v;
+    for (const f of result.failures) {
+      failures.push(f);
+      console.log(`\n${formatWholeFailure(f)}`);
+    }
+  });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   const figures = Object.entries(totals)
     .map(([k, v]) => `${v} ${k}`)
@@ -115,5 +80,5 @@ if (isMainThread) {
     },
   );
 } else if (workerData === 'worker') {
-  parentPort!.on('message', (chunk: Chunk) => void runChunk(chunk).then((r) => parentPort!.postMessage(r)));
+  parentPort!.on('message', (chunk: Chunk<WholeOptions>) => void runChunk(chunk).then((r) => parentPort!.postMessage(r)));
 }
