@@ -70,6 +70,8 @@ export interface WholeResult {
   readonly stats: WholeStats;
   /** The last notes before the end: faults, leaders, violations. */
   readonly trace: readonly string[];
+  /** The bug planted in this run, if any. */
+  readonly plant?: string;
 }
 
 const TICK_MS = 10;
@@ -859,7 +861,14 @@ export class WholeSimulation {
     await this.drive(() => this.settled(), settleUntil);
     if (this.violation === undefined && !this.settled()) this.fail(`the cluster did not settle within 8 s of healing: ${this.members().map((n) => `${n.id} ${this.describe(n)}${n.app ? ` ${n.app.geo.mode} cursor ${n.app.geo.cursor}` : ''}`).join('; ')}`);
     if (this.violation === undefined) this.checkConverged();
-    return { seed: this.seed, ok: this.violation === undefined, ...(this.violation !== undefined ? { violation: this.violation } : {}), stats: this.stats, trace: this.trace.slice(-TRACE_KEEP) };
+    return {
+      seed: this.seed,
+      ok: this.violation === undefined,
+      ...(this.violation !== undefined ? { violation: this.violation } : {}),
+      stats: this.stats,
+      trace: this.trace.slice(-TRACE_KEEP),
+      ...(this.opts.plant !== undefined ? { plant: this.opts.plant } : {}),
+    };
   }
 
   private settled(): boolean {
@@ -905,6 +914,6 @@ export async function runWholeSeed(seed: number, opts: WholeOptions = DEFAULT_WH
 }
 
 export function formatWholeFailure(r: WholeResult): string {
-  return [`seed ${r.seed}: ${r.violation}`, ...r.trace.map((l) => `  ${l}`), `replay: node dist/test/sim/whole/run.js --seed ${r.seed}`].join('\n');
+  return [`seed ${r.seed}: ${r.violation}`, ...r.trace.map((l) => `  ${l}`), `replay: node dist/test/sim/whole/run.js --seed ${r.seed}${r.plant !== undefined ? ` --plant ${r.plant}` : ''}`].join('\n');
 }
 
