@@ -1,6 +1,8 @@
 // A PrimaryLink in memory: a follower reads a primary node's GeoSource
 // directly, with events handed over on later turns of the given clock, as a
-// network would. What the whole-node simulator uses instead of grpc-link.ts.
+// network would. Tests of the follower use it; the whole-node simulator keeps
+// its own (test/sim/whole/geo-link.ts), whose streams break when the primary
+// node dies.
 
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../replica/env.js';

@@ -5,12 +5,11 @@
 //   node dist/test/sim/run.js --seeds 20000 [--first 1] [--workers 2]
 //   node dist/test/sim/run.js --seed 1234 [--verbose]
 
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as core from '../../src/raft/index.js';
 import { formatFailure, runSeed, type SimResult } from './simulation.js';
-import { type Chunk, runOnWorkers } from './worker-pool.js';
+import { type Chunk, runOnWorkers, simulatorEntry } from './worker-pool.js';
 
 interface ChunkResult {
   readonly seeds: number;
@@ -87,14 +86,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-if (isMainThread) {
-  main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(2);
-    },
-  );
-} else if (workerData === 'worker') {
-  parentPort!.on('message', (chunk: Chunk<undefined>) => parentPort!.postMessage(runChunk(chunk)));
-}
+simulatorEntry<undefined, ChunkResult>(main, runChunk);

@@ -2,7 +2,7 @@
 // seeds are cut into chunks, each worker takes the next chunk when it is done,
 // and progress is printed every few seconds.
 
-import { Worker } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 /** What a worker is asked: a range of seeds, and the run's options. */
 export interface Chunk<O> {
@@ -66,4 +66,22 @@ export async function runOnWorkers<O, R extends ChunkOutcome>(run: PoolRun<O>, o
       }
     }),
   );
+}
+
+/**
+ * A simulator's entry point: on the main thread, runs `main` and exits with its
+ * code (2 when it throws); on a pool worker, answers each chunk with `runChunk`.
+ */
+export function simulatorEntry<O, R>(main: () => Promise<number>, runChunk: (chunk: Chunk<O>) => R | Promise<R>): void {
+  if (isMainThread) {
+    main().then(
+      (code) => process.exit(code),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(2);
+      },
+    );
+  } else if (workerData === 'worker') {
+    parentPort!.on('message', (chunk: Chunk<O>) => void Promise.resolve(runChunk(chunk)).then((r) => parentPort!.postMessage(r)));
+  }
 }

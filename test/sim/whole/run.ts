@@ -5,10 +5,9 @@
 //   node dist/test/sim/whole/run.js --seeds 20000 [--first 1] [--workers 2]
 //   node dist/test/sim/whole/run.js --seed 1234 [--plant NAME]
 
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Chunk, runOnWorkers } from '../worker-pool.js';
+import { type Chunk, runOnWorkers, simulatorEntry } from '../worker-pool.js';
 import { DEFAULT_WHOLE, formatWholeFailure, runWholeSeed, type WholeOptions, type WholeResult } from './whole-sim.js';
 
 interface ChunkResult {
@@ -71,14 +70,4 @@ async function main(): Promise<number> {
   return failures.length === 0 ? 0 : 1;
 }
 
-if (isMainThread) {
-  main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(2);
-    },
-  );
-} else if (workerData === 'worker') {
-  parentPort!.on('message', (chunk: Chunk<WholeOptions>) => void runChunk(chunk).then((r) => parentPort!.postMessage(r)));
-}
+simulatorEntry<WholeOptions, ChunkResult>(main, runChunk);
