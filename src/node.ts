@@ -71,6 +71,7 @@ import { peerAccessInterceptor } from './transport/peer-access.js';
 import { GrpcPort, grpcServerOptions } from './transport/connections.js';
 import { channelCredentials, nodeTls } from './transport/tls.js';
 import { PEER_CHANNEL_OPTIONS, PeerTransport } from './transport/transport.js';
+import { startTrace } from './trace.js';
 
 interface NodeArgs {
   topology: string;
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
   const topology = loadTopology(args.topology);
   const { node: self, region, founders } = resolveSelf(topology, args.node, args.dataDir, args.join);
   const logger = pino({ level: args.logLevel, base: { node: self.id, region: region.name } });
+  startTrace(self.id);
   const MB = 1024 * 1024;
   startIdleCollection({
     onCollect: (before, after, ms) => logger.info({ heldMB: Math.round(before / MB), afterMB: Math.round(after / MB), ms: Math.round(ms) }, 'collected garbage while idle'),

@@ -19,6 +19,7 @@ import { ApiError, ThrottledError, classify } from './errors.js';
 import { COMMIT_INDEX_HEADER, type NodeContext, type ResponseHeaders, responseHeaders } from './node-context.js';
 import type { Operation, WriteOperation, WriteReceipt } from './operation.js';
 import type { VaultThrottle } from './vault-throttle.js';
+import { mark } from '../trace.js';
 
 /** Requests without a deadline get this much time. */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -213,6 +214,7 @@ export class Router {
       const attemptDeadline = Date.now() + share;
       if (Date.now() >= attemptDeadline) break;
       const { path, request, authorization } = call;
+      mark('forward');
       const outcome = await this.forwarder.forward(address, { path, request, authorization, hops, deadlineMs: attemptDeadline });
       if ('unreachable' in outcome) {
         this.node.logger.debug({ problem: outcome.unreachable }, 'forwarding failed');

@@ -29,6 +29,7 @@ import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
 import { MemberBook, type MemberInfo, isMemberRecord } from './members.js';
+import { mark } from '../trace.js';
 
 export type { StateWrite };
 
@@ -130,6 +131,14 @@ export class Replica<R = unknown> {
   private persistedLast = 0;
   private persistedFirst = 1;
   private appliedMeta!: SnapshotMeta;
+  /**
+   * What applying wrote (state records and the applied index) that is not on
+   * disk yet: it goes in the next synced batch, so that a write costs each
+   * node one fsync, not two (see persistAndApply).
+   */
+  private unwrittenApply: BatchOp[] = [];
+  /** Set by a tick: the next drain writes unwrittenApply even if nothing else needs a synced write. */
+  private flushApplyDue = false;
   /** The compaction point and the bytes applied after it. */
   private retention!: LogRetention;
   /** A snapshot received and written under the next generation, waiting for the core. */
@@ -150,6 +159,7 @@ export class Replica<R = unknown> {
     this.kickAtEndOfTurn = atEndOfTurn(this.env.clock, () => this.kick());
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
     this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
+      mark('read.round');
       if (this.input((raw) => raw.readIndex(ctx))) this.kick();
     });
   }
@@ -249,6 +259,7 @@ export class Replica<R = unknown> {
     this.ticker = this.env.clock.setInterval(() => {
       if (!this.input((raw) => raw.tick())) return;
       this.reads.retryStale(this.env.clock.now(), this.opts.electionTicks * this.opts.tickMs);
+      if (this.unwrittenApply.length > 0) this.flushApplyDue = true;
       this.kick();
     }, this.opts.tickMs);
     this.kick();
@@ -259,6 +270,10 @@ export class Replica<R = unknown> {
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
     await this.draining;
+    // Not needed for safety (a restart applies the log again), but a clean stop leaves a disk that needs no replay.
+    if (this.unwrittenApply.length > 0 && this.fatal === undefined) {
+      await this.writeUnwrittenApply().catch((err: unknown) => this.opts.logger.warn({ err }, 'writing the applied state at stop failed; the next start applies the log again'));
+    }
     const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
     for (const [index, w] of this.proposals) this.settleProposal(index, w, closing);
     this.reads.failAll(closing);
@@ -302,6 +317,7 @@ export class Replica<R = unknown> {
    * THROTTLED when too much already waits to commit.
    */
   propose(data: Uint8Array, timeoutMs: number): Promise<R> {
+    mark('propose');
     this.assertUsable();
     try {
       if (!this.input((raw) => raw.propose(data))) this.assertUsable();
@@ -362,6 +378,7 @@ export class Replica<R = unknown> {
 
   /** Resolves once this node's applied state reflects every write committed before the call. */
   linearizableRead(timeoutMs: number): Promise<void> {
+    mark('read');
     this.assertUsable();
     return this.reads.wait(timeoutMs, () => this.deadlineError('read'));
   }
@@ -485,6 +502,7 @@ export class Replica<R = unknown> {
   private async drain(): Promise<void> {
     try {
       while (this.raw.hasReady()) await this.handleReady(this.raw.ready());
+      if (this.flushApplyDue) await this.writeUnwrittenApply();
     } catch (e) {
       // A failed disk write leaves memory ahead of the disk: the only safe
       // move is to stop and restart from what is on disk.
@@ -528,6 +546,7 @@ export class Replica<R = unknown> {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    mark('ready');
     const started = performance.now();
     // Elections are the first thing to look for when a region stalls.
     if (rd.softState !== undefined) this.opts.logger.info({ term: rd.hardState?.term ?? this.raw.term, role: rd.softState.role, leader: rd.softState.lead || null }, 'raft role or leader changed');
@@ -559,13 +578,26 @@ export class Replica<R = unknown> {
     }
     if (rd.hardState !== undefined) ops.push(store.hardStateOp(rd.hardState));
     this.persistEntries(rd.entries, ops);
-    let applied = installedGen === undefined ? await this.applyEntries(rd.committedEntries, ops) : 0;
-    // Applied state is synced too. Unsynced, it would survive kill -9 (the
-    // OS has it) but not a power loss that lands after LevelDB switched to a
-    // new log file: LevelDB does not sync the old file at the switch, so a
-    // later synced batch (with a higher applied index) could survive while
-    // an earlier unsynced one is lost, leaving state behind its applied index.
-    await this.write(ops, rd.mustSync || applied > 0 || installedGen !== undefined);
+    let applied = installedGen === undefined ? await this.applyEntries(rd.committedEntries, this.unwrittenApply) : 0;
+    // What applying wrote waits for the next synced batch: the entries of the
+    // next write, or a tick's flush. Its own fsync would cost every node a
+    // second one per write, and at one call at a time the next append waits
+    // for it. Until then the state on disk is behind the applied index, which
+    // is safe: a restart applies the log again from the applied index on
+    // disk, and the log is compacted only up to what is on disk
+    // (maybeCompact). It is never written unsynced: after a power loss that
+    // lands when LevelDB has just switched to a new log file (it does not
+    // sync the old one), a later synced batch with a higher applied index
+    // could survive an earlier unsynced one, leaving state behind its index.
+    if (rd.mustSync || installedGen !== undefined) {
+      ops.unshift(...this.unwrittenApply);
+      this.unwrittenApply = [];
+      this.flushApplyDue = false;
+      await this.write(ops, true);
+    } else {
+      // A commit index alone: a hint that may be lost.
+      await this.write(ops, false);
+    }
 
     if (installedGen !== undefined) {
       store.useGeneration(installedGen);
@@ -583,16 +615,29 @@ export class Replica<R = unknown> {
       await this.write(ops2, true);
     }
     if (!sendFirst) this.sendMessages(rd.messages);
-    for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index);
+    for (const rs of rd.readStates) {
+      mark('read.confirmed');
+      this.reads.confirm(rs.context, rs.index);
+    }
     this.raw.advance();
     this.reads.applied(this.appliedMeta.index);
     if (applied > 0) this.events.emit('applied', this.appliedMeta.index);
-    this.maybeCompact();
+    // The compaction point must be applied on disk: a restart applies from there.
+    if (this.unwrittenApply.length === 0) this.maybeCompact();
+  }
+
+  private async writeUnwrittenApply(): Promise<void> {
+    const ops = this.unwrittenApply;
+    this.unwrittenApply = [];
+    this.flushApplyDue = false;
+    await this.write(ops, true);
   }
 
   private async write(ops: BatchOp[], sync: boolean): Promise<void> {
     const started = performance.now();
+    mark(sync ? 'write synced' : 'write unsynced');
     await this.opts.store.write(ops, sync);
+    mark('written');
     this.opts.observer?.write(performance.now() - started, sync);
   }
 
@@ -651,6 +696,7 @@ export class Replica<R = unknown> {
       }
       this.appliedMeta = { index: entry.index, term: entry.term, conf };
       this.retention.add(entry.index, entry.data.length, entry.type === EntryType.ConfChange);
+      mark('apply');
       this.resolveProposal(entry, result);
       applied++;
     }
@@ -663,6 +709,7 @@ export class Replica<R = unknown> {
 
   private sendMessages(messages: readonly Message[]): void {
     if (this.transport === undefined || messages.length === 0) return;
+    mark(() => `send ${messages.map((m) => m.type).join(',')}`);
     const plain: Message[] = [];
     for (const m of messages) {
       if (m.type === MessageType.Snap) this.transport.sendSnapshot(m);

@@ -23,6 +23,7 @@ import type { TLSSocket } from 'node:tls';
 import { identityOf, identityOfCertificate } from '../transport/tls.js';
 import { Admission, type AdmissionLimits, type Refusal, type Ticket } from './admission.js';
 import { throttledStatus } from './errors.js';
+import { mark } from '../trace.js';
 
 export interface AdmissionSettings extends AdmissionLimits {
   /** The operator lane's calls in progress, and waiting, on the node (no per-connection split). */
@@ -90,6 +91,7 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
   };
   return {
     refuseEarly: (stream, headers) => {
+      mark('stream');
       const path = headers[':path'] ?? '';
       const lane = laneOf(path);
       // The key grpc-js's getPeer gives the same connection, which the interceptor admits by.
@@ -136,6 +138,7 @@ export function admissionControl(opts: AdmissionInterceptorOptions): AdmissionCo
       return refused({ limit: 'node', retryAfterMs: s.retryAfterMs });
     },
     interceptor: (method, call) => {
+      mark('admission');
       const lane = laneOf(method.path);
       let ticket: Ticket | undefined;
       return new grpc.ServerInterceptingCall(call, {

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AuditEntry } from '../app/audit-log.js';
 import type { Admitted, CallGate } from '../app/gate.js';
 import { REASON_KEY, toServiceError } from './errors.js';
+import { mark } from '../trace.js';
 
 export interface AuthInterceptorOptions {
   /** The node's gate, which the other front-ends pass through too. */
@@ -61,10 +62,12 @@ export function authInterceptor(opts: AuthInterceptorOptions): grpc.ServerInterc
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
+            mark('rpc');
             const authorization = metadata.get('authorization')[0];
             opts.gate.authenticate(path, typeof authorization === 'string' ? authorization : undefined).then(
               (result) => {
                 if (!('rule' in result)) return end(result);
+                mark('authenticated');
                 decided = result;
                 metadata.remove(CALLER_KEY);
                 if (result.caller !== undefined) metadata.set(CALLER_KEY, result.caller.principal);

@@ -17,6 +17,7 @@ import { type Answer, nextHop, servedBySecondary, timeLeft } from '../app/router
 import { UNDECODABLE_REQUEST } from './api.js';
 import { CALLER_KEY } from './auth-interceptor.js';
 import { toServiceError } from './errors.js';
+import { mark } from '../trace.js';
 import { type GrpcForwarder, HOPS_KEY, forwardMetadata } from './forwarder.js';
 
 /** The node as the gRPC adapter sees it: TLS to the other nodes besides. */
@@ -60,6 +61,7 @@ function undecodable(): ApiError {
  */
 export function unaryHandler(dispatcher: Dispatcher, ctx: NodeContext, path: string): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
+    mark('handler');
     const answered: Promise<Answer> =
       call.request === UNDECODABLE_REQUEST
         ? Promise.resolve({ ok: false, error: undecodable(), headers: responseHeaders(ctx) })
@@ -72,6 +74,7 @@ export function unaryHandler(dispatcher: Dispatcher, ctx: NodeContext, path: str
             principal: first(call.metadata, CALLER_KEY),
           });
     void answered.then((answer) => {
+      mark('reply');
       const md = metadataOf(answer.headers);
       call.sendMetadata(md);
       if (answer.ok) callback(null, answer.response);

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type Message, MessageType, type SnapshotMeta } from '../raft/index.js';
 import { recordChunks } from '../wire/chunks.js';
+import { mark } from '../trace.js';
 import { RaftClient, type SnapshotChunk, RaftServiceDefinition, wireMessageProblem } from './peer-service.js';
 
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -262,6 +263,7 @@ export class PeerTransport {
         return problem;
       }
       this.links.get(m.from)?.markHealthy();
+      mark(() => `recv ${m.type}`);
       this.host?.step(m);
     }
     return undefined;

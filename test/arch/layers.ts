@@ -34,7 +34,8 @@
 //   0 shared leaves, importable from both sides: api (the public API's
 //     message types, generated from proto/keyraft/v1), protos.ts (where
 //     proto/ is and how it is loaded), client-port.ts (message limits the
-//     server, the forwarder and the SDK must agree on). A leaf imports
+//     server, the forwarder and the SDK must agree on), trace.ts (time
+//     marks for the bench's timeline of one call). A leaf imports
 //     nothing from src but itself.
 //
 // The two sides never import each other: the REST gateway speaks the app's
@@ -83,6 +84,7 @@ export const PLACES: Readonly<Record<string, Omit<Place, 'part'>>> = {
   api: { level: 0, side: 'shared' },
   'protos.ts': { level: 0, side: 'shared' },
   'client-port.ts': { level: 0, side: 'shared' },
+  'trace.ts': { level: 0, side: 'shared' },
 };
 
 /** Parts that may import nothing from src at all. */

@@ -1,0 +1,170 @@
+// The timeline of one call: starts a keyraft region with tracing on
+// (src/trace.ts), makes single calls one after another at its leader, and
+// prints where a typical call spends its time, hop by hop, across the client
+// and every node: the median time of each mark from the moment the client
+// sent the call.
+//
+//   node dist/scripts/bench/timeline.js [--calls 300] [--nodes 3] [--cases set,get]
+//
+// A mark counts for a call when it falls between the call and its answer;
+// marks seen in fewer than half of the calls (a heartbeat that happened to
+// fall inside one) are left out.
+
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import { KeyraftClient, clientCredentials } from '../../src/client/index.js';
+import { API_FILES, loadProtoRoot } from '../../src/protos.js';
+import { flushTrace, mark, startTrace } from '../../src/trace.js';
+import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
+
+const program = new Command('timeline')
+  .description('where a single keyraft call spends its time, hop by hop')
+  .option('--calls <n>', 'calls per case, one at a time', '300')
+  .option('--nodes <n>', 'nodes in the region', '3')
+  .option('--cases <list>', 'set (SetSecret), get (GetSecret)', 'set,get');
+program.parse();
+const o = program.opts<{ calls: string; nodes: string; cases: string }>();
+const calls = Number(o.calls);
+const cases = o.cases.split(',').filter((c) => c !== '');
+
+const traceDir = mkdtempSync(join(tmpdir(), 'keyraft-trace-'));
+process.env.KEYRAFT_TRACE = traceDir;
+startTrace('client');
+
+interface Mark {
+  readonly at: number;
+  readonly who: string;
+  readonly event: string;
+}
+
+function readMarks(): Mark[] {
+  const marks: Mark[] = [];
+  for (const f of readdirSync(traceDir)) {
+    const who = f.replace(/\.trace$/, '');
+    for (const line of readFileSync(join(traceDir, f), 'utf8').split('\n')) {
+      const space = line.indexOf(' ');
+      if (space > 0) marks.push({ at: Number(line.slice(0, space)), who, event: line.slice(space + 1) });
+    }
+  }
+  return marks.sort((a, b) => a.at - b.at);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
+
+/** The typical call: for each (process, event, nth time in the call), its median offset from the call. */
+function timeline(marks: Mark[], label: string, roleOf: (who: string) => string): void {
+  const windows: { start: number; end: number }[] = [];
+  for (let i = 0; i < marks.length; i++) {
+    const m = marks[i]!;
+    if (m.who === 'client' && m.event === `call ${label}`) {
+      const end = marks.slice(i + 1).find((x) => x.who === 'client' && x.event === `answer ${label}`);
+      if (end !== undefined) windows.push({ start: m.at, end: end.at });
+    }
+  }
+  const offsets = new Map<string, number[]>();
+  let lo = 0;
+  for (const w of windows) {
+    while (lo < marks.length && marks[lo]!.at < w.start) lo++;
+    const nth = new Map<string, number>();
+    for (let i = lo; i < marks.length && marks[i]!.at <= w.end; i++) {
+      const m = marks[i]!;
+      const base = `${roleOf(m.who)}\t${m.event}`;
+      const n = (nth.get(base) ?? 0) + 1;
+      nth.set(base, n);
+      const key = `${base}\t${n}`;
+      offsets.set(key, [...(offsets.get(key) ?? []), m.at - w.start]);
+    }
+  }
+  const rows = [...offsets]
+    .filter(([, xs]) => xs.length >= windows.length / 2)
+    .map(([key, xs]) => ({ key, at: median(xs), seen: xs.length / windows.length }))
+    .sort((a, b) => a.at - b.at);
+  const table = new Table({ head: ['ms from call', '+ms', 'where', 'mark', 'in calls'] });
+  let previous = 0;
+  for (const r of rows) {
+    const [who, event, n] = r.key.split('\t');
+    table.push([r.at.toFixed(3), (r.at - previous).toFixed(3), who!, n === '1' ? event! : `${event} (#${n})`, `${Math.round(r.seen * 100)} %`]);
+    previous = r.at;
+  }
+  const total = median(windows.map((w) => w.end - w.start));
+  console.log(`\n${label}: ${windows.length} calls one at a time, median ${total.toFixed(3)} ms from call to answer`);
+  console.log(table.toString());
+  // Medians of marks that jitter apart can come out of order: one real call, the median one, in full.
+  const typical = [...windows].sort((a, b) => a.end - a.start - (b.end - b.start))[Math.floor(windows.length / 2)];
+  if (typical === undefined) return;
+  const one = new Table({ head: ['ms from call', '+ms', 'where', 'mark'] });
+  let last = typical.start;
+  for (const m of marks) {
+    if (m.at < typical.start || m.at > typical.end) continue;
+    one.push([(m.at - typical.start).toFixed(3), (m.at - last).toFixed(3), roleOf(m.who), m.event]);
+    last = m.at;
+  }
+  console.log(`\n${label}: the median call, every mark`);
+  console.log(one.toString());
+}
+
+async function main(): Promise<void> {
+  const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: Number(o.nodes) }], throttle: UNTHROTTLED });
+  try {
+    for (const n of cluster.nodes) cluster.start(n.id);
+    const admin = new KeyraftClient({ ca: cluster.ca, token: cluster.token, endpoints: cluster.endpoints('east'), regionAware: false, timeoutMs: 20_000 });
+    const leader = await eventually(
+      'a leader',
+      async () => (await admin.getStatus({}, { timeoutMs: 2000 })).nodes.find((n) => n.role === 'leader' && n.mode === 'SERVING')?.clientAddress,
+      30_000,
+      250,
+    );
+    const leaderId = cluster.nodes.find((n) => n.client === leader)?.id ?? '';
+    const vault = 'timeline';
+    await admin.createVault({ name: vault });
+    await admin.setSecret({ vault, name: 'read-me', value: 'x'.repeat(256) });
+    admin.close();
+
+    const root = loadProtoRoot(...API_FILES);
+    const type = (name: string) => root.lookupType(`keyraft.v1.${name}`);
+    const client = new grpc.Client(leader, clientCredentials(cluster.ca.toString(), await cluster.token()));
+    const unary = (method: string, request: object, req: string) =>
+      new Promise<void>((resolve, reject) => {
+        const bytes = Buffer.from(type(req).encode(type(req).fromObject(request)).finish());
+        client.makeUnaryRequest(`/keyraft.v1.${method}`, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 10_000 }, (e) => (e ? reject(e) : resolve()));
+      });
+    const value = 'x'.repeat(256);
+    const run: Record<string, (i: number) => Promise<void>> = {
+      set: (i) => unary('Secrets/SetSecret', { vault, name: `s${Math.floor(i / 100)}`, value }, 'SetSecretRequest'),
+      get: () => unary('Secrets/GetSecret', { vault, name: 'read-me' }, 'GetSecretRequest'),
+    };
+    for (const c of cases) {
+      const op = run[c];
+      if (op === undefined) throw new Error(`unknown case ${c}`);
+      for (let i = 0; i < 20; i++) await op(i + 1_000_000); // warm-up, not marked
+      for (let i = 0; i < calls; i++) {
+        mark(`call ${c}`);
+        await op(i);
+        mark(`answer ${c}`);
+        // Back to back, as the bench's single caller: an idle pause would add the machine's wake-up time to every hop.
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    client.close();
+    await new Promise((r) => setTimeout(r, 500)); // every node flushes its marks
+    flushTrace();
+    const marks = readMarks();
+    const roleOf = (who: string) => (who === 'client' ? 'client' : who === leaderId ? `${who} (leader)` : who);
+    for (const c of cases) timeline(marks, c, roleOf);
+  } finally {
+    await cluster.destroy();
+    rmSync(traceDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
