@@ -10,6 +10,10 @@
 // brings it back, and reads served by the failed-over secondary are checked),
 // or alternate (the default): odd seeds two regions, even seeds one, so that a
 // seed replays the same way. --two-regions is --regions both.
+//
+// --keep-quorum: two regions whose primary always keeps a quorum (one fault
+// at a time, never the whole region) and the production failoverAfterMs:
+// every failover is then a false one, and the run fails if there is any.
 
 import { parseArgs } from 'node:util';
 
@@ -24,6 +28,7 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       regions: { type: 'string', default: 'alternate' },
       'two-regions': { type: 'boolean', default: false },
+      'keep-quorum': { type: 'boolean', default: false },
     },
   });
   const regions = values['two-regions'] ? 'both' : values.regions;
@@ -40,25 +45,28 @@ async function main(): Promise<number> {
   let signatures = 0;
   let secondaryReads = 0;
   let twoRegionRuns = 0;
+  let failovers = 0;
+  const keepPrimaryQuorum = values['keep-quorum'];
   for (let i = 0; i < runs; i++) {
     const seed = first + i;
-    const twoRegions = twoRegionsFor(seed);
+    const twoRegions = keepPrimaryQuorum || twoRegionsFor(seed);
     console.log(`run ${i + 1}/${runs}: seed ${seed}, ${timeS}s, ${twoRegions ? 'two regions' : 'one region'}`);
-    const r = await runOnce({ seed, timeMs: timeS * 1000, twoRegions, log: (l) => console.log(l) });
+    const r = await runOnce({ seed, timeMs: timeS * 1000, twoRegions, keepPrimaryQuorum, log: (l) => console.log(l) });
+    failovers += r.failovers;
     ops += r.operations;
     faults += r.faults;
     signatures += r.signatures;
     secondaryReads += r.secondaryReads;
     if (twoRegions) twoRegionRuns++;
     console.log(summary(r));
-    if (!r.ok) {
-      failed++;
-      console.log(failureReport(r));
-    }
+    const falseFailovers = keepPrimaryQuorum && r.failovers > 0;
+    if (falseFailovers) console.log(`seed ${seed} FAILED: the secondary failed over ${r.failovers} times while the primary kept a quorum\n${r.schedule}`);
+    if (!r.ok) console.log(failureReport(r));
+    if (falseFailovers || !r.ok) failed++;
   }
   console.log(
     `${runs} runs (${twoRegionRuns} with two regions), ${ops} operations checked (${signatures} signatures, ` +
-      `${secondaryReads} reads from a failed-over secondary), ${faults} faults injected, ${failed} failed`,
+      `${secondaryReads} reads from a failed-over secondary), ${faults} faults injected, ${failovers} failovers, ${failed} failed`,
   );
   return failed === 0 ? 0 : 1;
 }

@@ -68,6 +68,14 @@ export interface Topology {
 export const DEFAULT_VAULT = 'default';
 
 const MiB = 1024 * 1024;
+
+/**
+ * No primary leader seen for this long: the secondary fails over. Above the
+ * longest the primary went without a leader that the secondary could see in
+ * its ordinary elections under the nemesis (scripts/nemesis.ts
+ * --keep-quorum, issue 22), and short enough for an RTO under 2 s.
+ */
+export const DEFAULT_FAILOVER_AFTER_MS = 1200;
 /** The log a primary node holds stays under compactEveryBytes + geoRetainBytes (src/replica/retention.ts). */
 const DEFAULT_RAFT: RaftTiming = {
   tickMs: 50,
@@ -176,7 +184,7 @@ export function parseTopology(json: unknown): Topology {
   return {
     name: t.name ?? 'cluster',
     regions,
-    failoverAfterMs: t.failoverAfterMs ?? 3000,
+    failoverAfterMs: t.failoverAfterMs ?? DEFAULT_FAILOVER_AFTER_MS,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
     raft: positiveIntegers(t.raft, DEFAULT_RAFT, 'raft'),
     dataKeys: positiveIntegers(t.dataKeys, DEFAULT_DATA_KEY_POLICY, 'dataKeys'),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { KeyraftClient, KeyraftError } from '../../src/client/index.js';
+import { DEFAULT_FAILOVER_AFTER_MS } from '../../src/topology.js';
 import { TestCluster, eventually } from '../integration/cluster.js';
 import { type CheckResult, runChecks } from './checks.js';
 import { prng } from './fixtures.js';
@@ -45,6 +46,12 @@ export interface RunOptions {
   readonly keys?: number;
   /** Chance that the nemesis adds a second fault while holding one (default 0.3). */
   readonly overlap?: number;
+  /**
+   * Two regions whose primary always keeps a quorum: one fault at a time and
+   * never the whole region, and the production failover period. Every
+   * failover then is a false one (the result counts them).
+   */
+  readonly keepPrimaryQuorum?: boolean;
   /** Passed to the nemesis: the first fault, whatever the seed says. */
   readonly firstFault?: FaultKind;
   readonly log?: (line: string) => void;
@@ -80,6 +87,8 @@ export interface RunResult extends Tally {
   readonly finalStates: FinalStates;
   readonly finalKeys: FinalKeys;
   readonly twoRegions: boolean;
+  /** Automatic failovers of the secondary during the workload (its epoch before the final, manual one). */
+  readonly failovers: number;
   readonly linearizability: LinearizabilityResult;
   readonly checks: CheckResult;
   readonly schedule: string;
@@ -115,22 +124,23 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const keys = Array.from({ length: opts.keys ?? 4 }, (_, i) => `r${i}`);
+  const twoRegions = opts.twoRegions === true || opts.keepPrimaryQuorum === true;
   const cluster = await TestCluster.create({
-    regions: opts.twoRegions
+    regions: twoRegions
       ? [
           { name: PRIMARY, nodes: 3 },
           { name: 'west', nodes: 3 },
         ]
       : [{ name: PRIMARY, nodes: 3 }],
-    failoverAfterMs: 2000,
+    failoverAfterMs: opts.keepPrimaryQuorum ? DEFAULT_FAILOVER_AFTER_MS : 2000,
     failbackAfterMs: 2000,
   });
   const history: Operation[] = [];
   const nemesis = new Nemesis(cluster, {
     seed: opts.seed,
     region: PRIMARY,
-    killRegion: opts.twoRegions === true,
-    overlap: opts.overlap ?? 0.3,
+    killRegion: twoRegions && !opts.keepPrimaryQuorum,
+    overlap: opts.keepPrimaryQuorum ? 0 : (opts.overlap ?? 0.3),
     firstFault: opts.firstFault,
     now,
     log,
@@ -138,6 +148,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
   });
   const clients: KeyraftClient[] = [];
   let finalStates: FinalStates = {};
+  let failovers = 0;
   let finalKeys: FinalKeys = {};
   let verdict: Pick<RunResult, 'ok' | 'linearizability' | 'checks'> | undefined;
   let error: string | undefined;
@@ -186,6 +197,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     }
     log(`  workload done: ${history.length} operations, ${nemesis.faults} faults; settling`);
     const settle = now();
+    failovers = await secondaryEpoch(cluster);
     finalStates = await readFinalStates(cluster, keys);
     finalKeys = await readFinalKeys(setup, VAULT, pool.names);
     log(`  final states and ${Object.keys(finalKeys).length} keys read in ${Math.round(now() - settle)}ms`);
@@ -223,7 +235,8 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     history,
     finalStates,
     finalKeys,
-    twoRegions: opts.twoRegions === true,
+    twoRegions,
+    failovers,
     linearizability: verdict?.linearizability ?? { ok: 'unknown', key: '', reason: 'not checked' },
     checks: verdict?.checks ?? { ok: false, anomalies: [] },
     schedule: nemesis.formatSchedule(),
@@ -325,6 +338,16 @@ async function failOverCaughtUp(cluster: TestCluster): Promise<void> {
     30_000,
     200,
   );
+}
+
+/** The secondary's epoch: how many times it failed over. */
+async function secondaryEpoch(cluster: TestCluster): Promise<number> {
+  let epoch = 0;
+  for (const n of cluster.nodes.filter((x) => x.region !== PRIMARY)) {
+    const s = await cluster.admin<{ epoch: number | string }>(n.id, 'nodeStatus', {}).catch(() => undefined);
+    if (s !== undefined) epoch = Math.max(epoch, Number(s.epoch));
+  }
+  return epoch;
 }
 
 async function readFinalStates(cluster: TestCluster, keys: readonly string[]): Promise<FinalStates> {
