@@ -46,6 +46,7 @@ async function main(): Promise<number> {
   let secondaryReads = 0;
   let twoRegionRuns = 0;
   let failovers = 0;
+  let longestGap = 0;
   const keepPrimaryQuorum = values['keep-quorum'];
   for (let i = 0; i < runs; i++) {
     const seed = first + i;
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
     console.log(`run ${i + 1}/${runs}: seed ${seed}, ${timeS}s, ${twoRegions ? 'two regions' : 'one region'}`);
     const r = await runOnce({ seed, timeMs: timeS * 1000, twoRegions, keepPrimaryQuorum, log: (l) => console.log(l) });
     failovers += r.failovers;
+    longestGap = Math.max(longestGap, r.longestLeaderGapMs);
     ops += r.operations;
     faults += r.faults;
     signatures += r.signatures;
@@ -66,7 +68,8 @@ async function main(): Promise<number> {
   }
   console.log(
     `${runs} runs (${twoRegionRuns} with two regions), ${ops} operations checked (${signatures} signatures, ` +
-      `${secondaryReads} reads from a failed-over secondary), ${faults} faults injected, ${failovers} failovers, ${failed} failed`,
+      `${secondaryReads} reads from a failed-over secondary), ${faults} faults injected, ${failovers} failovers ` +
+      `(longest without a primary leader seen by the secondary: ${longestGap} ms), ${failed} failed`,
   );
   return failed === 0 ? 0 : 1;
 }

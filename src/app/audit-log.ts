@@ -5,7 +5,9 @@
 // request ids only: the fields are picked from the request one by one, so a
 // secret value, plaintext, ciphertext, digest or key material can never
 // reach it. Written through pino's asynchronous destination (sonic-boom): a
-// request does not wait for the disk.
+// request does not wait for the disk. Lines are gathered up to BUFFER_BYTES
+// or FLUSH_EVERY_MS, whichever comes first: one write per line cost the
+// leader about 4 % of its CPU at 2,000 calls/s (issue 22).
 
 import pino from 'pino';
 import { Code } from './codes.js';
@@ -50,18 +52,32 @@ export function auditFields(e: AuditEntry): Record<string, unknown> {
 
 /** How often the refusals counted by recordThrottled are written. */
 const THROTTLED_EVERY_MS = 1000;
+/** Lines are written once this much is buffered... */
+const BUFFER_BYTES = 8 * 1024;
+/** ...or this long after the last write. */
+const FLUSH_EVERY_MS = 200;
 
 export class AuditLog {
   private readonly destination: ReturnType<typeof pino.destination>;
   /** Refusals not written yet, by method and caller. */
   private readonly throttled = new Map<string, { path: string; peer: string; count: number }>();
   private throttledTimer: NodeJS.Timeout | undefined;
+  private readonly flushTimer: NodeJS.Timeout;
+  /** Lines written since the last flush, which may still be in the buffer. */
+  private unflushed = false;
 
   constructor(
     file: string,
     private readonly who: { node: string; region: string },
   ) {
-    this.destination = pino.destination({ dest: file, sync: false, mode: 0o600, mkdir: true });
+    this.destination = pino.destination({ dest: file, sync: false, mode: 0o600, mkdir: true, minLength: BUFFER_BYTES });
+    // Lines written while the file was still opening wait in the buffer: a flush then would do nothing.
+    this.destination.once('ready', () => this.destination.flush());
+    this.flushTimer = setInterval(() => {
+      if (!this.unflushed) return;
+      this.unflushed = false;
+      this.destination.flush();
+    }, FLUSH_EVERY_MS).unref();
   }
 
   record(entry: AuditEntry): void {
@@ -71,6 +87,7 @@ export class AuditLog {
   private write(fields: Record<string, unknown>): void {
     const line = { time: new Date().toISOString(), node: this.who.node, region: this.who.region, ...fields };
     this.destination.write(`${JSON.stringify(line)}\n`);
+    this.unflushed = true;
   }
 
   /**
@@ -102,6 +119,7 @@ export class AuditLog {
   /** Flushes what is buffered; the file may not be open yet if nothing was written. */
   close(): void {
     clearTimeout(this.throttledTimer);
+    clearInterval(this.flushTimer);
     this.writeThrottled();
     try {
       this.destination.flushSync();

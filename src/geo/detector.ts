@@ -51,13 +51,19 @@ export class FailoverDetector {
     this.commitSeen = false;
   }
 
-  /** What a primary node said at `now` (a follow stream's beat or a probe's answer). */
-  observe(hasLeader: boolean, commitIndex: number, now: number): void {
+  /**
+   * What a primary node said at `now` (a follow stream's beat or a probe's
+   * answer). Returns, when it ends one, how long no primary leader was seen
+   * (the margin failoverAfterMs keeps over the primary's elections).
+   */
+  observe(hasLeader: boolean, commitIndex: number, now: number): number | undefined {
     this.primaryCommit = Math.max(this.primaryCommit, commitIndex);
     this.commitSeen = true;
-    if (!hasLeader) return;
-    if (this.leaderSeenAt === undefined || now - this.leaderSeenAt > STABLE_GAP_MS) this.leaderSeenSince = now;
+    if (!hasLeader) return undefined;
+    const gap = this.leaderSeenAt === undefined ? undefined : now - this.leaderSeenAt;
+    if (gap === undefined || gap > STABLE_GAP_MS) this.leaderSeenSince = now;
     this.leaderSeenAt = now;
+    return gap;
   }
 
   /** The highest commit index seen on a primary node: how far the secondary could be. */

@@ -19,6 +19,8 @@ export type { PrimaryPeer } from './link.js';
 
 export const LOOP_MS = 100;
 export const PROBE_MS = 300;
+/** A gap without a primary leader this long is logged: a primary's beats and probes come every 200-300 ms. */
+const LONG_GAP_MS = 500;
 const PROPOSE_TIMEOUT_MS = 3000;
 const MAX_SHIP = 512;
 /** One proposal of shipped entries carries at most this much entry data (but at least one entry). */
@@ -236,7 +238,8 @@ export class GeoFollower {
   }
 
   private sawPrimary(hasLeader: boolean, commitIndex: number): void {
-    this.detector.observe(hasLeader, commitIndex, this.clock.now());
+    const gapMs = this.detector.observe(hasLeader, commitIndex, this.clock.now());
+    if (gapMs !== undefined && gapMs >= LONG_GAP_MS) this.opts.logger.info({ gapMs, failoverAfterMs: this.opts.failoverAfterMs }, 'a primary leader seen again after a gap');
   }
 
   private probe(): void {

@@ -36,6 +36,15 @@ t.test('no failover while a primary leader is seen', async (t) => {
   t.ok(d.decide(standby(), 60_000 + FAILOVER + 1), 'and it fails over once the sightings stop');
 });
 
+t.test('a sighting of a primary leader tells how long none was seen before it', async (t) => {
+  const d = detector();
+  d.startWatching(0);
+  t.equal(d.observe(true, 1, 100), undefined, 'the first sighting ends no gap');
+  t.equal(d.observe(true, 1, 300), 200, 'beats 200 ms apart');
+  t.equal(d.observe(false, 1, 900), undefined, 'a primary without a leader ends no gap');
+  t.equal(d.observe(true, 2, 1_450), 1_150, 'a leader again after an election: the gap since the last leader seen');
+});
+
 t.test('a new leader of the secondary gives the primary a full failover period', async (t) => {
   const d = detector();
   d.startWatching(0);

@@ -6,7 +6,7 @@ import { formatHistory, formatOperation } from './history.js';
 import type { RunResult } from './runner.js';
 
 export function summary(r: RunResult): string {
-  const regions = r.twoRegions ? `two regions, ${r.failovers} failovers, ${r.secondaryReads} reads served by a failed-over secondary, ` : '';
+  const regions = r.twoRegions ? `two regions, ${r.failovers} failovers (longest without a primary leader seen: ${r.longestLeaderGapMs} ms), ${r.secondaryReads} reads served by a failed-over secondary, ` : '';
   return (
     `seed ${r.seed}: ${r.operations} operations checked (${r.okOperations} ok; ${r.keyOperations} key operations, ${r.signatures} signatures), ` +
     `${regions}${r.faults} faults injected: ${r.ok ? 'PASS' : 'FAIL'}`

@@ -4,7 +4,7 @@
 // recorded history, the final state read from every node, and the verdict of
 // the checkers. Everything it starts it also ends, pass or fail.
 
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -89,6 +89,8 @@ export interface RunResult extends Tally {
   readonly twoRegions: boolean;
   /** Automatic failovers of the secondary during the workload (its epoch before the final, manual one). */
   readonly failovers: number;
+  /** The longest the secondary's leader went without seeing a primary leader (0 if it never logged a gap of 500 ms). */
+  readonly longestLeaderGapMs: number;
   readonly linearizability: LinearizabilityResult;
   readonly checks: CheckResult;
   readonly schedule: string;
@@ -227,6 +229,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     writeFileSync(join(keptDir, 'final-keys.json'), JSON.stringify(finalKeys, null, 2));
     writeFileSync(join(keptDir, 'schedule.txt'), `seed ${opts.seed}\n${nemesis.formatSchedule()}\n`);
   }
+  const longestLeaderGapMs = longestLeaderGap(cluster);
   await cluster.destroy();
   return {
     seed: opts.seed,
@@ -237,6 +240,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     finalKeys,
     twoRegions,
     failovers,
+    longestLeaderGapMs,
     linearizability: verdict?.linearizability ?? { ok: 'unknown', key: '', reason: 'not checked' },
     checks: verdict?.checks ?? { ok: false, anomalies: [] },
     schedule: nemesis.formatSchedule(),
@@ -338,6 +342,18 @@ async function failOverCaughtUp(cluster: TestCluster): Promise<void> {
     30_000,
     200,
   );
+}
+
+/** The longest gap without a primary leader that a secondary node logged (src/geo/follower.ts). */
+function longestLeaderGap(cluster: TestCluster): number {
+  let longest = 0;
+  for (const n of cluster.nodes.filter((x) => x.region !== PRIMARY && existsSync(x.logFile))) {
+    for (const line of readFileSync(n.logFile, 'utf8').split('\n')) {
+      if (!line.includes('a primary leader seen again')) continue;
+      longest = Math.max(longest, Number((JSON.parse(line) as { gapMs?: number }).gapMs ?? 0));
+    }
+  }
+  return longest;
 }
 
 /** The secondary's epoch: how many times it failed over. */
