@@ -13,6 +13,12 @@ export interface WorkSpec {
   /** keyraft: set | get | sign-es256 | sign-rs256 | encrypt-oaep256 | encrypt-a256gcm | decrypt-oaep256 | rest-get | rest-sign-es256; etcd: put | range; echo: echo */
   readonly op: string;
   readonly endpoints: string[];
+  /**
+   * --spread-reads: the nodes (or members) the read cases (GetSecret, Range)
+   * spread their calls over, each slot of each worker on one of them; the
+   * other cases, and reads without it, go to endpoints[0] (the leader).
+   */
+  readonly readEndpoints?: string[];
   readonly concurrency: number;
   readonly durationMs: number;
   readonly warmupMs: number;

@@ -58,12 +58,13 @@ const program = new Command('bench')
   .option('--no-limits', 'skip the disk and node:crypto limits')
   .option('--limit-duration <s>', 'seconds per disk and crypto limit', '1')
   .option('--scale <n>', 'Scale: secrets stored in a 3-node cluster for RSS, restart, snapshot and latency growth (0 skips it)', '100000')
+  .option('--spread-reads', 'GetSecret and Range spread over every node (member) of the region, not only the leader')
   .option('--profile', 'run the keyraft nodes under --cpu-prof and report where their time went')
   .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
 program.parse();
 const o = program.opts<{
   duration: string; warmup: string; concurrency: string; cases: string; workers: string; clusters: string;
-  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; profile?: boolean;
+  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; profile?: boolean; spreadReads?: boolean;
 }>();
 const durationMs = Number(o.duration) * 1000;
 const warmupMs = Number(o.warmup) * 1000;
@@ -306,6 +307,7 @@ async function runKeyraft(shape: string): Promise<void> {
     const base = {
       endpoints, vault, ca: cluster.ca.toString(), token: await cluster.token(), getNames: 16, ciphertext: Buffer.from(ct.value).toString('base64'),
       vaultUrl: `https://${vault}.kv.localhost:${restPort}`,
+      ...(o.spreadReads ? { readEndpoints: endpoints } : {}),
     };
     const restSetup = { execArgv: ['--import', KV_LOCALHOST], env: { NODE_EXTRA_CA_CERTS: pkiPaths(cluster.pkiDir).ca } };
     const pids = [...nodeOfPid.keys()].filter((pid) => pid > 0);
@@ -351,7 +353,7 @@ async function runEtcd(): Promise<void> {
     etcd.enableAuth();
     // The keys Range reads, as keyraft's GetSecret reads its 16 secrets.
     etcd.seed(16, 'x'.repeat(256));
-    const base = { endpoints: [leader], ca: etcd.ca, user: etcd.user, password: etcd.password };
+    const base = { endpoints: [leader], ca: etcd.ca, user: etcd.user, password: etcd.password, ...(o.spreadReads ? { readEndpoints: etcd.clients } : {}) };
     for (const c of concurrencies) await runCase('etcd', 'put', c, base, undefined, etcd.pids);
     for (const c of concurrencies) await runCase('etcd', 'range', c, base, undefined, etcd.pids);
   } finally {

@@ -92,9 +92,12 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
       // generator CPU that the figure should not include.
       const root = loadProtoRoot(...API_FILES);
       const t = (name: string) => root.lookupType(`keyraft.v1.${name}`);
-      const client = new grpc.Client(spec.endpoints[0]!, clientCredentials(spec.ca ?? '', spec.token));
-      const call = (method: string, response: string) => rawUnary(client, `/keyraft.v1.${method}`, decoder(t(response)));
-      const [setSecret, getSecret] = [call('Secrets/SetSecret', 'Secret'), call('Secrets/GetSecret', 'Secret')];
+      const credentials = clientCredentials(spec.ca ?? '', spec.token);
+      const client = new grpc.Client(spec.endpoints[0]!, credentials);
+      const call = (method: string, response: string, on = client) => rawUnary(on, `/keyraft.v1.${method}`, decoder(t(response)));
+      const setSecret = call('Secrets/SetSecret', 'Secret');
+      const readers = (spec.readEndpoints ?? []).map((e) => new grpc.Client(e, credentials));
+      const getSecrets = readers.length === 0 ? [call('Secrets/GetSecret', 'Secret')] : readers.map((r) => call('Secrets/GetSecret', 'Secret', r));
       const [sign, encrypt, decrypt] = [call('Keys/Sign', 'KeyOperationResult'), call('Keys/Encrypt', 'KeyOperationResult'), call('Keys/Decrypt', 'KeyOperationResult')];
       const setReq = encoder(t('SetSecretRequest'));
       const getReq = encoder(t('GetSecretRequest'));
@@ -111,7 +114,7 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
           const name = `w${spec.worker}-${slot}-${Math.floor(setsIssued++ / 100)}`;
           return setSecret(setReq(name, () => ({ vault, name, value: text })));
         },
-        get: (_s, i) => getSecret(getReq(String(i % gets), () => ({ vault, name: `get-${i % gets}` }))),
+        get: (slot, i) => getSecrets[(spec.worker + slot) % getSecrets.length]!(getReq(String(i % gets), () => ({ vault, name: `get-${i % gets}` }))),
         'sign-es256': () => sign(signReq('es256', () => ({ vault, name: 'es256', algorithm: 'ES256', digest }))),
         'sign-rs256': () => sign(signReq('rs256', () => ({ vault, name: 'rsa', algorithm: 'RS256', digest }))),
         'encrypt-oaep256': () => encrypt(opReq('oaep', () => ({ vault, name: 'rsa', algorithm: 'RSA-OAEP-256', value: value.subarray(0, 32) }))),
@@ -120,7 +123,7 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
       };
       const op = ops[spec.op];
       if (op === undefined) throw new Error(`unknown keyraft case ${spec.op}`);
-      return { op, close: () => client.close() };
+      return { op, close: () => [client, ...readers].forEach((c) => c.close()) };
     }
     case 'etcd': {
       const root = new protobuf.Root().loadSync(etcdProtoFile(), { keepCase: false });
@@ -138,18 +141,20 @@ async function makeOp(spec: WorkSpec): Promise<{ op: Op; close: () => void }> {
         md.set('token', token);
         callback(null, md);
       });
-      const client = new grpc.Client(spec.endpoints[0]!, grpc.credentials.combineChannelCredentials(tls, withToken));
+      const withTls = grpc.credentials.combineChannelCredentials(tls, withToken);
+      const client = new grpc.Client(spec.endpoints[0]!, withTls);
       const put = rawUnary(client, '/etcdserverpb.KV/Put', decoder(t('PutResponse')));
-      const range = rawUnary(client, '/etcdserverpb.KV/Range', decoder(t('RangeResponse')));
+      const readers = (spec.readEndpoints ?? []).map((e) => new grpc.Client(e, withTls));
+      const ranges = (readers.length === 0 ? [client] : readers).map((r) => rawUnary(r, '/etcdserverpb.KV/Range', decoder(t('RangeResponse'))));
       const putReq = encoder(t('PutRequest'));
       const rangeReq = encoder(t('RangeRequest'));
       const ops: Record<string, Op> = {
         put: (slot) => put(putReq(String(slot), () => ({ key: Buffer.from(`bench/w${spec.worker}-${slot}`), value }))),
-        range: (_s, i) => range(rangeReq(String(i % 16), () => ({ key: Buffer.from(`bench/get-${i % 16}`) }))),
+        range: (slot, i) => ranges[(spec.worker + slot) % ranges.length]!(rangeReq(String(i % 16), () => ({ key: Buffer.from(`bench/get-${i % 16}`) }))),
       };
       const op = ops[spec.op];
       if (op === undefined) throw new Error(`unknown etcd case ${spec.op}`);
-      return { op, close: () => client.close() };
+      return { op, close: () => [client, ...readers].forEach((c) => c.close()) };
     }
     case 'echo': {
       // TLS as on keyraft's client port, no token: the ceiling of grpc-js with encryption.
