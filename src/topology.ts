@@ -75,7 +75,7 @@ const MiB = 1024 * 1024;
  * its ordinary elections under the nemesis (scripts/nemesis.ts
  * --keep-quorum, issue 22), and short enough for an RTO under 2 s.
  */
-export const DEFAULT_FAILOVER_AFTER_MS = 1200;
+export const DEFAULT_FAILOVER_AFTER_MS = 1500;
 /** The log a primary node holds stays under compactEveryBytes + geoRetainBytes (src/replica/retention.ts). */
 const DEFAULT_RAFT: RaftTiming = {
   tickMs: 50,

@@ -247,8 +247,12 @@ export class GeoFollower {
     const cursor = this.opts.geo().cursor;
     for (const [i, link] of this.links.entries()) {
       if (this.opts.isDropped(this.primaries[i]!.id)) continue;
+      // A follower that names a leader counts, as a follow stream's beat does: it heard from that leader
+      // within an election timeout (a pre-candidate names none). Counting only the leader's own answer
+      // left the secondary blind while a paused leader's followers elected another: 1.6 s under the
+      // nemesis, longer than failoverAfterMs.
       link.probe(this.opts.nodeId, cursor, PROBE_MS).then(
-        (status) => this.sawPrimary(status.role === 'leader', status.commitIndex),
+        (status) => this.sawPrimary(status.role === 'leader' || status.leader !== '', status.commitIndex),
         () => {},
       );
     }

@@ -245,6 +245,19 @@ t.test('fails over when no primary leader is seen for failoverAfterMs, not while
   t.equal(meta.mode, 'FAILED_OVER');
 });
 
+t.test('a probed follower that names its leader counts as seeing the primary, as a beat does', async (t) => {
+  const { clock, links, transitions } = setup(t);
+  // The primary's leader is paused: it answers nothing, and its followers still name it (or already a new one).
+  links[0]!.status = undefined;
+  for (const l of links.slice(1)) l.status = { role: 'follower', commitIndex: 10, leader: 'east-1' };
+  await clock.advance(LOOP_MS);
+  await clock.advance(3 * FAILOVER);
+  t.same(transitions(), [], 'no failover while a follower names a leader');
+  for (const l of links.slice(1)) l.status = { role: 'follower', commitIndex: 10, leader: '' };
+  await clock.advance(FAILOVER + PROBE_MS + 2 * LOOP_MS);
+  t.match(transitions(), [{ mode: 'FAILED_OVER' }], 'and a failover once none does');
+});
+
 t.test('a stream beat with a leader counts as seeing the primary; failback once stable for failbackAfterMs and caught up', async (t) => {
   const { clock, links, link, meta, transitions, follower } = setup(t);
   for (const l of links) l.status = undefined; // probes unanswered
