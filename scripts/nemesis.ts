@@ -12,7 +12,7 @@
 // seed replays the same way. --two-regions is --regions both.
 //
 // --keep-quorum: two regions whose primary always keeps a quorum (one fault
-// at a time, never the whole region) and the production failoverAfterMs:
+// at a time, each once the region has rejoined, never the whole region) and the production failoverAfterMs:
 // every failover is then a false one, and the run fails if there is any.
 
 import { parseArgs } from 'node:util';

@@ -29,6 +29,12 @@ export interface NemesisOptions {
   readonly killRegion?: boolean;
   /** Chance (0..1) of injecting a second fault while the first is held. */
   readonly overlap?: number;
+  /**
+   * After each heal, wait until every node of the region is back with its
+   * leader before the next fault: a restarted node takes seconds to rejoin,
+   * and a fault meanwhile would take a second node from a quorum of 3.
+   */
+  readonly awaitRejoin?: boolean;
   /** The first fault to inject, whatever the seed says (a short test that must see one kind). */
   readonly firstFault?: FaultKind;
   readonly now: () => number;
@@ -129,6 +135,7 @@ export class Nemesis {
           await this.wait(holdMs, untilMs);
         }
         await this.heal();
+        if (this.opts.awaitRejoin) await this.awaitRejoin(untilMs);
         await this.wait(this.between(200, 1500), untilMs);
       }
     } finally {
@@ -169,6 +176,19 @@ export class Nemesis {
       await sleep(200);
     }
     this.note(failedOver ? 'the workload read nothing from the failed-over secondary' : 'no secondary node reported FAILED_OVER');
+  }
+
+  /** Until every node of the region answers and names the same leader, for FAILOVER_WAIT_MS at most. */
+  private async awaitRejoin(untilMs: () => number): Promise<void> {
+    const end = Math.min(untilMs(), this.opts.now() + FAILOVER_WAIT_MS);
+    while (!this.stopping && this.opts.now() < end) {
+      const leaders = await Promise.all(
+        this.targets.map((n) => this.cluster.admin<{ leader: string }>(n.id, 'nodeStatus', {}, 1000).then((s) => s.leader, () => '')),
+      );
+      if (leaders.every((l) => l !== '' && l === leaders[0])) return;
+      await sleep(100);
+    }
+    this.note('the region did not rejoin in time');
   }
 
   private async victim(): Promise<string> {

@@ -47,7 +47,8 @@ export interface RunOptions {
   /** Chance that the nemesis adds a second fault while holding one (default 0.3). */
   readonly overlap?: number;
   /**
-   * Two regions whose primary always keeps a quorum: one fault at a time and
+   * Two regions whose primary always keeps a quorum: one fault at a time,
+   * the next only once the region has rejoined (a restarted node is back),
    * never the whole region, and the production failover period. Every
    * failover then is a false one (the result counts them).
    */
@@ -143,6 +144,7 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
     region: PRIMARY,
     killRegion: twoRegions && !opts.keepPrimaryQuorum,
     overlap: opts.keepPrimaryQuorum ? 0 : (opts.overlap ?? 0.3),
+    awaitRejoin: opts.keepPrimaryQuorum === true,
     firstFault: opts.firstFault,
     now,
     log,
