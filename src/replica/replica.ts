@@ -590,10 +590,7 @@ export class Replica<R = unknown> {
     // sync the old one), a later synced batch with a higher applied index
     // could survive an earlier unsynced one, leaving state behind its index.
     if (rd.mustSync || installedGen !== undefined) {
-      ops.unshift(...this.unwrittenApply);
-      this.unwrittenApply = [];
-      this.flushApplyDue = false;
-      await this.write(ops, true);
+      await this.write([...this.takeUnwrittenApply(), ...ops], true);
     } else {
       // A commit index alone: a hint that may be lost.
       await this.write(ops, false);
@@ -627,10 +624,14 @@ export class Replica<R = unknown> {
   }
 
   private async writeUnwrittenApply(): Promise<void> {
+    await this.write(this.takeUnwrittenApply(), true);
+  }
+
+  private takeUnwrittenApply(): BatchOp[] {
     const ops = this.unwrittenApply;
     this.unwrittenApply = [];
     this.flushApplyDue = false;
-    await this.write(ops, true);
+    return ops;
   }
 
   private async write(ops: BatchOp[], sync: boolean): Promise<void> {
