@@ -20,6 +20,7 @@ import { KeyraftClient, clientCredentials } from '../../src/client/index.js';
 import { API_FILES, loadProtoRoot } from '../../src/protos.js';
 import { flushTrace, mark, startTrace } from '../../src/trace.js';
 import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
+import { identity } from './common.js';
 
 const program = new Command('timeline')
   .description('where a single keyraft call spends its time, hop by hop')
@@ -64,7 +65,7 @@ function timeline(marks: Mark[], label: string, roleOf: (who: string) => string)
   for (let i = 0; i < marks.length; i++) {
     const m = marks[i]!;
     if (m.who === 'client' && m.event === `call ${label}`) {
-      const end = marks.slice(i + 1).find((x) => x.who === 'client' && x.event === `answer ${label}`);
+      const end = marks.find((x, j) => j > i && x.who === 'client' && x.event === `answer ${label}`);
       if (end !== undefined) windows.push({ start: m.at, end: end.at });
     }
   }
@@ -79,7 +80,9 @@ function timeline(marks: Mark[], label: string, roleOf: (who: string) => string)
       const n = (nth.get(base) ?? 0) + 1;
       nth.set(base, n);
       const key = `${base}\t${n}`;
-      offsets.set(key, [...(offsets.get(key) ?? []), m.at - w.start]);
+      let at = offsets.get(key);
+      if (at === undefined) offsets.set(key, (at = []));
+      at.push(m.at - w.start);
     }
   }
   const rows = [...offsets]
@@ -133,7 +136,7 @@ async function main(): Promise<void> {
     const unary = (method: string, request: object, req: string) =>
       new Promise<void>((resolve, reject) => {
         const bytes = Buffer.from(type(req).encode(type(req).fromObject(request)).finish());
-        client.makeUnaryRequest(`/keyraft.v1.${method}`, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 10_000 }, (e) => (e ? reject(e) : resolve()));
+        client.makeUnaryRequest(`/keyraft.v1.${method}`, identity, identity, bytes, { deadline: Date.now() + 10_000 }, (e) => (e ? reject(e) : resolve()));
       });
     const value = 'x'.repeat(256);
     const run: Record<string, (i: number) => Promise<void>> = {
