@@ -67,7 +67,7 @@ import { handOver } from './replica/membership-ops.js';
 import { handOverTarget } from './replica/membership-plan.js';
 import { ClusterMap } from './transport/cluster-map.js';
 import { AdminServiceDefinition } from './transport/peer-service.js';
-import { peerAccessInterceptor } from './transport/peer-access.js';
+import { type PeerAccessOptions, peerAccessInterceptor } from './transport/peer-access.js';
 import { GrpcPort, grpcServerOptions } from './transport/connections.js';
 import { channelCredentials, nodeTls } from './transport/tls.js';
 import { PEER_CHANNEL_OPTIONS, PeerTransport } from './transport/transport.js';
@@ -222,19 +222,18 @@ async function main(): Promise<void> {
   };
 
   const regionPeers = () => new Map(map.region(region.name)!.nodes.map((n) => [n.id, n.peer]));
-  const transport = new PeerTransport({ id: self.id, peers: regionPeers(), snapshots: store, logger, faultInjection: args.faultInjection, credentials: ctx.channelCredentials });
+  const peerAccess: PeerAccessOptions = {
+    regionOf: (id) => map.find(id)?.region.name,
+    selfRegion: region.name,
+    secondaryRegions: new Set(topology.regions.filter((r) => r.role === 'secondary').map((r) => r.name)),
+    logger,
+  };
+  const transport = new PeerTransport({ id: self.id, peers: regionPeers(), snapshots: store, logger, faultInjection: args.faultInjection, tls, credentials: ctx.channelCredentials, access: peerAccess });
   transport.attach(replica);
   const peerServer = new grpc.Server({
     ...PEER_CHANNEL_OPTIONS,
     ...grpcServerOptions(topology.connections),
-    interceptors: [
-      peerAccessInterceptor({
-        regionOf: (id) => map.find(id)?.region.name,
-        selfRegion: region.name,
-        secondaryRegions: new Set(topology.regions.filter((r) => r.role === 'secondary').map((r) => r.name)),
-        logger,
-      }),
-    ],
+    interceptors: [peerAccessInterceptor(peerAccess)],
   });
   transport.register(peerServer);
   peerServer.addService(AdminServiceDefinition, {
@@ -387,7 +386,7 @@ async function main(): Promise<void> {
       limits: topology.connections,
       logger,
       onRefused: (reason) => metrics.connectionRefused(name, reason),
-      ...(name === 'client' ? { refuseEarly: admission.refuseEarly } : {}),
+      ...(name === 'client' ? { refuseEarly: admission.refuseEarly } : { protocols: new Map([transport.framesProtocol]) }),
     });
   const peerPort = await port('peer', peerServer, self.peer);
   const clientPort = await port('client', clientServer, self.client);

@@ -48,6 +48,7 @@ const program = new Command('bench')
   .description('keyraft benchmarks side by side with etcd and the limits of this machine')
   .option('--duration <s>', 'seconds per case', '5')
   .option('--warmup <s>', 'seconds of warm-up per case (not measured)', '1')
+  .option('--server-warmup <s>', "seconds of load on each freshly started server before its first case (not measured): a Node.js server's JIT compiles its hot paths over its first thousands of calls", '10')
   .option('--concurrency <list>', 'calls in flight, comma-separated', '1,16,64')
   .option('--cases <list>', `keyraft cases: ${KEYRAFT_CASES.join(',')}`, KEYRAFT_CASES.join(','))
   .option('--workers <n>', 'client processes per case (at most the concurrency)', String(Math.max(2, cpus().length)))
@@ -63,11 +64,12 @@ const program = new Command('bench')
   .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
 program.parse();
 const o = program.opts<{
-  duration: string; warmup: string; concurrency: string; cases: string; workers: string; clusters: string;
+  duration: string; warmup: string; serverWarmup: string; concurrency: string; cases: string; workers: string; clusters: string;
   keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; profile?: boolean; spreadReads?: boolean;
 }>();
 const durationMs = Number(o.duration) * 1000;
 const warmupMs = Number(o.warmup) * 1000;
+const serverWarmupMs = Number(o.serverWarmup) * 1000;
 const concurrencies = list(o.concurrency).map(Number);
 const cases = list(o.cases);
 const workers = Number(o.workers);
@@ -185,19 +187,21 @@ async function runCase(
   /** The server's processes, whose CPU time per call is reported. */
   serverPids: readonly number[] = [],
   workerSetup: ChildSetup = {},
+  /** Only to warm the server up: run for this long, report nothing. */
+  warmUpMs?: number,
 ): Promise<CaseResult> {
   const n = Math.min(workers, concurrency);
   const procs = Array.from({ length: n }, () => forkChild(WORKER, [], workerSetup));
   try {
     const ready = procs.map((p, i) => {
       const share = Math.floor(concurrency / n) + (i < concurrency % n ? 1 : 0);
-      const spec: WorkSpec = { ...base, system, op, concurrency: share, worker: i, durationMs, warmupMs };
+      const spec: WorkSpec = { ...base, system, op, concurrency: share, worker: i, durationMs: warmUpMs ?? durationMs, warmupMs: warmUpMs === undefined ? warmupMs : 0 };
       const r = next(p, 60_000 + warmupMs);
       p.send({ type: 'run', spec } satisfies ToWorker);
       return r;
     });
     await Promise.all(ready);
-    const done = procs.map((p) => next(p, durationMs + 60_000));
+    const done = procs.map((p) => next(p, (warmUpMs ?? durationMs) + 60_000));
     const serverCpu0 = serverPids.reduce((sum, pid) => sum + processCpuUs(pid), 0);
     for (const p of procs) p.send({ type: 'go' } satisfies ToWorker);
     const outs = (await Promise.all(done)).map((m) => (m as { result: WorkResult }).result);
@@ -215,6 +219,10 @@ async function runCase(
       clientCpuUs: outs.reduce((sum, r) => sum + r.cpuUs, 0) / Math.max(1, hist.total),
       ...(serverPids.length === 0 ? {} : { serverCpuUs: serverCpuUs / Math.max(1, hist.total) }),
     };
+    if (warmUpMs !== undefined) {
+      progress(`${res.label}: warmed up for ${warmUpMs} ms (${fmt(res.opsPerSec)}/s, not reported)`);
+      return res;
+    }
     results.push(res);
     progress(`${res.label} c=${concurrency}: ${fmt(res.opsPerSec)}/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}${res.errors ? `, ${res.errors} errors (${firstError})` : ''}`);
     return res;
@@ -256,12 +264,20 @@ async function runEcho(): Promise<void> {
     const m = await next(server, 10_000);
     if (m.type !== 'listening') throw new Error('the echo server did not start');
     const base = { endpoints: [`127.0.0.1:${m.port}`], ca: readFileSync(pkiPaths(pkiDir).ca, 'utf8') };
-    for (const c of concurrencies) await runCase('echo', 'echo', c, base, undefined, server.pid === undefined ? [] : [server.pid]);
+    const pids = server.pid === undefined ? [] : [server.pid];
+    await warmUp('echo', ['echo'], base, undefined, pids);
+    for (const c of concurrencies) await runCase('echo', 'echo', c, base, undefined, pids);
   } finally {
     server?.kill('SIGKILL');
     cleanups.splice(cleanups.indexOf(removePki), 1);
     await removePki();
   }
+}
+
+/** Load on a fresh server, each of its cases in turn at 16 in flight, before anything is measured. */
+async function warmUp(system: System, ops: readonly string[], base: Parameters<typeof runCase>[3], cluster: string | undefined, pids: readonly number[], setup: (op: string) => ChildSetup = () => ({})): Promise<void> {
+  if (serverWarmupMs <= 0) return;
+  for (const op of ops) await runCase(system, op, 16, base, cluster, pids, setup(op), serverWarmupMs / ops.length);
 }
 
 async function runKeyraft(shape: string): Promise<void> {
@@ -311,8 +327,10 @@ async function runKeyraft(shape: string): Promise<void> {
     };
     const restSetup = { execArgv: ['--import', KV_LOCALHOST], env: { NODE_EXTRA_CA_CERTS: pkiPaths(cluster.pkiDir).ca } };
     const pids = [...nodeOfPid.keys()].filter((pid) => pid > 0);
+    const setup = (op: string) => (GRPC_TWIN.has(op) ? restSetup : {});
+    await warmUp('keyraft', cases, base, shape, pids, setup);
     for (const op of cases) {
-      for (const c of concurrencies) await runCase('keyraft', op, c, base, shape, pids, GRPC_TWIN.has(op) ? restSetup : {});
+      for (const c of concurrencies) await runCase('keyraft', op, c, base, shape, pids, setup(op));
     }
   } finally {
     admin?.close();
@@ -354,6 +372,7 @@ async function runEtcd(): Promise<void> {
     // The keys Range reads, as keyraft's GetSecret reads its 16 secrets.
     etcd.seed(16, 'x'.repeat(256));
     const base = { endpoints: [leader], ca: etcd.ca, user: etcd.user, password: etcd.password, ...(o.spreadReads ? { readEndpoints: etcd.clients } : {}) };
+    await warmUp('etcd', ['put', 'range'], base, undefined, etcd.pids);
     for (const c of concurrencies) await runCase('etcd', 'put', c, base, undefined, etcd.pids);
     for (const c of concurrencies) await runCase('etcd', 'range', c, base, undefined, etcd.pids);
   } finally {
@@ -514,7 +533,7 @@ function report(meta: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const meta: Record<string, unknown> = {
-    started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, concurrencies, workers, security: SECURITY,
+    started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, serverWarmupMs, concurrencies, workers, security: SECURITY,
   };
   if (o.limits) await runLimits();
   if (o.echo) await runEcho();

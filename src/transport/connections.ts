@@ -94,6 +94,8 @@ export interface PortOptions {
   readonly onRefused?: (reason: RefusalReason) => void;
   /** Sees each HTTP/2 stream before grpc-js does; true when it answered the stream itself (admission control). */
   readonly refuseEarly?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+  /** Protocols served beside gRPC, by ALPN name: each takes its connections once TLS is done (the peer port's Raft frames). */
+  readonly protocols?: ReadonlyMap<string, (socket: TLSSocket) => void>;
 }
 
 /**
@@ -156,7 +158,7 @@ export class GrpcPort {
       // its clients' calls, which admission control bounds as a whole node (admission.ts).
       requestCert: true,
       rejectUnauthorized: o.port === 'peer',
-      ALPNProtocols: ['h2'],
+      ALPNProtocols: ['h2', ...(o.protocols?.keys() ?? [])],
       handshakeTimeout: o.limits.handshakeTimeoutMs,
     });
     server.maxConnections = o.port === 'peer' ? o.limits.peerMaxConnections : o.limits.clientMaxConnections;
@@ -169,6 +171,8 @@ export class GrpcPort {
     server.on('secureConnection', (socket: TLSSocket) => {
       // A reset after the handshake must not crash the node; grpc-js's session reports its own.
       socket.on('error', () => undefined);
+      const other = typeof socket.alpnProtocol === 'string' ? o.protocols?.get(socket.alpnProtocol) : undefined;
+      if (other !== undefined) return void other(socket);
       waiting.add(socket);
       const timer = setTimeout(() => {
         refused('handshake_timeout');

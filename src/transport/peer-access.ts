@@ -3,11 +3,13 @@
 // caller holds a certificate of the cluster CA; this decides what that
 // certificate allows, and that a message claiming to come from a node
 // (a Raft message's `from`, a geo follower's name) comes from the node the
-// certificate names. A refusal is PERMISSION_DENIED with reason FORBIDDEN.
+// certificate names. A refusal is PERMISSION_DENIED with reason FORBIDDEN
+// (on a connection for Raft frames: a frame saying FORBIDDEN, and the close).
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message } from '../raft/index.js';
+import { RAFT_ALPN } from './raft-frames.js';
 import { type PeerIdentity, describeIdentity, identityOf } from './tls.js';
 
 /**
@@ -19,7 +21,8 @@ import { type PeerIdentity, describeIdentity, identityOf } from './tls.js';
 type Allowed = 'region' | 'secondary' | 'member or operator' | 'operator';
 
 const ACCESS: Readonly<Record<string, Allowed>> = {
-  '/keyraft.peer.v1.Raft/Stream': 'region',
+  // Raft's messages: frames on connections of their own (raft-frames.ts), checked under their ALPN name.
+  [RAFT_ALPN]: 'region',
   '/keyraft.peer.v1.Raft/InstallSnapshot': 'region',
   '/keyraft.peer.v1.Geo/Follow': 'secondary',
   '/keyraft.peer.v1.Geo/Snapshot': 'secondary',
@@ -68,7 +71,7 @@ export function accessProblem(path: string, who: PeerIdentity | undefined, opts:
 /** The node ids a request message claims to come from. */
 function claimedSenders(path: string, message: unknown): string[] {
   switch (path) {
-    case '/keyraft.peer.v1.Raft/Stream':
+    case RAFT_ALPN:
       return (message as Message[]).map((m) => m.from);
     case '/keyraft.peer.v1.Raft/InstallSnapshot': {
       const first = (message as { message?: Message }).message;

@@ -1,13 +1,13 @@
-// The node-to-node gRPC services. Raft traffic uses the protobuf codec of
-// src/wire directly (no intermediate objects); Admin goes through
-// proto-loader like the public API.
+// The node-to-node gRPC services: Raft's snapshots (its messages travel as
+// frames, raft-frames.ts), and Admin, which goes through proto-loader like
+// the public API.
 
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Message } from '../raft/index.js';
 import { MessageType } from '../raft/index.js';
 import { GRPC_LOADER_OPTIONS, loadProtoRoot } from '../protos.js';
-import { decodeBatch, encodeBatch, messageFromObject, messageToObject } from '../wire/raft-codec.js';
+import { messageFromObject, messageToObject } from '../wire/raft-codec.js';
 
 const root = loadProtoRoot('keyraft/peer/v1/raft.proto');
 const SnapshotChunkPb = root.lookupType('keyraft.peer.v1.SnapshotChunk');
@@ -41,21 +41,7 @@ function decodeChunk(buf: Buffer): SnapshotChunk {
   };
 }
 
-const empty = {
-  serialize: (): Buffer => Buffer.alloc(0),
-  deserialize: (): Record<string, never> => ({}),
-};
-
 export const RaftServiceDefinition = {
-  stream: {
-    path: '/keyraft.peer.v1.Raft/Stream',
-    requestStream: true,
-    responseStream: false,
-    requestSerialize: (messages: Message[]): Buffer => Buffer.from(encodeBatch(messages)),
-    requestDeserialize: (buf: Buffer): Message[] => decodeBatch(buf),
-    responseSerialize: empty.serialize,
-    responseDeserialize: empty.deserialize,
-  },
   installSnapshot: {
     path: '/keyraft.peer.v1.Raft/InstallSnapshot',
     requestStream: true,

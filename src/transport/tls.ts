@@ -74,19 +74,20 @@ export function peerPortCredentials(tls: TlsMaterial): grpc.ServerCredentials {
 }
 
 /**
- * A channel to another node, presenting our certificate. With `expectedNode`
- * the server must also be that node: a certificate of the cluster CA that
- * names another node is refused, as a wrong host name would be.
+ * The check that the server of a TLS connection is the node `expectedNode`:
+ * a certificate of the cluster CA that names another node is refused, as a
+ * wrong host name would be.
  */
+export function expectNode(expectedNode: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    const who = identityOfCertificate(cert);
+    return who?.kind === 'node' && who.id === expectedNode ? undefined : new Error(`expected node ${expectedNode}, the certificate names ${describeIdentity(who)}`);
+  };
+}
+
+/** A channel to another node, presenting our certificate; with `expectedNode`, the server must be that node (expectNode). */
 export function channelCredentials(tls: TlsMaterial, expectedNode?: string): grpc.ChannelCredentials {
-  const checkServerIdentity =
-    expectedNode === undefined
-      ? undefined
-      : (_host: string, cert: PeerCertificate): Error | undefined => {
-          const who = identityOfCertificate(cert);
-          return who?.kind === 'node' && who.id === expectedNode ? undefined : new Error(`expected node ${expectedNode}, the certificate names ${describeIdentity(who)}`);
-        };
-  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, checkServerIdentity === undefined ? {} : { checkServerIdentity });
+  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, expectedNode === undefined ? {} : { checkServerIdentity: expectNode(expectedNode) });
 }
 
 /**

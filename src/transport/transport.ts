@@ -1,23 +1,30 @@
-// Raft between the nodes of a region over gRPC: two long-lived client streams
-// per peer, one for appends and one for every other message, as etcd's
-// rafthttp keeps MsgApp apart, so that a heartbeat, a vote or an answer never
-// waits behind a large append: a 12 MiB entry (a restore of the largest
-// backup) takes longer to cross than an election timeout on a loaded machine.
-// Streams are reopened with backoff when they break; what is sent meanwhile
-// is dropped, which Raft tolerates, as it tolerates the two streams
-// reordering messages. Snapshots are streamed in chunks from a SnapshotSource (the node's store). Fault injection (tests only) drops traffic to and from given peers,
-// or only what this node sends to given peers (a one-way partition).
+// Raft between the nodes of a region: two long-lived connections per peer
+// for Raft frames (raft-frames.ts), one for appends and one for every other
+// message, as etcd's rafthttp keeps MsgApp apart, so that a heartbeat, a vote
+// or an answer never waits behind a large append: a 12 MiB entry (a restore
+// of the largest backup) takes longer to cross than an election timeout on a
+// loaded machine. Connections are reopened with backoff when they break; what
+// is sent meanwhile is dropped, which Raft tolerates, as it tolerates the two
+// connections reordering messages. Snapshots are streamed in chunks over gRPC
+// from a SnapshotSource (the node's store). Fault injection (tests only) drops
+// traffic to and from given peers, or only what this node sends to given
+// peers (a one-way partition).
 
+import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type Message, MessageType, type SnapshotMeta } from '../raft/index.js';
 import { recordChunks } from '../wire/chunks.js';
+import { decodeBatch, encodeBatch } from '../wire/raft-codec.js';
 import { mark } from '../trace.js';
+import { type PeerAccessOptions, accessProblem, claimProblem } from './peer-access.js';
 import { RaftClient, type SnapshotChunk, RaftServiceDefinition, wireMessageProblem } from './peer-service.js';
+import { FrameReader, MAX_FRAME_BYTES, RAFT_ALPN, connectForFrames, encodeFrame, tuneForFrames } from './raft-frames.js';
+import { type TlsMaterial, describeIdentity, identityOfCertificate } from './tls.js';
 
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  'grpc.max_send_message_length': 64 * 1024 * 1024,
+  'grpc.max_receive_message_length': MAX_FRAME_BYTES,
+  'grpc.max_send_message_length': MAX_FRAME_BYTES,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
@@ -26,6 +33,14 @@ export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 
 const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 const MAX_BACKOFF_MS = 1000;
+/**
+ * Bytes a connection may hold unsent before what else is sent on it is
+ * dropped: the peer stopped reading (paused, or its host is gone). Above the
+ * largest message, so that one large append still goes.
+ */
+const MAX_UNSENT_BYTES = 2 * MAX_FRAME_BYTES;
+/** A refusal frame is a line of text. */
+const MAX_REFUSAL_BYTES = 64 * 1024;
 
 /** What the transport delivers to, and asks of, the local replica. */
 export interface TransportHost {
@@ -52,44 +67,52 @@ function laneOf(m: Message): Lane {
 }
 
 class PeerLink {
-  private readonly calls = new Map<Lane, grpc.ClientWritableStream<Message[]>>();
+  private readonly sockets = new Map<Lane, TLSSocket>();
   private failures = 0;
   private retryAt = 0;
 
   constructor(
     readonly id: string,
+    readonly address: string,
+    /** For snapshots, which stream over gRPC. */
     readonly client: InstanceType<typeof RaftClient>,
+    private readonly tls: TlsMaterial,
+    private readonly logger: Logger,
     private readonly onBroken: () => void,
   ) {}
 
-  /** Writes a batch on the lane's stream; false when the link is down and the batch was dropped. */
+  /** Writes a batch on the lane's connection; false when the link is down or stalled and the batch was dropped. */
   send(lane: Lane, messages: Message[]): boolean {
-    let call = this.calls.get(lane);
-    if (call === undefined) {
+    let socket = this.sockets.get(lane);
+    if (socket === undefined) {
       if (Date.now() < this.retryAt) return false;
-      call = this.open(lane);
+      socket = this.open(lane);
     }
-    call.write(messages);
+    if (socket.writableLength > MAX_UNSENT_BYTES) return false;
+    socket.write(encodeFrame(encodeBatch(messages)));
     return true;
   }
 
-  private open(lane: Lane): grpc.ClientWritableStream<Message[]> {
-    const call = this.client.makeClientStreamRequest<Message[], unknown>(
-      RaftServiceDefinition.stream.path,
-      RaftServiceDefinition.stream.requestSerialize,
-      RaftServiceDefinition.stream.responseDeserialize,
-      (err) => {
-        if (this.calls.get(lane) === call) this.broken(lane, err !== null);
-      },
-    );
-    call.on('error', () => undefined); // the callback above reports it
-    this.calls.set(lane, call);
-    return call;
+  private open(lane: Lane): TLSSocket {
+    const socket = connectForFrames(this.address, this.tls, this.id);
+    const reader = new FrameReader(MAX_REFUSAL_BYTES);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const refusal of reader.push(chunk)) this.logger.warn({ to: this.id, refusal: refusal.toString('utf8') }, 'a peer refused our Raft messages');
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined); // 'close' follows and reports it
+    socket.once('close', () => {
+      if (this.sockets.get(lane) === socket) this.broken(lane);
+    });
+    this.sockets.set(lane, socket);
+    return socket;
   }
 
-  private broken(lane: Lane, failed: boolean): void {
-    this.calls.delete(lane);
-    if (!failed) return;
+  private broken(lane: Lane): void {
+    this.sockets.delete(lane);
     this.failures++;
     this.retryAt = Date.now() + Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(this.failures, 5));
     this.onBroken();
@@ -100,8 +123,9 @@ class PeerLink {
   }
 
   close(): void {
-    for (const call of this.calls.values()) call.end();
-    this.calls.clear();
+    const sockets = [...this.sockets.values()];
+    this.sockets.clear();
+    for (const socket of sockets) socket.end();
     this.client.close();
   }
 }
@@ -114,8 +138,12 @@ export interface TransportOptions {
   readonly snapshots: SnapshotSource;
   readonly logger: Logger;
   readonly faultInjection: boolean;
-  /** TLS to a peer, which must present that peer's certificate. */
+  /** This node's certificate, presented on the connections for Raft frames. */
+  readonly tls: TlsMaterial;
+  /** TLS to a peer for snapshots, which must present that peer's certificate. */
   readonly credentials: (nodeId: string) => grpc.ChannelCredentials;
+  /** Who may send Raft frames (peer-access.ts). */
+  readonly access: PeerAccessOptions;
 }
 
 /**
@@ -125,6 +153,8 @@ export interface TransportOptions {
  */
 export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
+  /** Connections peers opened to send us Raft frames. */
+  private readonly accepted = new Set<TLSSocket>();
   private host: TransportHost | undefined;
   /** Fault injection: peers whose traffic is dropped both ways. */
   private dropped = new Set<string>();
@@ -152,7 +182,7 @@ export class PeerTransport {
     for (const [id, address] of peers) {
       if (id === this.opts.id || this.links.has(id)) continue;
       const client = new RaftClient(address, this.opts.credentials(id), PEER_CHANNEL_OPTIONS);
-      this.links.set(id, new PeerLink(id, client, () => this.host?.reportUnreachable(id)));
+      this.links.set(id, new PeerLink(id, address, client, this.opts.tls, this.opts.logger, () => this.host?.reportUnreachable(id)));
       this.addresses.set(id, address);
     }
     this.peerIds = new Set(this.links.keys());
@@ -162,21 +192,9 @@ export class PeerTransport {
     this.host = host;
   }
 
-  /** Adds the Raft service to the peer gRPC server. */
+  /** Adds the Raft service (snapshots) to the peer gRPC server. */
   register(server: grpc.Server): void {
     server.addService(RaftServiceDefinition, {
-      stream: (call: grpc.ServerReadableStream<Message[], unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        let refused = false;
-        call.on('data', (messages: Message[]) => {
-          if (refused) return;
-          const problem = this.receive(messages);
-          if (problem === undefined) return;
-          refused = true;
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: `BAD_MESSAGE: ${problem}` });
-        });
-        call.on('end', () => refused || callback(null, {}));
-        call.on('error', () => undefined);
-      },
       installSnapshot: (call: grpc.ServerReadableStream<SnapshotChunk, unknown>, callback: grpc.sendUnaryData<{ applied: boolean }>) => {
         this.receiveSnapshot(call).then(
           (applied) => callback(null, { applied }),
@@ -251,6 +269,48 @@ export class PeerTransport {
 
   close(): void {
     for (const link of this.links.values()) link.close();
+    for (const socket of this.accepted) socket.destroy();
+  }
+
+  /** The peer port's handler for connections that asked for Raft frames (ALPN RAFT_ALPN). */
+  readonly framesProtocol: [string, (socket: TLSSocket) => void] = [RAFT_ALPN, (socket) => this.accept(socket)];
+
+  /**
+   * Reads a peer's Raft frames into the replica. A caller the access table
+   * does not let send them, a frame that does not decode and a message that
+   * fails the checks are refused: one frame says why, and the connection
+   * closes, as the sender's link then reports.
+   */
+  private accept(socket: TLSSocket): void {
+    const who = identityOfCertificate(socket.getPeerCertificate());
+    let refused = false;
+    const refuse = (reason: 'FORBIDDEN' | 'BAD_MESSAGE', problem: string): void => {
+      refused = true;
+      this.opts.logger.warn({ caller: describeIdentity(who), peer: `${socket.remoteAddress}:${socket.remotePort}`, problem }, reason === 'FORBIDDEN' ? 'refused a peer call' : 'refused a peer message');
+      socket.end(encodeFrame(Buffer.from(`${reason}: ${problem}`, 'utf8')));
+      socket.destroySoon();
+    };
+    this.accepted.add(socket);
+    socket.once('close', () => this.accepted.delete(socket));
+    tuneForFrames(socket);
+    const forbidden = accessProblem(RAFT_ALPN, who, this.opts.access);
+    if (forbidden !== undefined) return refuse('FORBIDDEN', forbidden);
+    const reader = new FrameReader(MAX_FRAME_BYTES);
+    socket.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      let batches: Message[][];
+      try {
+        batches = reader.push(chunk).map((frame) => decodeBatch(frame));
+      } catch (e) {
+        return refuse('BAD_MESSAGE', `undecodable: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      for (const messages of batches) {
+        const impostor = claimProblem(RAFT_ALPN, messages, who);
+        if (impostor !== undefined) return refuse('FORBIDDEN', impostor);
+        const problem = this.receive(messages);
+        if (problem !== undefined) return refuse('BAD_MESSAGE', problem);
+      }
+    });
   }
 
   /** Steps the batch's messages into the replica; returns why it refused one, if it did. */
@@ -258,10 +318,7 @@ export class PeerTransport {
     for (const m of messages) {
       if (this.dropped.has(m.from)) continue;
       const problem = wireMessageProblem(m, this.opts.id, this.peerIds);
-      if (problem !== undefined) {
-        this.opts.logger.warn({ from: m.from, problem }, 'refused a peer message');
-        return problem;
-      }
+      if (problem !== undefined) return problem;
       this.links.get(m.from)?.markHealthy();
       mark(() => `recv ${m.type}`);
       this.host?.step(m);

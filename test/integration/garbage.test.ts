@@ -12,6 +12,7 @@ import { MessageType } from '../../src/raft/index.js';
 import { encodeBatch } from '../../src/wire/raft-codec.js';
 import { channelCredentials, nodeTls } from '../../src/transport/tls.js';
 import { TestCluster, eventually } from './cluster.js';
+import { sendFrames } from './raft-frames-client.js';
 
 t.setTimeout(300_000);
 
@@ -105,17 +106,28 @@ t.test('garbage on the client and peer ports never takes a node down', async (t)
   const r4 = await callWithBytes(node.client, '/keyraft.v1.Nope/Nothing', Buffer.alloc(0), tls);
   t.equal(r4.code, grpc.status.UNIMPLEMENTED, 'an unknown method is unimplemented');
 
-  // The peer port: undecodable Raft batches, and well-formed ones that lie.
-  const p1 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', randomBytes(64), peerTls);
-  t.not(p1.code, grpc.status.OK, 'an undecodable Raft batch is refused');
+  // The peer port's Raft frames: bytes that are no frame, a frame longer than
+  // any message, undecodable batches, and well-formed ones that lie.
+  const east2 = nodeTls(cluster.pkiDir, 'east-2');
+  const frames = (payloads: Uint8Array[], raw = false) => sendFrames(node.peer, 'east-1', east2, payloads, { raw });
+  const p0 = await frames([Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])], true);
+  t.match(p0.refusal, /^BAD_MESSAGE: .*over the limit/, `a frame longer than any message is refused: ${p0.refusal}`);
+  t.ok(p0.closed, 'and the connection closed');
+  const p1 = await frames([randomBytes(64)]);
+  t.match(p1.refusal, /^BAD_MESSAGE: undecodable/, `an undecodable Raft batch is refused: ${p1.refusal}`);
   const forged = Buffer.from(
     encodeBatch([
-      message({ type: MessageType.App, from: 'mallory', to: 'east-1', term: 99, index: 5, entries: [] }),
+      message({ type: MessageType.App, from: 'east-2', to: 'east-1', term: 99, index: 5, entries: [{ term: 1, index: 9, type: 0, data: new Uint8Array() }] }),
       message({ type: 'Bogus' as MessageType, from: 'east-2', to: 'east-1', term: 1 }),
     ]),
   );
-  const p2 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/Stream', forged, peerTls);
-  t.not(p2.code, grpc.status.OK, `a forged Raft message is refused: ${p2.details}`);
+  const p2 = await frames([forged]);
+  t.match(p2.refusal, /^BAD_MESSAGE: entries out of order/, `a malformed Raft message is refused: ${p2.refusal}`);
+  const p2b = await frames([Buffer.from(encodeBatch([message({ type: 'Bogus' as MessageType, from: 'east-2', to: 'east-1', term: 1 })]))]);
+  t.match(p2b.refusal, /^BAD_MESSAGE: unknown message type/, `a message of no known type is refused: ${p2b.refusal}`);
+  // A frame cut short: the node waits for the rest, and closes nothing over it.
+  const p2c = await frames([Buffer.from([0, 0, 0, 100, 1, 2])], true);
+  t.notOk(p2c.refusal, 'a frame still arriving is not refused');
   const p3 = await callWithBytes(node.peer, '/keyraft.peer.v1.Raft/InstallSnapshot', randomBytes(128), peerTls);
   t.not(p3.code, grpc.status.OK, 'an undecodable snapshot chunk is refused');
 

@@ -16,6 +16,7 @@ import { encodeBatch } from '../../src/wire/raft-codec.js';
 import { channelCredentials, nodeTls, operatorTls } from '../../src/transport/tls.js';
 import { encodeCommand } from '../../src/vault/commands.js';
 import { TestCluster, eventually } from './cluster.js';
+import { sendFrames } from './raft-frames-client.js';
 
 t.setTimeout(360_000);
 
@@ -32,26 +33,6 @@ function unary(address: string, credentials: grpc.ChannelCredentials, path: stri
       resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '' });
     }),
   );
-}
-
-/** Sends one Raft batch on the Raft stream, as a peer would, and ends the stream. */
-function raftBatch(address: string, credentials: grpc.ChannelCredentials, batch: Uint8Array): Promise<Outcome> {
-  const client = new grpc.Client(address, credentials);
-  return new Promise((resolve) => {
-    const call = client.makeClientStreamRequest(
-      '/keyraft.peer.v1.Raft/Stream',
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      new grpc.Metadata(),
-      { deadline: Date.now() + 3000 },
-      (err) => {
-        client.close();
-        resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '' });
-      },
-    );
-    call.write(Buffer.from(batch));
-    call.end();
-  });
 }
 
 /** A server-streaming call (Geo.Follow): its status once the stream ends. */
@@ -120,14 +101,21 @@ t.test('the peer port refuses strangers, impostors and members out of their role
   const target = ['east-1', 'east-2', 'east-3'].find((id) => id !== leader && id !== impostor)!;
   const entry = { term: 1000, index: 1, type: EntryType.Normal, data: encodeCommand({ requestId: '', timeMs: Date.now(), op: 'createVault', createVault: { name: 'forged', softDeleteRetentionDays: 7, purgeProtection: false } }) };
   const forged = encodeBatch([message({ type: MessageType.App, from: leader, to: target, term: 1000, index: 0, logTerm: 0, commit: 1, entries: [entry] })]);
-  const impostorCreds = channelCredentials(nodeTls(cluster.pkiDir, impostor));
-  const r1 = await raftBatch(cluster.node(target).peer, impostorCreds, forged);
-  t.equal(r1.code, grpc.status.PERMISSION_DENIED, `${impostor} claiming to be ${leader}: ${r1.details}`);
-  t.match(r1.details, /^FORBIDDEN:/);
-  const r2 = await raftBatch(cluster.node(target).peer, as.operator, forged);
-  t.equal(r2.code, grpc.status.PERMISSION_DENIED, `the operator on the Raft stream: ${r2.details}`);
-  const r3 = await raftBatch(cluster.node(target).peer, as.west1, encodeBatch([message({ type: MessageType.Heartbeat, from: 'west-1', to: target, term: 1000 })]));
-  t.equal(r3.code, grpc.status.PERMISSION_DENIED, `a node of another region on the Raft stream: ${r3.details}`);
+  const targetPeer = cluster.node(target).peer;
+  const r1 = await sendFrames(targetPeer, target, nodeTls(cluster.pkiDir, impostor), [forged]);
+  t.match(r1.refusal, /^FORBIDDEN: /, `${impostor} claiming to be ${leader}: ${r1.refusal}`);
+  t.ok(r1.closed, 'and the connection is closed');
+  const r2 = await sendFrames(targetPeer, target, operatorTls(cluster.pkiDir), [forged]);
+  t.match(r2.refusal, /^FORBIDDEN: .*for cluster nodes, not the operator/, `the operator sending Raft frames: ${r2.refusal}`);
+  const r3 = await sendFrames(targetPeer, target, nodeTls(cluster.pkiDir, 'west-1'), [encodeBatch([message({ type: MessageType.Heartbeat, from: 'west-1', to: target, term: 1000 })])]);
+  t.match(r3.refusal, /^FORBIDDEN: node west-1 is not in region east/, `a node of another region sending Raft frames: ${r3.refusal}`);
+  for (const [who, tls] of [
+    ['no client certificate', { ca: cluster.ca }],
+    ['a certificate of another CA', { ...nodeTls(strangerDir, 'east-2'), ca: cluster.ca }],
+  ] as const) {
+    const r = await sendFrames(targetPeer, target, tls, [forged]);
+    t.ok(r.closed && r.refusal === undefined, `${who}: no TLS session, no frames`);
+  }
 
   // Geo: only the secondary's nodes, each under its own name.
   t.equal((await follow(east1, as.west1, 'evil')).code, grpc.status.PERMISSION_DENIED, 'Geo.Follow for a name that is not the caller');

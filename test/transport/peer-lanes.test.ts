@@ -1,7 +1,7 @@
 // Raft traffic between two real transports over TLS: appends travel on a
-// stream of their own, so a heartbeat sent after a large append reaches the
+// connection of their own, so a heartbeat sent after a large append reaches the
 // follower before the append has finished crossing (etcd's rafthttp keeps
-// MsgApp apart for the same reason). On one shared stream the heartbeat would
+// MsgApp apart for the same reason). On one shared connection the heartbeat would
 // wait behind every byte of the append, longer than an election timeout on a
 // loaded machine for an entry of the size of the largest backup.
 
@@ -14,6 +14,7 @@ import pino from 'pino';
 import { ensurePki } from '../../src/ops/pki.js';
 import { EntryType, type Message, MessageType, message } from '../../src/raft/index.js';
 import { DEFAULT_CONNECTION_LIMITS, GrpcPort, grpcServerOptions } from '../../src/transport/connections.js';
+import type { PeerAccessOptions } from '../../src/transport/peer-access.js';
 import { channelCredentials, nodeTls } from '../../src/transport/tls.js';
 import { PEER_CHANNEL_OPTIONS, PeerTransport, type SnapshotSource, type TransportHost } from '../../src/transport/transport.js';
 import { freePort } from '../integration/cluster.js';
@@ -30,11 +31,12 @@ await ensurePki(dir, [
 const logger = pino({ level: 'silent' });
 // Only snapshots read the store, and none is sent here.
 const noSnapshots: SnapshotSource = { openStateSnapshot: () => Promise.reject(new Error('no snapshots in this test')) };
+const access: PeerAccessOptions = { regionOf: () => 'r', selfRegion: 'r', secondaryRegions: new Set(), logger };
 
 /** n2's peer port, stepping what arrives into a host that records it. */
 async function follower(t: Test, stepped: Message[]) {
   const tls = nodeTls(dir, 'n2');
-  const transport = new PeerTransport({ id: 'n2', peers: new Map([['n1', 'unused']]), snapshots: noSnapshots, logger, faultInjection: false, credentials: () => channelCredentials(tls) });
+  const transport = new PeerTransport({ id: 'n2', peers: new Map([['n1', 'unused']]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: () => channelCredentials(tls), access });
   const host: TransportHost = {
     step: (m) => stepped.push(m),
     reportUnreachable: () => undefined,
@@ -45,7 +47,7 @@ async function follower(t: Test, stepped: Message[]) {
   const server = new grpc.Server({ ...PEER_CHANNEL_OPTIONS, ...grpcServerOptions(DEFAULT_CONNECTION_LIMITS) });
   transport.register(server);
   const address = `127.0.0.1:${await freePort()}`;
-  const port = await GrpcPort.open(server, { port: 'peer', address, tls, limits: DEFAULT_CONNECTION_LIMITS, logger });
+  const port = await GrpcPort.open(server, { port: 'peer', address, tls, limits: DEFAULT_CONNECTION_LIMITS, logger, protocols: new Map([transport.framesProtocol]) });
   t.teardown(() => {
     transport.close();
     port.close();
@@ -58,10 +60,10 @@ t.test('a heartbeat sent after a 12 MiB append arrives before it', async (t) => 
   const stepped: Message[] = [];
   const address = await follower(t, stepped);
   const tls = nodeTls(dir, 'n1');
-  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, credentials: (id) => channelCredentials(tls, id) });
+  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: (id) => channelCredentials(tls, id), access });
   t.teardown(() => leader.close());
 
-  // The streams open before anything is timed, as they are on a running node.
+  // The connections open before anything is timed, as they are on a running node.
   leader.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1 })]);
   await eventually('the first heartbeat', async () => (stepped.length === 1 ? true : undefined), 30_000, 5);
 
