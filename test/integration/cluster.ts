@@ -57,14 +57,29 @@ export async function freePort(): Promise<number> {
   }
 }
 
-function anyFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Nodes get ports below Linux's ephemeral range (32768-60999): a port handed
+ * out there is free when checked, but an outgoing connection of any process
+ * (every node connects to its peers, and reconnects while they start) may
+ * take it before the node binds it. Below the range only another test
+ * process picking the same random port can, which a bind check narrows to
+ * the moment between the check and the node's start.
+ */
+const PORTS_FROM = 20_000;
+const PORTS_TO = 32_767;
+
+async function anyFreePort(): Promise<number> {
+  for (;;) {
+    const port = PORTS_FROM + Math.floor(Math.random() * (PORTS_TO - PORTS_FROM + 1));
+    if (await canBind(port)) return port;
+  }
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
