@@ -262,7 +262,12 @@ export class Caller {
     }
   }
 
-  /** Asks the region's nodes for GetStatus until one answers: back if it has quorum, still down if not or if none answers. */
+  /**
+   * Asks the region's nodes for GetStatus until one says it has quorum (the
+   * region is back) or every one has been asked (still down). A node that
+   * says NO_QUORUM does not speak for the others: alone on its side of a
+   * partition, it knows no leader while the rest of its region serves.
+   */
   private async probeRegion(region: string): Promise<void> {
     const getStatus = methodDefinition('Cluster', 'GetStatus');
     for (const address of this.routing.membersOf(region)) {
@@ -271,9 +276,9 @@ export class Caller {
         const { response, servedBy } = await this.attempt<ClusterStatus>(address, getStatus, {}, Date.now() + Math.min(this.o.attemptTimeoutMs, DISCOVERY_ATTEMPT_MS));
         this.routing.reachable(address, servedBy);
         this.routing.learn(response);
-        // GetStatus is served without quorum; the node's mode says whether it has one. Every other node of the region would agree.
-        if (servedBy.mode === 'NO_QUORUM') break;
-        this.routing.regionBack(region);
+        // GetStatus is served without quorum; the node's mode says whether it has one.
+        if (servedBy.mode === 'NO_QUORUM') continue;
+        this.routing.regionBack(region, address);
         return;
       } catch (e) {
         if (this.closed) return;

@@ -6,16 +6,19 @@
 //   of the others, then the secondary's: a STANDBY secondary would only
 //   forward to the primary, a hop that costs latency, and a FAILED_OVER one
 //   refuses writes.
-// - A node that fails to answer cools down alone, and is tried again (by a
-//   call) once its cool-down ends.
-// - A region cools down as a whole when a node of it says it has no quorum
-//   (NO_QUORUM, LEADER_UNREACHABLE: every other node of it would say the
-//   same), or when its last node fails. When that cool-down
-//   ends, calls stay away until a probe (GetStatus, beside the calls) finds a
-//   node of it that answers and has quorum: a dead region then costs calls
-//   nothing, and a region whose nodes come back one at a time is found as
-//   soon as one serves. That probe is how calls return to the primary after
-//   a failback, without the client being told.
+// - A node that fails to answer, or says its region has no quorum or that
+//   it cannot reach the leader (NO_QUORUM, LEADER_UNREACHABLE), cools down
+//   alone, and is tried again (by a call) once its cool-down ends. Such an
+//   answer speaks only for the node: alone on its side of a partition, it
+//   knows no leader, or one it cannot reach, while the rest of its region
+//   serves. Taking it for the region's kept a client off a healthy majority
+//   for as long as the partition lasted.
+// - A region cools down as a whole when its last node fails. When that
+//   cool-down ends, calls stay away until a probe (GetStatus, beside the
+//   calls) finds a node of it that answers and has quorum: a dead region
+//   then costs calls nothing, and a region whose nodes come back one at a
+//   time is found as soon as one serves. That probe is how calls return to
+//   the primary after a failback, without the client being told.
 // - PRIMARY_UNREACHABLE (a STANDBY secondary that cannot forward) and
 //   READ_ONLY_FAILOVER say nothing bad of the node that answered: it will
 //   serve once it fails over, or serves exactly what it should. Nor does the
@@ -29,8 +32,6 @@ import type { KeyraftError, ServedBy } from './errors.js';
 import type { ClusterStatus } from './types.js';
 
 export const READ_ONLY_FAILOVER = 'READ_ONLY_FAILOVER';
-/** Reasons that speak for the answering node's whole region. */
-const REGION_DOWN = new Set(['NO_QUORUM', 'LEADER_UNREACHABLE']);
 const PRIMARY_UNREACHABLE = 'PRIMARY_UNREACHABLE';
 /** Failures that say the endpoint (or its region) could not serve the call. */
 const UNSERVED = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
@@ -171,9 +172,10 @@ export class Routing {
     return last !== undefined && members.includes(last) ? [last, ...members.filter((a) => a !== last)] : members;
   }
 
-  /** A probe found the region serving: calls go back to it. */
-  regionBack(region: string): void {
+  /** A probe found the region serving at `via`: calls go back to it, that node first (another may have said it has no quorum). */
+  regionBack(region: string, via?: string): void {
     this.regionDownUntil.delete(region);
+    if (via !== undefined) this.lastAnswered.set(region, via);
   }
 
   /** A probe found no node of the region serving: another cool-down. */
@@ -249,10 +251,6 @@ export class Routing {
     }
     const region = this.regionOf(address);
     if (err.reason === PRIMARY_UNREACHABLE) return;
-    if (region !== undefined && REGION_DOWN.has(err.reason)) {
-      this.regionDownUntil.set(region, until);
-      return;
-    }
     this.downUntil.set(address, until);
     if (region !== undefined) {
       const members = this.candidates().filter((a) => this.regionOf(a) === region);

@@ -551,7 +551,21 @@ export class Replica<R = unknown> {
     // Elections are the first thing to look for when a region stalls.
     if (rd.softState !== undefined) this.opts.logger.info({ term: rd.hardState?.term ?? this.raw.term, role: rd.softState.role, leader: rd.softState.lead || null }, 'raft role or leader changed');
     await this.persistAndApply(rd);
+    if (rd.softState !== undefined && rd.softState.role !== StateRole.Leader) this.failProposalsOnStepDown();
     this.opts.observer?.ready(performance.now() - started);
+  }
+
+  /**
+   * This node stopped leading: what it proposed and has not applied waits on
+   * nothing it can see through. A leader cut off from its region would hold
+   * every such write to its deadline; its caller retries elsewhere now. The
+   * entry may still commit under the next leader, so the outcome is unknown,
+   * and a retry with the request id applies it once.
+   */
+  private failProposalsOnStepDown(): void {
+    for (const [index, w] of this.proposals) {
+      this.settleProposal(index, w, new ReplicaError('UNKNOWN_OUTCOME', 'this node stopped leading before the write was committed; it may or may not be applied, and a retry with its request id applies it once'));
+    }
   }
 
   /** Writes what a Ready must persist, applies what it commits and sends its messages, in the order Raft needs. */

@@ -26,6 +26,8 @@ export interface ClusterState {
   hidden: Set<string>;
   /** GetStatus fails everywhere (an older server, say). */
   statusBroken: boolean;
+  /** East nodes cut off from the rest of their region: they know no leader (NO_QUORUM), while the others serve. */
+  isolated: Set<string>;
 }
 
 export interface FakeCluster {
@@ -48,12 +50,13 @@ function refuse(code: grpc.status, reason: string, text: string): never {
 
 /** Starts the cluster; the test's teardown stops every node. */
 export async function fakeCluster(t: Test, state: Partial<ClusterState> = {}): Promise<FakeCluster> {
-  const s: ClusterState = { eastQuorum: true, westMode: 'STANDBY', westForwards: true, hidden: new Set(), statusBroken: false, ...state };
+  const s: ClusterState = { eastQuorum: true, westMode: 'STANDBY', westForwards: true, hidden: new Set(), statusBroken: false, isolated: new Set(), ...state };
   const servers = new Map<string, FakeServer>();
   const ports = new Map<string, number>();
   const counts = new Map<string, number>();
   const eastServes = (): boolean => s.eastQuorum && EAST.some((n) => servers.has(n));
-  const eastMode = (): string => (eastServes() ? 'SERVING' : 'NO_QUORUM');
+  /** East's mode as `node` sees it. */
+  const eastMode = (node?: string): string => (eastServes() && (node === undefined || !s.isolated.has(node)) ? 'SERVING' : 'NO_QUORUM');
 
   const status = (answeredBy: string): unknown => {
     if (s.statusBroken) refuse(grpc.status.INTERNAL, 'INTERNAL', 'status is broken');
@@ -64,10 +67,11 @@ export async function fakeCluster(t: Test, state: Partial<ClusterState> = {}): P
         region: regionOf(n),
         clientAddress: `127.0.0.1:${ports.get(n)}`,
         reachable: servers.has(n),
-        mode: regionOf(n) === 'east' ? eastMode() : s.westMode,
+        mode: regionOf(n) === 'east' ? eastMode(n) : s.westMode,
       }));
+    const eastSeen = eastMode(regionOf(answeredBy) === 'east' ? answeredBy : undefined);
     const regions = [
-      { name: 'east', role: 'primary', mode: eastMode(), leader: eastServes() ? EAST.find((n) => servers.has(n)) : '' },
+      { name: 'east', role: 'primary', mode: eastSeen, leader: eastSeen === 'SERVING' ? EAST.find((n) => servers.has(n) && !s.isolated.has(n)) : '' },
       { name: 'west', role: 'secondary', mode: s.westMode, leader: 'west-1' },
     ];
     return { nodes, regions, answeredBy };
@@ -79,7 +83,7 @@ export async function fakeCluster(t: Test, state: Partial<ClusterState> = {}): P
       return h(req, call);
     };
     const primary = (answer: (req: Record<string, unknown>) => unknown): Handler => (req) => {
-      if (!s.eastQuorum) refuse(grpc.status.UNAVAILABLE, 'NO_QUORUM', 'region east has no leader: it may have lost its quorum');
+      if (eastMode(node) !== 'SERVING') refuse(grpc.status.UNAVAILABLE, 'NO_QUORUM', 'region east has no leader: it may have lost its quorum');
       return answer(req);
     };
     const standby = (answer: (req: Record<string, unknown>) => unknown): unknown =>
@@ -107,7 +111,7 @@ export async function fakeCluster(t: Test, state: Partial<ClusterState> = {}): P
   const start = async (nodes: string[]): Promise<void> => {
     for (const n of nodes) {
       if (servers.has(n)) continue;
-      const mode = regionOf(n) === 'east' ? eastMode : () => s.westMode;
+      const mode = regionOf(n) === 'east' ? () => eastMode(n) : () => s.westMode;
       const port = ports.get(n);
       const server = await startFake(n, handlers(n), { region: regionOf(n), mode, ...(port !== undefined ? { port } : {}) });
       ports.set(n, Number(server.address.split(':')[1]));

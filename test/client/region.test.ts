@@ -132,7 +132,21 @@ t.test('after failback calls return to the primary, which restarted on the same 
   t.equal(client.topology().order[0], client.lastServedBy?.endpoint);
 });
 
-t.test('a primary without quorum cools down as a whole, until a probe finds it has quorum again', { timeout: 15_000 }, async (t) => {
+t.test('a primary node cut off from its region does not keep calls from the rest of it', { timeout: 15_000 }, async (t) => {
+  // east-1 is alone on its side of a partition: it knows no leader and says
+  // NO_QUORUM, while east-2 and east-3 hold the quorum. That answer cools
+  // east-1 alone: the call goes on to the others.
+  const c = await fakeCluster(t, { westForwards: false });
+  c.state.isolated.add('east-1');
+  const client = clientOf(t, EAST.map((n) => c.address(n)));
+  await client.getSecret(read);
+  t.equal(c.count('east-1', 'GetSecret'), 1, 'east-1 said NO_QUORUM');
+  t.match(client.lastServedBy?.node, /^east-[23]$/, 'and the same call was served by the majority');
+  for (let i = 0; i < 3; i++) await client.getSecret(read);
+  t.equal(c.count('east-1', 'GetSecret'), 1, 'east-1 cools down meanwhile');
+});
+
+t.test('a primary without quorum cools down as a whole once each of its nodes has said so, until a probe finds it has quorum again', { timeout: 15_000 }, async (t) => {
   const c = await fakeCluster(t);
   const client = clientOf(t, EAST.map((n) => c.address(n)));
   await client.getSecret(read);
@@ -142,12 +156,12 @@ t.test('a primary without quorum cools down as a whole, until a probe finds it h
   await client.getSecret(read);
   t.equal(client.lastServedBy?.region, 'west', 'the secondary, learned from GetStatus though never given');
   await client.getSecret(read);
-  t.equal(c.total(EAST, 'GetSecret') - before, 1, 'one NO_QUORUM answer, not one per primary node');
+  t.equal(c.total(EAST, 'GetSecret') - before, 3, 'one NO_QUORUM answer from each primary node (each speaks only for itself), then none');
   // Past the cool-down a probe asks east for its status, not a call: calls stay on west while east has no quorum.
   await new Promise((r) => setTimeout(r, 400));
   for (let i = 0; i < 3; i++) await client.getSecret(read);
   t.equal(client.lastServedBy?.region, 'west');
-  t.equal(c.total(EAST, 'GetSecret') - before, 1, 'no call went to east');
+  t.equal(c.total(EAST, 'GetSecret') - before, 3, 'no call went to east');
   t.ok(c.total(EAST, 'GetStatus') >= 1, 'east was probed');
   c.state.eastQuorum = true;
   c.state.westMode = 'STANDBY';

@@ -1,6 +1,6 @@
 // Routing's choices, with a clock the test holds: the primary first (the node
-// that answered last ahead), what failed behind, whole regions cooled by the
-// reasons that speak for them, and regions brought back only by a probe.
+// that answered last ahead), what failed behind, whole regions cooled when
+// their last node fails, and regions brought back only by a probe.
 
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
@@ -72,18 +72,23 @@ t.test('a node that fails to answer cools down alone, and is back after its cool
   t.same(r.order(COOL), [...E, ...W, 'x:9']);
 });
 
-t.test('NO_QUORUM cools the whole region, which comes back only when a probe finds it serving', async (t) => {
+t.test('NO_QUORUM cools the node that said it, not its region; the last of them cools the region, which comes back only when a probe finds it serving', async (t) => {
   const r = routing();
-  r.failed('e:2', err(grpc.status.UNAVAILABLE, 'NO_QUORUM', by('e:2', 'NO_QUORUM')), 0);
-  t.same(r.order(10), [...W, 'x:9', ...E]);
+  const noQuorum = (a: string) => err(grpc.status.UNAVAILABLE, 'NO_QUORUM', by(a, 'NO_QUORUM'));
+  r.failed('e:2', noQuorum('e:2'), 0);
+  t.same(r.order(10), ['e:1', 'e:3', ...W, 'x:9', 'e:2'], 'a node alone on its side of a partition speaks for itself');
+  r.failed('e:1', err(grpc.status.UNAVAILABLE, 'LEADER_UNREACHABLE', by('e:1', 'SERVING')), 0);
+  t.same(r.regionsToProbe(2 * COOL), [], 'so does one that cannot reach its leader');
+  r.failed('e:3', noQuorum('e:3'), 0);
+  t.same(r.order(10), [...W, 'x:9', ...E], 'the last: the region cools');
   t.same(r.snapshot(10).coolingDown, E);
   t.same(r.regionsToProbe(10), []);
   t.same(r.order(COOL + 1), [...W, 'x:9', ...E], 'still behind after its cool-down');
   t.same(r.regionsToProbe(COOL + 1), ['east'], 'awaiting a probe');
   r.regionStillDown('east', COOL + 1);
   t.same(r.regionsToProbe(COOL + 2), []);
-  r.regionBack('east');
-  t.same(r.order(COOL + 2), [...E, ...W, 'x:9']);
+  r.regionBack('east', 'e:3');
+  t.same(r.order(COOL + 2), ['e:3', 'e:1', 'e:2', ...W, 'x:9'], 'back, the node the probe found serving first');
 });
 
 t.test('the last node of a region to fail cools the region', async (t) => {
@@ -117,11 +122,13 @@ t.test('READ_ONLY_FAILOVER marks nothing and counts as no failure', async (t) =>
 
 t.test('a success of a node without quorum (GetStatus) does not bring its region back', async (t) => {
   const r = routing();
-  r.failed('e:1', err(grpc.status.UNAVAILABLE, 'NO_QUORUM', by('e:1', 'NO_QUORUM')), 0);
+  for (const a of E) r.failed(a, err(grpc.status.UNAVAILABLE, 'NO_QUORUM', by(a, 'NO_QUORUM')), 0);
   r.succeeded('e:1', by('e:1', 'NO_QUORUM'));
   t.same(r.snapshot(10).coolingDown, E);
+  t.same(r.regionsToProbe(2 * COOL), ['east'], 'the region still awaits a probe');
   r.succeeded('e:1', by('e:1', 'SERVING'));
-  t.same(r.snapshot(10).coolingDown, []);
+  t.same(r.snapshot(10).coolingDown, ['e:2', 'e:3'], 'the region is back; the nodes that said NO_QUORUM cool down on their own');
+  t.same(r.regionsToProbe(2 * COOL), []);
 });
 
 t.test('a call walks the ready endpoints it tried least, even with no cool-down', async (t) => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMasterKeyFile, loadMasterKey, masterKeyFingerprint } from '../../src/crypto/masterkey.js';
 import { freePort } from './cluster.js';
+import { eventually } from '../wait.js';
 import { ROOT } from '../root.js';
 
 t.setTimeout(450_000);
@@ -89,6 +90,19 @@ t.test('cluster-up, the CLI, kill-node, partition and cluster-stop', async (t) =
   const after = await cli('secret', 'show', '--vault-name', 'demo', '--name', 'greeting', '--output', 'json');
   t.equal(JSON.parse(after.out).value, 'after kill', 'reads after kill-node');
   t.match((await run('scripts/start-node.sh', ['east-1'], env)).out, /started east-1/);
+  // start-node.sh returns once the process runs; east-1 is back in its region
+  // when it follows the leader and has applied what the leader committed.
+  await eventually(
+    'east-1 back in its region',
+    async () => {
+      const status = JSON.parse((await cli('cluster', 'status', '--output', 'json')).out) as { nodes: { id: string; role: string; leader: string; appliedIndex: number; commitIndex: number }[] };
+      const east1 = status.nodes.find((n) => n.id === 'east-1');
+      const leader = status.nodes.find((n) => n.id === east1?.leader);
+      return east1?.role === 'leader' || (east1?.role === 'follower' && leader !== undefined && east1.appliedIndex >= leader.commitIndex) ? true : undefined;
+    },
+    60_000,
+    200,
+  );
 
   // Cut east-2 and east-3 apart: with east-1 back the region keeps a majority.
   t.equal((await run('scripts/partition.sh', ['east-2', 'east-3'], env)).code, 0);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { Test } from 'tap';
+import { type Message, MessageType, message } from '../../src/raft/index.js';
 import { Replica, type ReplicaOptions } from '../../src/replica/replica.js';
 import { NodeStore } from '../../src/storage/store.js';
 
@@ -54,4 +55,21 @@ export async function singleLeader(t: Test, options: Partial<ReplicaOptions> = {
   while (!replica.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   t.ok(replica.isLeader, 'a single founder elects itself');
   return replica;
+}
+
+/** What a healthy follower `from` answers replica `a`'s message with: a vote, an acknowledgement; nothing to the rest. */
+export function followerAnswer(from: string, m: Message): Message | undefined {
+  const reply = { from, to: 'a', term: m.term };
+  switch (m.type) {
+    case MessageType.PreVote:
+      return message({ ...reply, type: MessageType.PreVoteResp });
+    case MessageType.Vote:
+      return message({ ...reply, type: MessageType.VoteResp });
+    case MessageType.App:
+      return message({ ...reply, type: MessageType.AppResp, index: m.index + m.entries.length });
+    case MessageType.Heartbeat:
+      return message({ ...reply, type: MessageType.HeartbeatResp, context: m.context });
+    default:
+      return undefined;
+  }
 }

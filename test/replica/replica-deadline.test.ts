@@ -1,7 +1,7 @@
 // A write or read that runs out of time says why: DEADLINE_EXCEEDED while
 // the region has a leader (the caller's time ran out, and a write may still
 // be applied), NO_QUORUM only when no leader is known. Clients take
-// NO_QUORUM to mean the whole region is down and stop sending to it.
+// NO_QUORUM to mean this node cannot serve now, and try another.
 
 import t from 'tap';
 import { ReplicaError } from '../../src/replica/errors.js';

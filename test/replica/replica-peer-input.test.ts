@@ -11,7 +11,7 @@ import { MessageType, message, type Message } from '../../src/raft/index.js';
 import type { Replica } from '../../src/replica/replica.js';
 import { wireMessageProblem } from '../../src/transport/peer-service.js';
 import { eventually } from '../wait.js';
-import { openReplica } from './harness.js';
+import { followerAnswer, openReplica } from './harness.js';
 
 interface Logged {
   level: number;
@@ -32,26 +32,11 @@ async function leaderOfThree(t: Test): Promise<{ replica: Replica; logged: Logge
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as Logged) });
   const { replica } = await openReplica(t, { founders: ['a', 'b', 'c'], tickMs: 10, electionTicks: 5, logger });
   let heartbeats = 0;
-  const answer = (m: Message): Message | undefined => {
-    const reply = { from: 'b', to: 'a', term: m.term };
-    switch (m.type) {
-      case MessageType.PreVote:
-        return message({ ...reply, type: MessageType.PreVoteResp });
-      case MessageType.Vote:
-        return message({ ...reply, type: MessageType.VoteResp });
-      case MessageType.App:
-        return message({ ...reply, type: MessageType.AppResp, index: m.index + m.entries.length });
-      case MessageType.Heartbeat:
-        heartbeats++;
-        return message({ ...reply, type: MessageType.HeartbeatResp, context: m.context });
-      default:
-        return undefined;
-    }
-  };
   replica.start({
     send: (messages) => {
       for (const m of messages) {
-        const reply = m.to === 'b' ? answer(m) : undefined;
+        if (m.to === 'b' && m.type === MessageType.Heartbeat) heartbeats++;
+        const reply = m.to === 'b' ? followerAnswer('b', m) : undefined;
         if (reply !== undefined) setImmediate(() => replica.step(reply));
       }
     },
