@@ -560,12 +560,16 @@ export class Replica<R = unknown> {
    * nothing it can see through. A leader cut off from its region would hold
    * every such write to its deadline; its caller retries elsewhere now. The
    * entry may still commit under the next leader, so the outcome is unknown,
-   * and a retry with the request id applies it once.
+   * and a retry with the request id applies it once. The reason is the
+   * deadline's (deadlineError): NO_QUORUM while no leader is known.
    */
   private failProposalsOnStepDown(): void {
-    for (const [index, w] of this.proposals) {
-      this.settleProposal(index, w, new ReplicaError('UNKNOWN_OUTCOME', 'this node stopped leading before the write was committed; it may or may not be applied, and a retry with its request id applies it once'));
-    }
+    const outcome = 'it may or may not be applied, and a retry with its request id applies it once';
+    const e =
+      this.raw.lead === NONE
+        ? new ReplicaError('NO_QUORUM', `this node stopped leading before the write was committed and the region has no leader with a quorum; ${outcome}`)
+        : new ReplicaError('UNKNOWN_OUTCOME', `this node stopped leading before the write was committed; ${outcome}`);
+    for (const [index, w] of this.proposals) this.settleProposal(index, w, e);
   }
 
   /** Writes what a Ready must persist, applies what it commits and sends its messages, in the order Raft needs. */
