@@ -39,6 +39,8 @@ const MAX_BACKOFF_MS = 1000;
  * largest message, so that one large append still goes.
  */
 const MAX_UNSENT_BYTES = 2 * MAX_FRAME_BYTES;
+/** How long a closed link's connections may take to send what was written on them. */
+const CLOSE_GRACE_MS = 1000;
 /** A refusal frame is a line of text. */
 const MAX_REFUSAL_BYTES = 64 * 1024;
 
@@ -70,6 +72,7 @@ class PeerLink {
   private readonly sockets = new Map<Lane, TLSSocket>();
   private failures = 0;
   private retryAt = 0;
+  private closed = false;
 
   constructor(
     readonly id: string,
@@ -83,6 +86,8 @@ class PeerLink {
 
   /** Writes a batch on the lane's connection; false when the link is down or stalled and the batch was dropped. */
   send(lane: Lane, messages: Message[]): boolean {
+    // A closed link opens nothing: a stopping node still sends what its last Ready held.
+    if (this.closed) return false;
     let socket = this.sockets.get(lane);
     if (socket === undefined) {
       if (Date.now() < this.retryAt) return false;
@@ -122,10 +127,15 @@ class PeerLink {
     this.failures = 0;
   }
 
+  /** What was written still goes out, for a while: a peer that stopped reading does not hold the process open. */
   close(): void {
+    this.closed = true;
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
-    for (const socket of sockets) socket.end();
+    for (const socket of sockets) {
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    }
     this.client.close();
   }
 }

@@ -78,3 +78,16 @@ t.test('a heartbeat sent after a 12 MiB append arrives before it', async (t) => 
   );
   t.equal(stepped.find((m) => m.type === MessageType.App)?.entries[0]?.data.length, entry.data.length, 'and the append arrived whole');
 });
+
+t.test('a closed transport opens no connection again: a stopping node must not be kept alive by its last sends', async (t) => {
+  const stepped: Message[] = [];
+  const address = await follower(t, stepped);
+  const tls = nodeTls(dir, 'n1');
+  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: (id) => channelCredentials(tls, id), access });
+  leader.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1 })]);
+  await eventually('the heartbeat', async () => (stepped.length === 1 ? true : undefined), 30_000, 5);
+  leader.close();
+  leader.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1, commit: 1 })]);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(stepped.length, 1, 'nothing sent after close arrives');
+});
