@@ -5,7 +5,7 @@
 // the client port shows only to Cluster Administrators.
 
 import { createServer, type Server } from 'node:https';
-import type { ConnectionLimits, RefusalReason } from '../transport/connections.js';
+import { type ConnectionLimits, type RefusalReason, hostAndPort } from '../transport/connections.js';
 import type { TlsMaterial } from '../transport/tls.js';
 import type { NodeMetrics } from './metrics.js';
 import { STATUS_PAGE } from './status-page.js';
@@ -52,9 +52,9 @@ export function serveOps(o: OpsHttpOptions): Promise<Server> {
   server.on('drop', () => refused('limit'));
   // Node's https server closes the connection itself.
   server.on('tlsClientError', (err: NodeJS.ErrnoException) => refused(err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'handshake_timeout' : 'tls_error'));
-  const i = o.address.lastIndexOf(':');
+  const { host, port } = hostAndPort(o.address);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(o.address.slice(i + 1)), o.address.slice(0, i), () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

@@ -116,16 +116,22 @@ function gateStreams(grpcServer: grpc.Server, refuseEarly: NonNullable<PortOptio
   });
 }
 
+/** host:port as Node's listen and connect take them: a bracketed IPv6 host without its brackets. */
+export function hostAndPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(i + 1)) };
+}
+
 /**
  * Listens on host:port (port 0: any free one). From then on, failing to
  * accept a connection (EMFILE: out of file descriptors) is logged: no
  * reason to stop the node.
  */
 export async function listenOn(server: NetServer, address: string, logger: Logger): Promise<void> {
-  const i = address.lastIndexOf(':');
+  const { host, port } = hostAndPort(address);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(address.slice(i + 1)), address.slice(0, i), () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });

@@ -11,6 +11,7 @@
 // the connection or a message, just before it closes the connection.
 
 import { type TLSSocket, connect } from 'node:tls';
+import { hostAndPort } from './connections.js';
 import { type TlsMaterial, expectNode } from './tls.js';
 
 export const RAFT_ALPN = 'keyraft-raft/1';
@@ -87,10 +88,8 @@ export class FrameReader {
  * takes too long or the other end does not speak frames.
  */
 export function connectForFrames(address: string, tls: TlsMaterial, expectedNode: string): TLSSocket {
-  const i = address.lastIndexOf(':');
   const socket = connect({
-    host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'),
-    port: Number(address.slice(i + 1)),
+    ...hostAndPort(address),
     ca: tls.ca,
     cert: tls.cert,
     key: tls.key,
