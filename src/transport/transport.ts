@@ -165,6 +165,7 @@ export class PeerTransport {
   private readonly links = new Map<string, PeerLink>();
   /** Connections peers opened to send us Raft frames. */
   private readonly accepted = new Set<TLSSocket>();
+  private closed = false;
   private host: TransportHost | undefined;
   /** Fault injection: peers whose traffic is dropped both ways. */
   private dropped = new Set<string>();
@@ -278,6 +279,7 @@ export class PeerTransport {
   }
 
   close(): void {
+    this.closed = true;
     for (const link of this.links.values()) link.close();
     for (const socket of this.accepted) socket.destroy();
   }
@@ -292,6 +294,8 @@ export class PeerTransport {
    * closes, as the sender's link then reports.
    */
   private accept(socket: TLSSocket): void {
+    // A peer connecting while this node stops must not hold its process open.
+    if (this.closed) return void socket.destroy();
     const who = identityOfCertificate(socket.getPeerCertificate());
     let refused = false;
     const refuse = (reason: 'FORBIDDEN' | 'BAD_MESSAGE', problem: string): void => {
