@@ -58,11 +58,12 @@ import { StatusCollector, memberMessages, ownStatus } from './server/status.js';
 import { VaultApp } from './app/vault-app.js';
 import { ClusterSnapshots } from './ops/cluster-snapshot.js';
 import { checkKeyStamp, readKeyStamp, writeKeyStamp } from './storage/keystamp.js';
+import { markRemoved, removalMark } from './storage/removal-mark.js';
 import { NodeStore } from './storage/store.js';
 import { loadTopology } from './topology.js';
 import { type JoinArgs, rememberJoin, resolveSelf } from './ops/joining.js';
 import { changeMembership, watchMembership } from './ops/membership.js';
-import { MemberBook } from './replica/members.js';
+import { MemberBook, removedNodeProblem } from './replica/members.js';
 import { handOver } from './replica/membership-ops.js';
 import { handOverTarget } from './replica/membership-plan.js';
 import { ClusterMap } from './transport/cluster-map.js';
@@ -162,6 +163,8 @@ async function main(): Promise<void> {
   logger.info({ masterKey: keys.current, previousMasterKey: keys.previous || undefined }, 'master key loaded');
 
   mkdirSync(args.dataDir, { recursive: true });
+  const removal = removalMark(args.dataDir);
+  if (removal !== undefined) throw new Error(removedNodeProblem(self.id, removal));
   checkKeyStamp(args.dataDir, keys.current, keys.previous || undefined);
   if (args.join !== undefined) rememberJoin(args.dataDir, args.join);
   const store = await NodeStore.open(join(args.dataDir, 'db'));
@@ -228,7 +231,17 @@ async function main(): Promise<void> {
     secondaryRegions: new Set(topology.regions.filter((r) => r.role === 'secondary').map((r) => r.name)),
     logger,
   };
-  const transport = new PeerTransport({ id: self.id, peers: regionPeers(), snapshots: store, logger, faultInjection: args.faultInjection, tls, credentials: ctx.channelCredentials, access: peerAccess });
+  const transport = new PeerTransport({
+    id: self.id,
+    peers: regionPeers(),
+    snapshots: store,
+    logger,
+    faultInjection: args.faultInjection,
+    tls,
+    credentials: ctx.channelCredentials,
+    access: peerAccess,
+    removal: (id) => (replica.isRemoved(id) ? replica.appliedIndex : undefined),
+  });
   transport.attach(replica);
   const peerServer = new grpc.Server({
     ...PEER_CHANNEL_OPTIONS,
@@ -314,6 +327,18 @@ async function main(): Promise<void> {
   });
   replica.events.on('removed', (index: number) => {
     logger.warn({ index }, 'this node was removed from its region; stopping');
+    void shutdown('REMOVED');
+  });
+  // The leader stops sending to a node once it applies the node's removal: a
+  // removed node that missed the commit learns of it from a peer's refusal.
+  let toldRemoved = false;
+  transport.events.on('removed', (by: string, peerApplied: number) => {
+    // A peer that still remembers a removal from before this node was added
+    // again has applied less than this node.
+    if (toldRemoved || replica.appliedIndex >= peerApplied) return;
+    toldRemoved = true;
+    logger.warn({ by, peerApplied, applied: replica.appliedIndex }, 'a peer says this node was removed from its region; stopping');
+    markRemoved(args.dataDir, `${by} said so, having applied up to index ${peerApplied}`);
     void shutdown('REMOVED');
   });
   // No channelz: nothing reads it, and its per-call bookkeeping was ~5 % of a

@@ -54,6 +54,11 @@ function decodeAddress(text: string): MemberAddress | undefined {
   }
 }
 
+/** Why a removed node does not start again from its data folder, and what the operator does instead. */
+export function removedNodeProblem(id: string, how: string): string {
+  return `${id} was removed from its region's membership (${how}); it does not rejoin on its own: wipe its data folder and add it again (keyraft cluster member add)`;
+}
+
 export class MemberBook {
   private readonly addresses = new Map<string, MemberAddress>();
   private readonly removed = new Set<string>();

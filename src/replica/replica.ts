@@ -28,7 +28,7 @@ import { type HostEnv, type TimerHandle, realEnv } from './env.js';
 import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
-import { MemberBook, type MemberInfo, isMemberRecord } from './members.js';
+import { MemberBook, type MemberInfo, isMemberRecord, removedNodeProblem } from './members.js';
 import { mark } from '../trace.js';
 
 export type { StateWrite };
@@ -215,10 +215,7 @@ export class Replica<R = unknown> {
       this.persistedLast = persisted.snapshot.index + persisted.entries.length;
       const conf = persisted.applied.conf;
       if (membersOf(conf).length > 0 && !membersOf(conf).includes(this.id)) {
-        throw new Error(
-          `${this.id} was removed from its region's membership (applied at index ${persisted.applied.index}); it does not rejoin on its own: ` +
-            'wipe its data folder and add it again (keyraft cluster member add)',
-        );
+        throw new Error(removedNodeProblem(this.id, `applied at index ${persisted.applied.index}`));
       }
     }
     await this.reload();
@@ -369,6 +366,11 @@ export class Replica<R = unknown> {
     const done = this.waitForIndex<ConfState>(this.raw.lastIndex, timeoutMs);
     this.kick();
     return done;
+  }
+
+  /** Whether `id` was removed from the group and not added again, as this node has applied. */
+  isRemoved(id: string): boolean {
+    return this.memberBook.isRemoved(id);
   }
 
   /** The group's members as this node has applied them, with their addresses. */

@@ -8,7 +8,12 @@
 //
 // The sender writes frames of one RaftBatch (src/wire/raft-codec.ts) each;
 // the receiver writes nothing back, except one frame saying why it refused
-// the connection or a message, just before it closes the connection.
+// the connection or a message (`REASON: problem`), just before it closes the
+// connection.
+// A node that was removed from its region hears REMOVED (etcd's peers answer
+// a removed member the same way): the leader stops sending to a node once it
+// applies the node's removal, so a removed node that missed the commit of its
+// own removal would otherwise campaign against refusals forever.
 
 import { type TLSSocket, connect } from 'node:tls';
 import { hostAndPort } from './connections.js';
@@ -23,6 +28,21 @@ const HEADER_BYTES = 4;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** TCP keepalive finds a peer whose host went away without a word. */
 const KEEPALIVE_MS = 10_000;
+
+/** Why a peer refuses a removed node's messages (reason REMOVED); it names the index the peer has applied. */
+export function removedProblem(id: string, appliedIndex: number): string {
+  return `node ${id} was removed from this region; the refusing node has applied up to index ${appliedIndex}`;
+}
+
+/**
+ * The index the refusing peer had applied, if the refusal says this node was
+ * removed. A node added again since has applied more than a peer that still
+ * remembers the removal, and so can tell that the refusal is out of date.
+ */
+export function removalIndexOf(refusal: string): number | undefined {
+  const match = /^REMOVED: .* applied up to index (\d+)$/.exec(refusal);
+  return match === null ? undefined : Number(match[1]);
+}
 
 export class FrameError extends Error {
   override name = 'FrameError';

@@ -10,6 +10,7 @@
 // traffic to and from given peers, or only what this node sends to given
 // peers (a one-way partition).
 
+import { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -19,7 +20,7 @@ import { decodeBatch, encodeBatch } from '../wire/raft-codec.js';
 import { mark } from '../trace.js';
 import { type PeerAccessOptions, accessProblem, claimProblem } from './peer-access.js';
 import { RaftClient, type SnapshotChunk, RaftServiceDefinition, wireMessageProblem } from './peer-service.js';
-import { FrameReader, MAX_FRAME_BYTES, RAFT_ALPN, connectForFrames, encodeFrame, tuneForFrames } from './raft-frames.js';
+import { FrameReader, MAX_FRAME_BYTES, RAFT_ALPN, connectForFrames, encodeFrame, removalIndexOf, removedProblem, tuneForFrames } from './raft-frames.js';
 import { type TlsMaterial, describeIdentity, identityOfCertificate } from './tls.js';
 
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -82,6 +83,8 @@ class PeerLink {
     private readonly tls: TlsMaterial,
     private readonly logger: Logger,
     private readonly onBroken: () => void,
+    /** The peer refused us as removed from the region, having applied up to `appliedIndex`. */
+    private readonly onRemoved: (appliedIndex: number) => void,
   ) {}
 
   /** Writes a batch on the lane's connection; false when the link is down or stalled and the batch was dropped. */
@@ -103,7 +106,12 @@ class PeerLink {
     const reader = new FrameReader(MAX_REFUSAL_BYTES);
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const refusal of reader.push(chunk)) this.logger.warn({ to: this.id, refusal: refusal.toString('utf8') }, 'a peer refused our Raft messages');
+        for (const frame of reader.push(chunk)) {
+          const refusal = frame.toString('utf8');
+          this.logger.warn({ to: this.id, refusal }, 'a peer refused our Raft messages');
+          const appliedIndex = removalIndexOf(refusal);
+          if (appliedIndex !== undefined) this.onRemoved(appliedIndex);
+        }
       } catch {
         socket.destroy();
       }
@@ -154,6 +162,8 @@ export interface TransportOptions {
   readonly credentials: (nodeId: string) => grpc.ChannelCredentials;
   /** Who may send Raft frames (peer-access.ts). */
   readonly access: PeerAccessOptions;
+  /** If `id` was removed from the region (and not added again): the index this node has applied. */
+  readonly removal: (id: string) => number | undefined;
 }
 
 /**
@@ -166,6 +176,8 @@ export class PeerTransport {
   /** Connections peers opened to send us Raft frames. */
   private readonly accepted = new Set<TLSSocket>();
   private closed = false;
+  /** 'removed' (by, appliedIndex): a peer refused this node's messages because it applied this node's removal. */
+  readonly events = new EventEmitter();
   private host: TransportHost | undefined;
   /** Fault injection: peers whose traffic is dropped both ways. */
   private dropped = new Set<string>();
@@ -193,7 +205,16 @@ export class PeerTransport {
     for (const [id, address] of peers) {
       if (id === this.opts.id || this.links.has(id)) continue;
       const client = new RaftClient(address, this.opts.credentials(id), PEER_CHANNEL_OPTIONS);
-      this.links.set(id, new PeerLink(id, address, client, this.opts.tls, this.opts.logger, () => this.host?.reportUnreachable(id)));
+      const link = new PeerLink(
+        id,
+        address,
+        client,
+        this.opts.tls,
+        this.opts.logger,
+        () => this.host?.reportUnreachable(id),
+        (appliedIndex) => this.events.emit('removed', id, appliedIndex),
+      );
+      this.links.set(id, link);
       this.addresses.set(id, address);
     }
     this.peerIds = new Set(this.links.keys());
@@ -298,15 +319,24 @@ export class PeerTransport {
     if (this.closed) return void socket.destroy();
     const who = identityOfCertificate(socket.getPeerCertificate());
     let refused = false;
-    const refuse = (reason: 'FORBIDDEN' | 'BAD_MESSAGE', problem: string): void => {
+    const refuse = (reason: 'FORBIDDEN' | 'BAD_MESSAGE' | 'REMOVED', problem: string): void => {
       refused = true;
-      this.opts.logger.warn({ caller: describeIdentity(who), peer: `${socket.remoteAddress}:${socket.remotePort}`, problem }, reason === 'FORBIDDEN' ? 'refused a peer call' : 'refused a peer message');
+      this.opts.logger.warn({ caller: describeIdentity(who), peer: `${socket.remoteAddress}:${socket.remotePort}`, problem }, reason === 'BAD_MESSAGE' ? 'refused a peer message' : 'refused a peer call');
       socket.end(encodeFrame(Buffer.from(`${reason}: ${problem}`, 'utf8')));
       socket.destroySoon();
+    };
+    // A removed node hears so, whether it connects after its removal or
+    // sends on a connection it opened before.
+    const removal = (): string | undefined => {
+      if (who?.kind !== 'node' || this.dropped.has(who.id)) return undefined;
+      const appliedIndex = this.opts.removal(who.id);
+      return appliedIndex === undefined ? undefined : removedProblem(who.id, appliedIndex);
     };
     this.accepted.add(socket);
     socket.once('close', () => this.accepted.delete(socket));
     tuneForFrames(socket);
+    const gone = removal();
+    if (gone !== undefined) return refuse('REMOVED', gone);
     const forbidden = accessProblem(RAFT_ALPN, who, this.opts.access);
     if (forbidden !== undefined) return refuse('FORBIDDEN', forbidden);
     const reader = new FrameReader(MAX_FRAME_BYTES);
@@ -321,6 +351,8 @@ export class PeerTransport {
       for (const messages of batches) {
         const impostor = claimProblem(RAFT_ALPN, messages, who);
         if (impostor !== undefined) return refuse('FORBIDDEN', impostor);
+        const goneSince = removal();
+        if (goneSince !== undefined) return refuse('REMOVED', goneSince);
         const problem = this.receive(messages);
         if (problem !== undefined) return refuse('BAD_MESSAGE', problem);
       }

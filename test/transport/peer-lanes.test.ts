@@ -34,9 +34,9 @@ const noSnapshots: SnapshotSource = { openStateSnapshot: () => Promise.reject(ne
 const access: PeerAccessOptions = { regionOf: () => 'r', selfRegion: 'r', secondaryRegions: new Set(), logger };
 
 /** n2's peer port, stepping what arrives into a host that records it. */
-async function follower(t: Test, stepped: Message[]) {
+async function follower(t: Test, stepped: Message[], removal: (id: string) => number | undefined = () => undefined) {
   const tls = nodeTls(dir, 'n2');
-  const transport = new PeerTransport({ id: 'n2', peers: new Map([['n1', 'unused']]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: () => channelCredentials(tls), access });
+  const transport = new PeerTransport({ id: 'n2', peers: new Map([['n1', 'unused']]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: () => channelCredentials(tls), access, removal });
   const host: TransportHost = {
     step: (m) => stepped.push(m),
     reportUnreachable: () => undefined,
@@ -60,7 +60,7 @@ t.test('a heartbeat sent after a 12 MiB append arrives before it', async (t) => 
   const stepped: Message[] = [];
   const address = await follower(t, stepped);
   const tls = nodeTls(dir, 'n1');
-  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: (id) => channelCredentials(tls, id), access });
+  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: (id) => channelCredentials(tls, id), access, removal: () => undefined });
   t.teardown(() => leader.close());
 
   // The connections open before anything is timed, as they are on a running node.
@@ -83,11 +83,35 @@ t.test('a closed transport opens no connection again: a stopping node must not b
   const stepped: Message[] = [];
   const address = await follower(t, stepped);
   const tls = nodeTls(dir, 'n1');
-  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: (id) => channelCredentials(tls, id), access });
+  const leader = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: (id) => channelCredentials(tls, id), access, removal: () => undefined });
   leader.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1 })]);
   await eventually('the heartbeat', async () => (stepped.length === 1 ? true : undefined), 30_000, 5);
   leader.close();
   leader.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1, commit: 1 })]);
   await new Promise((r) => setTimeout(r, 500));
   t.equal(stepped.length, 1, 'nothing sent after close arrives');
+});
+
+t.test('a removed node is told so, with the index the refusing peer has applied, on an old connection and on a new one', async (t) => {
+  const stepped: Message[] = [];
+  let removedAt: number | undefined;
+  const address = await follower(t, stepped, (id) => (id === 'n1' ? removedAt : undefined));
+  const tls = nodeTls(dir, 'n1');
+  const removed = new PeerTransport({ id: 'n1', peers: new Map([['n2', address]]), snapshots: noSnapshots, logger, faultInjection: false, tls, credentials: (id) => channelCredentials(tls, id), access, removal: () => undefined });
+  t.teardown(() => removed.close());
+  const told: [string, number][] = [];
+  removed.events.on('removed', (by: string, appliedIndex: number) => told.push([by, appliedIndex]));
+
+  const heartbeat = () => removed.send([message({ type: MessageType.Heartbeat, from: 'n1', to: 'n2', term: 1 })]);
+  heartbeat();
+  await eventually('the heartbeat of a member', async () => (stepped.length === 1 ? true : undefined), 30_000, 5);
+  t.same(told, [], 'a member is not told it was removed');
+
+  removedAt = 42;
+  heartbeat();
+  await eventually('the refusal on the connection opened before the removal', async () => (told.length === 1 ? true : undefined), 30_000, 5);
+  // The refused connection closed; the next send, after the backoff, opens another.
+  await eventually('the refusal of a new connection', async () => (heartbeat(), told.length === 2 ? true : undefined), 30_000, 50);
+  t.same(told, [['n2', 42], ['n2', 42]], 'both times by n2, which has applied up to index 42');
+  t.equal(stepped.length, 1, "and none of the removed node's messages was stepped");
 });
