@@ -119,7 +119,10 @@ async function run(topologyPath: string, ca: Buffer, token: string, runNo: numbe
     step(`the secondary serves reads after ${rtoMs} ms (an SDK client with every endpoint reads again after ${sdkRtoMs} ms)`);
 
     // The seed's list, each checked against what was written.
-    c.ok((await west.listVaults({})).vaults.some((v) => v.name === vault), 'list vaults');
+    // Every page: a cluster that has run the scenario before holds more vaults than one page.
+    let listedVault = false;
+    for await (const v of west.listAllVaults()) listedVault ||= v.name === vault;
+    c.ok(listedVault, 'list vaults');
     c.ok((await west.getVault({ name: vault })).name === vault, 'get vault properties');
     const listed: string[] = [];
     for await (const p of west.listAllSecrets(vault)) listed.push(p.name);
