@@ -85,8 +85,10 @@ export async function handOver(replica: Replica, boundMs = HANDOVER_MS): Promise
   const to = handOverTarget(replica.status());
   if (to === undefined) throw new MembershipError('FAILED_PRECONDITION', 'NO_HANDOVER_TARGET', 'no other voter has caught up: leadership cannot move');
   replica.transferLeadership(to);
-  const until = Date.now() + boundMs;
-  while (replica.isLeader && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  // On the replica's clock: in the whole-node simulator, real time would make a run depend on the machine.
+  const clock = replica.clock;
+  const until = clock.now() + boundMs;
+  while (replica.isLeader && clock.now() < until) await new Promise<void>((r) => clock.setTimeout(r, 20));
 }
 
 async function change(replica: Replica, cc: ConfChange): Promise<void> {

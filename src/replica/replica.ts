@@ -24,7 +24,7 @@ import {
 import type { BatchOp, RaftStore, StateWrite } from '../storage/raft-store.js';
 import { ReplicaError } from './errors.js';
 import { atEndOfTurn } from './end-of-turn.js';
-import { type HostEnv, type TimerHandle, realEnv } from './env.js';
+import { type Clock, type HostEnv, type TimerHandle, realEnv } from './env.js';
 import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
@@ -274,6 +274,11 @@ export class Replica<R = unknown> {
     const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
     for (const [index, w] of this.proposals) this.settleProposal(index, w, closing);
     this.reads.failAll(closing);
+  }
+
+  /** The replica's time: real, or the simulator's. What waits on the replica (membership-ops.ts) waits on it too. */
+  get clock(): Clock {
+    return this.env.clock;
   }
 
   // ---- Inputs ----
