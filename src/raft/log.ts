@@ -1,6 +1,6 @@
 // The replicated log as the core sees it: a snapshot (the compaction point)
-// followed by the entries after it, with cursors for what is persisted,
-// committed, handed out for applying, and applied.
+// followed by the entries after it, with cursors for what is handed out for
+// persisting, persisted, committed, handed out for applying, and applied.
 
 import type { Entry, Snapshot } from './types.js';
 import { invariant } from './types.js';
@@ -12,6 +12,8 @@ export class RaftLog {
   pendingSnapshot: Snapshot | undefined;
   /** entries[k].index === snapshot.meta.index + 1 + k */
   private entries: Entry[];
+  /** Entries up to here were handed to the host to persist (a leader's may still be on their way to disk). */
+  persisting: number;
   /** Entries up to here are persisted by the host. */
   stable: number;
   committed: number;
@@ -22,6 +24,7 @@ export class RaftLog {
   constructor(snapshot: Snapshot, entries: readonly Entry[], committed: number, applied: number) {
     this.snapshot = snapshot;
     this.entries = [...entries];
+    this.persisting = this.lastIndex;
     this.stable = this.lastIndex;
     this.committed = committed;
     this.applied = Math.max(applied, snapshot.meta.index);
@@ -143,6 +146,7 @@ export class RaftLog {
     this.entries.length = first - this.firstIndex;
     for (const e of entries) this.entries.push(e);
     // Overwritten entries must be persisted again.
+    this.persisting = Math.min(this.persisting, first - 1);
     this.stable = Math.min(this.stable, first - 1);
   }
 
@@ -169,6 +173,7 @@ export class RaftLog {
     this.pendingSnapshot = snapshot;
     this.entries = [];
     this.committed = index;
+    this.persisting = index;
     this.stable = index;
     this.applying = index;
     this.applied = index;
@@ -182,22 +187,33 @@ export class RaftLog {
     const index = snapshot.meta.index;
     if (index <= this.snapshot.meta.index) return;
     invariant(index <= this.applied, `compacting to ${index} beyond applied ${this.applied}`);
+    invariant(index <= this.stable, `compacting to ${index} beyond what is persisted (${this.stable})`);
     invariant(this.term(index) === snapshot.meta.term, `snapshot term ${snapshot.meta.term} differs from the log at ${index}`);
     this.entries = this.entries.slice(index - this.snapshot.meta.index);
     this.snapshot = snapshot;
   }
 
-  get hasUnstableEntries(): boolean {
-    return this.stable < this.lastIndex;
+  get hasEntriesToPersist(): boolean {
+    return this.persisting < this.lastIndex;
   }
 
-  unstableEntries(): Entry[] {
-    return this.stable >= this.lastIndex ? [] : this.slice(this.stable + 1, this.lastIndex + 1);
+  /** Entries not yet handed to the host to persist. */
+  entriesToPersist(): Entry[] {
+    return this.persisting >= this.lastIndex ? [] : this.slice(this.persisting + 1, this.lastIndex + 1);
   }
 
-  /** Persisted through (index, term), unless those entries were replaced meanwhile. */
+  persistingTo(index: number): void {
+    invariant(index <= this.lastIndex, `persisting ${index} beyond last index ${this.lastIndex}`);
+    this.persisting = Math.max(this.persisting, index);
+  }
+
+  /**
+   * Persisted through (index, term), unless those entries were replaced
+   * meanwhile: a leader's write may end after it stepped down and a new
+   * leader's entries overwrote the ones it held.
+   */
   stableTo(index: number, term: number): void {
-    if (index > this.stable && this.term(index) === term) this.stable = index;
+    if (index > this.stable && index <= this.persisting && this.term(index) === term) this.stable = index;
   }
 
   /** Committed entries not yet handed out for applying, at most `maxBytes` of data (but at least one). */

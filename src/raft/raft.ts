@@ -746,6 +746,7 @@ export class Raft {
     const log = this.log;
     invariant(log.applied <= log.committed, `applied ${log.applied} > committed ${log.committed}`);
     invariant(log.committed <= log.lastIndex, `committed ${log.committed} > last ${log.lastIndex}`);
+    invariant(log.stable <= log.persisting && log.persisting <= log.lastIndex, `persisted ${log.stable}, handed out ${log.persisting}, last ${log.lastIndex}: out of order`);
     invariant(log.snapshot.meta.index <= log.applied, 'snapshot beyond applied');
     invariant(this.role !== StateRole.Leader || this.lead === this.id, 'a leader must know itself as leader');
     invariant(this.role !== StateRole.Leader || this.vote === this.id, 'a leader voted for itself');

@@ -137,7 +137,7 @@ export class RawNode {
       r.msgs.length > 0 ||
       r.readStates.length > 0 ||
       r.log.pendingSnapshot !== undefined ||
-      r.log.hasUnstableEntries ||
+      r.log.hasEntriesToPersist ||
       r.log.hasNextCommittedEntries() ||
       !sameHardState(r.hardState, this.prevHard) ||
       this.softChanged()
@@ -148,9 +148,14 @@ export class RawNode {
     invariant(this.outstanding === undefined, 'ready() called again before advance()');
     const r = this.raft;
     r.flushBroadcast();
-    const hard = r.hardState;
     const soft = this.softState();
-    const entries = r.log.unstableEntries();
+    const entries = r.log.entriesToPersist();
+    const lastEntry = entries[entries.length - 1];
+    if (lastEntry !== undefined) r.log.persistingTo(lastEntry.index);
+    // Every entry is handed out to persist with or before any commit index
+    // that covers it, and a host writes in order, so a disk's commit is
+    // never beyond its log, even while a leader's writes are in flight.
+    const hard = r.hardState;
     const snapshot = r.log.pendingSnapshot;
     const committedEntries = r.log.nextCommittedEntries(r.cfg.maxCommittedBytesPerReady);
     const rd: Ready = {
@@ -167,7 +172,11 @@ export class RawNode {
     r.readStates = [];
     r.log.pendingSnapshot = undefined;
     const lastCommitted = committedEntries[committedEntries.length - 1];
-    if (lastCommitted !== undefined) r.log.applyingTo(lastCommitted.index);
+    if (lastCommitted !== undefined) {
+      // So the applied state a host writes is never ahead of the log it writes before it.
+      invariant(lastCommitted.index <= r.log.persisting, `entry ${lastCommitted.index} handed out for applying before it was handed out to persist`);
+      r.log.applyingTo(lastCommitted.index);
+    }
     this.prevSoft = soft;
     if (rd.hardState !== undefined) this.prevHard = rd.hardState;
     this.outstanding = rd;
@@ -188,14 +197,22 @@ export class RawNode {
     return beats;
   }
 
-  /** The host persisted, sent and applied everything in the last Ready. */
-  advance(): void {
+  /**
+   * The host sent and applied everything in the last Ready, and persisted
+   * it, unless `persistLater`: a leader may go on to the next Ready while its
+   * write is on its way to disk (etcd's asynchronous storage writes), and
+   * calls persisted() when it is there. Its own copy counts towards
+   * commitment only then. Never for a snapshot, and never for a node that
+   * is not leading: a follower's messages promise what it persisted.
+   */
+  advance(persistLater = false): void {
     const rd = this.outstanding;
     invariant(rd !== undefined, 'advance() without a ready()');
+    invariant(!persistLater || rd.snapshot === undefined, 'a snapshot is persisted before advance()');
     this.outstanding = undefined;
     const r = this.raft;
     const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined) {
+    if (last !== undefined && !persistLater) {
       r.log.stableTo(last.index, last.term);
       r.ownEntriesPersisted();
     }
@@ -203,6 +220,13 @@ export class RawNode {
     if (rd.snapshot !== undefined) r.appliedTo(Math.max(rd.snapshot.meta.index, r.log.applied));
     if (lastCommitted !== undefined) r.appliedTo(lastCommitted.index);
     r.assertInvariants();
+  }
+
+  /** A write that advance(true) left to the host is on disk: entries through (index, term), and the hard state of its Ready. */
+  persisted(index: number, term: number): void {
+    this.raft.log.stableTo(index, term);
+    this.raft.ownEntriesPersisted();
+    this.raft.assertInvariants();
   }
 
   // ---- What a host reads (no copies) ----
@@ -225,6 +249,11 @@ export class RawNode {
 
   get committed(): number {
     return this.raft.log.committed;
+  }
+
+  /** The last index of the log this node has on disk. */
+  get persistedIndex(): number {
+    return this.raft.log.stable;
   }
 
   /** The first index still in the log (after the compaction point). */

@@ -30,6 +30,7 @@ import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
 import { MemberBook, type MemberInfo, isMemberRecord, removedNodeProblem } from './members.js';
 import { mark } from '../trace.js';
+import { WriteQueue } from './write-queue.js';
 
 export type { StateWrite };
 
@@ -139,6 +140,8 @@ export class Replica<R = unknown> {
   private unwrittenApply: BatchOp[] = [];
   /** Set by a tick: the next drain writes unwrittenApply even if nothing else needs a synced write. */
   private flushApplyDue = false;
+  /** Every write of the Ready loop, in order; a leader's may still be in flight while the loop goes on. */
+  private readonly writes = new WriteQueue((ops, sync) => this.write(ops, sync));
   /** The compaction point and the bytes applied after it. */
   private retention!: LogRetention;
   /** A snapshot received and written under the next generation, waiting for the core. */
@@ -267,8 +270,10 @@ export class Replica<R = unknown> {
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
     await this.draining;
-    // Not needed for safety (a restart applies the log again), but a clean stop leaves a disk that needs no replay.
-    if (this.unwrittenApply.length > 0 && this.fatal === undefined) {
+    // Not needed for safety (a restart applies the log again), but a clean
+    // stop leaves a disk that needs no replay. It also waits for a leader's
+    // write still in flight.
+    if (this.fatal === undefined) {
       await this.writeUnwrittenApply().catch((err: unknown) => this.opts.logger.warn({ err }, 'writing the applied state at stop failed; the next start applies the log again'));
     }
     const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
@@ -583,12 +588,15 @@ export class Replica<R = unknown> {
   private async persistAndApply(rd: Ready): Promise<void> {
     const store = this.opts.store;
     // A leader sends before it writes (thesis §10.2.1), so that its followers
-    // write in parallel with it: the core counts the leader's own copy only
-    // once this write is done, and anything that tells a follower an entry is
-    // committed is built in a later Ready. Everyone else must write first:
-    // their messages promise what they persisted (votes, acknowledgements).
-    const sendFirst = this.raw.role === StateRole.Leader && rd.snapshot === undefined;
-    if (sendFirst) this.sendMessages(rd.messages);
+    // write in parallel with it, and goes on to its next Ready without
+    // waiting for this write (etcd's asynchronous storage writes): the core
+    // counts the leader's own copy only once the write is done (persisted),
+    // and followers' acknowledgements can commit and apply entries meanwhile.
+    // Everyone else must write first: their messages promise what they
+    // persisted (votes, acknowledgements). The write queue keeps the order
+    // of the writes, so nothing this node writes later lands before them.
+    const writeLater = this.raw.role === StateRole.Leader && rd.snapshot === undefined;
+    if (writeLater) this.sendMessages(rd.messages);
     const ops: BatchOp[] = [];
     let installedGen: number | undefined;
     if (rd.snapshot !== undefined) {
@@ -614,11 +622,20 @@ export class Replica<R = unknown> {
     // lands when LevelDB has just switched to a new log file (it does not
     // sync the old one), a later synced batch with a higher applied index
     // could survive an earlier unsynced one, leaving state behind its index.
-    if (rd.mustSync || installedGen !== undefined) {
-      await this.write([...this.takeUnwrittenApply(), ...ops], true);
+    // Without mustSync, a commit index alone: a hint that may be lost.
+    const sync = rd.mustSync || installedGen !== undefined;
+    const written = this.writes.write(sync ? [...this.takeUnwrittenApply(), ...ops] : ops, sync);
+    if (writeLater) {
+      const last = rd.entries[rd.entries.length - 1];
+      written.then(
+        () => {
+          if (last !== undefined && this.input((raw) => raw.persisted(last.index, last.term))) this.kick();
+        },
+        // As for any failed write (drain): the disk can no longer be trusted to keep what it is told.
+        (err: unknown) => this.failStop(err instanceof Error ? err : new Error(String(err))),
+      );
     } else {
-      // A commit index alone: a hint that may be lost.
-      await this.write(ops, false);
+      await written;
     }
 
     if (installedGen !== undefined) {
@@ -634,14 +651,14 @@ export class Replica<R = unknown> {
       // Entries after the snapshot in the same Ready apply on the new state.
       const ops2: BatchOp[] = [];
       applied += await this.applyEntries(rd.committedEntries, ops2);
-      await this.write(ops2, true);
+      await this.writes.write(ops2, true);
     }
-    if (!sendFirst) this.sendMessages(rd.messages);
+    if (!writeLater) this.sendMessages(rd.messages);
     for (const rs of rd.readStates) {
       mark('read.confirmed');
       this.reads.confirm(rs.context, rs.index);
     }
-    this.raw.advance();
+    this.raw.advance(writeLater);
     this.reads.applied(this.appliedMeta.index);
     if (applied > 0) this.events.emit('applied', this.appliedMeta.index);
     // The compaction point must be applied on disk: a restart applies from there.
@@ -649,7 +666,7 @@ export class Replica<R = unknown> {
   }
 
   private async writeUnwrittenApply(): Promise<void> {
-    await this.write(this.takeUnwrittenApply(), true);
+    await this.writes.write(this.takeUnwrittenApply(), true);
   }
 
   private takeUnwrittenApply(): BatchOp[] {
@@ -746,15 +763,17 @@ export class Replica<R = unknown> {
 
   private maybeCompact(): void {
     const index = this.retention.compactionPoint();
-    if (index === undefined) return;
+    // A leader may have applied entries whose write is still in flight: its log is compacted only where it is on disk.
+    if (index === undefined || index > this.raw.persistedIndex) return;
     // Short of the applied index only with no membership change after it (LogRetention), so the applied membership is its own.
     const meta: SnapshotMeta = { index, term: this.raw.termAt(index)!, conf: this.appliedMeta.conf };
     const store = this.opts.store;
     this.raw.compact({ meta, data: new Uint8Array() });
     this.retention.compacted(index);
     this.persistedFirst = Math.max(this.persistedFirst, meta.index + 1);
-    // The new compaction point must be on disk before the entries go.
-    void store
+    // The new compaction point must be on disk before the entries go, and
+    // after the applied state up to it (queued already: see the caller).
+    void this.writes
       .write([store.snapshotOp(meta)], true)
       .then(() => store.compactLog(meta.index))
       // As for any failed write (drain): the disk can no longer be trusted to keep what it is told.

@@ -4,7 +4,7 @@
 // even when all the appends in its window were lost.
 
 import t from 'tap';
-import { MessageType, type Message } from '../../src/raft/index.js';
+import { MessageType, type Message, type Ready } from '../../src/raft/index.js';
 import { bytes, electedNetwork } from './harness.js';
 
 const appTo = (to: string) => (m: Message) => m.type === MessageType.App && m.to === to;
@@ -130,4 +130,88 @@ t.test('§5.3 a follower whose appends were all lost catches up once it answers 
   net.tick(undefined, 5); // heartbeats, answered by b
   t.same(net.peer('b').applied, ['v0', 'v1', 'v2', 'v3'], 'b has caught up');
   t.equal(net.node('a').status().progress.get('b')?.match, 6);
+});
+
+/**
+ * A leader that takes its next Ready while its own write is in flight
+ * (asynchronous storage writes): the Ready's messages went out, its entries
+ * did not reach the leader's disk yet. Returns the Ready.
+ */
+function sendWithoutWriting(net: ReturnType<typeof electedNetwork>, id: string): Ready {
+  const rd = net.node(id).ready();
+  for (const m of rd.messages) {
+    net.sent.push(m);
+    net.queue.push(m);
+  }
+  net.node(id).advance(true);
+  return rd;
+}
+
+/** Steps every queued message to `id` into it, without processing its Readies. */
+function stepAllTo(net: ReturnType<typeof electedNetwork>, id: string): void {
+  const mine = net.queue.filter((m) => m.to === id);
+  net.queue = net.queue.filter((m) => m.to !== id);
+  for (const m of mine) net.node(id).step(m);
+}
+
+t.test('§10.2.1 with its own write in flight, a leader commits and applies from two followers’ copies', async (t) => {
+  const net = electedNetwork(['a', 'b', 'c'], { seed: 1 });
+  const a = net.node('a');
+  a.propose(bytes('x'));
+  const rd = sendWithoutWriting(net, 'a');
+  t.same(rd.entries.map((e) => e.index), [3], 'the entry is handed out to persist once');
+  t.notOk(a.hasReady(), 'and not again while its write is in flight');
+  net.deliver((m) => m.to !== 'a');
+  stepAllTo(net, 'a');
+  t.equal(a.committed, 3, 'b and c are a quorum');
+  t.equal(a.persistedIndex, 2, 'though the leader’s own copy is not on its disk');
+  const next = a.ready();
+  t.same(next.committedEntries.map((e) => e.index), [3], 'the entry is handed out for applying');
+  t.same(next.entries, [], 'nothing more to persist');
+  a.advance(true);
+  t.equal(a.status().progress.get('a')?.match, 2, 'the leader does not count its own copy yet');
+  a.persisted(3, rd.entries[0]!.term);
+  t.equal(a.status().progress.get('a')?.match, 3, 'and counts it once the write is done');
+});
+
+t.test('§10.2.1 a leader never counts its own copy before its write is done: with one follower, the commit waits for the disk', async (t) => {
+  const net = electedNetwork(['a', 'b', 'c'], { seed: 1 });
+  const a = net.node('a');
+  net.isolate('c');
+  a.propose(bytes('x'));
+  const rd = sendWithoutWriting(net, 'a');
+  net.deliver((m) => m.to === 'b');
+  stepAllTo(net, 'a');
+  t.equal(net.node('b').lastIndex, 3, 'b has the entry');
+  t.equal(a.committed, 2, 'b alone is not a quorum while the leader’s copy may still be lost');
+  a.persisted(3, rd.entries[0]!.term);
+  t.equal(a.committed, 3, 'the leader’s copy on disk makes two of three');
+});
+
+t.test('§10.2.1 a write that ends after its leader lost the entries to a new leader does not mark the new ones persisted', async (t) => {
+  const net = electedNetwork(['a', 'b', 'c'], { seed: 1 });
+  const a = net.node('a');
+  net.isolate('a');
+  a.propose(bytes('lost'));
+  const rd = sendWithoutWriting(net, 'a');
+  const lost = rd.entries[0]!;
+  net.tickUntil(() => net.leader() !== undefined && net.leader() !== 'a', ['b', 'c']);
+  const lead = net.leader()!;
+  net.propose(lead, 'kept');
+  net.heal();
+  // The new leader reaches a, which answers, until its append replaces the
+  // entry a is still writing; a's Readies after that are not taken.
+  for (let k = 0; k < 50 && a.termAt(lost.index) === lost.term; k++) {
+    net.node(lead).tick();
+    net.process(lead);
+    stepAllTo(net, 'a');
+    if (a.termAt(lost.index) !== lost.term) break;
+    net.process('a');
+    net.deliver((m) => m.to !== 'a');
+  }
+  t.not(a.termAt(lost.index), lost.term, 'a took the new leader’s entry in place of its own');
+  const before = a.persistedIndex;
+  t.ok(before < lost.index, 'and has not written it yet');
+  a.persisted(lost.index, lost.term);
+  t.equal(a.persistedIndex, before, 'the old write’s (index, term) no longer names what the log holds');
 });

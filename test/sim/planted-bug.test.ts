@@ -65,6 +65,17 @@ const bugs: PlantedBug[] = [
     maxSeeds: 2000,
   },
   {
+    // A leader goes on while its own write is in flight (advance(true)); here
+    // it counts its own copy at once, so a quorum can be it and one follower
+    // before the entry is on its disk, and a crash in that window loses an
+    // answered write (the seeds where a leader's disk is slow find it).
+    name: "a leader's own copy counted before its write is on disk (asynchronous storage writes)",
+    file: 'rawnode',
+    find: 'if (last !== undefined && !persistLater) {',
+    replace: 'if (last !== undefined) {',
+    expect: /leader completeness|state machine safety|acknowledged write/,
+  },
+  {
     // Seeds whose limit is below the probe write's size: a leader that
     // refuses a proposal larger than the limit even with an empty tail never
     // takes that write.

@@ -20,10 +20,12 @@ export interface HostEvents {
   send(node: SimNode, m: Message): void;
   /**
    * Whether to write this leader's Ready later, after its messages went out
-   * (as the real host does); if so, `write` runs after a disk delay unless
-   * the node crashed meanwhile.
+   * and its committed entries were applied (as the real host does); if so,
+   * `write` runs after a disk delay unless the node crashed meanwhile. Always
+   * so when `behindOthers`: an earlier write is still pending, and writes
+   * land in order.
    */
-  writeLater(node: SimNode, write: () => void): boolean;
+  writeLater(node: SimNode, write: () => void, behindOthers: boolean): boolean;
   snapshotRestored(node: SimNode, snapshot: Snapshot, digest: number): void;
   applied(node: SimNode, e: Entry): void;
   writeAcknowledged(node: SimNode, writeId: string, index: number): void;
@@ -64,8 +66,8 @@ export class SimNode {
   appliedIndex = 0;
   removed = false;
   readyScheduled = false;
-  /** A leader's Ready whose messages went out and whose write is pending. */
-  writing = false;
+  /** A leader's Readies whose messages went out and whose writes are pending, oldest first. */
+  private readonly unwritten: Ready[] = [];
   private readonly pendingWrites = new Set<string>();
   private readonly pendingReads = new Map<string, PendingRead>();
 
@@ -79,6 +81,10 @@ export class SimNode {
     const initial = founders === undefined ? core.emptyState() : core.bootstrapState(founders);
     this.durable = { hardState: initial.hardState, snapshot: initial.snapshot, entries: [] };
     this.start();
+  }
+
+  get writesInFlight(): number {
+    return this.unwritten.length;
   }
 
   get up(): boolean {
@@ -105,7 +111,7 @@ export class SimNode {
     this.raw = undefined;
     this.incarnation++;
     this.readyScheduled = false;
-    this.writing = false;
+    this.unwritten.length = 0;
     this.pendingWrites.clear();
     this.pendingReads.clear();
   }
@@ -127,28 +133,42 @@ export class SimNode {
 
   /**
    * Handles every Ready in turn: persist, send, apply, serve reads, advance.
-   * A leader may send first and write later (thesis §10.2.1): a crash in
+   * A leader may send first and write later (thesis §10.2.1), and go on to
+   * its next Readies meanwhile (asynchronous storage writes): a crash in
    * between loses the write, and the core must not have counted on it.
    */
   processReady(): void {
     const raw = this.raft;
-    for (let rounds = 0; !this.writing && raw.hasReady() && rounds < 100; rounds++) {
+    for (let rounds = 0; raw.hasReady() && rounds < 100; rounds++) {
+      const leader = raw.role === this.core.StateRole.Leader;
+      // A follower's messages promise what is on its disk: it waits for the writes it left in flight as leader.
+      if (!leader && this.unwritten.length > 0) return;
       const rd = raw.ready();
-      const leader = raw.role === this.core.StateRole.Leader && rd.snapshot === undefined;
-      if (leader && this.events.writeLater(this, () => this.finishReady(rd, true))) {
+      const behind = this.unwritten.length > 0;
+      if (leader && rd.snapshot === undefined && this.events.writeLater(this, () => this.landOldestWrite(), behind)) {
+        this.unwritten.push(rd);
         for (const m of rd.messages) this.events.send(this, m);
-        this.writing = true;
-        return;
+        this.applyReady(rd);
+        raw.advance(true);
+        continue;
       }
-      this.finishReady(rd, false);
+      if (behind) throw new Error(`${this.id}: a Ready would be written before earlier ones`);
+      this.persist(rd.hardState, rd.snapshot, rd.entries);
+      for (const m of rd.messages) this.events.send(this, m);
+      this.applyReady(rd);
+      raw.advance();
     }
   }
 
-  private finishReady(rd: Ready, sent: boolean): void {
-    const raw = this.raft;
-    this.writing = false;
-    this.persist(rd.hardState, rd.snapshot, rd.entries);
-    if (!sent) for (const m of rd.messages) this.events.send(this, m);
+  private landOldestWrite(): void {
+    const rd = this.unwritten.shift();
+    if (rd === undefined) throw new Error(`${this.id}: a write landed that was never made`);
+    this.persist(rd.hardState, undefined, rd.entries);
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) this.raft.persisted(last.index, last.term);
+  }
+
+  private applyReady(rd: Ready): void {
     if (rd.snapshot !== undefined) {
       this.digest = decodeDigest(rd.snapshot.data);
       this.appliedIndex = rd.snapshot.meta.index;
@@ -160,7 +180,6 @@ export class SimNode {
       if (read !== undefined) read.index = rs.index;
     }
     this.serveReads();
-    raw.advance();
   }
 
   private persist(hs: HardState | undefined, snapshot: Snapshot | undefined, entries: readonly Entry[]): void {
@@ -206,7 +225,9 @@ export class SimNode {
     const raw = this.raft;
     const index = this.appliedIndex;
     const term = raw.termAt(index);
-    if (term === undefined || index <= this.durable.snapshot.meta.index) return;
+    // A leader may have applied entries whose write (with the commit that
+    // lets a restart apply them) is still on its way to its disk.
+    if (term === undefined || index <= this.durable.snapshot.meta.index || this.unwritten.length > 0) return;
     const snapshot: Snapshot = { meta: { index, term, conf: raw.status().conf }, data: encodeDigest(this.digest) };
     this.durable.snapshot = snapshot;
     this.durable.entries = this.durable.entries.filter((e) => e.index > index);

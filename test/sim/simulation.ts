@@ -78,6 +78,14 @@ class Simulation implements HostEvents {
   private readonly disk: Random;
   /** How often a leader sends a Ready's messages before writing it. */
   private readonly leaderWritesLater: number;
+  /**
+   * Its own stream too: on some seeds a leader's disk is slow, so that it
+   * answers clients from its followers' copies while its own is still on its
+   * way, and dies in that window after an answer.
+   */
+  private readonly leaderWrites: Random;
+  private readonly slowLeaderDisk: boolean;
+  private readonly crashLeadersWriting: number;
   private newestLeaderTerm = 0;
 
   constructor(
@@ -95,6 +103,9 @@ class Simulation implements HostEvents {
     this.crashYoungLeaders = this.random.pick([0, 0.2, 0.5]);
     this.disk = Random.derive(seed, 'disk');
     this.leaderWritesLater = this.disk.pick([0, 0.5, 1]);
+    this.leaderWrites = Random.derive(seed, 'leader writes in flight');
+    this.slowLeaderDisk = this.leaderWrites.chance(0.3);
+    this.crashLeadersWriting = this.leaderWrites.pick([0, 0, 0.05, 0.2]);
     // Byte limits a few writes wide on some seeds (a write id is 2-6 bytes):
     // appends and apply batches then split wherever the bytes fall, and
     // leaders refuse writes while a few wait to commit. Their own stream, so
@@ -265,10 +276,11 @@ class Simulation implements HostEvents {
     }
   }
 
-  writeLater(node: SimNode, write: () => void): boolean {
-    if (!this.disk.chance(this.leaderWritesLater)) return false;
+  writeLater(node: SimNode, write: () => void, behindOthers: boolean): boolean {
+    if (!behindOthers && !this.disk.chance(this.leaderWritesLater)) return false;
     const incarnation = node.incarnation;
-    this.scheduler.after(this.disk.int(0, 4), () => {
+    const delay = this.slowLeaderDisk ? this.leaderWrites.int(5, 40) : this.disk.int(0, 4);
+    this.scheduler.after(delay, () => {
       if (node.incarnation !== incarnation || !node.up) return;
       write();
       this.afterStep(node);
@@ -319,6 +331,15 @@ class Simulation implements HostEvents {
   writeAcknowledged(node: SimNode, writeId: string, index: number): void {
     this.checker.acknowledged(writeId, index);
     if (writeId === this.probeId) this.probeAcked = true;
+    if (this.crashLeadersWriting > 0 && !this.calm && node.writesInFlight > 0 && this.leaderWrites.chance(this.crashLeadersWriting)) {
+      this.note(`${node.id} dies with its own write in flight after acknowledging ${writeId} at ${index}`);
+      const incarnation = node.incarnation;
+      this.scheduler.after(0, () => {
+        if (node.incarnation !== incarnation || !node.up) return;
+        this.crash(node);
+        this.scheduler.after(this.random.int(20, 800), () => this.restart(node));
+      });
+    }
   }
 
   readServed(node: SimNode, readIndex: number, maxAckedAtStart: number): void {
@@ -595,7 +616,7 @@ class Simulation implements HostEvents {
     const members = [...status.conf.voters, ...status.conf.learners];
     return members.every((id) => {
       const n = this.nodes.get(id);
-      return n !== undefined && n.up && n.appliedIndex === status.commit && n.raft.term === status.term;
+      return n !== undefined && n.up && n.appliedIndex === status.commit && n.raft.term === status.term && n.writesInFlight === 0;
     });
   }
 
