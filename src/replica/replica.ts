@@ -518,7 +518,7 @@ export class Replica<R = unknown> {
     } catch (e) {
       // A failed disk write leaves memory ahead of the disk: the only safe
       // move is to stop and restart from what is on disk.
-      this.failStop(e instanceof Error ? e : new Error(String(e)));
+      this.failStop(e);
     }
   }
 
@@ -543,10 +543,12 @@ export class Replica<R = unknown> {
   /**
    * Stops the replica for good, fails what waits on it, logs why (fatal),
    * and tells onFatal. A broken invariant is named as one wherever the core
-   * threw it: in an input or in the Ready loop (ready, advance).
+   * threw it: in an input or in the Ready loop (ready, advance). Takes
+   * whatever was thrown or rejected (a store may reject with a non-Error).
    */
-  private failStop(e: Error): void {
+  private failStop(thrown: unknown): void {
     if (this.fatal !== undefined) return;
+    const e = thrown instanceof Error ? thrown : new Error(String(thrown));
     this.fatal = e;
     this.opts.logger.fatal({ err: e }, e instanceof RaftInvariantError ? `a Raft invariant broke: ${e.message}; stopping` : 'the Ready loop failed; stopping');
     this.stopped = true;
@@ -632,7 +634,7 @@ export class Replica<R = unknown> {
           if (last !== undefined && this.input((raw) => raw.persisted(last.index, last.term))) this.kick();
         },
         // As for any failed write (drain): the disk can no longer be trusted to keep what it is told.
-        (err: unknown) => this.failStop(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => this.failStop(err),
       );
     } else {
       await written;
@@ -777,7 +779,7 @@ export class Replica<R = unknown> {
       .write([store.snapshotOp(meta)], true)
       .then(() => store.compactLog(meta.index))
       // As for any failed write (drain): the disk can no longer be trusted to keep what it is told.
-      .catch((err: unknown) => this.failStop(err instanceof Error ? err : new Error(String(err))));
+      .catch((err: unknown) => this.failStop(err));
   }
 
   // ---- Waiters ----

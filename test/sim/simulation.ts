@@ -236,15 +236,18 @@ class Simulation implements HostEvents {
       this.note(`${node.id} leads term ${r.term} (last index ${r.lastIndex}, commit ${r.committed})`);
       // A leader that dies young leaves old-term entries half replicated: the
       // situation of the paper's Figure 8.
-      if (!this.calm && this.random.chance(this.crashYoungLeaders)) {
-        const incarnation = node.incarnation;
-        this.scheduler.after(this.random.int(0, 40), () => {
-          if (node.incarnation !== incarnation || !node.up) return;
-          this.crash(node);
-          this.scheduler.after(this.random.int(20, 800), () => this.restart(node));
-        });
-      }
+      if (!this.calm && this.random.chance(this.crashYoungLeaders)) this.crashThenRestart(node, this.random.int(0, 40));
     }
+  }
+
+  /** Crashes `node` after `afterMs` unless it went down meanwhile, and restarts it 20-800 ms later. */
+  private crashThenRestart(node: SimNode, afterMs: number): void {
+    const incarnation = node.incarnation;
+    this.scheduler.after(afterMs, () => {
+      if (node.incarnation !== incarnation || !node.up) return;
+      this.crash(node);
+      this.scheduler.after(this.random.int(20, 800), () => this.restart(node));
+    });
   }
 
   private leader(): SimNode | undefined {
@@ -333,12 +336,7 @@ class Simulation implements HostEvents {
     if (writeId === this.probeId) this.probeAcked = true;
     if (this.crashLeadersWriting > 0 && !this.calm && node.writesInFlight > 0 && this.leaderWrites.chance(this.crashLeadersWriting)) {
       this.note(`${node.id} dies with its own write in flight after acknowledging ${writeId} at ${index}`);
-      const incarnation = node.incarnation;
-      this.scheduler.after(0, () => {
-        if (node.incarnation !== incarnation || !node.up) return;
-        this.crash(node);
-        this.scheduler.after(this.random.int(20, 800), () => this.restart(node));
-      });
+      this.crashThenRestart(node, 0);
     }
   }
 
