@@ -611,7 +611,14 @@ export class Replica<R = unknown> {
       this.persistedFirst = meta.index + 1;
       this.persistedLast = meta.index;
     }
-    if (rd.hardState !== undefined) ops.push(store.hardStateOp(rd.hardState));
+    const sync = rd.mustSync || installedGen !== undefined;
+    // A new commit index alone waits with the applied state for the next
+    // synced batch (below): Raft keeps the commit index volatile (a leader
+    // tells it again), and a write of its own would cost every node a second
+    // LevelDB write per call. Waiting there, it lands in the same batch as
+    // the state applied up to it, so the disk never holds an applied index
+    // beyond its commit index.
+    if (rd.hardState !== undefined) (sync ? ops : this.unwrittenApply).push(store.hardStateOp(rd.hardState));
     this.persistEntries(rd.entries, ops);
     let applied = installedGen === undefined ? await this.applyEntries(rd.committedEntries, this.unwrittenApply) : 0;
     // What applying wrote waits for the next synced batch: the entries of the
@@ -624,8 +631,6 @@ export class Replica<R = unknown> {
     // lands when LevelDB has just switched to a new log file (it does not
     // sync the old one), a later synced batch with a higher applied index
     // could survive an earlier unsynced one, leaving state behind its index.
-    // Without mustSync, a commit index alone: a hint that may be lost.
-    const sync = rd.mustSync || installedGen !== undefined;
     const written = this.writes.write(sync ? [...this.takeUnwrittenApply(), ...ops] : ops, sync);
     if (writeLater) {
       const last = rd.entries[rd.entries.length - 1];
