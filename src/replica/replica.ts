@@ -138,6 +138,8 @@ export class Replica<R = unknown> {
    * node one fsync, not two (see persistAndApply).
    */
   private unwrittenApply: BatchOp[] = [];
+  /** The applied index whose state is on disk or queued for it: the log may be compacted up to here. */
+  private appliedQueued = 0;
   /** Set by a tick: the next drain writes unwrittenApply even if nothing else needs a synced write. */
   private flushApplyDue = false;
   /** Every write of the Ready loop, in order; a leader's may still be in flight while the loop goes on. */
@@ -221,6 +223,7 @@ export class Replica<R = unknown> {
         throw new Error(removedNodeProblem(this.id, `applied at index ${persisted.applied.index}`));
       }
     }
+    this.appliedQueued = this.appliedMeta.index;
     await this.reload();
   }
 
@@ -620,7 +623,9 @@ export class Replica<R = unknown> {
     // beyond its commit index.
     if (rd.hardState !== undefined) (sync ? ops : this.unwrittenApply).push(store.hardStateOp(rd.hardState));
     this.persistEntries(rd.entries, ops);
-    let applied = installedGen === undefined ? await this.applyEntries(rd.committedEntries, this.unwrittenApply) : 0;
+    // A leader answers its callers before its write crosses into LevelDB; a
+    // follower's answer waits for its fsync anyway, so it applies meanwhile.
+    let applied = writeLater ? await this.applyEntries(rd.committedEntries, this.unwrittenApply) : 0;
     // What applying wrote waits for the next synced batch: the entries of the
     // next write, or a tick's flush. Its own fsync would cost every node a
     // second one per write, and at one call at a time the next append waits
@@ -632,6 +637,11 @@ export class Replica<R = unknown> {
     // sync the old one), a later synced batch with a higher applied index
     // could survive an earlier unsynced one, leaving state behind its index.
     const written = this.writes.write(sync ? [...this.takeUnwrittenApply(), ...ops] : ops, sync);
+    if (!writeLater && installedGen === undefined) {
+      // Awaited below; a failure that comes during the apply must not count as unhandled meanwhile.
+      written.catch(() => undefined);
+      applied = await this.applyEntries(rd.committedEntries, this.unwrittenApply);
+    }
     if (writeLater) {
       const last = rd.entries[rd.entries.length - 1];
       written.then(
@@ -659,6 +669,7 @@ export class Replica<R = unknown> {
       const ops2: BatchOp[] = [];
       applied += await this.applyEntries(rd.committedEntries, ops2);
       await this.writes.write(ops2, true);
+      this.appliedQueued = this.appliedMeta.index;
     }
     if (!writeLater) this.sendMessages(rd.messages);
     for (const rs of rd.readStates) {
@@ -668,8 +679,7 @@ export class Replica<R = unknown> {
     this.raw.advance(writeLater);
     this.reads.applied(this.appliedMeta.index);
     if (applied > 0) this.events.emit('applied', this.appliedMeta.index);
-    // The compaction point must be applied on disk: a restart applies from there.
-    if (this.unwrittenApply.length === 0) this.maybeCompact();
+    this.maybeCompact();
   }
 
   private async writeUnwrittenApply(): Promise<void> {
@@ -679,6 +689,7 @@ export class Replica<R = unknown> {
   private takeUnwrittenApply(): BatchOp[] {
     const ops = this.unwrittenApply;
     this.unwrittenApply = [];
+    this.appliedQueued = this.appliedMeta.index;
     this.flushApplyDue = false;
     return ops;
   }
@@ -770,8 +781,10 @@ export class Replica<R = unknown> {
 
   private maybeCompact(): void {
     const index = this.retention.compactionPoint();
-    // A leader may have applied entries whose write is still in flight: its log is compacted only where it is on disk.
-    if (index === undefined || index > this.raw.persistedIndex) return;
+    // A leader may have applied entries whose write is still in flight: its
+    // log is compacted only where it is on disk. And only up to state applied
+    // on disk: a restart applies from there.
+    if (index === undefined || index > this.raw.persistedIndex || index > this.appliedQueued) return;
     // Short of the applied index only with no membership change after it (LogRetention), so the applied membership is its own.
     const meta: SnapshotMeta = { index, term: this.raw.termAt(index)!, conf: this.appliedMeta.conf };
     const store = this.opts.store;
