@@ -61,12 +61,6 @@ export interface RaftConfig {
    * refused with UncommittedLimitExceeded. An empty tail takes any proposal.
    */
   readonly maxUncommittedBytes: number;
-  /**
-   * Whether a leader sends each follower an append of its own as soon as the
-   * commit index advances, as etcd does. Without it (the default), the next
-   * append or heartbeat carries the new commit index (see maybeCommit).
-   */
-  readonly broadcastCommit: boolean;
 }
 
 export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
@@ -80,7 +74,6 @@ export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
   maxBytesPerMessage: 1024 * 1024,
   maxCommittedBytesPerReady: 1024 * 1024,
   maxUncommittedBytes: 32 * 1024 * 1024,
-  broadcastCommit: false,
 };
 
 /** What the host persisted, to start or restart a node from. */
@@ -116,7 +109,7 @@ export class Raft {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
-  /** Set by proposals (and committed conf changes); the appends go out in one batch per Ready. */
+  /** Set by proposals; the appends go out in one batch per Ready. */
   private broadcastPending = false;
   /**
    * Leader: bytes of data in the entries it appended itself (from
@@ -465,9 +458,11 @@ export class Raft {
     } else if (pr.state === ProgressState.Replicate) {
       pr.inflights.freeLE(m.index);
     }
-    this.maybeCommit();
-    // A follower we had stopped sending to hears at once, unless a broadcast will tell it anyway.
-    if (wasPaused && !this.broadcastPending) this.sendAppend(m.from);
+    if (this.maybeCommit()) {
+      this.broadcastPending = true;
+    } else if (wasPaused) {
+      this.sendAppend(m.from);
+    }
     // Pipelining: keep the follower's window full.
     while (this.sendAppend(m.from, false)) {
       // each call sends one more message
@@ -639,26 +634,11 @@ export class Raft {
     }
   }
 
-  /**
-   * §5.4.2: commit by counting replicas only for entries of the current term.
-   *
-   * Unless broadcastCommit, followers learn the new commit index from the
-   * next append or heartbeat (a heartbeat interval at most), not from an
-   * empty append of its own: Raft keeps the commit index volatile, and at one
-   * call at a time that append woke every follower while the leader answered
-   * its caller, two nodes competing with it for the cores for a message that
-   * changes nothing durable. A follower read is not slowed: its ReadIndex
-   * round's heartbeat carries the commit index. A committed configuration
-   * change (pendingConfIndex: proposed, or possibly in the log at election)
-   * goes out at once: a removed node must hear of its own removal before the
-   * leader stops sending to it.
-   */
+  /** §5.4.2: commit by counting replicas only for entries of the current term. */
   private maybeCommit(): boolean {
     const index = jointCommitted(this.voters, (id) => this.progress.get(id)?.match ?? 0);
     const committedBefore = this.log.committed;
     if (!this.log.maybeCommit(index, this.term)) return false;
-    const pendingConf = this.membership.pendingConfIndex;
-    if (this.cfg.broadcastCommit || (committedBefore < pendingConf && pendingConf <= index)) this.broadcastPending = true;
     if (this.log.term(committedBefore) !== this.term) this.reads.releasePendingReadIndex();
     const counted = Math.max(committedBefore, this.uncommittedFrom - 1);
     if (index > counted) this.uncommittedBytes -= this.log.dataBytes(counted, index);
@@ -684,7 +664,7 @@ export class Raft {
    */
   ownEntriesPersisted(): void {
     if (this.role !== StateRole.Leader) return;
-    if (this.progress.get(this.id)?.maybeUpdate(this.log.stable)) this.maybeCommit();
+    if (this.progress.get(this.id)?.maybeUpdate(this.log.stable) && this.maybeCommit()) this.broadcastPending = true;
   }
 
   // ---- Proposals ----

@@ -108,9 +108,7 @@ export class Network {
     const { seed = 1, ...options } = this.opts;
     const random = seeded(seed * 7919 + hash(id));
     this.randoms.set(id, random);
-    // The paper's sections are tested with etcd's eager commit broadcast:
-    // followers apply as soon as the network settles, with no heartbeat.
-    const cfg: RaftConfig = { ...DEFAULT_CONFIG, broadcastCommit: true, ...options, id, random };
+    const cfg: RaftConfig = { ...DEFAULT_CONFIG, ...options, id, random };
     const disk: Disk = { hardState: st.hardState, snapshot: st.snapshot, entries: [...st.entries] };
     const peer = new Peer(id, disk, cfg);
     this.peers.set(id, peer);

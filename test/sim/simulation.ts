@@ -86,8 +86,6 @@ class Simulation implements HostEvents {
   private readonly leaderWrites: Random;
   private readonly slowLeaderDisk: boolean;
   private readonly crashLeadersWriting: number;
-  /** etcd's eager commit broadcast on some seeds; keyraft's (the next message carries the commit) on the rest. */
-  private readonly broadcastCommit: boolean;
   private newestLeaderTerm = 0;
 
   constructor(
@@ -112,7 +110,6 @@ class Simulation implements HostEvents {
     // appends and apply batches then split wherever the bytes fall, and
     // leaders refuse writes while a few wait to commit. Their own stream, so
     // that the other seeds replay as they always did.
-    this.broadcastCommit = Random.derive(seed, 'commit notice').chance(0.25);
     const limits = Random.derive(seed, 'byte limits');
     this.byteLimits = limits.chance(0.3)
       ? {
@@ -173,7 +170,6 @@ class Simulation implements HostEvents {
       maxInflight: this.maxInflight,
       maxEntriesPerMsg: this.maxEntriesPerMsg,
       ...this.byteLimits,
-      broadcastCommit: this.broadcastCommit,
       random: (() => {
         const r = Random.derive(this.seed, `${id}/${incarnation}`);
         return () => r.next();
