@@ -601,7 +601,12 @@ export class Replica<R = unknown> {
     // persisted (votes, acknowledgements). The write queue keeps the order
     // of the writes, so nothing this node writes later lands before them.
     const writeLater = this.raw.role === StateRole.Leader && rd.snapshot === undefined;
-    if (writeLater) this.sendMessages(rd.messages);
+    // Appends that carry no entries (mostly a new commit index) leave after
+    // this turn's replies: sent now, at one call in flight, they woke both
+    // followers while this leader answered its caller, on fewer cores than
+    // processes. Raft lets any message be late.
+    const noEntries = (m: Message) => m.type === MessageType.App && m.entries.length === 0;
+    if (writeLater) this.sendMessages(rd.messages.filter((m) => !noEntries(m)));
     const ops: BatchOp[] = [];
     let installedGen: number | undefined;
     if (rd.snapshot !== undefined) {
@@ -643,6 +648,12 @@ export class Replica<R = unknown> {
       applied = await this.applyEntries(rd.committedEntries, this.unwrittenApply);
     }
     if (writeLater) {
+      const later = rd.messages.filter(noEntries);
+      if (later.length > 0) {
+        this.env.clock.afterTurn(() => {
+          if (!this.stopped) this.sendMessages(later);
+        });
+      }
       const last = rd.entries[rd.entries.length - 1];
       written.then(
         () => {
