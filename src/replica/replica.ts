@@ -26,6 +26,7 @@ import { ReplicaError } from './errors.js';
 import { atEndOfTurn } from './end-of-turn.js';
 import { type Clock, type HostEnv, type TimerHandle, realEnv } from './env.js';
 import { type PeerChannel, peerMessageProblem } from './peer-input.js';
+import { ProposalWaiters } from './proposal-waiters.js';
 import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
 import { MemberBook, type MemberInfo, isMemberRecord, removedNodeProblem } from './members.js';
@@ -109,14 +110,6 @@ const INFLIGHT_MESSAGES = 8;
 /** What a proposal refused for the uncommitted limit suggests waiting before retrying, in ticks. */
 const THROTTLED_RETRY_TICKS = 4;
 
-interface ProposalWaiter {
-  readonly term: number;
-  /** Given the application's result (R), or the membership for a conf change. */
-  readonly resolve: (result: never) => void;
-  readonly reject: (e: Error) => void;
-  readonly timer: TimerHandle;
-}
-
 export class Replica<R = unknown> {
   readonly id: string;
   private raw!: RawNode;
@@ -126,7 +119,8 @@ export class Replica<R = unknown> {
   private drainAgain = false;
   private readonly env: HostEnv;
   private readonly kickAtEndOfTurn: () => void;
-  private readonly proposals = new Map<number, ProposalWaiter>();
+  /** Given the application's result (R), or the membership for a conf change. */
+  private readonly proposals: ProposalWaiters;
   private readonly reads: ReadRounds;
   /** Entries on disk: [persistedFirst, persistedLast]. */
   private persistedLast = 0;
@@ -162,6 +156,7 @@ export class Replica<R = unknown> {
     this.memberBook = opts.members ?? new MemberBook();
     this.env = opts.env ?? realEnv;
     this.kickAtEndOfTurn = atEndOfTurn(this.env.clock, () => this.kick());
+    this.proposals = new ProposalWaiters(this.env.clock, (outcome) => this.opts.observer?.proposal(outcome));
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
     this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
       mark('read.round');
@@ -280,7 +275,7 @@ export class Replica<R = unknown> {
       await this.writeUnwrittenApply().catch((err: unknown) => this.opts.logger.warn({ err }, 'writing the applied state at stop failed; the next start applies the log again'));
     }
     const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
-    for (const [index, w] of this.proposals) this.settleProposal(index, w, closing);
+    this.proposals.failAll(closing);
     this.reads.failAll(closing);
   }
 
@@ -343,24 +338,13 @@ export class Replica<R = unknown> {
       }
       throw e;
     }
-    const done = this.waitForIndex<R>(this.raw.lastIndex, timeoutMs);
+    const done = this.proposals.wait<R>(this.raw.lastIndex, this.raw.term, timeoutMs, () => this.deadlineError('write'));
     // The Ready loop runs at the end of this turn of the event loop, so that
     // the proposals of every request that arrived in it share one Ready: one
     // synced batch here and one append per follower, not one for the first
     // request and another for the rest.
     this.kickAtEndOfTurn();
     return done;
-  }
-
-  private waitForIndex<T>(index: number, timeoutMs: number): Promise<T> {
-    const term = this.raw.term;
-    return new Promise<T>((resolve, reject) => {
-      const timer = this.env.clock.setTimeout(() => {
-        const w = this.proposals.get(index);
-        if (w !== undefined) this.settleProposal(index, w, this.deadlineError('write'));
-      }, timeoutMs);
-      this.proposals.set(index, { term, resolve, reject, timer });
-    });
   }
 
   /**
@@ -376,7 +360,7 @@ export class Replica<R = unknown> {
       if (e instanceof ProposalDropped) throw new ReplicaError('NOT_LEADER', e.message);
       throw e;
     }
-    const done = this.waitForIndex<ConfState>(this.raw.lastIndex, timeoutMs);
+    const done = this.proposals.wait<ConfState>(this.raw.lastIndex, this.raw.term, timeoutMs, () => this.deadlineError('write'));
     this.kick();
     return done;
   }
@@ -557,7 +541,7 @@ export class Replica<R = unknown> {
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
     const stopped = new ReplicaError('SHUTTING_DOWN', `the node stopped: ${e.message}`);
-    for (const [index, w] of this.proposals) this.settleProposal(index, w, stopped);
+    this.proposals.failAll(stopped);
     this.reads.failAll(stopped);
     (this.opts.onFatal ?? shutDownProcess)(e);
   }
@@ -586,7 +570,7 @@ export class Replica<R = unknown> {
       this.raw.lead === NONE
         ? new ReplicaError('NO_QUORUM', `this node stopped leading before the write was committed and the region has no leader with a quorum; ${outcome}`)
         : new ReplicaError('UNKNOWN_OUTCOME', `this node stopped leading before the write was committed; ${outcome}`);
-    for (const [index, w] of this.proposals) this.settleProposal(index, w, e);
+    this.proposals.failAll(e);
   }
 
   /** Writes what a Ready must persist, applies what it commits and sends its messages, in the order Raft needs. */
@@ -649,11 +633,9 @@ export class Replica<R = unknown> {
     }
     if (writeLater) {
       const later = rd.messages.filter(noEntries);
-      if (later.length > 0) {
-        this.env.clock.afterTurn(() => {
+      if (later.length > 0) this.env.clock.afterTurn(() => {
           if (!this.stopped) this.sendMessages(later);
         });
-      }
       const last = rd.entries[rd.entries.length - 1];
       written.then(
         () => {
@@ -675,7 +657,7 @@ export class Replica<R = unknown> {
       this.opts.logger.info({ index: this.appliedMeta.index, term: this.appliedMeta.term }, 'installed snapshot');
       this.events.emit('members');
       this.dropping = store.dropOtherGenerations().catch((err: unknown) => this.opts.logger.warn({ err }, 'dropping the replaced state failed; the next start clears it'));
-      this.failProposalsUpTo(this.appliedMeta.index);
+      this.proposals.failUpTo(this.appliedMeta.index, new ReplicaError('UNKNOWN_OUTCOME', 'the node installed a snapshot; the write may or may not have been applied'));
       // Entries after the snapshot in the same Ready apply on the new state.
       const ops2: BatchOp[] = [];
       applied += await this.applyEntries(rd.committedEntries, ops2);
@@ -769,7 +751,7 @@ export class Replica<R = unknown> {
       this.appliedMeta = { index: entry.index, term: entry.term, conf };
       this.retention.add(entry.index, entry.data.length, entry.type === EntryType.ConfChange);
       mark('apply');
-      this.resolveProposal(entry, result);
+      this.proposals.applied(entry, result);
       applied++;
     }
     if (applied > 0) ops.push(store.appliedOp(this.appliedMeta));
@@ -811,34 +793,7 @@ export class Replica<R = unknown> {
       .catch((err: unknown) => this.failStop(err));
   }
 
-  // ---- Waiters ----
-
-  private resolveProposal(entry: Entry, result: R | ConfState | undefined): void {
-    const w = this.proposals.get(entry.index);
-    if (w === undefined) return;
-    if (w.term === entry.term) {
-      this.proposals.delete(entry.index);
-      this.env.clock.clearTimeout(w.timer);
-      this.opts.observer?.proposal('applied');
-      // The waiter of a conf change's index is given a ConfState, any other's the application's R.
-      w.resolve(result as never);
-    } else {
-      this.settleProposal(entry.index, w, new ReplicaError('PROPOSAL_LOST', 'leadership changed before the write was committed; it was not applied'));
-    }
-  }
-
-  private failProposalsUpTo(index: number): void {
-    for (const [i, w] of this.proposals) {
-      if (i <= index) this.settleProposal(i, w, new ReplicaError('UNKNOWN_OUTCOME', 'the node installed a snapshot; the write may or may not have been applied'));
-    }
-  }
-
-  private settleProposal(index: number, w: ProposalWaiter, e: Error): void {
-    this.proposals.delete(index);
-    this.env.clock.clearTimeout(w.timer);
-    this.opts.observer?.proposal(e instanceof ReplicaError ? e.reason : 'error');
-    w.reject(e);
-  }
+  // ---- Errors ----
 
   /**
    * Why a write or read ran out of time. With a leader known, what ran out
