@@ -441,6 +441,15 @@ export class WholeSimulation {
     this.scheduler.after(this.random.int(200, 500), next);
   }
 
+  private cutRegionsFor(ms: number, what: string): void {
+    this.note(what);
+    this.regionsCut = true;
+    this.scheduler.after(ms, () => {
+      this.regionsCut = false;
+      this.note('the regions are connected again');
+    });
+  }
+
   private crashFor(n: SimNode, what: string, minMs: number, maxMs: number): void {
     this.note(`${what} ${n.id} (${this.describe(n)})`);
     this.crash(n);
@@ -470,12 +479,7 @@ export class WholeSimulation {
       const leader = this.leader(n.region);
       if (leader !== undefined) this.crashFor(leader, 'crash leader', 50, 800);
     } else if (kind <= 8 && this.opts.twoRegions && !this.regionsCut) {
-      this.note('cut the link between the regions');
-      this.regionsCut = true;
-      this.scheduler.after(this.random.int(300, 4000), () => {
-        this.regionsCut = false;
-        this.note('the regions are connected again');
-      });
+      this.cutRegionsFor(this.random.int(300, 4000), 'cut the link between the regions');
     } else if (kind === 12) {
       void this.replaceMember(n.region);
     } else if (kind <= 9 && this.opts.twoRegions) {
@@ -852,14 +856,7 @@ export class WholeSimulation {
     await this.drive(() => created, setupUntil);
     if (!created) this.fail('the vault was never created');
     const start = this.scheduler.now;
-    if (this.regionsApart) {
-      this.note('cut the link between the regions for most of the run');
-      this.regionsCut = true;
-      this.scheduler.after(this.opts.durationMs - 1000, () => {
-        this.regionsCut = false;
-        this.note('the regions are connected again');
-      });
-    }
+    if (this.regionsApart) this.cutRegionsFor(this.opts.durationMs - 1000, 'cut the link between the regions for most of the run');
     this.scheduleFaults();
     for (let c = 0; c < 3; c++) this.client(c);
     await this.drive(() => false, start + this.opts.durationMs);

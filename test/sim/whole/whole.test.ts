@@ -54,7 +54,7 @@ t.test('a seed replays exactly', async (t) => {
 
 // A plant is caught when some seed of the first SEARCH finds it: most by seed 1-10.
 // failback-before-caught-up needs the secondary far behind when it sees the primary again: the seeds
-// whose regions are apart for most of the run (WholeSim.regionsApart) catch it, 26 of seeds 1-1000.
+// whose regions are apart for most of the run (WholeSimulation.regionsApart) catch it, 26 of seeds 1-1000.
 const SEARCH = 200;
 for (const plant of [...REPLICA_PLANTS, ...GEO_PLANTS]) {
   t.test(`a planted host-loop bug is caught: ${plant}`, { timeout: 120_000 }, async (t) => {
