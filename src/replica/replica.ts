@@ -633,9 +633,11 @@ export class Replica<R = unknown> {
     }
     if (writeLater) {
       const later = rd.messages.filter(noEntries);
-      if (later.length > 0) this.env.clock.afterTurn(() => {
+      if (later.length > 0) {
+        this.env.clock.afterTurn(() => {
           if (!this.stopped) this.sendMessages(later);
         });
+      }
       const last = rd.entries[rd.entries.length - 1];
       written.then(
         () => {
