@@ -31,7 +31,7 @@ import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
 import { MemberBook, type MemberInfo, isMemberRecord, removedNodeProblem } from './members.js';
 import { mark } from '../trace.js';
-import { WriteQueue } from './write-queue.js';
+import { ReadyWrites } from './ready-writes.js';
 
 export type { StateWrite };
 
@@ -122,22 +122,9 @@ export class Replica<R = unknown> {
   /** Given the application's result (R), or the membership for a conf change. */
   private readonly proposals: ProposalWaiters;
   private readonly reads: ReadRounds;
-  /** Entries on disk: [persistedFirst, persistedLast]. */
-  private persistedLast = 0;
-  private persistedFirst = 1;
   private appliedMeta!: SnapshotMeta;
-  /**
-   * What applying wrote (state records and the applied index) that is not on
-   * disk yet: it goes in the next synced batch, so that a write costs each
-   * node one fsync, not two (see persistAndApply).
-   */
-  private unwrittenApply: BatchOp[] = [];
-  /** The applied index whose state is on disk or queued for it: the log may be compacted up to here. */
-  private appliedQueued = 0;
-  /** Set by a tick: the next drain writes unwrittenApply even if nothing else needs a synced write. */
-  private flushApplyDue = false;
-  /** Every write of the Ready loop, in order; a leader's may still be in flight while the loop goes on. */
-  private readonly writes = new WriteQueue((ops, sync) => this.write(ops, sync));
+  /** Every write of the Ready loop, in order (a leader's may still be in flight while the loop goes on), and what waits for the next synced one. */
+  private readonly disk: ReadyWrites;
   /** The compaction point and the bytes applied after it. */
   private retention!: LogRetention;
   /** A snapshot received and written under the next generation, waiting for the core. */
@@ -156,6 +143,7 @@ export class Replica<R = unknown> {
     this.memberBook = opts.members ?? new MemberBook();
     this.env = opts.env ?? realEnv;
     this.kickAtEndOfTurn = atEndOfTurn(this.env.clock, () => this.kick());
+    this.disk = new ReadyWrites(opts.store, () => this.appliedMeta.index, (ms, synced) => this.opts.observer?.write(ms, synced));
     this.proposals = new ProposalWaiters(this.env.clock, (outcome) => this.opts.observer?.proposal(outcome));
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
     this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
@@ -188,6 +176,7 @@ export class Replica<R = unknown> {
       this.raw = new RawNode(this.raftConfig(), emptyState());
       this.appliedMeta = emptyState().snapshot.meta;
       this.retention = new LogRetention(this.opts.retention, 0);
+      this.disk.opened(0, 0);
     } else if (persisted === undefined) {
       const boot = bootstrapState(this.opts.founders);
       if (!this.opts.founders.includes(this.id)) throw new Error(`${this.id} is not among the founders ${this.opts.founders.join(',')}`);
@@ -195,8 +184,7 @@ export class Replica<R = unknown> {
       this.raw = new RawNode(this.raftConfig(), boot);
       this.appliedMeta = boot.snapshot.meta;
       this.retention = new LogRetention(this.opts.retention, boot.snapshot.meta.index);
-      this.persistedFirst = boot.snapshot.meta.index + 1;
-      this.persistedLast = boot.snapshot.meta.index;
+      this.disk.opened(boot.snapshot.meta.index, 0);
     } else {
       const snapshot = { meta: persisted.snapshot, data: new Uint8Array() };
       this.raw = new RawNode(this.raftConfig(), {
@@ -211,14 +199,12 @@ export class Replica<R = unknown> {
       for (const e of persisted.entries) {
         if (e.index <= persisted.applied.index) this.retention.add(e.index, e.data.length, e.type === EntryType.ConfChange);
       }
-      this.persistedFirst = persisted.snapshot.index + 1;
-      this.persistedLast = persisted.snapshot.index + persisted.entries.length;
+      this.disk.opened(persisted.snapshot.index, persisted.entries.length);
       const conf = persisted.applied.conf;
       if (membersOf(conf).length > 0 && !membersOf(conf).includes(this.id)) {
         throw new Error(removedNodeProblem(this.id, `applied at index ${persisted.applied.index}`));
       }
     }
-    this.appliedQueued = this.appliedMeta.index;
     await this.reload();
   }
 
@@ -257,7 +243,7 @@ export class Replica<R = unknown> {
     this.ticker = this.env.clock.setInterval(() => {
       if (!this.input((raw) => raw.tick())) return;
       this.reads.retryStale(this.env.clock.now(), this.opts.electionTicks * this.opts.tickMs);
-      if (this.unwrittenApply.length > 0) this.flushApplyDue = true;
+      this.disk.tick();
       this.kick();
     }, this.opts.tickMs);
     this.kick();
@@ -272,7 +258,7 @@ export class Replica<R = unknown> {
     // stop leaves a disk that needs no replay. It also waits for a leader's
     // write still in flight.
     if (this.fatal === undefined) {
-      await this.writeUnwrittenApply().catch((err: unknown) => this.opts.logger.warn({ err }, 'writing the applied state at stop failed; the next start applies the log again'));
+      await this.disk.flush().catch((err: unknown) => this.opts.logger.warn({ err }, 'writing the applied state at stop failed; the next start applies the log again'));
     }
     const closing = new ReplicaError('SHUTTING_DOWN', 'the node is shutting down');
     this.proposals.failAll(closing);
@@ -501,7 +487,7 @@ export class Replica<R = unknown> {
   private async drain(): Promise<void> {
     try {
       while (this.raw.hasReady()) await this.handleReady(this.raw.ready());
-      if (this.flushApplyDue) await this.writeUnwrittenApply();
+      await this.disk.flushIfDue();
     } catch (e) {
       // A failed disk write leaves memory ahead of the disk: the only safe
       // move is to stop and restart from what is on disk.
@@ -597,11 +583,9 @@ export class Replica<R = unknown> {
       const staged = this.staged;
       const meta = rd.snapshot.meta;
       if (staged === undefined || staged.meta.index !== meta.index) throw new Error(`snapshot at ${meta.index} was not staged`);
-      for (let i = this.persistedFirst; i <= this.persistedLast; i++) ops.push(store.deleteEntryOp(i));
+      this.disk.replaceLog(meta.index, ops);
       ops.push(store.generationOp(staged.gen), store.snapshotOp(meta), store.appliedOp(meta));
       installedGen = staged.gen;
-      this.persistedFirst = meta.index + 1;
-      this.persistedLast = meta.index;
     }
     const sync = rd.mustSync || installedGen !== undefined;
     // A new commit index alone waits with the applied state for the next
@@ -610,11 +594,11 @@ export class Replica<R = unknown> {
     // LevelDB write per call. Waiting there, it lands in the same batch as
     // the state applied up to it, so the disk never holds an applied index
     // beyond its commit index.
-    if (rd.hardState !== undefined) (sync ? ops : this.unwrittenApply).push(store.hardStateOp(rd.hardState));
-    this.persistEntries(rd.entries, ops);
+    if (rd.hardState !== undefined) (sync ? ops : this.disk.waiting).push(store.hardStateOp(rd.hardState));
+    this.disk.appendEntries(rd.entries, ops);
     // A leader answers its callers before its write crosses into LevelDB; a
     // follower's answer waits for its fsync anyway, so it applies meanwhile.
-    let applied = writeLater ? await this.applyEntries(rd.committedEntries, this.unwrittenApply) : 0;
+    let applied = writeLater ? await this.applyEntries(rd.committedEntries, this.disk.waiting) : 0;
     // What applying wrote waits for the next synced batch: the entries of the
     // next write, or a tick's flush. Its own fsync would cost every node a
     // second one per write, and at one call at a time the next append waits
@@ -625,11 +609,11 @@ export class Replica<R = unknown> {
     // lands when LevelDB has just switched to a new log file (it does not
     // sync the old one), a later synced batch with a higher applied index
     // could survive an earlier unsynced one, leaving state behind its index.
-    const written = this.writes.write(sync ? [...this.takeUnwrittenApply(), ...ops] : ops, sync);
+    const written = this.disk.write(ops, sync);
     if (!writeLater && installedGen === undefined) {
       // Awaited below; a failure that comes during the apply must not count as unhandled meanwhile.
       written.catch(() => undefined);
-      applied = await this.applyEntries(rd.committedEntries, this.unwrittenApply);
+      applied = await this.applyEntries(rd.committedEntries, this.disk.waiting);
     }
     if (writeLater) {
       const later = rd.messages.filter(noEntries);
@@ -661,10 +645,8 @@ export class Replica<R = unknown> {
       this.dropping = store.dropOtherGenerations().catch((err: unknown) => this.opts.logger.warn({ err }, 'dropping the replaced state failed; the next start clears it'));
       this.proposals.failUpTo(this.appliedMeta.index, new ReplicaError('UNKNOWN_OUTCOME', 'the node installed a snapshot; the write may or may not have been applied'));
       // Entries after the snapshot in the same Ready apply on the new state.
-      const ops2: BatchOp[] = [];
-      applied += await this.applyEntries(rd.committedEntries, ops2);
-      await this.writes.write(ops2, true);
-      this.appliedQueued = this.appliedMeta.index;
+      applied += await this.applyEntries(rd.committedEntries, this.disk.waiting);
+      await this.disk.flush();
     }
     if (!writeLater) this.sendMessages(rd.messages);
     for (const rs of rd.readStates) {
@@ -675,36 +657,6 @@ export class Replica<R = unknown> {
     this.reads.applied(this.appliedMeta.index);
     if (applied > 0) this.events.emit('applied', this.appliedMeta.index);
     this.maybeCompact();
-  }
-
-  private async writeUnwrittenApply(): Promise<void> {
-    await this.writes.write(this.takeUnwrittenApply(), true);
-  }
-
-  private takeUnwrittenApply(): BatchOp[] {
-    const ops = this.unwrittenApply;
-    this.unwrittenApply = [];
-    this.appliedQueued = this.appliedMeta.index;
-    this.flushApplyDue = false;
-    return ops;
-  }
-
-  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
-    const started = performance.now();
-    mark(sync ? 'write synced' : 'write unsynced');
-    await this.opts.store.write(ops, sync);
-    mark('written');
-    this.opts.observer?.write(performance.now() - started, sync);
-  }
-
-  private persistEntries(entries: readonly Entry[], ops: BatchOp[]): void {
-    if (entries.length === 0) return;
-    const store = this.opts.store;
-    for (const e of entries) ops.push(store.entryOp(e));
-    const last = entries[entries.length - 1]!.index;
-    // A shorter replacement log: drop our entries past its end.
-    for (let i = last + 1; i <= this.persistedLast; i++) ops.push(store.deleteEntryOp(i));
-    this.persistedLast = last;
   }
 
   /**
@@ -779,16 +731,17 @@ export class Replica<R = unknown> {
     // A leader may have applied entries whose write is still in flight: its
     // log is compacted only where it is on disk. And only up to state applied
     // on disk: a restart applies from there.
-    if (index === undefined || index > this.raw.persistedIndex || index > this.appliedQueued) return;
+    if (index === undefined || index > this.raw.persistedIndex || index > this.disk.appliedQueued) return;
     // Short of the applied index only with no membership change after it (LogRetention), so the applied membership is its own.
     const meta: SnapshotMeta = { index, term: this.raw.termAt(index)!, conf: this.appliedMeta.conf };
     const store = this.opts.store;
     this.raw.compact({ meta, data: new Uint8Array() });
     this.retention.compacted(index);
-    this.persistedFirst = Math.max(this.persistedFirst, meta.index + 1);
+    this.disk.compacted(meta.index);
     // The new compaction point must be on disk before the entries go, and
-    // after the applied state up to it (queued already: see the caller).
-    void this.writes
+    // not before the applied state up to it: that is queued already, or
+    // waits and rides in this synced batch.
+    void this.disk
       .write([store.snapshotOp(meta)], true)
       .then(() => store.compactLog(meta.index))
       // As for any failed write (drain): the disk can no longer be trusted to keep what it is told.

@@ -37,11 +37,6 @@ export class WriteQueue {
     return done;
   }
 
-  /** Whether a write is in flight or waiting. */
-  get busy(): boolean {
-    return this.writing || this.queued !== undefined;
-  }
-
   private async writeQueued(): Promise<void> {
     this.writing = true;
     for (let batch = this.queued; batch !== undefined; batch = this.queued) {
