@@ -117,6 +117,24 @@ t.test('§10.2.1 while the window is full, heartbeats still flow but no append i
   t.same(net.peer('b').applied, ['v0', 'v1']);
 });
 
+t.test('§5.3 an entry whose acknowledgement was lost still commits: the heartbeat answer draws an append without entries', async (t) => {
+  const net = electedNetwork(['a', 'b', 'c'], { seed: 1 });
+  const a = net.node('a');
+  net.stop('c');
+  let dropAck = true;
+  net.dropIf((m) => {
+    if (!dropAck || m.from !== 'b' || m.type !== MessageType.AppResp) return false;
+    dropAck = false;
+    return true;
+  });
+  net.propose('a', 'v');
+  const v = a.status().lastIndex;
+  t.equal(net.peer('b').node.status().lastIndex, v, 'b stored v');
+  t.ok(a.status().commit < v, 'but its answer was lost: v waits to commit');
+  net.tickUntil(() => a.status().commit === v, ['a', 'b']);
+  t.same(net.peer('b').applied, ['v']);
+});
+
 t.test('§5.3 a follower whose appends were all lost catches up once it answers again (the leader retries indefinitely)', async (t) => {
   const net = electedNetwork(['a', 'b', 'c'], { seed: 1, maxInflight: 2 });
   net.cutLinks(['a'], ['b']);
