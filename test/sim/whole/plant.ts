@@ -24,9 +24,9 @@ export function plantInReplica(replica: Replica<VaultAppResult>, plant: string):
     };
   } else if (plant === 'apply-before-persist') {
     // The Ready loop goes on (applies, answers, acknowledges to the leader) without waiting for its write.
-    const host = replica as unknown as { write(ops: BatchOp[], sync: boolean): Promise<void> };
-    const write = host.write.bind(replica);
-    host.write = (ops, sync) => {
+    const disk = (replica as unknown as { disk: { toStore(ops: BatchOp[], sync: boolean): Promise<void> } }).disk;
+    const write = disk.toStore.bind(disk);
+    disk.toStore = (ops, sync) => {
       void write(ops, sync).catch(() => undefined);
       return Promise.resolve();
     };
