@@ -24,6 +24,14 @@ const GEO_BATCH_BYTES = 1024 * 1024;
 /** Small parts: each becomes one entry of the secondary's log, and a Raft message carries many. */
 const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 export const HEARTBEAT_MS = 200;
+/**
+ * After an apply, how long the stream waits for more before it sends: the
+ * writes of a busy moment travel in one event. One event per apply cost the
+ * two regions about 0.3 ms of CPU per write at one write at a time (7 % of
+ * it). The secondary proposes what it received every LOOP_MS (100 ms)
+ * anyway, so this hardly delays it.
+ */
+export const COALESCE_MS = 20;
 
 export interface GeoSourceOptions {
   readonly nodeId: string;
@@ -159,15 +167,25 @@ export class GeoSource {
         if (entries.length > 0) next = entries[entries.length - 1]!.index + 1;
         if (!sink.write(event)) await sink.drained();
         if (entries.length < committed.length || entries.length === BATCH) continue;
-        // Nothing more committed: wait for the next apply or a heartbeat.
+        // Nothing more committed: wait for the next apply (and COALESCE_MS
+        // more) or a heartbeat; the reader going away ends the wait at once.
         await new Promise<void>((resolve) => {
-          const timer = this.clock.setTimeout(resolve, HEARTBEAT_MS);
-          wake = () => {
-            this.clock.clearTimeout(timer);
+          const clock = this.clock;
+          let timer = clock.setTimeout(finish, HEARTBEAT_MS);
+          let coalescing = false;
+          function finish(): void {
+            wake = undefined;
+            clock.clearTimeout(timer);
             resolve();
+          }
+          wake = () => {
+            if (!open) return finish();
+            if (coalescing) return;
+            coalescing = true;
+            clock.clearTimeout(timer);
+            timer = clock.setTimeout(finish, COALESCE_MS);
           };
         });
-        wake = undefined;
       }
     } finally {
       replica.events.off('applied', onApplied);

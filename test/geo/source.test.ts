@@ -7,7 +7,7 @@ import t from 'tap';
 import type { FollowEvent, GeoSnapshotChunk } from '../../src/geo/codec.js';
 import { GeoLinkError } from '../../src/geo/link.js';
 import type { StateSnapshots } from '../../src/geo/replica-port.js';
-import { type FollowSink, GeoSource, HEARTBEAT_MS } from '../../src/geo/source.js';
+import { COALESCE_MS, type FollowSink, GeoSource, HEARTBEAT_MS } from '../../src/geo/source.js';
 import { FakeClock, FakeSourceReplica, settle, silent } from './fakes.js';
 
 class Sink implements FollowSink {
@@ -88,8 +88,13 @@ t.test('streams committed entries in batches with health, then a beat every HEAR
 
   replica.append(5);
   await settle();
-  t.equal(sink.events.length, 3, 'an apply wakes the loop at once');
-  t.same(sink.indexes(2), [4]);
+  t.equal(sink.events.length, 2, 'an apply waits COALESCE_MS for more');
+  replica.append(6);
+  await clock.advance(COALESCE_MS - 1);
+  t.equal(sink.events.length, 2);
+  await clock.advance(1);
+  t.equal(sink.events.length, 3, 'then what was applied meanwhile goes in one event');
+  t.same(sink.indexes(2), [4, 5]);
 
   replica.leader = '';
   await clock.advance(HEARTBEAT_MS);
@@ -101,8 +106,25 @@ t.test('streams committed entries in batches with health, then a beat every HEAR
   t.equal(clock.pendingTimers, 0, 'no timer left behind');
 });
 
+t.test('the reader going away while the stream waits for more applies ends it at once', async (t) => {
+  const { clock, replica, source } = setup();
+  const sink = new Sink();
+  const done = source.follow(1, 'west-1', sink);
+  await settle();
+  replica.append(5);
+  await settle();
+  sink.close();
+  await done;
+  t.same(
+    sink.events.map((e) => e.entries.length),
+    [0],
+    'the entry applied in the wait was not sent',
+  );
+  t.equal(clock.pendingTimers, 0, 'no timer left behind');
+});
+
 t.test('a batch holds at most 256 entries and about 1 MiB, and the next follows without waiting', async (t) => {
-  const { replica, source } = setup();
+  const { clock, replica, source } = setup();
   replica.append(...Array.from({ length: 300 }, () => 1));
   const sink = new Sink();
   const done = source.follow(1, 'west-1', sink);
@@ -110,7 +132,7 @@ t.test('a batch holds at most 256 entries and about 1 MiB, and the next follows 
   t.same(sink.events.map((e) => e.entries.length), [256, 44]);
 
   replica.append(700 * 1024, 700 * 1024, 10);
-  await settle();
+  await clock.advance(COALESCE_MS);
   t.same(sink.events.slice(2).map((e) => e.entries.map((x) => x.index)), [[301], [302, 303]], 'one large entry per event when two would pass 1 MiB');
   sink.close();
   await done;
@@ -226,7 +248,7 @@ function registered(source: GeoSource) {
 }
 
 t.test('the gRPC adapter: entries and beats written to the call, reasons as status codes', async (t) => {
-  const { replica, source } = setup();
+  const { clock, replica, source } = setup();
   replica.append(1, 1);
   const impl = registered(source);
   const call = new FakeCall({ fromIndex: '1', follower: 'west-1' });
@@ -238,7 +260,7 @@ t.test('the gRPC adapter: entries and beats written to the call, reasons as stat
   call.emit('drain');
   await settle();
   replica.append(1);
-  await settle();
+  await clock.advance(COALESCE_MS);
   t.equal(call.written.length, 2, 'continues after drain');
   call.emit('cancelled');
   await settle();
