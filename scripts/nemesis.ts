@@ -62,7 +62,9 @@ async function main(): Promise<number> {
     if (twoRegions) twoRegionRuns++;
     console.log(summary(r));
     const falseFailovers = keepPrimaryQuorum && r.failovers > 0;
-    if (falseFailovers) console.log(`seed ${seed} FAILED: the secondary failed over ${r.failovers} times while the primary kept a quorum\n${r.schedule}`);
+    if (falseFailovers) {
+      console.log(`seed ${seed} FAILED: the secondary failed over ${r.failovers} times while the primary kept a quorum (node logs kept in ${r.keptDir})\n${r.schedule}`);
+    }
     if (!r.ok) console.log(failureReport(r));
     if (falseFailovers || !r.ok) failed++;
   }

@@ -95,7 +95,7 @@ export interface RunResult extends Tally {
   readonly linearizability: LinearizabilityResult;
   readonly checks: CheckResult;
   readonly schedule: string;
-  /** Where the logs, history and schedule were kept; undefined when the run passed. */
+  /** Where the logs, history and schedule were kept; undefined when the run passed (and, with keepPrimaryQuorum, did not fail over). */
   readonly keptDir?: string;
   /** Set when the harness itself failed (no verdict on keyraft). */
   readonly error?: string;
@@ -223,7 +223,8 @@ export async function runOnce(opts: RunOptions): Promise<RunResult> {
   for (const c of clients) c.close();
   const ok = verdict?.ok === true && error === undefined;
   let keptDir: string | undefined;
-  if (!ok) {
+  // A failover while the primary kept its quorum fails the run too (nemesis.ts): its logs say why.
+  if (!ok || (opts.keepPrimaryQuorum === true && failovers > 0)) {
     keptDir = mkdtempSync(join(tmpdir(), `keyraft-nemesis-${opts.seed}-`));
     for (const n of cluster.nodes) if (existsSync(n.logFile)) copyFileSync(n.logFile, join(keptDir, `${n.id}.log`));
     writeFileSync(join(keptDir, 'history.json'), serializeHistory(history));
