@@ -32,6 +32,7 @@ import { LogRetention, type RetentionLimits } from './retention.js';
 import { MemberBook, type MemberInfo, isMemberRecord, removedNodeProblem } from './members.js';
 import { mark } from '../trace.js';
 import { ReadyWrites } from './ready-writes.js';
+import { SnapshotStaging } from './snapshot-staging.js';
 
 export type { StateWrite };
 
@@ -127,11 +128,9 @@ export class Replica<R = unknown> {
   private readonly disk: ReadyWrites;
   /** The compaction point and the bytes applied after it. */
   private retention!: LogRetention;
-  /** A snapshot received and written under the next generation, waiting for the core. */
-  private staged: { gen: number; meta: SnapshotMeta } | undefined;
+  /** A snapshot received from the leader, until the core installs or refuses it. */
+  private readonly snapshots: SnapshotStaging;
   private reloading = false;
-  /** The clearing of the state an install replaced, while it runs. */
-  private dropping: Promise<void> | undefined;
   private stopped = false;
   private fatal: Error | undefined;
   /** Emits 'applied' (the applied index) after each batch is applied. */
@@ -144,6 +143,7 @@ export class Replica<R = unknown> {
     this.env = opts.env ?? realEnv;
     this.kickAtEndOfTurn = atEndOfTurn(this.env.clock, () => this.kick());
     this.disk = new ReadyWrites(opts.store, () => this.appliedMeta.index, (ms, synced) => this.opts.observer?.write(ms, synced));
+    this.snapshots = new SnapshotStaging(opts.store, opts.logger);
     this.proposals = new ProposalWaiters(this.env.clock, (outcome) => this.opts.observer?.proposal(outcome));
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
     this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
@@ -375,37 +375,14 @@ export class Replica<R = unknown> {
   async receiveSnapshot(m: Message, records: AsyncIterable<[string, Uint8Array]>): Promise<boolean> {
     this.assertUsable();
     // Refused before its records are written: a forged snapshot costs no disk.
-    if (this.staged !== undefined || m.snapshot === undefined || this.refuses(m, 'snapshot')) return false;
-    const store = this.opts.store;
-    const gen = store.nextGeneration;
-    this.staged = { gen, meta: m.snapshot.meta };
-    // The state the last install replaced is still being cleared: that
-    // clearing takes every generation but the one in use, this one's too.
-    await this.dropping;
-    try {
-      let batch: BatchOp[] = [];
-      for await (const [key, value] of records) {
-        batch.push(store.stagedStateOp(gen, key, value));
-        if (batch.length >= 1000) {
-          await store.write(batch, false);
-          batch = [];
-        }
-      }
-      await store.write(batch, false);
+    if (this.snapshots.busy || m.snapshot === undefined || this.refuses(m, 'snapshot')) return false;
+    return this.snapshots.stage(m.snapshot.meta, records, async () => {
       // Checked again: our term or leader may have moved while the records came in.
       if (this.refuses(m, 'snapshot') || !this.input((raw) => raw.step(m))) return false;
       this.kick();
       await this.idle();
-      return this.staged === undefined; // consumed by an install
-    } finally {
-      if (this.staged?.gen === gen) {
-        this.staged = undefined;
-        // The next snapshot may arrive while this clearing runs; it stages
-        // under this same generation, so it waits for the clearing first.
-        this.dropping = store.dropOtherGenerations();
-        await this.dropping;
-      }
-    }
+      return true;
+    });
   }
 
   /**
@@ -580,12 +557,8 @@ export class Replica<R = unknown> {
     const ops: BatchOp[] = [];
     let installedGen: number | undefined;
     if (rd.snapshot !== undefined) {
-      const staged = this.staged;
-      const meta = rd.snapshot.meta;
-      if (staged === undefined || staged.meta.index !== meta.index) throw new Error(`snapshot at ${meta.index} was not staged`);
-      this.disk.replaceLog(meta.index, ops);
-      ops.push(store.generationOp(staged.gen), store.snapshotOp(meta), store.appliedOp(meta));
-      installedGen = staged.gen;
+      this.disk.replaceLog(rd.snapshot.meta.index, ops);
+      installedGen = this.snapshots.installOps(rd.snapshot.meta, ops);
     }
     const sync = rd.mustSync || installedGen !== undefined;
     // A new commit index alone waits with the applied state for the next
@@ -635,14 +608,13 @@ export class Replica<R = unknown> {
     }
 
     if (installedGen !== undefined) {
-      store.useGeneration(installedGen);
-      this.staged = undefined;
+      this.snapshots.installed(installedGen);
       this.appliedMeta = rd.snapshot!.meta;
       this.retention.reset(this.appliedMeta.index);
       await this.reload();
       this.opts.logger.info({ index: this.appliedMeta.index, term: this.appliedMeta.term }, 'installed snapshot');
       this.events.emit('members');
-      this.dropping = store.dropOtherGenerations().catch((err: unknown) => this.opts.logger.warn({ err }, 'dropping the replaced state failed; the next start clears it'));
+      this.snapshots.clearReplaced();
       this.proposals.failUpTo(this.appliedMeta.index, new ReplicaError('UNKNOWN_OUTCOME', 'the node installed a snapshot; the write may or may not have been applied'));
       // Entries after the snapshot in the same Ready apply on the new state.
       applied += await this.applyEntries(rd.committedEntries, this.disk.waiting);
