@@ -66,6 +66,13 @@ export class GeoFollower {
   /** The primary compacted what we need: take its state instead of entries. */
   private needSnapshot = false;
   private transferring = false;
+  /**
+   * What each primary node last said to a probe, or how the probe failed,
+   * and when; and when the follow stream last had an event. Logged with an
+   * automatic failover, so that one can be told from a blind secondary.
+   */
+  private readonly lastAnswers = new Map<string, { atMs: number; answer: string }>();
+  private lastStreamEvent: { atMs: number; from: string } | undefined;
 
   constructor(private readonly opts: GeoFollowerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -132,6 +139,7 @@ export class GeoFollower {
         done(new GeoLinkError('FAULT_INJECTED', `traffic with ${sourceId} is dropped`));
         return;
       }
+      this.lastStreamEvent = { atMs: this.clock.now(), from: sourceId };
       if (event.health !== null && event.health !== undefined) this.sawPrimary(event.health.leader !== '', event.health.commitIndex);
       if (event.entries.length > 0) {
         this.pending.push(...event.entries);
@@ -251,17 +259,34 @@ export class GeoFollower {
       // within an election timeout (a pre-candidate names none). Counting only the leader's own answer
       // left the secondary blind while a paused leader's followers elected another: 1.6 s under the
       // nemesis, longer than failoverAfterMs.
+      const id = this.primaries[i]!.id;
       link.probe(this.opts.nodeId, cursor, PROBE_MS).then(
-        (status) => this.sawPrimary(status.role === 'leader' || status.leader !== '', status.commitIndex),
-        () => {},
+        (status) => {
+          this.lastAnswers.set(id, { atMs: this.clock.now(), answer: `${status.role}, leader ${status.leader || 'none'}, commit ${status.commitIndex}` });
+          this.sawPrimary(status.role === 'leader' || status.leader !== '', status.commitIndex);
+        },
+        (err: unknown) => this.lastAnswers.set(id, { atMs: this.clock.now(), answer: err instanceof Error ? err.message : String(err) }),
       );
     }
   }
 
   private async detect(): Promise<void> {
     if (this.transitioning) return;
-    const decision = this.detector.decide(this.opts.geo(), this.clock.now());
+    const now = this.clock.now();
+    const decision = this.detector.decide(this.opts.geo(), now);
+    if (decision?.mode === 'FAILED_OVER') this.opts.logger.warn(this.lastHeard(now), 'no primary leader seen: what the primary nodes last said');
     if (decision !== undefined) await this.transition(decision.mode, decision.epoch, decision.reason);
+  }
+
+  /** Each primary node's last probe answer (or failure) and the follow stream's last event, with their ages. */
+  private lastHeard(now: number): { probes: Record<string, string>; stream: string } {
+    const probes: Record<string, string> = {};
+    for (const { id } of this.primaries) {
+      const last = this.lastAnswers.get(id);
+      probes[id] = last === undefined ? 'no answer yet' : `${last.answer} (${now - last.atMs} ms ago)`;
+    }
+    const event = this.lastStreamEvent;
+    return { probes, stream: event === undefined ? 'no event yet' : `last event from ${event.from} ${now - event.atMs} ms ago` };
   }
 
   /** An operator's failover (held until a manual failback) or failback. Throws ReplicaError if it does not commit. */

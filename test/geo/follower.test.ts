@@ -1,6 +1,7 @@
 // The secondary's follower with a scripted link, a fake replica and virtual
 // time: what it follows, ships, pauses, transfers, and proposes.
 
+import { type Logger, pino } from 'pino';
 import t, { type Test } from 'tap';
 import { type GeoEntry, decodeGeoEntry } from '../../src/geo/codec.js';
 import { GeoFollower, LOOP_MS, PENDING_BYTES, PROBE_MS } from '../../src/geo/follower.js';
@@ -12,7 +13,7 @@ const PRIMARIES: PrimaryPeer[] = ['east-1', 'east-2', 'east-3'].map((id) => ({ i
 const FAILOVER = 2000;
 const FAILBACK = 2000;
 
-function setup(t: Test, opts: { latencyMs?: number; leader?: boolean } = {}) {
+function setup(t: Test, opts: { latencyMs?: number; leader?: boolean; logger?: Logger } = {}) {
   const clock = new FakeClock();
   const replica = new FakeFollowerReplica();
   replica.isLeader = opts.leader ?? true;
@@ -38,7 +39,7 @@ function setup(t: Test, opts: { latencyMs?: number; leader?: boolean } = {}) {
       links.push(l);
       return l;
     },
-    logger: silent,
+    logger: opts.logger ?? silent,
     clock,
   });
   follower.start();
@@ -246,7 +247,9 @@ t.test('fails over when no primary leader is seen for failoverAfterMs, not while
 });
 
 t.test('a probed follower that names its leader counts as seeing the primary, as a beat does', async (t) => {
-  const { clock, links, transitions } = setup(t);
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { clock, links, transitions } = setup(t, { logger });
   // The primary's leader is paused: it answers nothing, and its followers still name it (or already a new one).
   links[0]!.status = undefined;
   for (const l of links.slice(1)) l.status = { role: 'follower', commitIndex: 10, leader: 'east-1' };
@@ -256,6 +259,14 @@ t.test('a probed follower that names its leader counts as seeing the primary, as
   for (const l of links.slice(1)) l.status = { role: 'follower', commitIndex: 10, leader: '' };
   await clock.advance(FAILOVER + PROBE_MS + 2 * LOOP_MS);
   t.match(transitions(), [{ mode: 'FAILED_OVER' }], 'and a failover once none does');
+  t.match(
+    lines.find((l) => l.msg === 'no primary leader seen: what the primary nodes last said'),
+    {
+      probes: { 'east-1': /^UNAVAILABLE \(\d+ ms ago\)$/, 'east-2': /^follower, leader none, commit 10 \(\d+ ms ago\)$/, 'east-3': /^follower, leader none/ },
+      stream: 'no event yet',
+    },
+    'the failover is logged with what each primary node last answered',
+  );
 });
 
 t.test('a stream beat with a leader counts as seeing the primary; failback once stable for failbackAfterMs and caught up', async (t) => {
