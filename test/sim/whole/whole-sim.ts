@@ -101,6 +101,8 @@ class SimNode {
   follower: GeoFollower | undefined;
   /** Follow streams this node serves as a primary: they break when it dies. */
   readonly served = new Set<LinkEnds>();
+  /** Snapshots streaming in: their senders hear of a failure when this node dies, as a broken stream tells them. */
+  readonly receiving = new Set<() => void>();
   app: VaultApp | undefined;
   clock: SimClock | undefined;
   store: MemoryStore | undefined;
@@ -368,6 +370,8 @@ export class WholeSimulation {
     node.follower = undefined;
     for (const s of [...node.served]) s.fail(new Error(`UNAVAILABLE: ${node.id} died`));
     node.served.clear();
+    for (const fail of [...node.receiving]) fail();
+    node.receiving.clear();
     this.stats.crashes++;
     this.stats.lostUnsyncedBatches = this.nodes.reduce((n, x) => n + x.disk.lostOnCrash, 0);
   }
@@ -417,9 +421,19 @@ export class WholeSimulation {
       async function* records() {
         yield* view.records;
       }
+      // Reported once: by the receiver's answer, or by its death, after which it never answers.
+      let reported = false;
+      const settle = (ok: boolean) => {
+        if (reported) return;
+        reported = true;
+        to.receiving.delete(died);
+        report(ok);
+      };
+      const died = () => settle(false);
+      to.receiving.add(died);
       to.replica.receiveSnapshot(message, records()).then(
-        (ok) => report(ok),
-        () => report(false),
+        (ok) => settle(ok),
+        () => settle(false),
       );
     });
   }
