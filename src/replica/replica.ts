@@ -33,6 +33,7 @@ import { MemberBook, type MemberInfo, isMemberRecord, removedNodeProblem } from 
 import { mark } from '../trace.js';
 import { ReadyWrites } from './ready-writes.js';
 import { SnapshotStaging } from './snapshot-staging.js';
+import { HeldAnnouncements, isAnnouncement } from './held-announcements.js';
 
 export type { StateWrite };
 
@@ -130,6 +131,8 @@ export class Replica<R = unknown> {
   private retention!: LogRetention;
   /** A snapshot received from the leader, until the core installs or refuses it. */
   private readonly snapshots: SnapshotStaging;
+  /** A leader's commit announcements, until the next append replaces them or they are due. */
+  private readonly announcements: HeldAnnouncements;
   private reloading = false;
   private stopped = false;
   private fatal: Error | undefined;
@@ -144,6 +147,9 @@ export class Replica<R = unknown> {
     this.kickAtEndOfTurn = atEndOfTurn(this.env.clock, () => this.kick());
     this.disk = new ReadyWrites(opts.store, () => this.appliedMeta.index, (ms, synced) => this.opts.observer?.write(ms, synced));
     this.snapshots = new SnapshotStaging(opts.store, opts.logger);
+    this.announcements = new HeldAnnouncements(this.env.clock, (due) => {
+      if (!this.stopped) this.sendMessages(due);
+    });
     this.proposals = new ProposalWaiters(this.env.clock, (outcome) => this.opts.observer?.proposal(outcome));
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
     this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
@@ -253,6 +259,7 @@ export class Replica<R = unknown> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
+    this.announcements.drop();
     await this.draining;
     // Not needed for safety (a restart applies the log again), but a clean
     // stop leaves a disk that needs no replay. It also waits for a leader's
@@ -503,6 +510,7 @@ export class Replica<R = unknown> {
     this.opts.logger.fatal({ err: e }, e instanceof RaftInvariantError ? `a Raft invariant broke: ${e.message}; stopping` : 'the Ready loop failed; stopping');
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
+    this.announcements.drop();
     const stopped = new ReplicaError('SHUTTING_DOWN', `the node stopped: ${e.message}`);
     this.proposals.failAll(stopped);
     this.reads.failAll(stopped);
@@ -515,7 +523,10 @@ export class Replica<R = unknown> {
     // Elections are the first thing to look for when a region stalls.
     if (rd.softState !== undefined) this.opts.logger.info({ term: rd.hardState?.term ?? this.raw.term, role: rd.softState.role, leader: rd.softState.lead || null }, 'raft role or leader changed');
     await this.persistAndApply(rd);
-    if (rd.softState !== undefined && rd.softState.role !== StateRole.Leader) this.failProposalsOnStepDown();
+    if (rd.softState !== undefined && rd.softState.role !== StateRole.Leader) {
+      this.announcements.drop();
+      this.failProposalsOnStepDown();
+    }
     this.opts.observer?.ready(performance.now() - started);
   }
 
@@ -548,12 +559,8 @@ export class Replica<R = unknown> {
     // persisted (votes, acknowledgements). The write queue keeps the order
     // of the writes, so nothing this node writes later lands before them.
     const writeLater = this.raw.role === StateRole.Leader && rd.snapshot === undefined;
-    // Appends that carry no entries (mostly a new commit index) leave after
-    // this turn's replies: sent now, at one call in flight, they woke both
-    // followers while this leader answered its caller, on fewer cores than
-    // processes. Raft lets any message be late.
-    const noEntries = (m: Message) => m.type === MessageType.App && m.entries.length === 0;
-    if (writeLater) this.sendMessages(rd.messages.filter((m) => !noEntries(m)));
+    // Its appends that carry no entries are held (HeldAnnouncements).
+    if (writeLater) this.sendMessages(rd.messages.filter((m) => !isAnnouncement(m)));
     const ops: BatchOp[] = [];
     let installedGen: number | undefined;
     if (rd.snapshot !== undefined) {
@@ -589,12 +596,7 @@ export class Replica<R = unknown> {
       applied = await this.applyEntries(rd.committedEntries, this.disk.waiting);
     }
     if (writeLater) {
-      const later = rd.messages.filter(noEntries);
-      if (later.length > 0) {
-        this.env.clock.afterTurn(() => {
-          if (!this.stopped) this.sendMessages(later);
-        });
-      }
+      this.announcements.hold(rd.messages.filter(isAnnouncement));
       const last = rd.entries[rd.entries.length - 1];
       written.then(
         () => {
@@ -690,6 +692,7 @@ export class Replica<R = unknown> {
   private sendMessages(messages: readonly Message[]): void {
     if (this.transport === undefined || messages.length === 0) return;
     mark(() => `send ${messages.map((m) => m.type).join(',')}`);
+    this.announcements.leaving(messages);
     const plain: Message[] = [];
     for (const m of messages) {
       if (m.type === MessageType.Snap) this.transport.sendSnapshot(m);
