@@ -147,9 +147,8 @@ export class Replica<R = unknown> {
     this.kickAtEndOfTurn = atEndOfTurn(this.env.clock, () => this.kick());
     this.disk = new ReadyWrites(opts.store, () => this.appliedMeta.index, (ms, synced) => this.opts.observer?.write(ms, synced));
     this.snapshots = new SnapshotStaging(opts.store, opts.logger);
-    this.announcements = new HeldAnnouncements(this.env.clock, (due) => {
-      if (!this.stopped) this.sendMessages(due);
-    });
+    // A stop drops what is held, timer and all (stop, failStop).
+    this.announcements = new HeldAnnouncements(this.env.clock, (due) => this.sendMessages(due));
     this.proposals = new ProposalWaiters(this.env.clock, (outcome) => this.opts.observer?.proposal(outcome));
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
     this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
