@@ -21,12 +21,14 @@ import {
   type RememberedRequest,
   type RequestRecord,
   decodeDataKey,
+  decodeDataKeyWrites,
   decodeHeader,
   decodeKeyVersion,
   decodeRequest,
   decodeVault,
   decodeVersion,
   encodeDataKey,
+  encodeDataKeyWrites,
   encodeHeader,
   encodeKeyVersion,
   encodeRequest,
@@ -186,6 +188,8 @@ export class Store {
 
   putDataKey(keyId: string, wrappedKey: Uint8Array, installedMs: number): void {
     const rec = { wrappedKey, seq: this.nextDataKeySeq++, installedMs, writes: 0 };
+    // Installed again, it counts from 0: no count record is 0.
+    if ((this.dataKeys.get(keyId)?.writes ?? 0) > 0) this.del(recordKeys.dataKeyWrites(keyId));
     // Re-inserting moves it last in the map, which is install order.
     this.dataKeys.delete(keyId);
     this.dataKeys.set(keyId, rec);
@@ -205,7 +209,7 @@ export class Store {
     if (keyId === undefined) return;
     const rec = this.dataKeys.get(keyId)!;
     rec.writes++;
-    this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
+    this.put(recordKeys.dataKeyWrites(keyId), encodeDataKeyWrites(rec.writes));
   }
 
   /** The same data key under another wrapping (master-key rotation): its place in install order stays. */
@@ -214,6 +218,9 @@ export class Store {
     if (rec === undefined) throw new Error(`no data key ${keyId} to rewrap`);
     rec.wrappedKey = keptBytes(wrappedKey);
     this.put(recordKeys.dataKey(keyId), encodeDataKey(rec));
+    // A key loaded from a record that held its count (before the count had
+    // a record of its own) would lose the count with the record rewritten.
+    if (rec.writes > 0) this.put(recordKeys.dataKeyWrites(keyId), encodeDataKeyWrites(rec.writes));
   }
 
   /** Remembers a request id that was not remembered yet (a retry is answered, not applied). */
@@ -259,7 +266,10 @@ export class Store {
         }
       }
     }
-    for (const [id, rec] of this.dataKeys) yield [recordKeys.dataKey(id), encodeDataKey(rec)];
+    for (const [id, rec] of this.dataKeys) {
+      yield [recordKeys.dataKey(id), encodeDataKey(rec)];
+      if (rec.writes > 0) yield [recordKeys.dataKeyWrites(id), encodeDataKeyWrites(rec.writes)];
+    }
     yield* this.auth.records();
     for (const [id, rec] of this.requests) yield [recordKeys.request(id), rec.record];
   }
@@ -308,6 +318,7 @@ export class StoreLoader {
   /** Versions that could not simply be placed (an entry's versions in more than one run): merged in finish(). */
   private readonly pending = new Map<AnyEntry, AnyVersion[]>();
   private readonly dataKeys: { keyId: string; rec: DataKeyRecord }[] = [];
+  private readonly dataKeyWrites = new Map<string, number>();
   private readonly requests: { id: string; remembered: RememberedRequest }[] = [];
   private readonly auth = new AuthLoader();
 
@@ -351,6 +362,9 @@ export class StoreLoader {
       }
       case 'dataKey':
         this.dataKeys.push({ keyId: k.keyId, rec: decodeDataKey(value) });
+        break;
+      case 'dataKeyWrites':
+        this.dataKeyWrites.set(k.keyId, decodeDataKeyWrites(value));
         break;
       case 'request':
         {
@@ -401,9 +415,13 @@ export class StoreLoader {
     }
     this.dataKeys.sort((a, b) => a.rec.seq - b.rec.seq);
     for (const { keyId, rec } of this.dataKeys) {
+      // The count's own record is newer than one the key's record held.
+      rec.writes = this.dataKeyWrites.get(keyId) ?? rec.writes;
+      this.dataKeyWrites.delete(keyId);
       store.dataKeys.set(keyId, rec);
       store.nextDataKeySeq = rec.seq + 1;
     }
+    for (const keyId of this.dataKeyWrites.keys()) throw new Error(`vault state: a count of writes for a missing data key ${keyId}`);
     this.auth.finish(store.auth);
     this.requests.sort((a, b) => a.remembered.seq - b.remembered.seq);
     for (const { id, remembered } of this.requests) store.restoreRequest(id, remembered);

@@ -6,6 +6,7 @@
 
 import t from 'tap';
 import { VaultState } from '../../src/vault/index.js';
+import { decodeVersion } from '../../src/vault/records.js';
 import { Harness, recordsOf, ver } from './fixtures/harness.js';
 
 const VAULTS = ['Zeta', 'alpha', 'Mid'];
@@ -108,7 +109,7 @@ t.test('broken record sets are refused with the same checks as before', async (t
   t.throws(() => VaultState.load(without((k) => k === 'vault/mid')), /of a missing vault mid/);
   t.throws(() => VaultState.load(without((k) => k === 'secret/mid/sec-7')), /of a missing secret mid\/sec-7/);
   t.throws(() => VaultState.load(without((k) => k.startsWith('secretv/mid/sec-8/'))), /secret mid\/sec-8 has no versions/);
-  const secondOf7 = byKey.find(([k, v]) => k.startsWith('secretv/mid/sec-7/') && (JSON.parse(Buffer.from(v).toString()) as { seq: number }).seq === 4)![0];
+  const secondOf7 = byKey.find(([k, v]) => k.startsWith('secretv/mid/sec-7/') && decodeVersion(v).seq === 4)![0];
   t.throws(() => VaultState.load(without((k) => k === secondOf7)), /gap in version order/);
   t.throws(() => VaultState.load(without((k) => k === secondOf7).reverse()), /gap in version order/);
 });
