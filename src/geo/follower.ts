@@ -104,6 +104,8 @@ export class GeoFollower {
   }
 
   private loop(): void {
+    const stalledMs = this.detector.tick(this.clock.now(), LOOP_MS);
+    if (stalledMs >= LONG_GAP_MS && this.leading) this.opts.logger.warn({ stalledMs }, 'this node was stalled: the time does not count as the primary\'s silence');
     const leader = this.opts.replica.isLeader;
     if (leader && !this.leading) {
       this.leading = true;

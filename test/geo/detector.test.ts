@@ -139,3 +139,28 @@ t.test('a node that leads again judges by what it sees in its new term, not by i
   d.observe(true, 100, FAILBACK + 5100);
   t.equal(d.decide(failedOver(), FAILBACK + 5100), undefined, 'the old run does not count');
 });
+
+// Seen once in 54 nemesis runs: every process of both regions stalled 6.6 s,
+// and the secondary failed over from a healthy primary, judging before it had
+// read the answers that waited in its sockets.
+t.test("this node's own stalls are not the primary's silence", async (t) => {
+  const LOOP = 100;
+  const d = detector();
+  d.startWatching(0);
+  for (let now = 0; now <= 1_000; now += LOOP) t.equal(d.tick(now, LOOP), 0, `on time at ${now}`);
+  d.observe(true, 100, 1_000);
+  t.equal(d.tick(1_190, LOOP), 0, 'late by less than a period: the ordinary lag of a busy loop');
+  t.equal(d.tick(8_000, LOOP), 6_710, 'late by 6,710 ms: stalled');
+  t.equal(d.decide(standby(), 8_000), undefined, 'after a stall longer than failoverAfterMs');
+  // Awake since the sighting: 190 ms to the tick before the stall, and the period of the late tick.
+  t.equal(d.decide(standby(), 8_000 + FAILOVER - 290), undefined, 'exactly failoverAfterMs of time awake: not yet');
+  t.same(d.decide(standby(), 8_000 + FAILOVER - 289), { mode: 'FAILED_OVER', epoch: 5, reason: `no primary leader seen for ${FAILOVER + 1} ms (and 6710 ms stalled)` });
+
+  d.observe(true, 100, 9_000);
+  t.equal(d.decide(standby(), 9_000 + FAILOVER), undefined, 'a sighting: the stall is behind it');
+  t.same(d.decide(standby(), 9_000 + FAILOVER + 1)?.reason, `no primary leader seen for ${FAILOVER + 1} ms`, 'and a silence after it counts in full');
+
+  d.tick(20_000, LOOP);
+  d.startWatching(20_000);
+  t.ok(d.decide(standby(), 20_000 + FAILOVER + 1), 'a new term of leadership starts with no stall counted');
+});

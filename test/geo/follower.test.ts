@@ -246,6 +246,22 @@ t.test('fails over when no primary leader is seen for failoverAfterMs, not while
   t.equal(meta.mode, 'FAILED_OVER');
 });
 
+t.test('a stall of this node is not the primary\'s silence: it judges again only after reading', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { clock, links, transitions } = setup(t, { logger });
+  await clock.advance(LOOP_MS);
+  await clock.advance(FAILOVER);
+  // The loop's timer comes due before the probes' answers are read, as after a real stall.
+  clock.freeze(3 * FAILOVER);
+  await clock.advance(FAILOVER);
+  t.same(transitions(), [], 'no failover from a healthy primary');
+  t.match(lines, [{ msg: /^this node was stalled/, stalledMs: 3 * FAILOVER - LOOP_MS }]);
+  for (const l of links) l.status = { role: 'follower', commitIndex: 10, leader: '' };
+  await clock.advance(FAILOVER + PROBE_MS + 2 * LOOP_MS);
+  t.match(transitions(), [{ mode: 'FAILED_OVER', reason: /^no primary leader seen for \d+ ms$/ }], 'and a failover once no leader answers');
+});
+
 t.test('a probed follower that names its leader counts as seeing the primary, as a beat does', async (t) => {
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
