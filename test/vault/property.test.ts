@@ -362,8 +362,11 @@ t.test('the records a state emitted rebuild it exactly; apply is deterministic',
     }),
     { numRuns: 150 },
   );
+  // The sequences are random (a new seed each run). Over 200 seeds: applied 1,517-1,905, refused 3,506-4,651,
+  // key commands applied 267-473 (mean 346, sd 31), auth 255-403 (mean 319, sd 28). Each bar is about 6 sd
+  // below the mean: the bar of 250 key commands (3 sd) failed once in about 100 runs (245).
   t.ok(successes > 600 && errors > 300, `the sequences exercise both paths (${successes} applied, ${errors} refused)`);
-  t.ok(keyApplied > 250, `key commands apply too (${keyApplied})`);
+  t.ok(keyApplied > 150, `key commands apply too (${keyApplied})`);
   t.ok(authApplied > 150, `auth commands apply too (${authApplied})`);
 });
 
