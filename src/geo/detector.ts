@@ -56,9 +56,9 @@ export class FailoverDetector {
   }
 
   /**
-   * This node's loop, due every `everyMs`, ran at `now`. Returns how long it
-   * ran late by more than a period: time in which this node (its whole
-   * process, or the machine) was stalled, so that it could neither send probes
+   * This node's loop, due every `everyMs`, ran at `now`. Returns how late it
+   * ran if that was more than a period (else 0): time in which this node (its
+   * whole process, or the machine) was stalled, so that it could neither send probes
    * nor read their answers. That time does not count as the primary's
    * silence: a stall of the whole machine longer than failoverAfterMs (seen
    * once in 54 nemesis runs: 6.6 s, every process of both regions) otherwise
