@@ -2,13 +2,17 @@
 // slower than the one a test was written on. Each wait has a bound generous
 // enough for a slow machine and fails naming what it waited for.
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+/**
+ * Calls `fn` until it returns something other than `undefined` or `false`
+ * (a condition not met yet, like a throw) and returns that.
+ */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < until) {
     try {
       const v = await fn();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== false) return v;
     } catch (e) {
       lastError = e;
     }
