@@ -16,9 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KeyraftClient, KeyraftError } from '../src/client/index.js';
 import { loadTopology } from '../src/topology.js';
+import { eventually } from '../test/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface RunReport {
   rtoMs: number;
@@ -49,21 +49,6 @@ class Check {
 
 function step(what: string): void {
   process.stdout.write(`  ${new Date().toISOString().slice(11, 23)} ${what}\n`);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out: ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
 }
 
 function script(name: string, ...args: string[]): void {
@@ -101,7 +86,7 @@ async function run(topologyPath: string, ca: Buffer, token: string, runNo: numbe
     const wrapped = await east.wrapKey({ vault, name: 'aes', algorithm: 'A256KW', value: dataKey });
 
     step('waiting for the secondary to catch up');
-    await until('the secondary caught up', async () => ((await all.getStatus({})).nodes.every((n) => !n.reachable || n.geoLagEntries === 0) ? true : undefined), 20_000, 100);
+    await eventually('the secondary caught up', async () => ((await all.getStatus({})).nodes.every((n) => !n.reachable || n.geoLagEntries === 0) ? true : undefined), 20_000, 100);
 
     step(`killing region ${primary.name}`);
     const killedAt = Date.now();
@@ -110,10 +95,11 @@ async function run(topologyPath: string, ca: Buffer, token: string, runNo: numbe
     // from a client of the secondary, and from an application's SDK client
     // that was given every endpoint and told nothing.
     const readAgain = (client: KeyraftClient) =>
-      until(
+      eventually(
         'reads after the loss',
         async () => ((await client.getSecret({ vault, name: 'secret-0' }, { timeoutMs: 500 })).value === secrets.get('secret-0') ? Date.now() - killedAt : undefined),
         30_000,
+        50,
       );
     const [rtoMs, sdkRtoMs] = await Promise.all([readAgain(west), readAgain(all)]);
     step(`the secondary serves reads after ${rtoMs} ms (an SDK client with every endpoint reads again after ${sdkRtoMs} ms)`);
@@ -164,18 +150,20 @@ async function run(topologyPath: string, ca: Buffer, token: string, runNo: numbe
     step(`restarting region ${primary.name}`);
     const restartedAt = Date.now();
     script('start-region.sh', primary.name);
-    const quorumAt = await until(
+    const quorumAt = await eventually(
       'a primary leader',
       async () => ((await west.getStatus({}, { timeoutMs: 500 })).regions.find((r) => r.name === primary.name)?.leader ? Date.now() : undefined),
       30_000,
+      50,
     );
-    const writesBackAt = await until(
+    const writesBackAt = await eventually(
       'writes on the primary',
       async () => ((await east.setSecret({ vault, name: 'after', value: 'failback' }, { timeoutMs: 1000 })).value === 'failback' ? Date.now() : undefined),
       30_000,
+      50,
     );
     secrets.set('after', 'failback');
-    const failbackAt = await until('failback', async () => ((await west.getStatus({}, { timeoutMs: 500 })).regions.find((r) => r.name === secondary.name)?.mode === 'STANDBY' ? Date.now() : undefined), 60_000, 100);
+    const failbackAt = await eventually('failback', async () => ((await west.getStatus({}, { timeoutMs: 500 })).regions.find((r) => r.name === secondary.name)?.mode === 'STANDBY' ? Date.now() : undefined), 60_000, 100);
     for (const [name, value] of secrets) c.ok((await all.getSecret({ vault, name })).value === value, `after failback: ${name}`);
     c.ok((await all.verify({ vault, name: 'rsa', algorithm: 'RS256', digest, signature: rsaSig.value })).value, 'after failback: verify');
     return {
