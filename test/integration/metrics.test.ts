@@ -61,7 +61,11 @@ t.test('metrics move with a write and with a killed leader', async (t) => {
   const moved = (x: { id: string; text: string }) => value(x.text, 'keyraft_raft_leader_changes_total')! > changesBefore.get(x.id)!;
   const survivors = await eventually('a new leader, seen by every survivor', async () => {
     const s = await all();
-    return s.some((x) => value(x.text, 'keyraft_raft_role', { role: 'leader' }) === 1) && s.every(moved) ? s : undefined;
+    if (s.some((x) => value(x.text, 'keyraft_raft_role', { role: 'leader' }) === 1) && s.every(moved)) return s;
+    // Not yet: what each survivor sees, for the timeout's message.
+    const role = (x: { text: string }) => ['leader', 'follower', 'candidate', 'pre-candidate', 'learner'].find((r) => value(x.text, 'keyraft_raft_role', { role: r }) === 1);
+    const views = s.map((x) => `${x.id} ${role(x)} in term ${value(x.text, 'keyraft_raft_term')}, leader changes ${changesBefore.get(x.id)} -> ${value(x.text, 'keyraft_raft_leader_changes_total')}`);
+    throw new Error(`killed ${leader.id} (term ${termBefore}); ${views.join('; ')}`);
   });
   for (const s of survivors) {
     t.ok(value(s.text, 'keyraft_raft_term')! > termBefore, `${s.id}: the term moved on`);
