@@ -2,7 +2,8 @@
 // (src/trace.ts), makes single calls one after another at its leader, and
 // prints where a typical call spends its time, hop by hop, across the client
 // and every node: the median time of each mark from the moment the client
-// sent the call.
+// sent the call, one median call in full, and the hops (the gap between two
+// marks in a row of one process, and each message's way between processes).
 //
 //   node dist/scripts/bench/timeline.js [--calls 300] [--nodes 3] [--cases set,get]
 //
@@ -59,9 +60,14 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] ?? NaN;
 };
 
-/** The typical call: for each (process, event, nth time in the call), its median offset from the call. */
-function timeline(marks: Mark[], label: string, roleOf: (who: string) => string): void {
-  const windows: { start: number; end: number }[] = [];
+/** One call, from the client's call to its answer. */
+interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+function callWindows(marks: Mark[], label: string): Window[] {
+  const windows: Window[] = [];
   for (let i = 0; i < marks.length; i++) {
     const m = marks[i]!;
     if (m.who === 'client' && m.event === `call ${label}`) {
@@ -69,6 +75,11 @@ function timeline(marks: Mark[], label: string, roleOf: (who: string) => string)
       if (end !== undefined) windows.push({ start: m.at, end: end.at });
     }
   }
+  return windows;
+}
+
+/** The typical call: for each (process, event, nth time in the call), its median offset from the call. */
+function timeline(marks: Mark[], windows: readonly Window[], label: string, roleOf: (who: string) => string): void {
   const offsets = new Map<string, number[]>();
   let lo = 0;
   for (const w of windows) {
@@ -111,6 +122,55 @@ function timeline(marks: Mark[], label: string, roleOf: (who: string) => string)
   }
   console.log(`\n${label}: the median call, every mark`);
   console.log(one.toString());
+}
+
+/**
+ * The hops of a typical call, whose gaps add up along its path: each gap
+ * between two marks in a row of one process, and each Raft frame's way from
+ * the sender's write to the peer's read. A row is the median over the calls
+ * that had it; rows seen in fewer than half of the calls are left out.
+ */
+function hops(marks: Mark[], windows: readonly Window[], label: string, roleOf: (who: string) => string): void {
+  const rows = new Map<string, { gaps: number[]; at: number[] }>();
+  const add = (row: string, gap: number, at: number) => {
+    let r = rows.get(row);
+    if (r === undefined) rows.set(row, (r = { gaps: [], at: [] }));
+    r.gaps.push(gap);
+    r.at.push(at);
+  };
+  let lo = 0;
+  for (const w of windows) {
+    while (lo < marks.length && marks[lo]!.at < w.start) lo++;
+    let hi = lo;
+    while (hi < marks.length && marks[hi]!.at <= w.end) hi++;
+    const call = marks.slice(lo, hi);
+    const nth = new Map<string, number>();
+    const previous = new Map<string, { event: string; at: number }>();
+    for (const [i, m] of call.entries()) {
+      const seen = `${m.who} ${m.event}`;
+      const n = (nth.get(seen) ?? 0) + 1;
+      nth.set(seen, n);
+      const event = n === 1 ? m.event : `${m.event} (#${n})`;
+      const before = previous.get(m.who);
+      // The client's own gap is the whole call: its two ways are the legs below.
+      if (before !== undefined && m.who !== 'client') add(`${roleOf(m.who)}\t${before.event}\t${event}`, m.at - before.at, m.at - w.start);
+      previous.set(m.who, { event, at: m.at });
+      const to = /^frame written to (.+)$/.exec(m.event)?.[1];
+      const arrived = to === undefined ? undefined : call.slice(i + 1).find((x) => x.who === to && x.event === `frame arrived from ${m.who}`);
+      if (arrived !== undefined) add(`${roleOf(m.who)} → ${roleOf(to!)}\t${event}\tframe arrived`, arrived.at - m.at, arrived.at - w.start);
+    }
+    const stream = call.find((m) => m.event === 'stream');
+    if (stream !== undefined) add(`client → ${roleOf(stream.who)}\tcall ${label}\tstream`, stream.at - w.start, stream.at - w.start);
+    const reply = [...call].reverse().find((m) => m.event === 'reply');
+    if (reply !== undefined) add(`${roleOf(reply.who)} → client\treply\tanswer ${label}`, w.end - reply.at, w.end - w.start);
+  }
+  const table = new Table({ head: ['ms from call', 'gap ms', 'where', 'from mark', 'to mark', 'in calls'] });
+  for (const [row, r] of [...rows].filter(([, r]) => r.gaps.length >= windows.length / 2).sort(([, a], [, b]) => median(a.at) - median(b.at))) {
+    const [where, from, to] = row.split('\t');
+    table.push([median(r.at).toFixed(3), median(r.gaps).toFixed(3), where!, from!, to!, `${Math.round((r.gaps.length / windows.length) * 100)} %`]);
+  }
+  console.log(`\n${label}: the hops, each gap between two marks in a row of one process and each frame's way to its peer`);
+  console.log(table.toString());
 }
 
 async function main(): Promise<void> {
@@ -160,7 +220,11 @@ async function main(): Promise<void> {
     flushTrace();
     const marks = readMarks();
     const roleOf = (who: string) => (who === 'client' ? 'client' : who === leaderId ? `${who} (leader)` : who);
-    for (const c of cases) timeline(marks, c, roleOf);
+    for (const c of cases) {
+      const windows = callWindows(marks, c);
+      timeline(marks, windows, c, roleOf);
+      hops(marks, windows, c, roleOf);
+    }
   } finally {
     await cluster.destroy();
     rmSync(traceDir, { recursive: true, force: true });

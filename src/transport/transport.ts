@@ -98,6 +98,8 @@ class PeerLink {
     }
     if (socket.writableLength > MAX_UNSENT_BYTES) return false;
     socket.write(encodeFrame(encodeBatch(messages)));
+    // With 'frame arrived' on the peer: how long the kernel takes to hand it over.
+    mark(() => `frame written to ${this.id}`);
     return true;
   }
 
@@ -341,6 +343,7 @@ export class PeerTransport {
     if (forbidden !== undefined) return refuse('FORBIDDEN', forbidden);
     const reader = new FrameReader(MAX_FRAME_BYTES);
     socket.on('data', (chunk: Buffer) => {
+      mark(() => `frame arrived from ${who?.kind === 'node' ? who.id : '?'}`);
       if (refused) return;
       let batches: Message[][];
       try {
