@@ -59,13 +59,14 @@ const program = new Command('bench')
   .option('--no-limits', 'skip the disk and node:crypto limits')
   .option('--limit-duration <s>', 'seconds per disk and crypto limit', '1')
   .option('--scale <n>', 'Scale: secrets stored in a 3-node cluster for RSS, restart, snapshot and latency growth (0 skips it)', '100000')
+  .option('--rounds <n>', 'measure every system this many times over, one after another, and report the median of each figure with the spread of the throughput', '1')
   .option('--spread-reads', 'GetSecret and Range spread over every node (member) of the region, not only the leader')
   .option('--profile', 'run the keyraft nodes under --cpu-prof and report where their time went')
   .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
 program.parse();
 const o = program.opts<{
   duration: string; warmup: string; serverWarmup: string; concurrency: string; cases: string; workers: string; clusters: string;
-  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; profile?: boolean; spreadReads?: boolean;
+  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; rounds: string; profile?: boolean; spreadReads?: boolean;
 }>();
 const durationMs = Number(o.duration) * 1000;
 const warmupMs = Number(o.warmup) * 1000;
@@ -76,6 +77,8 @@ const workers = Number(o.workers);
 const clusters = list(o.clusters);
 for (const c of clusters) if (!/^[1-9]\d*(\+[1-9]\d*)?$/.test(c)) program.error(`bad cluster ${c}: N or N+M`);
 for (const c of cases) if (!KEYRAFT_CASES.includes(c)) program.error(`unknown case ${c}; known: ${KEYRAFT_CASES.join(', ')}`);
+const rounds = Number(o.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) program.error('bad --rounds: a whole number, 1 or more');
 const scaleN = Number(o.scale);
 if (!Number.isInteger(scaleN) || scaleN < 0) program.error('bad --scale: a number of secrets, or 0');
 if (!(durationMs > 0) || concurrencies.some((c) => !(c >= 1)) || !(workers >= 1)) program.error('bad --duration, --concurrency or --workers');
@@ -161,8 +164,14 @@ interface CaseResult {
   serverCpuUs?: number;
   /** A REST case: its throughput, p50 and p99 divided by its gRPC twin's (same cluster, same in flight). */
   ofGrpc?: { opsPerSec: number; p50Ms: number; p99Ms: number };
+  /** Which of the --rounds measured it (from 1); 0 for a median over the rounds (combineRounds). */
+  round: number;
+  /** A median over the rounds: their lowest and highest throughput. */
+  spread?: { minOpsPerSec: number; maxOpsPerSec: number };
 }
-const results: CaseResult[] = [];
+/** Every case as measured, in every round. */
+const measured: CaseResult[] = [];
+let round = 1;
 
 const CLOCK_TICKS_PER_SEC = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -210,6 +219,7 @@ async function runCase(
     for (const r of outs) hist.addSparse(r.hist, r.maxUs);
     const firstError = outs.find((r) => r.firstError !== undefined)?.firstError;
     const res: CaseResult = {
+      round,
       system, ...(cluster === undefined ? {} : { cluster }), op, label: `${system}${cluster === undefined ? '' : ` ${cluster}`} ${LABEL[op] ?? op}`, concurrency, workers: n,
       opsPerSec: outs.reduce((s, r) => s + (r.count * 1000) / r.elapsedMs, 0),
       count: hist.total,
@@ -223,7 +233,7 @@ async function runCase(
       progress(`${res.label}: warmed up for ${warmUpMs} ms (${fmt(res.opsPerSec)}/s, not reported)`);
       return res;
     }
-    results.push(res);
+    measured.push(res);
     progress(`${res.label} c=${concurrency}: ${fmt(res.opsPerSec)}/s p50 ${ms(res.p50Ms)} p99 ${ms(res.p99Ms)}${res.errors ? `, ${res.errors} errors (${firstError})` : ''}`);
     return res;
   } finally {
@@ -283,7 +293,7 @@ async function warmUp(system: System, ops: readonly string[], base: Parameters<t
 async function runKeyraft(shape: string): Promise<void> {
   const regions = shape.split('+').map((n, i) => ({ name: i === 0 ? 'east' : 'west', nodes: Number(n) }));
   progress(`keyraft ${shape}: starting ${regions.map((r) => `${r.nodes} in ${r.name}`).join(', ')}`);
-  const profileDir = join(o.out, `${RUN_STAMP}-profiles`, shape);
+  const profileDir = join(o.out, `${RUN_STAMP}-profiles`, rounds === 1 ? shape : `${shape}-round-${round}`);
   const cluster = await TestCluster.create({ regions, throttle: UNTHROTTLED, ...(o.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
   const stop = async () => {
     await cluster.destroy();
@@ -431,6 +441,49 @@ function reportScale(s: ScaleResult): void {
 // ---- The report ----
 const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
 
+/** The middle value; with an even count, halfway between the two middle ones. */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length / 2;
+  return Number.isInteger(mid) ? (s[mid - 1]! + s[mid]!) / 2 : s[Math.floor(mid)]!;
+}
+
+/**
+ * One row per case: with --rounds, the median of each figure over the
+ * rounds (a run-to-run spread of about 10 % on this kind of machine would
+ * otherwise decide a ratio near 1.00x), and the rounds' lowest and highest
+ * throughput.
+ */
+function combineRounds(all: readonly CaseResult[]): CaseResult[] {
+  if (rounds === 1) return [...all];
+  const byCase = new Map<string, CaseResult[]>();
+  for (const r of all) {
+    const key = `${r.label}\t${r.concurrency}`;
+    byCase.set(key, [...(byCase.get(key) ?? []), r]);
+  }
+  return [...byCase.values()].map((rs) => {
+    const mid = (figure: (r: CaseResult) => number) => median(rs.map(figure));
+    const throughputs = rs.map((r) => r.opsPerSec);
+    const firstError = rs.find((r) => r.firstError !== undefined)?.firstError;
+    const { serverCpuUs } = rs[0]!;
+    return {
+      ...rs[0]!,
+      round: 0,
+      opsPerSec: mid((r) => r.opsPerSec),
+      count: rs.reduce((sum, r) => sum + r.count, 0),
+      errors: rs.reduce((sum, r) => sum + r.errors, 0),
+      ...(firstError === undefined ? {} : { firstError }),
+      p50Ms: mid((r) => r.p50Ms),
+      p99Ms: mid((r) => r.p99Ms),
+      p999Ms: mid((r) => r.p999Ms),
+      maxMs: Math.max(...rs.map((r) => r.maxMs)),
+      clientCpuUs: mid((r) => r.clientCpuUs),
+      ...(serverCpuUs === undefined ? {} : { serverCpuUs: mid((r) => r.serverCpuUs ?? NaN) }),
+      spread: { minOpsPerSec: Math.min(...throughputs), maxOpsPerSec: Math.max(...throughputs) },
+    };
+  });
+}
+
 function reportProfiles(cluster: string): void {
   const plain = { style: { head: [], border: [] } };
   const mine = profiles.filter((p) => p.cluster === cluster);
@@ -448,10 +501,12 @@ function reportProfiles(cluster: string): void {
     console.log(`${p.node}: ${p.components.slice(0, 5).map((c) => `${c.name} ${pct(c.share)}`).join(', ')}`);
   }
 }
-function report(meta: Record<string, unknown>): void {
+function report(meta: Record<string, unknown>, results: CaseResult[]): void {
   const plain = { style: { head: [], border: [] } };
-  const main = new Table({ ...plain, head: ['case', 'in flight', 'calls/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU µs/call', 'client CPU µs/call'] });
-  for (const r of results) main.push([r.label, r.concurrency, fmt(r.opsPerSec), ms(r.p50Ms), ms(r.p99Ms), ms(r.p999Ms), r.errors, r.serverCpuUs === undefined ? '-' : fmt(r.serverCpuUs), fmt(r.clientCpuUs)]);
+  const callsPerSec = (r: CaseResult) => (r.spread === undefined ? fmt(r.opsPerSec) : `${fmt(r.opsPerSec)} (${fmt(r.spread.minOpsPerSec)}-${fmt(r.spread.maxOpsPerSec)})`);
+  const main = new Table({ ...plain, head: ['case', 'in flight', rounds === 1 ? 'calls/s' : `calls/s (${rounds} rounds: lowest-highest)`, 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU µs/call', 'client CPU µs/call'] });
+  for (const r of results) main.push([r.label, r.concurrency, callsPerSec(r), ms(r.p50Ms), ms(r.p99Ms), ms(r.p999Ms), r.errors, r.serverCpuUs === undefined ? '-' : fmt(r.serverCpuUs), fmt(r.clientCpuUs)]);
+  if (rounds > 1) console.log(`\nEach figure is the median of ${rounds} rounds, each of which measured every system in turn.`);
   console.log('\nThroughput and latency (client processes over gRPC, the (REST) cases over HTTPS through the Azure SDKs, 127.0.0.1; CPU per call: every server process (all nodes or members) and every client process)');
   console.log(`Security, like for like: keyraft ${SECURITY.keyraft}; keyraft REST ${SECURITY.rest}; etcd ${SECURITY.etcd}; echo ${SECURITY.echo}.`);
   console.log(main.toString());
@@ -519,7 +574,7 @@ function report(meta: Record<string, unknown>): void {
   mkdirSync(o.out, { recursive: true });
   const json = join(o.out, `${RUN_STAMP}.json`);
   const svg = join(o.out, `${RUN_STAMP}.svg`);
-  writeFileSync(json, JSON.stringify({ ...meta, results, limits, ...(scale === undefined ? {} : { scale }), ...(profiles.length > 0 ? { profiles } : {}) }, null, 2) + '\n');
+  writeFileSync(json, JSON.stringify({ ...meta, results, ...(rounds === 1 ? {} : { everyRound: measured }), limits, ...(scale === undefined ? {} : { scale }), ...(profiles.length > 0 ? { profiles } : {}) }, null, 2) + '\n');
   const bySeries = new Map<string, { x: number; y: number; c: number }[]>();
   for (const r of results) {
     if (r.system === 'echo') continue;
@@ -533,18 +588,19 @@ function report(meta: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const meta: Record<string, unknown> = {
-    started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, serverWarmupMs, concurrencies, workers, security: SECURITY,
+    started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, serverWarmupMs, concurrencies, workers, rounds, security: SECURITY,
   };
   if (o.limits) await runLimits();
-  if (o.echo) await runEcho();
-  if (o.keyraft) {
-    meta.keyraftClusters = clusters;
-    for (const shape of clusters) await runKeyraft(shape);
+  if (o.keyraft) meta.keyraftClusters = clusters;
+  for (round = 1; round <= rounds; round++) {
+    if (rounds > 1) progress(`round ${round} of ${rounds}`);
+    if (o.echo) await runEcho();
+    if (o.keyraft) for (const shape of clusters) await runKeyraft(shape);
+    if (o.etcd) await runEtcd();
   }
-  if (o.etcd) await runEtcd();
   if (scaleN > 0) await runScalePart();
   progress('done');
-  report(meta);
+  report(meta, combineRounds(measured));
 }
 
 main()
