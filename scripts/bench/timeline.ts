@@ -126,9 +126,10 @@ function timeline(marks: Mark[], windows: readonly Window[], label: string, role
 
 /**
  * The hops of a typical call, whose gaps add up along its path: each gap
- * between two marks in a row of one process, and each Raft frame's way from
- * the sender's write to the peer's read. A row is the median over the calls
- * that had it; rows seen in fewer than half of the calls are left out.
+ * between two marks in a row of one process, and each message's way between
+ * processes (the call to the node, each Raft frame from the sender's write
+ * to the peer's read, the reply to the client). A row is the median over the
+ * calls that had it; rows seen in fewer than half of the calls are left out.
  */
 function hops(marks: Mark[], windows: readonly Window[], label: string, roleOf: (who: string) => string): void {
   const rows = new Map<string, { gaps: number[]; at: number[] }>();
