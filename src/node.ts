@@ -63,7 +63,7 @@ import { NodeStore } from './storage/store.js';
 import { loadTopology } from './topology.js';
 import { type JoinArgs, rememberJoin, resolveSelf } from './ops/joining.js';
 import { changeMembership, watchMembership } from './ops/membership.js';
-import { MemberBook, removedNodeProblem } from './replica/members.js';
+import { MemberBook, RemovedNodeError } from './replica/members.js';
 import { handOver } from './replica/membership-ops.js';
 import { handOverTarget } from './replica/membership-plan.js';
 import { ClusterMap } from './transport/cluster-map.js';
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
 
   mkdirSync(args.dataDir, { recursive: true });
   const removal = removalMark(args.dataDir);
-  if (removal !== undefined) throw new Error(removedNodeProblem(self.id, removal));
+  if (removal !== undefined) throw new RemovedNodeError(self.id, removal);
   checkKeyStamp(args.dataDir, keys.current, keys.previous || undefined);
   if (args.join !== undefined) rememberJoin(args.dataDir, args.join);
   const store = await NodeStore.open(join(args.dataDir, 'db'));

@@ -54,9 +54,12 @@ function decodeAddress(text: string): MemberAddress | undefined {
   }
 }
 
-/** Why a removed node does not start again from its data folder, and what the operator does instead. */
-export function removedNodeProblem(id: string, how: string): string {
-  return `${id} was removed from its region's membership (${how}); it does not rejoin on its own: wipe its data folder and add it again (keyraft cluster member add)`;
+/** A removed node does not start again from its data folder: why, and what the operator does instead. */
+export class RemovedNodeError extends Error {
+  constructor(id: string, how: string) {
+    super(`${id} was removed from its region's membership (${how}); it does not rejoin on its own: wipe its data folder and add it again (keyraft cluster member add)`);
+    this.name = 'RemovedNodeError';
+  }
 }
 
 export class MemberBook {

@@ -29,7 +29,7 @@ import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ProposalWaiters } from './proposal-waiters.js';
 import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
-import { MemberBook, type MemberInfo, isMemberRecord, removedNodeProblem } from './members.js';
+import { MemberBook, type MemberInfo, RemovedNodeError, isMemberRecord } from './members.js';
 import { mark } from '../trace.js';
 import { ReadyWrites } from './ready-writes.js';
 import { SnapshotStaging } from './snapshot-staging.js';
@@ -207,7 +207,7 @@ export class Replica<R = unknown> {
       this.disk.opened(persisted.snapshot.index, persisted.entries.length);
       const conf = persisted.applied.conf;
       if (membersOf(conf).length > 0 && !membersOf(conf).includes(this.id)) {
-        throw new Error(removedNodeProblem(this.id, `applied at index ${persisted.applied.index}`));
+        throw new RemovedNodeError(this.id, `applied at index ${persisted.applied.index}`);
       }
     }
     await this.reload();

@@ -21,6 +21,7 @@ import { GeoFollower } from '../../../src/geo/follower.js';
 import { GeoSource } from '../../../src/geo/source.js';
 import { simPrimaryLink, type LinkEnds } from './geo-link.js';
 import type { Message } from '../../../src/raft/index.js';
+import { RemovedNodeError } from '../../../src/replica/members.js';
 import { MembershipError, addMember, promoteMember, removeMember } from '../../../src/replica/membership-ops.js';
 import { type Application, Replica, type StateWrite } from '../../../src/replica/replica.js';
 import { decodeCommand, encodeCommand } from '../../../src/vault/index.js';
@@ -112,6 +113,11 @@ class SimNode {
   fatal: Error | undefined;
   /** Taken out of its region by a membership change: never started again. */
   removed = false;
+  /**
+   * Its removal was proposed: it may apply it (and then refuse to start)
+   * before the operator's call returns, if the call does at all.
+   */
+  removing = false;
 
   constructor(
     readonly id: string,
@@ -382,6 +388,12 @@ export class WholeSimulation {
     try {
       await this.boot(node);
     } catch (e) {
+      if (e instanceof RemovedNodeError && node.removing) {
+        this.note(`${node.id} stays down: it applied its own removal (${e.message})`);
+        this.crash(node);
+        node.removed = true;
+        return;
+      }
       // What a crash left on its disk must always open again.
       this.fail(`${node.id} cannot restart: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -524,6 +536,7 @@ export class WholeSimulation {
     const id = `${region[0]}${this.nodes.filter((n) => n.region === region).length + 1}`;
     try {
       this.note(`membership: removing ${victim.id}`);
+      victim.removing = true;
       await this.onLeader(region, (r) => removeMember(r, victim.id), 'MEMBER_NOT_FOUND');
       victim.removed = true;
       this.crash(victim);

@@ -52,6 +52,18 @@ t.test('a seed replays exactly', async (t) => {
   t.same(b.trace, a.trace);
 });
 
+// Seed 161933: a crash restarted a node whose removal it had applied, while
+// the operator's call to remove it was still waiting on a leader that had
+// died. The node refuses to start, as it must; that is no violation.
+t.test('a node that applied its own removal before the operator heard stays down', async (t) => {
+  const r = await runWholeSeed(161933);
+  t.ok(r.ok, r.ok ? 'no violation' : formatWholeFailure(r));
+  t.ok(
+    r.trace.some((l) => l.includes('s1 stays down: it applied its own removal')),
+    'the seed still restarts the removed node (if the simulation changed, find another seed that does)',
+  );
+});
+
 // A plant is caught when some seed of the first SEARCH finds it: most by seed 1-10.
 // failback-before-caught-up needs the secondary far behind when it sees the primary again: the seeds
 // whose regions are apart for most of the run (WholeSimulation.regionsApart) catch it, 26 of seeds 1-1000.
