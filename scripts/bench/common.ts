@@ -89,3 +89,10 @@ export function etcdProtoFile(): string {
     dir = parent;
   }
 }
+
+/** The middle value; with an even count, halfway between the two middle ones; NaN for none. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length / 2;
+  return Number.isInteger(mid) ? (s[mid - 1]! + s[mid]!) / 2 : s[Math.floor(mid)]!;
+}

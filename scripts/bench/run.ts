@@ -12,7 +12,7 @@ import { KeyraftClient } from '../../src/client/index.js';
 import { ensurePki } from '../../src/ops/pki.js';
 import { pkiPaths } from '../../src/transport/tls.js';
 import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
-import { ECHO_NODE, type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES } from './common.js';
+import { ECHO_NODE, type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES, median } from './common.js';
 import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
 import { Histogram } from './hist.js';
 import { type LimitResult, cryptoLimits, diskLimits, writeFloor } from './limits.js';
@@ -440,13 +440,6 @@ function reportScale(s: ScaleResult): void {
 
 // ---- The report ----
 const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
-
-/** The middle value; with an even count, halfway between the two middle ones. */
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length / 2;
-  return Number.isInteger(mid) ? (s[mid - 1]! + s[mid]!) / 2 : s[Math.floor(mid)]!;
-}
 
 /**
  * One row per case: with --rounds, the median of each figure over the

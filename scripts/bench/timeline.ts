@@ -21,7 +21,7 @@ import { KeyraftClient, clientCredentials } from '../../src/client/index.js';
 import { API_FILES, loadProtoRoot } from '../../src/protos.js';
 import { flushTrace, mark, startTrace } from '../../src/trace.js';
 import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
-import { identity } from './common.js';
+import { identity, median } from './common.js';
 
 const program = new Command('timeline')
   .description('where a single keyraft call spends its time, hop by hop')
@@ -54,11 +54,6 @@ function readMarks(): Mark[] {
   }
   return marks.sort((a, b) => a.at - b.at);
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-};
 
 /** One call, from the client's call to its answer. */
 interface Window {
