@@ -34,6 +34,14 @@ export interface RaftConfig {
   readonly random: () => number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  /**
+   * A node that just started ignores campaigns, as one that heard from a
+   * leader does, for its first election timeout: it may have acknowledged a
+   * leader's heartbeat before it stopped, and forgotten that. The host's
+   * read lease (src/replica/read-lease.ts) counts on every member that
+   * acknowledged a heartbeat refusing to vote for an election timeout after.
+   */
+  readonly quietAfterStart: boolean;
   /** Append messages in flight to one follower before waiting for acks. */
   readonly maxInflight: number;
   /**
@@ -68,6 +76,7 @@ export const DEFAULT_CONFIG: Omit<RaftConfig, 'id' | 'random'> = {
   heartbeatTick: 1,
   preVote: true,
   checkQuorum: true,
+  quietAfterStart: false,
   maxInflight: 256,
   maxInflightBytes: 8 * 1024 * 1024,
   maxEntriesPerMsg: 256,
@@ -108,6 +117,10 @@ export class Raft {
   private votes = new Map<NodeId, boolean>();
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
+  /** Ticks since this node started, counted up to an election timeout (quietAfterStart). */
+  private ticksSinceStart = 0;
+  /** Leader: a transfer was asked for in this term. Its TimeoutNow may still be on its way, and lets the transferee past every lease. */
+  private transferAskedInTerm = false;
   private randomizedElectionTimeout = 0;
   /** Set by proposals; the appends go out in one batch per Ready. */
   private broadcastPending = false;
@@ -189,6 +202,11 @@ export class Raft {
     return this.transfer.transferee;
   }
 
+  /** Leader: whether a transfer was asked for in this term (a read lease no longer holds). */
+  get transferAsked(): boolean {
+    return this.transferAskedInTerm;
+  }
+
   // ---- Transitions ----
 
   private reset(term: number): void {
@@ -236,6 +254,7 @@ export class Raft {
     this.reset(this.term);
     this.lead = this.id;
     this.role = StateRole.Leader;
+    this.transferAskedInTerm = false;
     this.progress.get(this.id)?.becomeReplicate();
     // A conf change may sit uncommitted in the log; no other may be proposed
     // until everything up to here is applied.
@@ -247,6 +266,7 @@ export class Raft {
   // ---- Ticks ----
 
   tick(): void {
+    if (this.ticksSinceStart < this.cfg.electionTick) this.ticksSinceStart++;
     if (this.role === StateRole.Leader) this.tickHeartbeat();
     else this.tickElection();
   }
@@ -331,7 +351,9 @@ export class Raft {
         // With CheckQuorum, a node that heard from a live leader within the
         // election timeout ignores campaigns: this keeps a rejoining node from
         // disrupting a healthy leader.
-        const inLease = this.cfg.checkQuorum && this.lead !== NONE && this.electionElapsed < this.cfg.electionTick;
+        const heardLeader = this.lead !== NONE && this.electionElapsed < this.cfg.electionTick;
+        const justStarted = this.cfg.quietAfterStart && this.ticksSinceStart < this.cfg.electionTick;
+        const inLease = this.cfg.checkQuorum && (heardLeader || justStarted);
         if (inLease && !isTransferCampaign(m.context)) return;
       }
       if (m.type === MessageType.PreVote || (m.type === MessageType.PreVoteResp && !m.reject)) {
@@ -404,6 +426,7 @@ export class Raft {
         return;
       case MessageType.TransferLeader:
         this.transfer.handleTransferLeader(m.from);
+        if (this.leadTransferee !== NONE) this.transferAskedInTerm = true;
         return;
     }
     const pr = this.progress.get(m.from);

@@ -251,6 +251,11 @@ export class RawNode {
     return this.raft.log.committed;
   }
 
+  /** Leader: whether a leadership transfer was asked for in this term. */
+  get transferAsked(): boolean {
+    return this.raft.transferAsked;
+  }
+
   /** The last index of the log this node has on disk. */
   get persistedIndex(): number {
     return this.raft.log.stable;

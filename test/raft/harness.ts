@@ -303,10 +303,10 @@ export class Network {
     this.peer(id).up = false;
   }
 
-  /** Restarts a node from its disk alone. */
-  restart(id: NodeId): Peer {
+  /** Restarts a node from its disk alone (with `changes` to its configuration). */
+  restart(id: NodeId, changes: Partial<RaftConfig> = {}): Peer {
     const old = this.peer(id);
-    const cfg: RaftConfig = { ...old.cfg, random: this.randoms.get(id)! };
+    const cfg: RaftConfig = { ...old.cfg, ...changes, random: this.randoms.get(id)! };
     const p = new Peer(id, old.disk, cfg);
     this.peers.set(id, p);
     this.process(id);

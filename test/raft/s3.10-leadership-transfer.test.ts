@@ -82,6 +82,8 @@ t.test('§3.10 a transfer to an unreachable node is abandoned after an election 
   }
   t.equal(ticks, ELECTION_TICK, 'the transfer is given up after exactly one election timeout');
   t.equal(net.role('a'), StateRole.Leader, 'a is still the leader (b keeps its quorum)');
+  // Its TimeoutNow may still reach c and let it past every lease: a read lease of this term no longer holds.
+  t.equal(net.node('a').transferAsked, true, 'a remembers for the rest of its term that a transfer was asked');
   t.equal(net.term('a'), 2);
   net.propose('a', 'w');
   t.same(net.peer('b').applied, ['w'], 'and it takes proposals again');
@@ -89,6 +91,7 @@ t.test('§3.10 a transfer to an unreachable node is abandoned after an election 
 
 t.test('§3.10 a transfer asked of a follower is forwarded to the leader', async (t) => {
   const net = electedNetwork(['a', 'b', 'c'], { seed: 1 });
+  t.equal(net.node('a').transferAsked, false, 'no transfer asked yet in this term');
   net.node('c').transferLeadership('c');
   net.stabilize();
   t.ok(
@@ -96,6 +99,7 @@ t.test('§3.10 a transfer asked of a follower is forwarded to the leader', async
     'c forwards the request to a',
   );
   t.equal(net.role('c'), StateRole.Leader);
+  t.equal(net.node('c').transferAsked, false, 'a new leader starts its term with none asked');
 });
 
 t.test('§3.10 a transfer to the leader itself or to a node outside the configuration is ignored', async (t) => {

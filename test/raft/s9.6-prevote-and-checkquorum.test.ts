@@ -102,3 +102,35 @@ t.test('§9.6 once the lease has run out, a follower answers vote requests again
   t.ok(ticks >= ELECTION_TICK, `no sooner than the lease allows (${ticks} ticks)`);
   t.equal(net.term(lead), 3);
 });
+
+t.test('§9.6 with quietAfterStart a restarted follower ignores vote requests for an election timeout, then answers', async (t) => {
+  // It may have acknowledged the leader's heartbeat just before it crashed, and a read lease counts on that acknowledgement.
+  const net = electedNetwork(['a', 'b', 'c'], { seed: 1, preVote: false });
+  net.tick(undefined, 2);
+  net.stop('a');
+  net.stop('b');
+  net.restart('b', { quietAfterStart: true });
+  net.campaign('c');
+  t.notOk(
+    net.sent.some((m) => m.type === MessageType.VoteResp && m.from === 'b' && m.to === 'c'),
+    'b, just restarted, does not answer c',
+  );
+  t.equal(net.term('b'), 2, 'nor move to its term');
+  net.tick(['b'], ELECTION_TICK - 1);
+  net.campaign('c');
+  t.notOk(net.sent.some((m) => m.type === MessageType.VoteResp && m.from === 'b' && m.to === 'c'), 'still quiet one tick short of an election timeout');
+  net.tick(['b'], 1);
+  net.campaign('c');
+  t.ok(net.sent.some((m) => m.type === MessageType.VoteResp && m.from === 'b' && m.to === 'c' && !m.reject), 'then it votes');
+  t.equal(net.role('c'), StateRole.Leader);
+});
+
+t.test('§9.6 without quietAfterStart the restarted follower votes at once', async (t) => {
+  const net = electedNetwork(['a', 'b', 'c'], { seed: 1, preVote: false });
+  net.tick(undefined, 2);
+  net.stop('a');
+  net.stop('b');
+  net.restart('b');
+  net.campaign('c');
+  t.equal(net.role('c'), StateRole.Leader, 'c is elected with the vote of b');
+});
