@@ -181,6 +181,7 @@ async function main(): Promise<void> {
     tickMs: topology.raft.tickMs,
     electionTicks: topology.raft.electionTicks,
     heartbeatTicks: topology.raft.heartbeatTicks,
+    leaseReads: topology.leaseReads,
     retention: {
       compactEvery: topology.raft.compactEvery,
       compactEveryBytes: topology.raft.compactEveryBytes,

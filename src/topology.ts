@@ -50,6 +50,12 @@ export interface Topology {
   readonly failoverAfterMs: number;
   readonly failbackAfterMs: number;
   readonly raft: RaftTiming;
+  /**
+   * Whether a region's leader answers linearizable reads under a lease
+   * (src/replica/read-lease.ts), trusting that no node's clock stops or slows
+   * by 10 % while the others' run; false: a ReadIndex round for every read.
+   */
+  readonly leaseReads: boolean;
   /** When the primary's leader replaces the active data key (README, "Data keys"). */
   readonly dataKeys: DataKeyPolicy;
   /** Connection limits, timeouts and keepalive of every port (README, "Connections"). */
@@ -156,6 +162,12 @@ function defaultVault(json: unknown): string {
   }
 }
 
+function flag(json: unknown, byDefault: boolean, name: string): boolean {
+  if (json === undefined) return byDefault;
+  if (typeof json !== 'boolean') fail(`${name} must be true or false`);
+  return json;
+}
+
 /** Parses and checks a topology: unique ids and addresses, one primary region. */
 export function parseTopology(json: unknown): Topology {
   if (typeof json !== 'object' || json === null) fail('not an object');
@@ -187,6 +199,7 @@ export function parseTopology(json: unknown): Topology {
     failoverAfterMs: t.failoverAfterMs ?? DEFAULT_FAILOVER_AFTER_MS,
     failbackAfterMs: t.failbackAfterMs ?? 3000,
     raft: positiveIntegers(t.raft, DEFAULT_RAFT, 'raft'),
+    leaseReads: flag(t.leaseReads, true, 'leaseReads'),
     dataKeys: positiveIntegers(t.dataKeys, DEFAULT_DATA_KEY_POLICY, 'dataKeys'),
     connections: positiveIntegers(t.connections, DEFAULT_CONNECTION_LIMITS, 'connections'),
     admission: positiveIntegers(t.admission, DEFAULT_ADMISSION, 'admission'),

@@ -111,6 +111,14 @@ t.test('rest: an optional gateway port per node, held to the same rules as every
   for (const [nodes, message] of cases) t.throws(() => parseTopology(withRest(nodes)), { name: 'TopologyError', message }, JSON.stringify(nodes));
 });
 
+t.test('leaseReads: on unless set to false; anything but true or false is refused', async (t) => {
+  t.equal(parseTopology(base).leaseReads, true);
+  t.equal(parseTopology({ ...base, leaseReads: false }).leaseReads, false);
+  for (const bad of ['false', 0, null]) {
+    t.throws(() => parseTopology({ ...base, leaseReads: bad }), { name: 'TopologyError', message: /leaseReads must be true or false/ }, JSON.stringify(bad));
+  }
+});
+
 t.test('defaultVault: "default" unless given; a name the vault rules refuse is refused', async (t) => {
   t.equal(parseTopology(base).defaultVault, DEFAULT_VAULT);
   t.equal(DEFAULT_VAULT, 'default');

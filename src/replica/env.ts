@@ -11,6 +11,11 @@ export type TimerHandle = { readonly __timer: unique symbol } | NodeJS.Timeout;
 export interface Clock {
   /** Milliseconds since the epoch (wall clock) or since the simulation began. */
   now(): number;
+  /**
+   * Milliseconds from a clock that never steps, whatever is done to the
+   * wall clock (performance.now()): what a lease is measured with.
+   */
+  monotonic(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
   setInterval(fn: () => void, ms: number): TimerHandle;
@@ -34,6 +39,7 @@ export interface HostEnv {
 
 export const realClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout | undefined),
   setInterval: (fn, ms) => setInterval(fn, ms),

@@ -31,6 +31,8 @@ export class ReadRounds {
   private readonly startSoon: () => void;
   /** Rounds the leader confirmed, waiting until their index is applied here. */
   private confirmed: { readonly index: number; readonly reads: Set<PendingRead> }[] = [];
+  /** A round is wanted even with no read waiting: it renews the read lease. */
+  private renewing = false;
 
   constructor(
     private readonly clock: Clock,
@@ -51,12 +53,28 @@ export class ReadRounds {
     });
   }
 
-  /** A ReadState from the core: the current round may be served at `index`. */
-  confirm(ctx: Uint8Array, index: number): void {
-    if (this.current === undefined || new TextDecoder().decode(ctx) !== this.current.ctx) return;
+  /** Resolves once `index` is applied here: a read the lease serves (src/replica/read-lease.ts). */
+  waitApplied(index: number, timeoutMs: number, timeoutError: () => Error): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const read: PendingRead = { resolve, reject, timer: this.clock.setTimeout(() => this.fail(read, timeoutError()), timeoutMs) };
+      this.confirmed.push({ index, reads: new Set([read]) });
+    });
+  }
+
+  /** Starts a round, if none is on its way, whether or not a read waits. */
+  renew(): void {
+    if (this.current !== undefined || this.renewing) return;
+    this.renewing = true;
+    this.startSoon();
+  }
+
+  /** A ReadState from the core: the current round may be served at `index`. Says whether it was the current round. */
+  confirm(ctx: Uint8Array, index: number): boolean {
+    if (this.current === undefined || new TextDecoder().decode(ctx) !== this.current.ctx) return false;
     this.confirmed.push({ index, reads: this.current.reads });
     this.current = undefined;
     this.maybeStart();
+    return true;
   }
 
   /** Serves every confirmed round whose index is applied. */
@@ -105,7 +123,8 @@ export class ReadRounds {
   }
 
   private start(): void {
-    if (this.current !== undefined || this.next.size === 0) return;
+    if (this.current !== undefined || (this.next.size === 0 && !this.renewing)) return;
+    this.renewing = false;
     const ctx = `${this.prefix}:${++this.seq}`;
     this.current = { ctx, reads: this.next, sentAt: this.clock.now() };
     this.next = new Set();

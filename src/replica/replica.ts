@@ -27,6 +27,7 @@ import { atEndOfTurn } from './end-of-turn.js';
 import { type Clock, type HostEnv, type TimerHandle, realEnv } from './env.js';
 import { type PeerChannel, peerMessageProblem } from './peer-input.js';
 import { ProposalWaiters } from './proposal-waiters.js';
+import { ReadLease, leaseDurationMs } from './read-lease.js';
 import { ReadRounds } from './read-rounds.js';
 import { LogRetention, type RetentionLimits } from './retention.js';
 import { MemberBook, type MemberInfo, RemovedNodeError, isMemberRecord } from './members.js';
@@ -63,6 +64,12 @@ export interface ReplicaOptions<R = unknown> {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  /**
+   * Whether the leader answers reads under a lease (src/replica/read-lease.ts)
+   * instead of a ReadIndex round each; also makes a starting node quiet for
+   * an election timeout, which the leases of the others count on.
+   */
+  readonly leaseReads: boolean;
   /** When to compact, and what to keep for a log reader (the secondary region): see retention.ts. */
   readonly retention: RetentionLimits;
   /** Bytes of entry data in one append to a follower, and in one Ready's apply batch. */
@@ -94,6 +101,8 @@ export interface ReplicaObserver {
   write(ms: number, synced: boolean): void;
   /** `applied`, or the ReplicaError reason it failed with (NO_QUORUM, PROPOSAL_LOST, ...). */
   proposal(outcome: string): void;
+  /** A linearizable read asked for: answered under the read lease, or waiting for a round. */
+  read(underLease: boolean): void;
 }
 
 /**
@@ -124,6 +133,7 @@ export class Replica<R = unknown> {
   /** Given the application's result (R), or the membership for a conf change. */
   private readonly proposals: ProposalWaiters;
   private readonly reads: ReadRounds;
+  private readonly lease: ReadLease;
   private appliedMeta!: SnapshotMeta;
   /** Every write of the Ready loop, in order (a leader's may still be in flight while the loop goes on), and what waits for the next synced one. */
   private readonly disk: ReadyWrites;
@@ -151,8 +161,11 @@ export class Replica<R = unknown> {
     this.announcements = new HeldAnnouncements(this.env.clock, (due) => this.sendMessages(due));
     this.proposals = new ProposalWaiters(this.env.clock, (outcome) => this.opts.observer?.proposal(outcome));
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
+    this.lease = new ReadLease(opts.leaseReads ? leaseDurationMs(opts.tickMs, opts.electionTicks) : 0);
     this.reads = new ReadRounds(this.env.clock, prefix, (ctx) => {
       mark('read.round');
+      // Noted before the heartbeat leaves: the lease runs from no later than its sending.
+      this.lease.roundStarted(this.raw.term, this.isLeader, this.env.clock.monotonic());
       if (this.input((raw) => raw.readIndex(ctx))) this.kick();
     });
   }
@@ -164,6 +177,7 @@ export class Replica<R = unknown> {
       id: this.id,
       electionTick: this.opts.electionTicks,
       heartbeatTick: this.opts.heartbeatTicks,
+      quietAfterStart: this.opts.leaseReads,
       maxBytesPerMessage: perMessage,
       maxCommittedBytesPerReady: perMessage,
       maxInflightBytes: INFLIGHT_MESSAGES * perMessage,
@@ -371,7 +385,20 @@ export class Replica<R = unknown> {
   linearizableRead(timeoutMs: number): Promise<void> {
     mark('read');
     this.assertUsable();
-    return this.reads.wait(timeoutMs, () => this.deadlineError('read'));
+    const now = this.env.clock.monotonic();
+    const underLease = this.leaseHolds(now);
+    this.opts.observer?.read(underLease);
+    if (!underLease) return this.reads.wait(timeoutMs, () => this.deadlineError('read'));
+    mark('read.lease');
+    if (this.lease.renewDue(now)) this.reads.renew();
+    // What any leader committed before now, this one has: no other could be elected meanwhile.
+    const index = this.raw.committed;
+    if (index <= this.appliedMeta.index) return Promise.resolve();
+    return this.reads.waitApplied(index, timeoutMs, () => this.deadlineError('read'));
+  }
+
+  private leaseHolds(now: number): boolean {
+    return this.isLeader && !this.raw.transferAsked && this.lease.holds(this.raw.term, now);
   }
 
   /**
@@ -610,6 +637,7 @@ export class Replica<R = unknown> {
 
     if (installedGen !== undefined) {
       this.snapshots.installed(installedGen);
+      this.lease.revoke();
       this.appliedMeta = rd.snapshot!.meta;
       this.retention.reset(this.appliedMeta.index);
       await this.reload();
@@ -624,7 +652,7 @@ export class Replica<R = unknown> {
     if (!writeLater) this.sendMessages(rd.messages);
     for (const rs of rd.readStates) {
       mark('read.confirmed');
-      this.reads.confirm(rs.context, rs.index);
+      if (this.reads.confirm(rs.context, rs.index)) this.lease.roundConfirmed();
     }
     this.raw.advance(writeLater);
     this.reads.applied(this.appliedMeta.index);
@@ -682,6 +710,7 @@ export class Replica<R = unknown> {
       applied++;
     }
     if (applied > 0) ops.push(store.appliedOp(this.appliedMeta));
+    if (membershipChanged) this.lease.revoke();
     // Told after this turn: the batch that records the change is written first.
     if (membershipChanged) this.env.clock.afterTurn(() => this.events.emit('members'));
     if (removedAt !== undefined) this.env.clock.afterTurn(() => this.events.emit('removed', removedAt));

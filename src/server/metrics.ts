@@ -32,6 +32,7 @@ export class NodeMetrics implements ReplicaObserver {
   private readonly readyLoop: client.Histogram;
   private readonly writes: client.Histogram<'synced'>;
   private readonly proposals: client.Counter<'outcome'>;
+  private readonly readsByWay: Record<'lease' | 'round', client.Counter.Internal>;
   private readonly leaderChanges: client.Counter;
   private readonly failovers: client.Counter;
   private readonly failbacks: client.Counter;
@@ -79,6 +80,8 @@ export class NodeMetrics implements ReplicaObserver {
     this.failovers = counter('keyraft_failovers_total', 'Times this node saw its region go FAILED_OVER (sampled every 100 ms).');
     this.failbacks = counter('keyraft_failbacks_total', 'Times this node saw its region go from FAILED_OVER back to STANDBY (sampled every 100 ms).');
     this.proposals = counter('keyraft_raft_proposals_total', 'Proposals by outcome: applied, or why they failed (NO_QUORUM, NOT_LEADER, PROPOSAL_LOST, ...).', ['outcome']);
+    const reads = counter('keyraft_raft_reads_total', "Linearizable reads by what confirmed them: the leader's read lease, or a ReadIndex round.", ['way']);
+    this.readsByWay = { lease: reads.labels({ way: 'lease' }), round: reads.labels({ way: 'round' }) };
     this.refusedConnections = counter(
       'keyraft_connections_refused_total',
       'Connections closed before any call, by port (client, peer, metrics) and reason: limit (past the maximum), handshake_timeout, tls_error.',
@@ -137,6 +140,10 @@ export class NodeMetrics implements ReplicaObserver {
 
   proposal(outcome: string): void {
     this.proposals.inc({ outcome });
+  }
+
+  read(underLease: boolean): void {
+    this.readsByWay[underLease ? 'lease' : 'round'].inc();
   }
 
   close(): void {

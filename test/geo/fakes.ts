@@ -37,6 +37,9 @@ export class FakeClock implements Clock {
   now(): number {
     return this.t;
   }
+  monotonic(): number {
+    return this.t;
+  }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     return this.add(fn, ms, undefined);
   }

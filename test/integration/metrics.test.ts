@@ -49,6 +49,12 @@ t.test('metrics move with a write and with a killed leader', async (t) => {
   t.ok(sum(after, 'keyraft_raft_proposals_total', { outcome: 'applied' }) > proposedBefore, 'keyraft_raft_proposals_total counts its proposal');
   t.ok(sum(after, 'keyraft_raft_write_seconds_count', { synced: 'true' }) > syncsBefore, 'keyraft_raft_write_seconds counts synced writes (fsync)');
   t.ok(sum(after, 'keyraft_raft_ready_seconds_count', {}) > readiesBefore, 'keyraft_raft_ready_seconds counts Ready loops');
+  // Reads: each is counted where it was served, by the way it was confirmed (the leader's lease, or a round).
+  const reads = (scrapes: { text: string }[]) => sum(scrapes, 'keyraft_raft_reads_total', { way: 'lease' }) + sum(scrapes, 'keyraft_raft_reads_total', { way: 'round' });
+  const readsBefore = reads(after);
+  await client.getSecret({ vault: 'metrics', name: 'a' });
+  await client.getSecret({ vault: 'metrics', name: 'a' });
+  t.ok(reads(await all()) >= readsBefore + 2, 'keyraft_raft_reads_total counts the two GetSecrets');
   const appliedBefore = Math.max(...before.map((s) => value(s.text, 'keyraft_raft_applied_index')!));
   await eventually('every node applied the write', async () => ((await all()).every((s) => value(s.text, 'keyraft_raft_applied_index')! > appliedBefore) ? true : undefined));
 

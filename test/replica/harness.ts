@@ -37,6 +37,7 @@ export async function openReplica(t: Test, opts: HarnessOptions): Promise<{ repl
     app: { applyCommand: (_data, index) => ({ result: index, writes: [] }), reload: async () => undefined },
     logger: opts.logger ?? pino({ level: 'silent' }),
     ...opts.options,
+    leaseReads: opts.options?.leaseReads ?? true,
   });
   t.teardown(async () => {
     await replica.stop();

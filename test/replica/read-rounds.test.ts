@@ -106,3 +106,32 @@ t.test('timeouts and failAll reject, wherever the read waits', async (t) => {
   await t.rejects(inFlight, /closing/);
   r.applied(100); // nothing left to resolve twice
 });
+
+t.test('renew starts a round with no read waiting, once, and the round confirms', async (t) => {
+  const { r, rounds, ctx } = setup();
+  r.renew();
+  r.renew();
+  await turn();
+  t.equal(rounds.length, 1, 'one round for two renewals');
+  r.renew();
+  await turn();
+  t.equal(rounds.length, 1, 'none while one is on its way');
+  t.equal(r.confirm(ctx(0), 3), true, 'the round in flight is the current one');
+  t.equal(r.confirm(ctx(0), 3), false, 'a repeated answer is not');
+  await turn();
+  t.equal(rounds.length, 1, 'no round after it without reads');
+});
+
+t.test('a read served at an index waits until that index is applied, or times out', async (t) => {
+  const { r } = setup();
+  const served = r.waitApplied(9, 1000, timeout);
+  r.applied(8);
+  t.equal(await state(served), 'pending', 'not before index 9 is applied');
+  r.applied(9);
+  t.equal(await state(served), 'resolved');
+  const late = r.waitApplied(12, 20, timeout).then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  t.equal(await late, 'timed out', 'its deadline ends it');
+});

@@ -6,10 +6,11 @@ import type { VaultAppResult } from '../../../src/app/vault-app.js';
 import { decodeGeoEntry, encodeGeoEntry } from '../../../src/geo/codec.js';
 import type { GeoFollower } from '../../../src/geo/follower.js';
 import type { GeoMeta } from '../../../src/geo/geo-state.js';
+import { ReadLease } from '../../../src/replica/read-lease.js';
 import type { Replica } from '../../../src/replica/replica.js';
 import type { BatchOp } from '../../../src/storage/raft-store.js';
 
-export const REPLICA_PLANTS = ['ack-before-commit', 'apply-before-persist'] as const;
+export const REPLICA_PLANTS = ['ack-before-commit', 'apply-before-persist', 'lease-outlives-election'] as const;
 export type ReplicaPlant = (typeof REPLICA_PLANTS)[number];
 
 export function plantInReplica(replica: Replica<VaultAppResult>, plant: string): void {
@@ -30,6 +31,10 @@ export function plantInReplica(replica: Replica<VaultAppResult>, plant: string):
       void write(ops, sync).catch(() => undefined);
       return Promise.resolve();
     };
+  } else if (plant === 'lease-outlives-election') {
+    // The read lease is counted in the wrong unit: it lasts 20 times longer than the members refuse to vote.
+    const internals = replica as unknown as { lease: ReadLease };
+    internals.lease = new ReadLease(internals.lease.durationMs * 20);
   }
 }
 

@@ -25,6 +25,10 @@ export class SimClock implements Clock {
     return this.scheduler.now;
   }
 
+  monotonic(): number {
+    return this.scheduler.now;
+  }
+
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer: SimTimer = { cancelled: false };
     this.scheduler.after(Math.max(0, ms), () => {

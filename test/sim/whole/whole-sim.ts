@@ -44,6 +44,8 @@ export interface WholeOptions {
   readonly twoRegions: boolean;
   /** A planted bug, by name (plant.ts), for the tests that prove the checks can fail. */
   readonly plant?: string;
+  /** The leaders' read leases (src/replica/read-lease.ts): on unless false. */
+  readonly leaseReads?: boolean;
 }
 
 export const DEFAULT_WHOLE: WholeOptions = { durationMs: 5000, nodes: 3, twoRegions: true };
@@ -51,6 +53,8 @@ export const DEFAULT_WHOLE: WholeOptions = { durationMs: 5000, nodes: 3, twoRegi
 export interface WholeStats {
   acknowledgedWrites: number;
   readsChecked: number;
+  /** Reads a leader answered under its read lease, with no round of their own. */
+  leaseReads: number;
   faults: number;
   crashes: number;
   diskFailures: number;
@@ -60,6 +64,8 @@ export interface WholeStats {
   failbacks: number;
   failedOverReads: number;
   membershipChanges: number;
+  /** Restarts a node refused because it had applied its own removal, while the operator's call to remove it still waited. */
+  removedStayedDown: number;
   events: number;
   checks: number;
 }
@@ -202,6 +208,7 @@ export class WholeSimulation {
   readonly stats: WholeStats = {
     acknowledgedWrites: 0,
     readsChecked: 0,
+    leaseReads: 0,
     faults: 0,
     crashes: 0,
     diskFailures: 0,
@@ -211,6 +218,7 @@ export class WholeSimulation {
     failbacks: 0,
     failedOverReads: 0,
     membershipChanges: 0,
+    removedStayedDown: 0,
     events: 0,
     checks: 0,
   };
@@ -304,6 +312,15 @@ export class WholeSimulation {
       tickMs: TICK_MS,
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: 1,
+      leaseReads: this.opts.leaseReads ?? true,
+      observer: {
+        ready: () => undefined,
+        write: () => undefined,
+        proposal: () => undefined,
+        read: (underLease) => {
+          if (underLease) this.stats.leaseReads++;
+        },
+      },
       retention: { compactEvery: 40, compactEveryBytes: 1024 * 1024, readerEntries: 400, readerBytes: 64 * 1024 * 1024 },
       maxBytesPerMessage: 16 * 1024,
       store,
@@ -390,6 +407,7 @@ export class WholeSimulation {
     } catch (e) {
       if (e instanceof RemovedNodeError && node.removing) {
         this.note(`${node.id} stays down: it applied its own removal (${e.message})`);
+        this.stats.removedStayedDown++;
         this.crash(node);
         node.removed = true;
         return;

@@ -14,6 +14,7 @@ const FIRST_SEED = 1;
 t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600_000 }, async (t) => {
   let writes = 0;
   let reads = 0;
+  let leaseReads = 0;
   let crashes = 0;
   let diskFailures = 0;
   let snapshots = 0;
@@ -25,6 +26,7 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
     const r = await runWholeSeed(seed);
     writes += r.stats.acknowledgedWrites;
     reads += r.stats.readsChecked;
+    leaseReads += r.stats.leaseReads;
     crashes += r.stats.crashes;
     diskFailures += r.stats.diskFailures;
     snapshots += r.stats.snapshotsInstalled;
@@ -37,6 +39,7 @@ t.test(`whole-node simulation: ${SEEDS} seeds find no violation`, { timeout: 600
   // The runs did real work under real faults.
   t.ok(writes > SEEDS * 30, `${writes} acknowledged writes`);
   t.ok(reads > SEEDS * 20, `${reads} linearizable reads checked`);
+  t.ok(leaseReads > SEEDS * 5, `${leaseReads} reads answered under a leader's read lease`);
   t.ok(crashes > SEEDS * 3, `${crashes} crashes`);
   t.ok(diskFailures > SEEDS / 4, `${diskFailures} failed disk writes`);
   t.ok(snapshots > SEEDS / 10, `${snapshots} snapshots installed`);
@@ -52,15 +55,18 @@ t.test('a seed replays exactly', async (t) => {
   t.same(b.trace, a.trace);
 });
 
-// Seed 161933: a crash restarted a node whose removal it had applied, while
-// the operator's call to remove it was still waiting on a leader that had
-// died. The node refuses to start, as it must; that is no violation.
+// Seed 161933, found before the read leases (which changed every run's
+// timing; 0 of seeds 190001-210000 with them do it): a crash restarted a node
+// whose removal it had applied, while the operator's call to remove it was
+// still waiting on a leader that had died. The node refuses to start, as it
+// must; that is no violation.
 t.test('a node that applied its own removal before the operator heard stays down', async (t) => {
-  const r = await runWholeSeed(161933);
+  const r = await runWholeSeed(161933, { ...DEFAULT_WHOLE, leaseReads: false });
   t.ok(r.ok, r.ok ? 'no violation' : formatWholeFailure(r));
+  t.equal(r.stats.removedStayedDown, 1, 'the seed still restarts the removed node (if the simulation changed, find another seed that does)');
   t.ok(
     r.trace.some((l) => l.includes('s1 stays down: it applied its own removal')),
-    'the seed still restarts the removed node (if the simulation changed, find another seed that does)',
+    'it was s1',
   );
 });
 
@@ -68,7 +74,7 @@ t.test('a node that applied its own removal before the operator heard stays down
 // failback-before-caught-up needs the secondary far behind when it sees the primary again: the seeds
 // whose regions are apart for most of the run (WholeSimulation.regionsApart) catch it, 26 of seeds 1-1000.
 const SEARCH = 200;
-for (const plant of [...REPLICA_PLANTS, ...GEO_PLANTS]) {
+for (const plant of [...REPLICA_PLANTS, ...GEO_PLANTS].filter((p) => p !== 'lease-outlives-election')) {
   t.test(`a planted host-loop bug is caught: ${plant}`, { timeout: 120_000 }, async (t) => {
     for (let seed = 1; seed <= SEARCH; seed++) {
       const r = await runWholeSeed(seed, { ...DEFAULT_WHOLE, plant });
@@ -80,3 +86,15 @@ for (const plant of [...REPLICA_PLANTS, ...GEO_PLANTS]) {
     t.fail(`${plant} went unnoticed for ${SEARCH} seeds`);
   });
 }
+
+// A lease that outlives the members' refusal to vote serves stale reads only
+// in the moments between a new leader's first acknowledged write and the old
+// leader's stepping down (CheckQuorum): 1 seed in the first 3,000 catches it,
+// too rare for the search above. Seed 2975 is that seed; without the plant it passes.
+t.test('a planted host-loop bug is caught: lease-outlives-election (seed 2975)', { timeout: 60_000 }, async (t) => {
+  const planted = await runWholeSeed(2975, { ...DEFAULT_WHOLE, plant: 'lease-outlives-election' });
+  t.notOk(planted.ok, 'the planted run fails (if the simulation changed, find another seed that catches it)');
+  t.match(planted.violation ?? '', /a linearizable read of .* misses version/, 'with a stale read');
+  const clean = await runWholeSeed(2975);
+  t.ok(clean.ok, clean.ok ? 'the same seed without the plant passes' : formatWholeFailure(clean));
+});
