@@ -43,6 +43,13 @@ const SECURITY = {
   echo: 'TLS (the grpc-js ceiling with encryption, no token)',
 };
 
+/** How each system confirms a linearizable read (README, "A leader answers linearizable reads under a read lease"). */
+const READS = {
+  lease: "the leader answers under its read lease, a ReadIndex round when it holds none (--no-lease-reads: a round for every read)",
+  round: 'a ReadIndex round for every read (--no-lease-reads)',
+  etcd: "a ReadIndex round for every read (etcd's server does not use its Raft library's lease-based reads)",
+};
+
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
 const program = new Command('bench')
   .description('keyraft benchmarks side by side with etcd and the limits of this machine')
@@ -61,12 +68,13 @@ const program = new Command('bench')
   .option('--scale <n>', 'Scale: secrets stored in a 3-node cluster for RSS, restart, snapshot and latency growth (0 skips it)', '100000')
   .option('--rounds <n>', 'measure every system this many times over, one after another, and report the median of each figure with the spread of the throughput', '1')
   .option('--spread-reads', 'GetSecret and Range spread over every node (member) of the region, not only the leader')
+  .option('--no-lease-reads', "keyraft's leaders confirm every read with a ReadIndex round, as etcd's do, instead of answering under their read lease")
   .option('--profile', 'run the keyraft nodes under --cpu-prof and report where their time went')
   .option('--out <dir>', 'where the JSON and SVG go', join(ROOT, 'bench-results'));
 program.parse();
 const o = program.opts<{
   duration: string; warmup: string; serverWarmup: string; concurrency: string; cases: string; workers: string; clusters: string;
-  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; rounds: string; profile?: boolean; spreadReads?: boolean;
+  keyraft: boolean; etcd: boolean; echo: boolean; limits: boolean; limitDuration: string; out: string; scale: string; rounds: string; profile?: boolean; spreadReads?: boolean; leaseReads: boolean;
 }>();
 const durationMs = Number(o.duration) * 1000;
 const warmupMs = Number(o.warmup) * 1000;
@@ -294,7 +302,7 @@ async function runKeyraft(shape: string): Promise<void> {
   const regions = shape.split('+').map((n, i) => ({ name: i === 0 ? 'east' : 'west', nodes: Number(n) }));
   progress(`keyraft ${shape}: starting ${regions.map((r) => `${r.nodes} in ${r.name}`).join(', ')}`);
   const profileDir = join(o.out, `${RUN_STAMP}-profiles`, rounds === 1 ? shape : `${shape}-round-${round}`);
-  const cluster = await TestCluster.create({ regions, throttle: UNTHROTTLED, ...(o.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
+  const cluster = await TestCluster.create({ regions, throttle: UNTHROTTLED, leaseReads: o.leaseReads, ...(o.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
   const stop = async () => {
     await cluster.destroy();
   };
@@ -502,6 +510,7 @@ function report(meta: Record<string, unknown>, results: CaseResult[]): void {
   if (rounds > 1) console.log(`\nEach figure is the median of ${rounds} rounds, each of which measured every system in turn.`);
   console.log('\nThroughput and latency (client processes over gRPC, the (REST) cases over HTTPS through the Azure SDKs, 127.0.0.1; CPU per call: every server process (all nodes or members) and every client process)');
   console.log(`Security, like for like: keyraft ${SECURITY.keyraft}; keyraft REST ${SECURITY.rest}; etcd ${SECURITY.etcd}; echo ${SECURITY.echo}.`);
+  console.log(`Linearizable reads: keyraft ${READS[o.leaseReads ? 'lease' : 'round']}; etcd ${READS.etcd}.`);
   console.log(main.toString());
 
   const find = (system: System, op: string, c: number, cluster?: string) =>
@@ -582,6 +591,7 @@ function report(meta: Record<string, unknown>, results: CaseResult[]): void {
 async function main(): Promise<void> {
   const meta: Record<string, unknown> = {
     started: new Date(t0).toISOString(), node: process.version, cpus: cpus().length, durationMs, warmupMs, serverWarmupMs, concurrencies, workers, rounds, security: SECURITY,
+    reads: { keyraft: READS[o.leaseReads ? 'lease' : 'round'], etcd: READS.etcd },
   };
   if (o.limits) await runLimits();
   if (o.keyraft) meta.keyraftClusters = clusters;

@@ -118,6 +118,8 @@ export interface ClusterOptions {
   /** The topology's admission limits and per-vault throttling; the production defaults when absent. */
   readonly admission?: Record<string, number>;
   readonly throttle?: Record<string, unknown>;
+  /** The topology's leaseReads (src/replica/read-lease.ts); on when absent. */
+  readonly leaseReads?: boolean;
 }
 
 export interface NodeInfo {
@@ -218,6 +220,7 @@ export class TestCluster {
       ...(opts.admission === undefined ? {} : { admission: opts.admission }),
       ...(opts.throttle === undefined ? {} : { throttle: opts.throttle }),
       ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+      ...(opts.leaseReads === undefined ? {} : { leaseReads: opts.leaseReads }),
     };
     const cluster = new TestCluster(dir, join(dir, 'topology.json'), join(dir, 'master.key'), opts.nodeArgs ?? []);
     for (const [i, r] of regions.entries()) {
