@@ -3,7 +3,7 @@
 // before it and the command that replays it.
 //
 //   node dist/test/sim/whole/run.js --seeds 20000 [--first 1] [--workers 2]
-//   node dist/test/sim/whole/run.js --seed 1234 [--plant NAME]
+//   node dist/test/sim/whole/run.js --seed 1234 [--plant NAME] [--no-lease-reads]
 
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,9 +35,14 @@ async function main(): Promise<number> {
       first: { type: 'string', default: '1' },
       workers: { type: 'string', default: '2' },
       plant: { type: 'string' },
+      'no-lease-reads': { type: 'boolean', default: false },
     },
   });
-  const options: WholeOptions = values.plant !== undefined ? { ...DEFAULT_WHOLE, plant: values.plant } : DEFAULT_WHOLE;
+  const options: WholeOptions = {
+    ...DEFAULT_WHOLE,
+    ...(values.plant !== undefined ? { plant: values.plant } : {}),
+    ...(values['no-lease-reads'] ? { leaseReads: false } : {}),
+  };
   if (values.seed !== undefined) {
     const r = await runWholeSeed(Number(values.seed), options);
     if (!r.ok) {

@@ -79,6 +79,8 @@ export interface WholeResult {
   readonly trace: readonly string[];
   /** The bug planted in this run, if any. */
   readonly plant?: string;
+  /** False when the run had the read leases off. */
+  readonly leaseReads?: false;
 }
 
 const TICK_MS = 10;
@@ -926,6 +928,7 @@ export class WholeSimulation {
       stats: this.stats,
       trace: this.trace.slice(-TRACE_KEEP),
       ...(this.opts.plant !== undefined ? { plant: this.opts.plant } : {}),
+      ...(this.opts.leaseReads === false ? { leaseReads: false as const } : {}),
     };
   }
 
@@ -972,6 +975,6 @@ export async function runWholeSeed(seed: number, opts: WholeOptions = DEFAULT_WH
 }
 
 export function formatWholeFailure(r: WholeResult): string {
-  return [`seed ${r.seed}: ${r.violation}`, ...r.trace.map((l) => `  ${l}`), `replay: node dist/test/sim/whole/run.js --seed ${r.seed}${r.plant !== undefined ? ` --plant ${r.plant}` : ''}`].join('\n');
+  return [`seed ${r.seed}: ${r.violation}`, ...r.trace.map((l) => `  ${l}`), `replay: node dist/test/sim/whole/run.js --seed ${r.seed}${r.plant !== undefined ? ` --plant ${r.plant}` : ''}${r.leaseReads === false ? ' --no-lease-reads' : ''}`].join('\n');
 }
 
