@@ -46,8 +46,7 @@ export class ReadRounds {
 
   /** Resolves once a round that started after this call is confirmed and applied. */
   wait(timeoutMs: number, timeoutError: () => Error): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const read: PendingRead = { resolve, reject, timer: this.clock.setTimeout(() => this.fail(read, timeoutError()), timeoutMs) };
+    return this.pending(timeoutMs, timeoutError, (read) => {
       this.next.add(read);
       this.maybeStart();
     });
@@ -55,9 +54,14 @@ export class ReadRounds {
 
   /** Resolves once `index` is applied here: a read the lease serves (src/replica/read-lease.ts). */
   waitApplied(index: number, timeoutMs: number, timeoutError: () => Error): Promise<void> {
+    return this.pending(timeoutMs, timeoutError, (read) => this.confirmed.push({ index, reads: new Set([read]) }));
+  }
+
+  /** A read that fails with timeoutError() once timeoutMs have passed, put where it waits by `place`. */
+  private pending(timeoutMs: number, timeoutError: () => Error, place: (read: PendingRead) => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const read: PendingRead = { resolve, reject, timer: this.clock.setTimeout(() => this.fail(read, timeoutError()), timeoutMs) };
-      this.confirmed.push({ index, reads: new Set([read]) });
+      place(read);
     });
   }
 

@@ -710,9 +710,11 @@ export class Replica<R = unknown> {
       applied++;
     }
     if (applied > 0) ops.push(store.appliedOp(this.appliedMeta));
-    if (membershipChanged) this.lease.revoke();
-    // Told after this turn: the batch that records the change is written first.
-    if (membershipChanged) this.env.clock.afterTurn(() => this.events.emit('members'));
+    if (membershipChanged) {
+      this.lease.revoke();
+      // Told after this turn: the batch that records the change is written first.
+      this.env.clock.afterTurn(() => this.events.emit('members'));
+    }
     if (removedAt !== undefined) this.env.clock.afterTurn(() => this.events.emit('removed', removedAt));
     return applied;
   }
