@@ -81,7 +81,8 @@ export async function writeFloor(durationMs: number): Promise<LimitResult[]> {
         requestId: randomBytes(16).toString('hex'),
         timeMs: Date.now(),
         op: 'setSecret',
-        setSecret: { vault: 'bench', name: `w0-${n++ % 64}`, version: randomBytes(16).toString('hex'), sealedValue: sealed, attributes },
+        // A new name every 100 writes, as the load generator does: a secret holds at most MAX_VERSIONS.
+        setSecret: { vault: 'bench', name: `w0-${Math.floor(n++ / 100)}`, version: randomBytes(16).toString('hex'), sealedValue: sealed, attributes },
       });
     const batch = () => Array.from({ length: WRITES_PER_BATCH }, setSecret);
     let applyUs = 0;
