@@ -3,7 +3,7 @@
 // every node must spend on a write whatever the messaging costs.
 
 import { constants, createCipheriv, createHash, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, sign } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fsyncSync, mkdtempSync, openSync, rmSync, write, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -52,6 +52,58 @@ export async function diskLimits(durationMs: number): Promise<LimitResult[]> {
     ];
   } finally {
     await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What one SetSecret's synced batch holds at one call at a time: its entry and the records applying the one before wrote. */
+const RECORDS_PER_WRITE = 12;
+const RECORD_BYTES = 100;
+/** The nodes of a region, which on this machine share one disk. */
+const REGION_NODES = 3;
+const LOG_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * One call's synced batch written by a region's nodes at the same moment, as
+ * they do at one call at a time, through LevelDB and, for the floor a log of
+ * our own could reach, as the same bytes written with O_DSYNC into a file
+ * allocated beforehand (no size change, so no journal commit per write).
+ */
+export async function regionDiskLimits(durationMs: number): Promise<LimitResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyraft-bench-region-disk-'));
+  const dbs = Array.from({ length: REGION_NODES }, (_, n) => new Level<string, Buffer>(join(dir, `db${n}`), { valueEncoding: 'buffer' }));
+  const logs = Array.from({ length: REGION_NODES }, (_, n) => openSync(join(dir, `log${n}`), fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_DSYNC));
+  try {
+    for (const db of dbs) await db.open();
+    const record = randomBytes(RECORD_BYTES);
+    let i = 0;
+    const levelBatch = (db: Level<string, Buffer>) =>
+      db.batch(Array.from({ length: RECORDS_PER_WRITE }, () => ({ type: 'put' as const, key: `r${i++}`, value: record })), { sync: true });
+    const levelOne = await rate(durationMs, () => levelBatch(dbs[0]!));
+    const levelRegion = await rate(durationMs, () => Promise.all(dbs.map(levelBatch)));
+
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (const fd of logs) for (let at = 0; at < LOG_FILE_BYTES; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at);
+    for (const fd of logs) fsyncSync(fd);
+    const bytes = randomBytes(RECORDS_PER_WRITE * (RECORD_BYTES + 16));
+    let offset = 0;
+    const nextOffset = () => (offset = (offset + bytes.length) % (LOG_FILE_BYTES - bytes.length));
+    const append = (fd: number, at: number) => new Promise<void>((resolve, reject) => write(fd, bytes, 0, bytes.length, at, (e) => (e ? reject(e) : resolve())));
+    const logOne = await rate(durationMs, () => append(logs[0]!, nextOffset()));
+    const logRegion = await rate(durationMs, () => {
+      const at = nextOffset();
+      return Promise.all(logs.map((fd) => append(fd, at)));
+    });
+    const batchName = `batch of ${RECORDS_PER_WRITE} records`;
+    return [
+      { name: `LevelDB ${batchName}, sync`, opsPerSec: levelOne, note: "one call's write on one node" },
+      { name: `LevelDB ${batchName}, sync, ${REGION_NODES} stores at once`, opsPerSec: levelRegion, note: 'a region writing one call together' },
+      { name: `O_DSYNC write of the same bytes, file allocated beforehand`, opsPerSec: logOne, note: "the disk's floor" },
+      { name: `O_DSYNC write of the same bytes, ${REGION_NODES} files at once`, opsPerSec: logRegion, note: "the disk's floor for a region" },
+    ];
+  } finally {
+    for (const fd of logs) closeSync(fd);
+    for (const db of dbs) await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

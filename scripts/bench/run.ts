@@ -15,7 +15,7 @@ import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/clu
 import { ECHO_NODE, type FromWorker, type System, type ToWorker, type WorkResult, type WorkSpec, VALUE_BYTES, median } from './common.js';
 import { EtcdCluster, ensureEtcdInstalled } from './etcd.js';
 import { Histogram } from './hist.js';
-import { type LimitResult, cryptoLimits, diskLimits, writeFloor } from './limits.js';
+import { type LimitResult, cryptoLimits, diskLimits, regionDiskLimits, writeFloor } from './limits.js';
 import { type ProfileSummary, summarizeProfile } from './profile.js';
 import { chart } from './svg.js';
 import { RESTART_TARGET_MS, RSS_TARGET_MB, type ScaleResult, runScale } from './scale.js';
@@ -263,6 +263,8 @@ async function runLimits(): Promise<void> {
   const d = Number(o.limitDuration) * 1000;
   progress('limits: LevelDB synced writes');
   limits.push(...(await diskLimits(d)));
+  progress("limits: a region's synced writes at once, through LevelDB and at the disk's floor");
+  limits.push(...(await regionDiskLimits(d)));
   progress('limits: what a node spends on each SetSecret');
   limits.push(...(await writeFloor(d)));
   progress('limits: node:crypto in one thread');
