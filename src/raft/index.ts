@@ -2,7 +2,7 @@
 
 export * from './types.js';
 export * from './confchange.js';
-export { RawNode, type BasicStatus, type Status } from './rawnode.js';
+export { RawNode, type BasicStatus, type FollowerReplication, type Status } from './rawnode.js';
 export { DEFAULT_CONFIG, type PersistedState, type RaftConfig } from './raft.js';
 
 import type { PersistedState } from './raft.js';

@@ -2,6 +2,7 @@
 // everything the host must do comes back as one Ready batch at a time.
 
 import type { ConfChange } from './confchange.js';
+import { ProgressState } from './progress.js';
 import { Raft, type PersistedState, type RaftConfig } from './raft.js';
 import type { ConfState, Entry, HardState, Message, NodeId, Ready, Snapshot, SoftState } from './types.js';
 import { MessageType, NONE, StateRole, invariant, message } from './types.js';
@@ -31,6 +32,13 @@ export interface Status extends BasicStatus {
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/** A leader's voting followers, as a host weighs them before sending (see followerReplication). */
+export interface FollowerReplication {
+  /** How many of them must hold an entry, besides the leader, for it to commit. */
+  readonly needed: number;
+  readonly followers: readonly { readonly id: NodeId; readonly match: number; readonly next: number; readonly replicating: boolean }[];
 }
 
 export class RawNode {
@@ -259,6 +267,25 @@ export class RawNode {
   /** The last index of the log this node has on disk. */
   get persistedIndex(): number {
     return this.raft.log.stable;
+  }
+
+  /**
+   * Leader, in a configuration that is not joint, with no leadership transfer
+   * under way: each voting follower's acknowledged index, the next index to
+   * send it, and whether it is in the optimistic (replicate) state. undefined
+   * otherwise.
+   */
+  followerReplication(): FollowerReplication | undefined {
+    const r = this.raft;
+    const { incoming, outgoing } = r.voters;
+    if (r.role !== StateRole.Leader || outgoing.size > 0 || r.leadTransferee !== NONE || !incoming.has(r.id)) return undefined;
+    const followers = [];
+    for (const id of incoming) {
+      const pr = r.progress.get(id);
+      if (id === r.id || pr === undefined) continue;
+      followers.push({ id, match: pr.match, next: pr.next, replicating: pr.state === ProgressState.Replicate });
+    }
+    return { needed: Math.floor(incoming.size / 2), followers };
   }
 
   /** The first index still in the log (after the compaction point). */

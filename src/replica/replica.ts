@@ -35,6 +35,7 @@ import { mark } from '../trace.js';
 import { ReadyWrites } from './ready-writes.js';
 import { SnapshotStaging } from './snapshot-staging.js';
 import { HeldAnnouncements, isAnnouncement } from './held-announcements.js';
+import { HeldAppends, followersThatMayWait } from './held-appends.js';
 
 export type { StateWrite };
 
@@ -143,6 +144,8 @@ export class Replica<R = unknown> {
   private readonly snapshots: SnapshotStaging;
   /** A leader's commit announcements, until the next append replaces them or they are due. */
   private readonly announcements: HeldAnnouncements;
+  /** A leader's appends to the followers a commit does not wait on, until they are due. */
+  private readonly appends: HeldAppends;
   private reloading = false;
   private stopped = false;
   private fatal: Error | undefined;
@@ -159,6 +162,7 @@ export class Replica<R = unknown> {
     this.snapshots = new SnapshotStaging(opts.store, opts.logger);
     // A stop drops what is held, timer and all (stop, failStop).
     this.announcements = new HeldAnnouncements(this.env.clock, (due) => this.sendMessages(due));
+    this.appends = new HeldAppends(this.env.clock, (due) => this.transmit(due));
     this.proposals = new ProposalWaiters(this.env.clock, (outcome) => this.opts.observer?.proposal(outcome));
     const prefix = Buffer.from(this.env.random.bytes(4)).toString('hex');
     this.lease = new ReadLease(opts.leaseReads ? leaseDurationMs(opts.tickMs, opts.electionTicks) : 0);
@@ -273,6 +277,7 @@ export class Replica<R = unknown> {
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
     this.announcements.drop();
+    this.appends.drop();
     await this.draining;
     // Not needed for safety (a restart applies the log again), but a clean
     // stop leaves a disk that needs no replay. It also waits for a leader's
@@ -537,6 +542,7 @@ export class Replica<R = unknown> {
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
     this.announcements.drop();
+    this.appends.drop();
     const stopped = new ReplicaError('SHUTTING_DOWN', `the node stopped: ${e.message}`);
     this.proposals.failAll(stopped);
     this.reads.failAll(stopped);
@@ -551,6 +557,7 @@ export class Replica<R = unknown> {
     await this.persistAndApply(rd);
     if (rd.softState !== undefined && rd.softState.role !== StateRole.Leader) {
       this.announcements.drop();
+      this.appends.drop();
       this.failProposalsOnStepDown();
     }
     this.opts.observer?.ready(performance.now() - started);
@@ -586,7 +593,7 @@ export class Replica<R = unknown> {
     // of the writes, so nothing this node writes later lands before them.
     const writeLater = this.raw.role === StateRole.Leader && rd.snapshot === undefined;
     // Its appends that carry no entries are held (HeldAnnouncements).
-    if (writeLater) this.sendMessages(rd.messages.filter((m) => !isAnnouncement(m)));
+    if (writeLater) this.sendMessages(rd.messages.filter((m) => !isAnnouncement(m)), rd.entries.length);
     const ops: BatchOp[] = [];
     let installedGen: number | undefined;
     if (rd.snapshot !== undefined) {
@@ -649,7 +656,7 @@ export class Replica<R = unknown> {
       applied += await this.applyEntries(rd.committedEntries, this.disk.waiting);
       await this.disk.flush();
     }
-    if (!writeLater) this.sendMessages(rd.messages);
+    if (!writeLater) this.sendMessages(rd.messages, rd.entries.length);
     for (const rs of rd.readStates) {
       mark('read.confirmed');
       if (this.reads.confirm(rs.context, rs.index)) this.lease.roundConfirmed();
@@ -719,10 +726,16 @@ export class Replica<R = unknown> {
     return applied;
   }
 
-  private sendMessages(messages: readonly Message[]): void {
+  /** Sends a Ready's messages (`fresh`: the entries it appended), but for the appends that may wait (HeldAppends). */
+  private sendMessages(messages: readonly Message[], fresh = 0): void {
     if (this.transport === undefined || messages.length === 0) return;
     mark(() => `send ${messages.map((m) => m.type).join(',')}`);
     this.announcements.leaving(messages);
+    this.transmit(this.appends.route(messages, followersThatMayWait(this.raw.followerReplication(), fresh)));
+  }
+
+  private transmit(messages: readonly Message[]): void {
+    if (this.transport === undefined || messages.length === 0) return;
     const plain: Message[] = [];
     for (const m of messages) {
       if (m.type === MessageType.Snap) this.transport.sendSnapshot(m);
