@@ -55,7 +55,7 @@ const program = new Command('bench')
   .description('keyraft benchmarks side by side with etcd and the limits of this machine')
   .option('--duration <s>', 'seconds per case', '5')
   .option('--warmup <s>', 'seconds of warm-up per case (not measured)', '1')
-  .option('--server-warmup <s>', "seconds of load on each freshly started server before its first case (not measured): a Node.js server's JIT compiles its hot paths over its first thousands of calls", '10')
+  .option('--server-warmup <s>', "seconds of load on each freshly started server for each of its cases, before the first is measured: a Node.js server's JIT compiles its hot paths over its first thousands of calls", '10')
   .option('--concurrency <list>', 'calls in flight, comma-separated', '1,16,64')
   .option('--cases <list>', `keyraft cases: ${KEYRAFT_CASES.join(',')}`, KEYRAFT_CASES.join(','))
   .option('--workers <n>', 'client processes per case (at most the concurrency)', String(Math.max(2, cpus().length)))
@@ -294,10 +294,15 @@ async function runEcho(): Promise<void> {
   }
 }
 
-/** Load on a fresh server, each of its cases in turn at 16 in flight, before anything is measured. */
+/**
+ * Load on a fresh server, each of its cases in turn at 16 in flight, before
+ * anything is measured. Each case gets the whole --server-warmup: with a
+ * quarter of 10 s each, keyraft's SetSecret at 1 in flight measured 430/s,
+ * against 550/s after 10 s.
+ */
 async function warmUp(system: System, ops: readonly string[], base: Parameters<typeof runCase>[3], cluster: string | undefined, pids: readonly number[], setup: (op: string) => ChildSetup = () => ({})): Promise<void> {
   if (serverWarmupMs <= 0) return;
-  for (const op of ops) await runCase(system, op, 16, base, cluster, pids, setup(op), serverWarmupMs / ops.length);
+  for (const op of ops) await runCase(system, op, 16, base, cluster, pids, setup(op), serverWarmupMs);
 }
 
 async function runKeyraft(shape: string): Promise<void> {
