@@ -5,7 +5,7 @@
 // acknowledged all they were sent before this write), the appends to the
 // others wait HOLD_APPENDS_MS and then leave together: each of those
 // followers writes, acknowledges and applies a run of writes at once. At one
-// call at a time this took a fifth of the cluster's CPU per SetSecret.
+// call at a time this took 14 % of a three-node cluster's CPU per SetSecret.
 //
 // Raft lets any message be late, so this is never a question of safety, only
 // of speed: a follower a commit waits on is never held. Once the caught-up
@@ -54,8 +54,8 @@ export class HeldAppends {
    * followers in `mayWait`. What was held for a follower that may no longer
    * wait comes first, so that it gets its appends in order.
    */
-  route(messages: readonly Message[], mayWait: ReadonlySet<NodeId>): Message[] {
-    if (this.held.length === 0 && mayWait.size === 0) return messages as Message[];
+  route(messages: readonly Message[], mayWait: ReadonlySet<NodeId>): readonly Message[] {
+    if (this.held.length === 0 && mayWait.size === 0) return messages;
     const now: Message[] = [];
     if (this.held.length > 0) {
       const stay: Message[] = [];
