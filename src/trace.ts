@@ -7,12 +7,15 @@
 //
 // Lines are buffered and appended every 200 ms (and at exit), so that a mark
 // costs no I/O on the path it measures; a killed process loses its last 200 ms.
+// Garbage collections are marked too ("gc <kind> <ms>", at their start).
 
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type PerformanceEntry, PerformanceObserver, constants } from 'node:perf_hooks';
 
 let file: string | undefined;
 let lines: string[] = [];
+let collections: PerformanceObserver | undefined;
 
 /** Appends the marks buffered so far (every 200 ms and at exit anyway). */
 export function flushTrace(): void {
@@ -28,7 +31,29 @@ export function startTrace(name: string): void {
   file = join(folder, `${name}.trace`);
   setInterval(flushTrace, 200).unref();
   process.on('exit', flushTrace);
+  // A pause of the whole process, marked at its start: "gc <kind> <ms>".
+  collections = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = GC_KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      lines.push(`${(performance.timeOrigin + e.startTime).toFixed(3)} gc ${kind} ${e.duration.toFixed(3)}\n`);
+    }
+  });
+  collections.observe({ entryTypes: ['gc'] });
 }
+
+/** Appends what is buffered and marks nothing more (the reader is about to remove the folder). */
+export function stopTrace(): void {
+  flushTrace();
+  collections?.disconnect();
+  file = undefined;
+}
+
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
 
 /** Records that `event` happens now; nothing when tracing is off (a function is called only when it is on). */
 export function mark(event: string | (() => string)): void {

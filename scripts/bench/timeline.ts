@@ -2,8 +2,9 @@
 // (src/trace.ts), makes single calls one after another at its leader, and
 // prints where a typical call spends its time, hop by hop, across the client
 // and every node: the median time of each mark from the moment the client
-// sent the call, one median call in full, and the hops (the gap between two
-// marks in a row of one process, and each message's way between processes).
+// sent the call, one median call in full, the hops (the gap between two
+// marks in a row of one process, and each message's way between processes),
+// and the tail: which legs of the path the slowest calls lose their time in.
 //
 //   node dist/scripts/bench/timeline.js [--calls 300] [--nodes 3] [--cases set,get]
 //
@@ -19,7 +20,7 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { KeyraftClient, clientCredentials } from '../../src/client/index.js';
 import { API_FILES, loadProtoRoot } from '../../src/protos.js';
-import { flushTrace, mark, startTrace } from '../../src/trace.js';
+import { mark, startTrace, stopTrace } from '../../src/trace.js';
 import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
 import { identity, median } from './common.js';
 
@@ -169,6 +170,69 @@ function hops(marks: Mark[], windows: readonly Window[], label: string, roleOf: 
   console.log(table.toString());
 }
 
+/** The value below which a share `q` of the sorted `xs` lies. */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))] ?? 0;
+}
+
+/**
+ * Where the slow calls lose their time: a call's mean is its median plus
+ * its tail, so each leg of the path (as the leader marks it) with its
+ * median, p90, p99 and mean over all calls, and its mean over the slowest
+ * 5 %; then how many of those overlapped a garbage collection in some
+ * process. A write's legs split at its proposal and its apply; a read has
+ * one leg inside the leader.
+ */
+function tail(marks: Mark[], gcs: readonly Mark[], windows: readonly Window[], label: string, leaderId: string): void {
+  const legs = new Map<string, number[]>();
+  const slowLegs = new Map<string, number[]>();
+  const durations = windows.map((w) => w.end - w.start).sort((a, b) => a - b);
+  const slowFrom = quantile(durations, 0.95);
+  let slowCalls = 0;
+  let slowWithGc = 0;
+  let lo = 0;
+  for (const w of windows) {
+    while (lo < marks.length && marks[lo]!.at < w.start) lo++;
+    let hi = lo;
+    while (hi < marks.length && marks[hi]!.at <= w.end) hi++;
+    const leader = marks.slice(lo, hi).filter((m) => m.who === leaderId);
+    const first = (event: string) => leader.find((m) => m.event === event)?.at;
+    const stream = first('stream');
+    const reply = first('reply');
+    if (stream === undefined || reply === undefined) continue;
+    const propose = first('propose');
+    const apply = [...leader].reverse().find((m) => m.event === 'apply')?.at;
+    const inside: [string, number][] =
+      propose !== undefined && apply !== undefined
+        ? [['leader: to propose', propose - stream], ['replication (quorum write)', apply - propose], ['leader: apply to reply', reply - apply]]
+        : [['leader: to reply', reply - stream]];
+    const isSlow = w.end - w.start >= slowFrom;
+    for (const [leg, ms] of [['client → leader', stream - w.start], ...inside, ['leader → client', w.end - reply]] as [string, number][]) {
+      for (const [into, counts] of [[legs, true], [slowLegs, isSlow]] as const) {
+        if (!counts) continue;
+        let xs = into.get(leg);
+        if (xs === undefined) into.set(leg, (xs = []));
+        xs.push(ms);
+      }
+    }
+    if (isSlow) {
+      slowCalls++;
+      // One that began before the call may still pause it: any that overlaps the call counts.
+      if (gcs.some((g) => g.at <= w.end && g.at + Number(g.event.split(' ')[2]) >= w.start)) slowWithGc++;
+    }
+  }
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const table = new Table({ head: ['leg', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'mean ms, slowest 5 %'] });
+  for (const [leg, xs] of legs) {
+    const sorted = [...xs].sort((a, b) => a - b);
+    table.push([leg, ...[0.5, 0.9, 0.99].map((q) => quantile(sorted, q).toFixed(3)), mean(xs).toFixed(3), mean(slowLegs.get(leg) ?? []).toFixed(3)]);
+  }
+  const q = (x: number) => quantile(durations, x).toFixed(3);
+  console.log(`\n${label}: the tail. Calls p50 ${q(0.5)} ms, p90 ${q(0.9)}, p99 ${q(0.99)}, mean ${mean(durations).toFixed(3)}; by leg, and the slowest 5 % (from ${slowFrom.toFixed(3)} ms):`);
+  console.log(table.toString());
+  console.log(`${slowWithGc} of the ${slowCalls} slowest calls overlapped a garbage collection in some process.`);
+}
+
 async function main(): Promise<void> {
   const cluster = await TestCluster.create({ regions: [{ name: 'east', nodes: Number(o.nodes) }], throttle: UNTHROTTLED });
   try {
@@ -213,13 +277,18 @@ async function main(): Promise<void> {
     }
     client.close();
     await new Promise((r) => setTimeout(r, 500)); // every node flushes its marks
-    flushTrace();
-    const marks = readMarks();
+    stopTrace();
+    // Collections are not steps of the path: the tail counts them apart.
+    const isGc = (m: Mark) => m.event.startsWith('gc ');
+    const all = readMarks();
+    const marks = all.filter((m) => !isGc(m));
+    const gcs = all.filter(isGc);
     const roleOf = (who: string) => (who === 'client' ? 'client' : who === leaderId ? `${who} (leader)` : who);
     for (const c of cases) {
       const windows = callWindows(marks, c);
       timeline(marks, windows, c, roleOf);
       hops(marks, windows, c, roleOf);
+      tail(marks, gcs, windows, c, leaderId);
     }
   } finally {
     await cluster.destroy();
