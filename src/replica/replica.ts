@@ -276,8 +276,7 @@ export class Replica<R = unknown> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
-    this.announcements.drop();
-    this.appends.drop();
+    this.dropHeld();
     await this.draining;
     // Not needed for safety (a restart applies the log again), but a clean
     // stop leaves a disk that needs no replay. It also waits for a leader's
@@ -541,8 +540,7 @@ export class Replica<R = unknown> {
     this.opts.logger.fatal({ err: e }, e instanceof RaftInvariantError ? `a Raft invariant broke: ${e.message}; stopping` : 'the Ready loop failed; stopping');
     this.stopped = true;
     this.env.clock.clearInterval(this.ticker);
-    this.announcements.drop();
-    this.appends.drop();
+    this.dropHeld();
     const stopped = new ReplicaError('SHUTTING_DOWN', `the node stopped: ${e.message}`);
     this.proposals.failAll(stopped);
     this.reads.failAll(stopped);
@@ -556,8 +554,7 @@ export class Replica<R = unknown> {
     if (rd.softState !== undefined) this.opts.logger.info({ term: rd.hardState?.term ?? this.raw.term, role: rd.softState.role, leader: rd.softState.lead || null }, 'raft role or leader changed');
     await this.persistAndApply(rd);
     if (rd.softState !== undefined && rd.softState.role !== StateRole.Leader) {
-      this.announcements.drop();
-      this.appends.drop();
+      this.dropHeld();
       this.failProposalsOnStepDown();
     }
     this.opts.observer?.ready(performance.now() - started);
@@ -724,6 +721,12 @@ export class Replica<R = unknown> {
     }
     if (removedAt !== undefined) this.env.clock.afterTurn(() => this.events.emit('removed', removedAt));
     return applied;
+  }
+
+  /** What a leader held back goes nowhere once it stops leading or the node stops. */
+  private dropHeld(): void {
+    this.announcements.drop();
+    this.appends.drop();
   }
 
   /** Sends a Ready's messages (`fresh`: the entries it appended), but for the appends that may wait (HeldAppends). */
