@@ -28,6 +28,7 @@ import * as grpc from '@grpc/grpc-js';
 import { KeyraftClient, clientCredentials } from '../src/client/index.js';
 import { methodDefinition, type AnyMethod } from '../src/client/proto.js';
 import { TestCluster, eventually } from '../test/integration/cluster.js';
+import { percentile } from './bench/common.js';
 import { measureIdleConnections } from './idle-connections.js';
 
 const { values } = parseArgs({
@@ -69,11 +70,6 @@ function unary(client: grpc.Client, method: AnyMethod, request: object, timeoutM
       resolve({ label: outcomeOf(err), ms: performance.now() - started }),
     );
   });
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;

@@ -96,3 +96,9 @@ export function median(xs: readonly number[]): number {
   const mid = s.length / 2;
   return Number.isInteger(mid) ? (s[mid - 1]! + s[mid]!) / 2 : s[Math.floor(mid)]!;
 }
+
+/** The value at percentile `p` (0-100) of `sorted`, ascending; NaN when it is empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}

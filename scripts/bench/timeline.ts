@@ -22,7 +22,7 @@ import { KeyraftClient, clientCredentials } from '../../src/client/index.js';
 import { API_FILES, loadProtoRoot } from '../../src/protos.js';
 import { mark, startTrace, stopTrace } from '../../src/trace.js';
 import { TestCluster, UNTHROTTLED, eventually } from '../../test/integration/cluster.js';
-import { identity, median } from './common.js';
+import { identity, median, percentile } from './common.js';
 
 const program = new Command('timeline')
   .description('where a single keyraft call spends its time, hop by hop')
@@ -74,22 +74,33 @@ function callWindows(marks: Mark[], label: string): Window[] {
   return windows;
 }
 
-/** The typical call: for each (process, event, nth time in the call), its median offset from the call. */
-function timeline(marks: Mark[], windows: readonly Window[], label: string, roleOf: (who: string) => string): void {
-  const offsets = new Map<string, number[]>();
+/** Each call (in time order) with the marks that fall inside it. */
+function* callsWithMarks(marks: readonly Mark[], windows: readonly Window[]): Generator<[Window, Mark[]]> {
   let lo = 0;
   for (const w of windows) {
     while (lo < marks.length && marks[lo]!.at < w.start) lo++;
+    let hi = lo;
+    while (hi < marks.length && marks[hi]!.at <= w.end) hi++;
+    yield [w, marks.slice(lo, hi)];
+  }
+}
+
+function pushTo(map: Map<string, number[]>, key: string, value: number): void {
+  let xs = map.get(key);
+  if (xs === undefined) map.set(key, (xs = []));
+  xs.push(value);
+}
+
+/** The typical call: for each (process, event, nth time in the call), its median offset from the call. */
+function timeline(marks: Mark[], windows: readonly Window[], label: string, roleOf: (who: string) => string): void {
+  const offsets = new Map<string, number[]>();
+  for (const [w, call] of callsWithMarks(marks, windows)) {
     const nth = new Map<string, number>();
-    for (let i = lo; i < marks.length && marks[i]!.at <= w.end; i++) {
-      const m = marks[i]!;
+    for (const m of call) {
       const base = `${roleOf(m.who)}\t${m.event}`;
       const n = (nth.get(base) ?? 0) + 1;
       nth.set(base, n);
-      const key = `${base}\t${n}`;
-      let at = offsets.get(key);
-      if (at === undefined) offsets.set(key, (at = []));
-      at.push(m.at - w.start);
+      pushTo(offsets, `${base}\t${n}`, m.at - w.start);
     }
   }
   const rows = [...offsets]
@@ -135,12 +146,7 @@ function hops(marks: Mark[], windows: readonly Window[], label: string, roleOf: 
     r.gaps.push(gap);
     r.at.push(at);
   };
-  let lo = 0;
-  for (const w of windows) {
-    while (lo < marks.length && marks[lo]!.at < w.start) lo++;
-    let hi = lo;
-    while (hi < marks.length && marks[hi]!.at <= w.end) hi++;
-    const call = marks.slice(lo, hi);
+  for (const [w, call] of callsWithMarks(marks, windows)) {
     const nth = new Map<string, number>();
     const previous = new Map<string, { event: string; at: number }>();
     for (const [i, m] of call.entries()) {
@@ -170,11 +176,6 @@ function hops(marks: Mark[], windows: readonly Window[], label: string, roleOf: 
   console.log(table.toString());
 }
 
-/** The value below which a share `q` of the sorted `xs` lies. */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.floor(q * (sorted.length - 1))] ?? 0;
-}
-
 /**
  * Where the slow calls lose their time: a call's mean is its median plus
  * its tail, so each leg of the path (as the leader marks it) with its
@@ -187,15 +188,11 @@ function tail(marks: Mark[], gcs: readonly Mark[], windows: readonly Window[], l
   const legs = new Map<string, number[]>();
   const slowLegs = new Map<string, number[]>();
   const durations = windows.map((w) => w.end - w.start).sort((a, b) => a - b);
-  const slowFrom = quantile(durations, 0.95);
+  const slowFrom = percentile(durations, 95);
   let slowCalls = 0;
   let slowWithGc = 0;
-  let lo = 0;
-  for (const w of windows) {
-    while (lo < marks.length && marks[lo]!.at < w.start) lo++;
-    let hi = lo;
-    while (hi < marks.length && marks[hi]!.at <= w.end) hi++;
-    const leader = marks.slice(lo, hi).filter((m) => m.who === leaderId);
+  for (const [w, call] of callsWithMarks(marks, windows)) {
+    const leader = call.filter((m) => m.who === leaderId);
     const first = (event: string) => leader.find((m) => m.event === event)?.at;
     const stream = first('stream');
     const reply = first('reply');
@@ -208,12 +205,8 @@ function tail(marks: Mark[], gcs: readonly Mark[], windows: readonly Window[], l
         : [['leader: to reply', reply - stream]];
     const isSlow = w.end - w.start >= slowFrom;
     for (const [leg, ms] of [['client → leader', stream - w.start], ...inside, ['leader → client', w.end - reply]] as [string, number][]) {
-      for (const [into, counts] of [[legs, true], [slowLegs, isSlow]] as const) {
-        if (!counts) continue;
-        let xs = into.get(leg);
-        if (xs === undefined) into.set(leg, (xs = []));
-        xs.push(ms);
-      }
+      pushTo(legs, leg, ms);
+      if (isSlow) pushTo(slowLegs, leg, ms);
     }
     if (isSlow) {
       slowCalls++;
@@ -225,10 +218,10 @@ function tail(marks: Mark[], gcs: readonly Mark[], windows: readonly Window[], l
   const table = new Table({ head: ['leg', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'mean ms, slowest 5 %'] });
   for (const [leg, xs] of legs) {
     const sorted = [...xs].sort((a, b) => a - b);
-    table.push([leg, ...[0.5, 0.9, 0.99].map((q) => quantile(sorted, q).toFixed(3)), mean(xs).toFixed(3), mean(slowLegs.get(leg) ?? []).toFixed(3)]);
+    table.push([leg, ...[50, 90, 99].map((p) => percentile(sorted, p).toFixed(3)), mean(xs).toFixed(3), mean(slowLegs.get(leg) ?? []).toFixed(3)]);
   }
-  const q = (x: number) => quantile(durations, x).toFixed(3);
-  console.log(`\n${label}: the tail. Calls p50 ${q(0.5)} ms, p90 ${q(0.9)}, p99 ${q(0.99)}, mean ${mean(durations).toFixed(3)}; by leg, and the slowest 5 % (from ${slowFrom.toFixed(3)} ms):`);
+  const p = (x: number) => percentile(durations, x).toFixed(3);
+  console.log(`\n${label}: the tail. Calls p50 ${p(50)} ms, p90 ${p(90)}, p99 ${p(99)}, mean ${mean(durations).toFixed(3)}; by leg, and the slowest 5 % (from ${slowFrom.toFixed(3)} ms):`);
   console.log(table.toString());
   console.log(`${slowWithGc} of the ${slowCalls} slowest calls overlapped a garbage collection in some process.`);
 }
