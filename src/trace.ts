@@ -35,7 +35,7 @@ export function startTrace(name: string): void {
   collections = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = GC_KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
-      lines.push(`${(performance.timeOrigin + e.startTime).toFixed(3)} gc ${kind} ${e.duration.toFixed(3)}\n`);
+      record(performance.timeOrigin + e.startTime, `gc ${kind} ${e.duration.toFixed(3)}`);
     }
   });
   collections.observe({ entryTypes: ['gc'] });
@@ -58,6 +58,10 @@ const GC_KINDS: Record<number, string> = {
 /** Records that `event` happens now; nothing when tracing is off (a function is called only when it is on). */
 export function mark(event: string | (() => string)): void {
   if (file === undefined) return;
-  const at = performance.timeOrigin + performance.now();
-  lines.push(`${at.toFixed(3)} ${typeof event === 'string' ? event : event()}\n`);
+  record(performance.timeOrigin + performance.now(), typeof event === 'string' ? event : event());
+}
+
+/** One line: "<epoch ms> <event>". */
+function record(at: number, event: string): void {
+  lines.push(`${at.toFixed(3)} ${event}\n`);
 }
