@@ -68,6 +68,10 @@ const LOG_FILE_BYTES = 16 * 1024 * 1024;
  * they do at one call at a time, through LevelDB and, for the floor a log of
  * our own could reach, as the same bytes written with O_DSYNC into a file
  * allocated beforehand (no size change, so no journal commit per write).
+ * That floor is about twice LevelDB's rate here, yet a Raft log synced from
+ * the main thread into such a file (a throwaway patch, issue 22) left
+ * SetSecret at 1 in flight where it was on this 2-core machine: there the
+ * cores, not the disk, set the pace.
  */
 export async function regionDiskLimits(durationMs: number): Promise<LimitResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'keyraft-bench-region-disk-'));
